@@ -1,0 +1,133 @@
+# lkvm - a userspace VMM for arm64 KVM.
+#
+#   make             build ./lkvm (natively on arm64, cross-compiled elsewhere)
+#   make deps        install every build and test dependency (Debian 12)
+#   make check       unit tests (native, ASan/UBSan) and boot tests in the rig
+#   make unit        unit tests only
+#   make demo        boot a demo guest inside the emulated arm64 host
+#   make bench       boot benchmarks inside the rig
+
+HOST_ARCH := $(shell uname -m)
+ARCH ?= arm64
+ifneq ($(HOST_ARCH),aarch64)
+CROSS_COMPILE ?= aarch64-linux-gnu-
+endif
+CC := $(CROSS_COMPILE)gcc
+HOSTCC ?= gcc
+
+BUILD := build
+DEPS_DIR := $(BUILD)/deps
+# libfdt-dev:arm64 conflicts with the amd64 package, so `make deps` unpacks
+# it here instead of installing it.
+SYSROOT := $(DEPS_DIR)/sysroot-arm64
+
+WARNINGS := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 $(WARNINGS) -Iinclude -D_GNU_SOURCE -pthread
+LDLIBS := -pthread
+LDFLAGS += -Wl,--as-needed
+
+ifneq ($(CROSS_COMPILE),)
+CFLAGS += -isystem $(SYSROOT)/usr/include
+LDFLAGS += -L$(SYSROOT)/usr/lib/aarch64-linux-gnu
+endif
+
+# libfdt is required and linked statically; zlib is required for gzip
+# kernels; libaio is optional.
+LDLIBS += -l:libfdt.a -lz
+have_lib = $(shell echo 'int main(void){return 0;}' | \
+	$(CC) $(LDFLAGS) -x c - -o /dev/null -l$(1) >/dev/null 2>&1 && echo y)
+ifeq ($(call have_lib,aio),y)
+CFLAGS += -DHAVE_LIBAIO
+LDLIBS += -laio
+else
+$(info libaio not found: asynchronous disk I/O disabled)
+endif
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+CFLAGS += -DLKVM_VERSION='"$(VERSION)"'
+
+# Sources that need no KVM: also built natively for the unit tests.
+PORTABLE_SRCS := \
+	util/util.c \
+	util/init.c \
+	kvm/mmio.c \
+	kvm/devices.c \
+	kvm/cmdline.c \
+	arm64/image.c \
+	arm/fdt.c \
+	hw/serial.c \
+	hw/rtc.c \
+	term/escape.c \
+	options.c
+
+# Sources that talk to KVM (arm64 only).
+KVM_SRCS := \
+	main.c \
+	builtin-run.c \
+	kvm/kvm.c \
+	kvm/kvm-cpu.c \
+	arm/gic.c \
+	arm64/kvm-cpu.c \
+	arm64/boot.c \
+	term/term.c
+
+SRCS := $(PORTABLE_SRCS) $(KVM_SRCS)
+OBJS := $(SRCS:%.c=$(BUILD)/arm64/%.o)
+
+all: lkvm
+
+lkvm: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/arm64/%.o: %.c $(wildcard include/lkvm/*.h) | $(SYSROOT)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(SYSROOT):
+	@echo "missing $(SYSROOT): run 'make deps' first" >&2; exit 1
+
+deps:
+	scripts/deps.sh
+
+# ---- unit tests: native, under AddressSanitizer and UBSan ----
+NATIVE_CFLAGS := -std=gnu11 $(WARNINGS) -Iinclude -D_GNU_SOURCE -pthread -g -O1 \
+	-fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all -DLKVM_VERSION='"test"'
+NATIVE_LDLIBS := -pthread -lfdt -lz -lcmocka
+NATIVE_OBJS := $(PORTABLE_SRCS:%.c=$(BUILD)/native/%.o)
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/native/tests/%,\
+	$(filter-out tests/unit/stubs.c,$(wildcard tests/unit/test-*.c)))
+
+$(BUILD)/native/%.o: %.c $(wildcard include/lkvm/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(NATIVE_CFLAGS) -c -o $@ $<
+
+$(BUILD)/native/tests/%: tests/unit/%.c tests/unit/stubs.c $(NATIVE_OBJS)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(NATIVE_CFLAGS) -Itests/unit -o $@ $^ $(NATIVE_LDLIBS)
+
+unit-build: $(UNIT_TESTS)
+
+unit: unit-build
+	tests/run-unit.sh $(UNIT_TESTS)
+
+rig: lkvm
+	tests/rig/build.sh
+
+boot-tests: rig
+	tests/rig/run-tests.sh
+
+check: lkvm unit-build rig
+	tests/check.sh $(UNIT_TESTS)
+
+demo: lkvm rig
+	tests/rig/demo.sh
+
+bench: lkvm rig
+	tests/rig/bench.sh
+
+clean:
+	rm -rf $(BUILD)/arm64 $(BUILD)/native lkvm
+
+.PHONY: all deps unit unit-build rig boot-tests check demo bench clean

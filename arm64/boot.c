@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Booting an arm64 kernel: the Image, the initrd and the device tree are
+ * read and checked before the VM exists (bad input fails fast with one
+ * line), then copied into guest RAM once devices have registered.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libfdt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lkvm/arm64-image.h"
+#include "lkvm/fdt.h"
+#include "lkvm/init.h"
+#include "lkvm/kvm-cpu.h"
+#include "lkvm/kvm.h"
+
+static struct arm64_image kernel;
+static void *initrd;
+static size_t initrd_len;
+static struct boot_layout layout;
+
+int kvm_arch_load_files(struct kvm *kvm)
+{
+	const char *kpath = kvm->cfg.kernel_path;
+	char err[256];
+	int ret;
+
+	ret = arm64_image_load_file(&kernel, kpath, err, sizeof(err));
+	if (ret < 0) {
+		pr_err("kernel '%s': %s", kpath, err);
+		return ret;
+	}
+	if (kvm->cfg.initrd_path) {
+		ret = read_file(kvm->cfg.initrd_path, &initrd, &initrd_len);
+		if (ret < 0) {
+			pr_err("initrd '%s': %s", kvm->cfg.initrd_path,
+			       strerror(-ret));
+			return ret;
+		}
+		if (!initrd_len) {
+			pr_err("initrd '%s': empty file", kvm->cfg.initrd_path);
+			return -EINVAL;
+		}
+	}
+	ret = arm64_boot_layout(&kernel, LKVM_RAM_BASE, kvm->cfg.ram_size,
+				initrd_len, LKVM_FDT_MAX_SIZE, &layout,
+				err, sizeof(err));
+	if (ret < 0) {
+		pr_err("%s", err);
+		return ret;
+	}
+	return 0;
+}
+
+void kvm_arch_free_files(struct kvm *kvm)
+{
+	arm64_image_free(&kernel);
+	free(initrd);
+	initrd = NULL;
+}
+
+static int dump_dtb(const char *path, const void *fdt)
+{
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		pr_err("--dump-dtb '%s': %s", path, strerror(errno));
+		return -errno;
+	}
+	if (write_in_full(fd, fdt, fdt_totalsize(fdt)) < 0) {
+		pr_err("--dump-dtb '%s': %s", path, strerror(errno));
+		ret = -errno;
+	}
+	if (close(fd) < 0 && !ret) {
+		pr_err("--dump-dtb '%s': %s", path, strerror(errno));
+		ret = -errno;
+	}
+	return ret;
+}
+
+/* Copy kernel, initrd and FDT into guest RAM (at boot and on reboot). */
+int kvm_arch_load_guest(struct kvm *kvm)
+{
+	void *dst;
+
+	dst = guest_ptr(&kvm->mem, layout.kernel, kernel.size);
+	if (!dst)
+		return -EINVAL;
+	memcpy(dst, kernel.data, kernel.size);
+	if (initrd_len) {
+		dst = guest_ptr(&kvm->mem, layout.initrd, initrd_len);
+		if (!dst)
+			return -EINVAL;
+		memcpy(dst, initrd, initrd_len);
+	}
+	dst = guest_ptr(&kvm->mem, layout.fdt, fdt_totalsize(kvm->fdt));
+	if (!dst)
+		return -EINVAL;
+	memcpy(dst, kvm->fdt, fdt_totalsize(kvm->fdt));
+	return 0;
+}
+
+static int boot_init(struct kvm *kvm)
+{
+	int ret;
+
+	kvm->kernel_gpa = layout.kernel;
+	kvm->kernel_end = layout.kernel_end;
+	kvm->initrd_gpa = layout.initrd;
+	kvm->initrd_size = initrd_len;
+	kvm->fdt_gpa = layout.fdt;
+
+	kvm->fdt = calloc(1, LKVM_FDT_MAX_SIZE);
+	if (!kvm->fdt)
+		return -ENOMEM;
+	ret = fdt_build(kvm, kvm->fdt, LKVM_FDT_MAX_SIZE);
+	if (ret < 0)
+		return ret;
+	if (kvm->cfg.dump_dtb && (ret = dump_dtb(kvm->cfg.dump_dtb, kvm->fdt)) < 0)
+		return ret;
+	ret = kvm_arch_load_guest(kvm);
+	if (ret < 0) {
+		pr_err("the boot images do not fit in guest RAM");
+		return ret;
+	}
+	pr_debug("kernel at 0x%llx, initrd at 0x%llx (%zu bytes), fdt at 0x%llx",
+		 (unsigned long long)layout.kernel,
+		 (unsigned long long)layout.initrd, initrd_len,
+		 (unsigned long long)layout.fdt);
+	pr_debug("command line: %s", kvm->cmdline);
+	return kvm_cpu_arch_reset(kvm->cpus[0]);
+}
+
+static void boot_exit(struct kvm *kvm)
+{
+	kvm_arch_free_files(kvm);
+}
+lkvm_init(INIT_FIRMWARE, boot_init, boot_exit);

@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_BUILTIN_H
+#define LKVM_BUILTIN_H
+
+/* Subcommands: argv[0] is the subcommand's name. */
+int cmd_run(int argc, char **argv);
+void cmd_run_help(void);
+
+#endif

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_KVM_CPU_H
+#define LKVM_KVM_CPU_H
+
+#include <pthread.h>
+#include "lkvm/util.h"
+
+struct kvm;
+struct kvm_run;
+
+/* One virtual CPU, run by its own thread. */
+struct kvm_cpu {
+	struct kvm *kvm;
+	int id;
+	int fd;
+	struct kvm_run *run;	/* shared with KVM, vcpu_mmap_size bytes */
+	pthread_t thread;
+	bool thread_running;
+	u64 nr_mmio_exits;
+};
+
+/* kvm/kvm-cpu.c */
+int kvm_cpus_start(struct kvm *kvm);
+void kvm_cpus_join(struct kvm *kvm);
+void kvm_cpus_kick(struct kvm *kvm);
+
+/* Architecture hooks (arm64/kvm-cpu.c). */
+int kvm_cpu_arch_init(struct kvm_cpu *cpu);
+/* Put the boot CPU at the kernel entry with x0 = FDT; others powered off. */
+int kvm_cpu_arch_reset(struct kvm_cpu *cpu);
+
+/* Architecture hooks for the VM (arm64/boot.c). */
+int kvm_arch_load_files(struct kvm *kvm);
+int kvm_arch_load_guest(struct kvm *kvm);
+void kvm_arch_free_files(struct kvm *kvm);
+
+#endif

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_KVM_H
+#define LKVM_KVM_H
+
+#include <pthread.h>
+#include <signal.h>
+
+#include "lkvm/util.h"
+#include "lkvm/guest-mem.h"
+#include "lkvm/mmio.h"
+#include "lkvm/layout.h"
+
+struct kvm_cpu;
+struct device_header;
+
+enum console_type {
+	CONSOLE_SERIAL,
+	CONSOLE_VIRTIO,
+};
+
+enum irqchip_type {
+	IRQCHIP_AUTO,
+	IRQCHIP_GICV2,
+	IRQCHIP_GICV3,
+};
+
+enum virtio_transport {
+	VIRTIO_TRANSPORT_MMIO,
+	VIRTIO_TRANSPORT_PCI,
+};
+
+/* What the user asked for; filled by the option parser, no KVM needed. */
+struct kvm_config {
+	const char *kernel_path;
+	const char *initrd_path;
+	const char *params;
+	const char *name;
+	const char *dump_dtb;
+	const char *hugetlbfs;
+	u64 ram_size;		/* bytes */
+	int nr_cpus;
+	enum console_type console;
+	enum irqchip_type irqchip;
+	enum virtio_transport transport;
+	bool debug;
+	bool reboot;		/* restart the guest on reset instead of exiting */
+	bool rng;
+};
+
+/* The virtual machine. */
+struct kvm {
+	struct kvm_config cfg;
+
+	int sys_fd;		/* /dev/kvm */
+	int vm_fd;
+	int vcpu_mmap_size;
+	int max_cpus;
+
+	struct guest_mem mem;	/* guest RAM */
+	void *ram_mapping;	/* the mmap()ed block, maybe larger than RAM */
+	u64 ram_mapping_size;
+	int ram_fd;		/* hugetlbfs backing file, or -1 */
+
+	int nr_cpus;
+	struct kvm_cpu **cpus;
+	u64 *cpu_mpidr;		/* MPIDR_EL1 of each vCPU, as KVM set it */
+
+	/* Interrupt controller. */
+	enum irqchip_type irqchip;
+	int gic_fd;
+	int its_fd;
+	int next_spi;
+	bool has_its;
+
+	/* Boot. */
+	u64 kernel_gpa;		/* where the Image was loaded */
+	u64 kernel_end;		/* load address + image_size */
+	u64 initrd_gpa;
+	u64 initrd_size;
+	u64 fdt_gpa;
+	u32 psci_version;	/* as KVM reports it, major << 16 | minor */
+	void *fdt;		/* the device tree blob, LKVM_FDT_MAX_SIZE */
+	char *cmdline;		/* final bootargs */
+
+	struct mmio_bus mmio;
+	struct device_header *devices;
+	struct device_header **devices_tail;
+
+	/* Shutdown. */
+	pthread_mutex_t stop_lock;
+	bool stopping;
+	int exit_status;	/* enum lkvm_exit */
+};
+
+/* Ask every vCPU to stop; the first caller's status wins. */
+void kvm_request_stop(struct kvm *kvm, int status);
+bool kvm_is_stopping(struct kvm *kvm);
+
+/* kvm/kvm.c */
+struct kvm *kvm_new(void);
+void kvm_delete(struct kvm *kvm);
+/* Bring everything up, run until the guest stops; returns enum lkvm_exit. */
+int kvm_run_vm(struct kvm *kvm);
+
+/* Interrupts (arm/gic.c): SPI numbers are INTID - 32. */
+int irq_alloc_spi(struct kvm *kvm);
+int irq_set_level(struct kvm *kvm, u32 spi, int level);
+
+/* Append to the kernel command line unless a parameter named @key is set. */
+int kvm_cmdline_add_default(struct kvm *kvm, const char *key, const char *param);
+
+#endif

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_OPTIONS_H
+#define LKVM_OPTIONS_H
+
+#include <stdio.h>
+#include "lkvm/kvm.h"
+
+enum parse_result {
+	PARSE_OK = 0,
+	PARSE_HELP = 1,		/* --help given: print usage, exit 0 */
+	PARSE_ERROR = -1,	/* @err holds one line naming the problem */
+};
+
+#define LKVM_MAX_CPUS_OPT	512
+
+void run_config_defaults(struct kvm_config *cfg);
+/* Parse `lkvm run` arguments (argv[0] is "run"). No KVM needed. */
+enum parse_result run_parse_options(int argc, char **argv,
+				    struct kvm_config *cfg,
+				    char *err, size_t errlen);
+void run_usage(FILE *out);
+
+#endif

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_SERIAL_H
+#define LKVM_SERIAL_H
+
+#include <pthread.h>
+#include "lkvm/util.h"
+
+/*
+ * Register model of a 16550A UART (8 bit registers, reg-shift 0), free of
+ * any KVM dependency so it can be unit tested. hw/serial.c wires one to the
+ * MMIO bus, an SPI and the terminal.
+ */
+#define SERIAL_RX_BUF	4096
+
+struct serial8250 {
+	pthread_mutex_t lock;
+	/* registers */
+	u8 ier, iir, lcr, mcr, lsr, msr, scr, fcr;
+	u8 dll, dlm;
+	/* receive FIFO (host -> guest) */
+	u8 rx[SERIAL_RX_BUF];
+	unsigned int rx_head, rx_len;
+	bool thr_ipending;	/* THRE interrupt pending */
+	int irq_level;
+	/* callbacks */
+	void (*set_irq)(void *ctx, int level);
+	void (*output)(void *ctx, const u8 *buf, size_t len);
+	void *ctx;
+};
+
+void serial8250_init(struct serial8250 *s,
+		     void (*set_irq)(void *ctx, int level),
+		     void (*output)(void *ctx, const u8 *buf, size_t len),
+		     void *ctx);
+void serial8250_exit(struct serial8250 *s);
+/* MMIO access to register @offset (8 bit wide accesses). */
+void serial8250_mmio(void *opaque, u64 offset, u8 *data, u32 len,
+		     bool is_write);
+/* Queue host input; returns the number of bytes accepted. */
+size_t serial8250_receive(struct serial8250 *s, const u8 *buf, size_t len);
+/* Path of the UART node, for /chosen/stdout-path. */
+const char *serial_fdt_path(void);
+
+#endif

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_UTIL_H
+#define LKVM_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int64_t s64;
+
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define ALIGN_UP(x, a)		(((x) + (a) - 1) & ~((u64)(a) - 1))
+#define ALIGN_DOWN(x, a)	((x) & ~((u64)(a) - 1))
+#define IS_ALIGNED(x, a)	(((x) & ((u64)(a) - 1)) == 0)
+#define SZ_1K			0x400ULL
+#define SZ_4K			0x1000ULL
+#define SZ_64K			0x10000ULL
+#define SZ_1M			0x100000ULL
+#define SZ_2M			0x200000ULL
+#define SZ_1G			0x40000000ULL
+#define MIN(a, b)		((a) < (b) ? (a) : (b))
+#define MAX(a, b)		((a) > (b) ? (a) : (b))
+#define __unused		__attribute__((unused))
+#define __printf(a, b)		__attribute__((format(printf, a, b)))
+#define __noreturn		__attribute__((noreturn))
+
+/* Process exit statuses; documented in README.md and `lkvm help run`. */
+enum lkvm_exit {
+	LKVM_EXIT_OK		= 0,	/* guest powered off (PSCI SYSTEM_OFF) or Ctrl-a x */
+	LKVM_EXIT_ERROR		= 1,	/* lkvm failed: bad input file, KVM error, ... */
+	LKVM_EXIT_USAGE		= 2,	/* bad command line */
+	LKVM_EXIT_RESET		= 3,	/* guest asked for a reset (reboot, panic=-1) */
+	LKVM_EXIT_CRASH		= 4,	/* guest crashed (PSCI crash event, vCPU failure) */
+	LKVM_EXIT_TIMEOUT	= 5,	/* --timeout expired */
+	LKVM_EXIT_SIGNAL	= 128,	/* + signal number, as shells do */
+};
+
+extern bool lkvm_debug;
+
+void pr_err(const char *fmt, ...) __printf(1, 2);
+void pr_warn(const char *fmt, ...) __printf(1, 2);
+void pr_info(const char *fmt, ...) __printf(1, 2);
+void pr_debug_impl(const char *fmt, ...) __printf(1, 2);
+#define pr_debug(...) do { if (lkvm_debug) pr_debug_impl(__VA_ARGS__); } while (0)
+
+/*
+ * Rate-limited warning: at most one message per call site every
+ * 5 seconds, so a misbehaving guest cannot flood the host's log.
+ */
+struct ratelimit {
+	time_t last;
+	unsigned int suppressed;
+};
+bool ratelimit_ok(struct ratelimit *rl);
+#define pr_warn_ratelimited(...) do {					\
+	static struct ratelimit __rl;					\
+	if (ratelimit_ok(&__rl))					\
+		pr_warn(__VA_ARGS__);					\
+} while (0)
+
+/* Parse a size such as "512", "512M", "2G" (plain numbers in MiB). */
+int parse_mem_size(const char *s, u64 *bytes);
+/*
+ * Read a whole file into a malloc'ed buffer (NUL-terminated, the NUL not
+ * counted in @len). Returns 0 or -errno.
+ */
+int read_file(const char *path, void **buf, size_t *len);
+/*
+ * Read/write loops that restart on EINTR, short transfers and EAGAIN.
+ * They return the bytes transferred (read_in_full: fewer than @count
+ * only at end of file), or -1 with errno set.
+ */
+ssize_t read_in_full(int fd, void *buf, size_t count);
+ssize_t write_in_full(int fd, const void *buf, size_t count);
+
+#endif

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0
+/* vCPUs: creation, one thread each, and the KVM_RUN exit loop. */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "lkvm/init.h"
+#include "lkvm/kvm-cpu.h"
+#include "lkvm/kvm.h"
+
+/* Sent to a vCPU thread to make KVM_RUN return (see kvm_cpus_kick). */
+#define SIG_KICK	SIGUSR1
+
+static void kick_handler(int sig)
+{
+}
+
+static struct kvm_cpu *kvm_cpu_create(struct kvm *kvm, int id)
+{
+	struct kvm_cpu *cpu = calloc(1, sizeof(*cpu));
+
+	if (!cpu)
+		return NULL;
+	cpu->kvm = kvm;
+	cpu->id = id;
+	cpu->fd = ioctl(kvm->vm_fd, KVM_CREATE_VCPU, id);
+	if (cpu->fd < 0) {
+		pr_err("KVM_CREATE_VCPU %d failed: %s", id, strerror(errno));
+		goto err_free;
+	}
+	cpu->run = mmap(NULL, kvm->vcpu_mmap_size, PROT_READ | PROT_WRITE,
+			MAP_SHARED, cpu->fd, 0);
+	if (cpu->run == MAP_FAILED) {
+		pr_err("cannot map vCPU %d's kvm_run: %s", id, strerror(errno));
+		goto err_close;
+	}
+	if (kvm_cpu_arch_init(cpu) < 0)
+		goto err_unmap;
+	return cpu;
+
+err_unmap:
+	munmap(cpu->run, kvm->vcpu_mmap_size);
+err_close:
+	close(cpu->fd);
+err_free:
+	free(cpu);
+	return NULL;
+}
+
+static void kvm_cpu_destroy(struct kvm_cpu *cpu)
+{
+	munmap(cpu->run, cpu->kvm->vcpu_mmap_size);
+	close(cpu->fd);
+	free(cpu);
+}
+
+static int kvm_cpus_init(struct kvm *kvm)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+	int i;
+
+	/* No SA_RESTART: the kick must interrupt KVM_RUN with EINTR. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIG_KICK, &sa, NULL);
+
+	kvm->cpus = calloc(kvm->cfg.nr_cpus, sizeof(*kvm->cpus));
+	kvm->cpu_mpidr = calloc(kvm->cfg.nr_cpus, sizeof(*kvm->cpu_mpidr));
+	if (!kvm->cpus || !kvm->cpu_mpidr)
+		return -ENOMEM;
+	for (i = 0; i < kvm->cfg.nr_cpus; i++) {
+		kvm->cpus[i] = kvm_cpu_create(kvm, i);
+		if (!kvm->cpus[i])
+			return -EINVAL;
+		kvm->nr_cpus++;
+	}
+	return 0;
+}
+
+static void kvm_cpus_exit(struct kvm *kvm)
+{
+	int i;
+
+	for (i = 0; i < kvm->nr_cpus; i++)
+		kvm_cpu_destroy(kvm->cpus[i]);
+	free(kvm->cpus);
+	kvm->cpus = NULL;
+	kvm->nr_cpus = 0;
+}
+lkvm_init(INIT_CPU, kvm_cpus_init, kvm_cpus_exit);
+
+static void handle_mmio(struct kvm_cpu *cpu)
+{
+	struct kvm_run *run = cpu->run;
+	u64 addr = run->mmio.phys_addr;
+
+	cpu->nr_mmio_exits++;
+	if (run->mmio.len > sizeof(run->mmio.data))
+		return;
+	if (!mmio_dispatch(&cpu->kvm->mmio, addr, run->mmio.data,
+			   run->mmio.len, run->mmio.is_write))
+		pr_warn_ratelimited("vCPU %d: %s of %u bytes at 0x%llx: no device there",
+				    cpu->id, run->mmio.is_write ? "write" : "read",
+				    run->mmio.len, (unsigned long long)addr);
+}
+
+static void handle_system_event(struct kvm_cpu *cpu)
+{
+	struct kvm *kvm = cpu->kvm;
+
+	switch (cpu->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		pr_debug("guest powered off");
+		kvm_request_stop(kvm, LKVM_EXIT_OK);
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		pr_debug("guest reset");
+		kvm_request_stop(kvm, LKVM_EXIT_RESET);
+		break;
+	case KVM_SYSTEM_EVENT_CRASH:
+		pr_err("the guest reported a crash");
+		kvm_request_stop(kvm, LKVM_EXIT_CRASH);
+		break;
+	default:
+		pr_debug("vCPU %d: system event %u ignored", cpu->id,
+			 cpu->run->system_event.type);
+	}
+}
+
+/* Returns false when the vCPU must stop running. */
+static bool handle_exit(struct kvm_cpu *cpu)
+{
+	struct kvm_run *run = cpu->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_MMIO:
+		handle_mmio(cpu);
+		return true;
+	case KVM_EXIT_SYSTEM_EVENT:
+		handle_system_event(cpu);
+		return false;
+	case KVM_EXIT_INTR:
+		return true;
+	case KVM_EXIT_FAIL_ENTRY:
+		pr_err("vCPU %d: entry failed (hardware reason 0x%llx)", cpu->id,
+		       (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		pr_err("vCPU %d: KVM internal error %u", cpu->id,
+		       run->internal.suberror);
+		break;
+	default:
+		pr_err("vCPU %d: unexpected exit reason %u", cpu->id,
+		       run->exit_reason);
+		break;
+	}
+	kvm_request_stop(cpu->kvm, LKVM_EXIT_CRASH);
+	return false;
+}
+
+static void *kvm_cpu_thread(void *arg)
+{
+	struct kvm_cpu *cpu = arg;
+	struct kvm *kvm = cpu->kvm;
+
+	while (!kvm_is_stopping(kvm)) {
+		if (ioctl(cpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			if (errno == ENOSYS)
+				pr_err("vCPU %d: the guest made an MMIO access KVM cannot decode (no syndrome): giving up",
+				       cpu->id);
+			else
+				pr_err("vCPU %d: KVM_RUN failed: %s", cpu->id,
+				       strerror(errno));
+			kvm_request_stop(kvm, LKVM_EXIT_CRASH);
+			break;
+		}
+		if (!handle_exit(cpu))
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * Only SIG_KICK is delivered to vCPU threads: terminal signals go to the
+ * main thread, so a vCPU is never interrupted in the middle of device
+ * emulation by a handler.
+ */
+static void vcpu_sigmask(sigset_t *old)
+{
+	sigset_t set;
+
+	sigfillset(&set);
+	sigdelset(&set, SIG_KICK);
+	sigdelset(&set, SIGSEGV);
+	sigdelset(&set, SIGBUS);
+	sigdelset(&set, SIGFPE);
+	sigdelset(&set, SIGILL);
+	sigdelset(&set, SIGABRT);
+	pthread_sigmask(SIG_SETMASK, &set, old);
+}
+
+int kvm_cpus_start(struct kvm *kvm)
+{
+	sigset_t old;
+	int i, ret = 0;
+
+	vcpu_sigmask(&old);
+	for (i = 0; i < kvm->nr_cpus; i++) {
+		struct kvm_cpu *cpu = kvm->cpus[i];
+
+		cpu->run->immediate_exit = 0;
+		ret = pthread_create(&cpu->thread, NULL, kvm_cpu_thread, cpu);
+		if (ret) {
+			pr_err("cannot start vCPU %d's thread: %s", i, strerror(ret));
+			break;
+		}
+		cpu->thread_running = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ret ? -ret : 0;
+}
+
+/*
+ * Make every vCPU leave KVM_RUN. immediate_exit covers a thread that is
+ * about to enter KVM_RUN when the signal arrives.
+ */
+void kvm_cpus_kick(struct kvm *kvm)
+{
+	int i;
+
+	for (i = 0; i < kvm->nr_cpus; i++) {
+		struct kvm_cpu *cpu = kvm->cpus[i];
+
+		if (!cpu)
+			continue;
+		__atomic_store_n(&cpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		if (cpu->thread_running)
+			pthread_kill(cpu->thread, SIG_KICK);
+	}
+}
+
+void kvm_cpus_join(struct kvm *kvm)
+{
+	int i;
+
+	for (i = 0; i < kvm->nr_cpus; i++) {
+		struct kvm_cpu *cpu = kvm->cpus[i];
+
+		if (cpu->thread_running) {
+			pthread_join(cpu->thread, NULL);
+			cpu->thread_running = false;
+		}
+	}
+}

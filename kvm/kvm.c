@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The VM: /dev/kvm, guest RAM, bring-up and shutdown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "lkvm/init.h"
+#include "lkvm/kvm-cpu.h"
+#include "lkvm/kvm.h"
+
+#define KVM_DEV_PATH		"/dev/kvm"
+#define HUGETLBFS_MAGIC		0x958458f6
+
+static pthread_cond_t stop_cond = PTHREAD_COND_INITIALIZER;
+
+void kvm_request_stop(struct kvm *kvm, int status)
+{
+	pthread_mutex_lock(&kvm->stop_lock);
+	if (!kvm->stopping) {
+		__atomic_store_n(&kvm->stopping, true, __ATOMIC_RELEASE);
+		kvm->exit_status = status;
+		pthread_cond_broadcast(&stop_cond);
+	}
+	pthread_mutex_unlock(&kvm->stop_lock);
+	kvm_cpus_kick(kvm);
+}
+
+bool kvm_is_stopping(struct kvm *kvm)
+{
+	return __atomic_load_n(&kvm->stopping, __ATOMIC_ACQUIRE);
+}
+
+static int wait_for_stop(struct kvm *kvm)
+{
+	int status;
+
+	pthread_mutex_lock(&kvm->stop_lock);
+	while (!kvm->stopping)
+		pthread_cond_wait(&stop_cond, &kvm->stop_lock);
+	status = kvm->exit_status;
+	pthread_mutex_unlock(&kvm->stop_lock);
+	return status;
+}
+
+static int open_kvm_device(struct kvm *kvm)
+{
+	int version;
+
+	kvm->sys_fd = open(KVM_DEV_PATH, O_RDWR | O_CLOEXEC);
+	if (kvm->sys_fd < 0) {
+		if (errno == ENOENT)
+			pr_err("%s not found: lkvm needs an arm64 Linux host with KVM (CONFIG_KVM, running at EL2 or under nested virtualisation)",
+			       KVM_DEV_PATH);
+		else
+			pr_err("cannot open %s: %s (lkvm needs read-write access to it)",
+			       KVM_DEV_PATH, strerror(errno));
+		return -errno;
+	}
+	version = ioctl(kvm->sys_fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION) {
+		pr_err("%s speaks KVM API version %d, lkvm needs version %d",
+		       KVM_DEV_PATH, version, KVM_API_VERSION);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int kvm_check_cap(struct kvm *kvm, int cap)
+{
+	int ret = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, cap);
+
+	return ret < 0 ? 0 : ret;
+}
+
+/* Ask for a larger guest physical address space only when RAM needs it. */
+static unsigned long vm_type(struct kvm *kvm)
+{
+	u64 end = kvm->mem.gpa_start + kvm->cfg.ram_size;
+	int bits = 64 - __builtin_clzll(end - 1);
+	int max = kvm_check_cap(kvm, KVM_CAP_ARM_VM_IPA_SIZE);
+
+	if (bits <= 40 || !max)
+		return 0;
+	return KVM_VM_TYPE_ARM_IPA_SIZE(bits);
+}
+
+static int create_vm(struct kvm *kvm)
+{
+	int max;
+
+	kvm->vm_fd = ioctl(kvm->sys_fd, KVM_CREATE_VM, vm_type(kvm));
+	if (kvm->vm_fd < 0) {
+		pr_err("KVM_CREATE_VM failed: %s", strerror(errno));
+		return -errno;
+	}
+	kvm->vcpu_mmap_size = ioctl(kvm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (kvm->vcpu_mmap_size <= 0) {
+		pr_err("KVM_GET_VCPU_MMAP_SIZE failed: %s", strerror(errno));
+		return -EINVAL;
+	}
+	max = kvm_check_cap(kvm, KVM_CAP_MAX_VCPUS);
+	if (!max)
+		max = kvm_check_cap(kvm, KVM_CAP_NR_VCPUS);
+	kvm->max_cpus = max ? max : 1;
+	if (kvm->cfg.nr_cpus > kvm->max_cpus) {
+		pr_err("-c %d: this host's KVM supports at most %d vCPUs",
+		       kvm->cfg.nr_cpus, kvm->max_cpus);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int open_hugetlbfs_file(const char *dir, u64 size, u64 *page_size)
+{
+	char path[4096];
+	struct statfs sfs;
+	int fd;
+
+	if (statfs(dir, &sfs) < 0) {
+		pr_err("--hugetlbfs '%s': %s", dir, strerror(errno));
+		return -errno;
+	}
+	if ((u64)sfs.f_type != HUGETLBFS_MAGIC) {
+		pr_err("--hugetlbfs '%s': not a hugetlbfs mount", dir);
+		return -EINVAL;
+	}
+	*page_size = sfs.f_bsize;
+	if (!IS_ALIGNED(size, sfs.f_bsize)) {
+		pr_err("--mem must be a multiple of the %llu KiB huge page size",
+		       (unsigned long long)sfs.f_bsize >> 10);
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "%s/lkvm-XXXXXX", dir);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0) {
+		pr_err("--hugetlbfs '%s': cannot create a file: %s", dir,
+		       strerror(errno));
+		return -errno;
+	}
+	unlink(path);
+	if (ftruncate(fd, size) < 0) {
+		pr_err("--hugetlbfs '%s': cannot reserve %llu MiB: %s", dir,
+		       (unsigned long long)size >> 20, strerror(errno));
+		close(fd);
+		return -ENOMEM;
+	}
+	return fd;
+}
+
+/*
+ * Map guest RAM. Anonymous memory is aligned to 2 MiB within a slightly
+ * larger mapping so the host can back it with transparent huge pages
+ * whatever its base page size.
+ */
+static int map_ram(struct kvm *kvm)
+{
+	u64 size = kvm->cfg.ram_size, align = SZ_2M, page = sysconf(_SC_PAGESIZE);
+	u8 *map;
+
+	kvm->ram_fd = -1;
+	if (!IS_ALIGNED(size, page)) {
+		pr_err("--mem must be a multiple of the host page size (%llu KiB)",
+		       (unsigned long long)page >> 10);
+		return -EINVAL;
+	}
+	if (kvm->cfg.hugetlbfs) {
+		kvm->ram_fd = open_hugetlbfs_file(kvm->cfg.hugetlbfs, size, &align);
+		if (kvm->ram_fd < 0)
+			return kvm->ram_fd;
+		kvm->ram_mapping_size = size;
+		map = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_NORESERVE, kvm->ram_fd, 0);
+	} else {
+		kvm->ram_mapping_size = size + align;
+		map = mmap(NULL, kvm->ram_mapping_size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	}
+	if (map == MAP_FAILED) {
+		pr_err("cannot allocate %llu MiB of guest RAM: %s",
+		       (unsigned long long)size >> 20, strerror(errno));
+		return -ENOMEM;
+	}
+	kvm->ram_mapping = map;
+	kvm->mem.host = (u8 *)ALIGN_UP((uintptr_t)map, align);
+	kvm->mem.size = size;
+	madvise(kvm->mem.host, size, MADV_MERGEABLE);
+	return 0;
+}
+
+static int register_ram(struct kvm *kvm)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = 0,
+		.guest_phys_addr = kvm->mem.gpa_start,
+		.memory_size = kvm->mem.size,
+		.userspace_addr = (uintptr_t)kvm->mem.host,
+	};
+
+	if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+		pr_err("KVM_SET_USER_MEMORY_REGION (%llu MiB at 0x%llx) failed: %s",
+		       (unsigned long long)kvm->mem.size >> 20,
+		       (unsigned long long)kvm->mem.gpa_start, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int kvm_core_init(struct kvm *kvm)
+{
+	int ret;
+
+	ret = open_kvm_device(kvm);
+	if (!ret)
+		ret = create_vm(kvm);
+	if (!ret)
+		ret = map_ram(kvm);
+	if (!ret)
+		ret = register_ram(kvm);
+	return ret;
+}
+
+static void kvm_core_exit(struct kvm *kvm)
+{
+	if (kvm->ram_mapping)
+		munmap(kvm->ram_mapping, kvm->ram_mapping_size);
+	kvm->ram_mapping = NULL;
+	if (kvm->ram_fd >= 0)
+		close(kvm->ram_fd);
+	if (kvm->vm_fd >= 0)
+		close(kvm->vm_fd);
+	if (kvm->sys_fd >= 0)
+		close(kvm->sys_fd);
+	kvm->ram_fd = kvm->vm_fd = kvm->sys_fd = -1;
+}
+lkvm_init(INIT_CORE, kvm_core_init, kvm_core_exit);
+
+struct kvm *kvm_new(void)
+{
+	struct kvm *kvm = calloc(1, sizeof(*kvm));
+
+	if (!kvm)
+		return NULL;
+	kvm->sys_fd = kvm->vm_fd = kvm->ram_fd = -1;
+	kvm->gic_fd = kvm->its_fd = -1;
+	kvm->mem.gpa_start = LKVM_RAM_BASE;
+	kvm->devices_tail = &kvm->devices;
+	pthread_mutex_init(&kvm->stop_lock, NULL);
+	mmio_bus_init(&kvm->mmio);
+	return kvm;
+}
+
+void kvm_delete(struct kvm *kvm)
+{
+	mmio_bus_exit(&kvm->mmio);
+	free(kvm->cmdline);
+	free(kvm->fdt);
+	free(kvm->cpu_mpidr);
+	free(kvm);
+}
+
+/* Restart after a guest reset (--reboot): fresh images, vCPUs at entry. */
+static int kvm_reboot(struct kvm *kvm)
+{
+	int i, ret;
+
+	pr_info("guest reset: rebooting");
+	ret = kvm_arch_load_guest(kvm);
+	for (i = 0; !ret && i < kvm->nr_cpus; i++)
+		ret = kvm_cpu_arch_reset(kvm->cpus[i]);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&kvm->stop_lock);
+	__atomic_store_n(&kvm->stopping, false, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&kvm->stop_lock);
+	return 0;
+}
+
+int kvm_run_vm(struct kvm *kvm)
+{
+	int status;
+
+	if (init_all(kvm) < 0) {
+		exit_all(kvm);
+		return LKVM_EXIT_ERROR;
+	}
+	for (;;) {
+		if (kvm_cpus_start(kvm) < 0) {
+			kvm_request_stop(kvm, LKVM_EXIT_ERROR);
+			kvm_cpus_join(kvm);
+			status = LKVM_EXIT_ERROR;
+			break;
+		}
+		status = wait_for_stop(kvm);
+		kvm_cpus_join(kvm);
+		if (status != LKVM_EXIT_RESET || !kvm->cfg.reboot)
+			break;
+		if (kvm_reboot(kvm) < 0) {
+			status = LKVM_EXIT_ERROR;
+			break;
+		}
+	}
+	exit_all(kvm);
+	return status;
+}

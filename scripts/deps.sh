@@ -1,0 +1,143 @@
+#!/bin/bash
+# Install every build and test dependency of lkvm on Debian 12 (x86_64 or
+# arm64) and fetch the arm64 artifacts the test rig needs into build/deps/.
+# Idempotent: work already done is skipped.  Run from the repository root
+# (`make deps`).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+DEPS=build/deps
+mkdir -p "$DEPS"
+DEPS=$(cd "$DEPS" && pwd)
+
+log() { echo "deps: $*" >&2; }
+
+SUDO=
+if [ "$(id -u)" != 0 ]; then
+	SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+native=$(dpkg --print-architecture)
+
+# ---- apt packages ----
+if [ "$native" != arm64 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	log "adding arm64 architecture"
+	$SUDO dpkg --add-architecture arm64
+	$SUDO rm -f "$DEPS/.apt-updated"
+fi
+
+PKGS=(
+	# build (cross on x86_64, native on arm64)
+	make gcc git pkg-config
+	device-tree-compiler libfdt-dev zlib1g-dev libaio-dev libcmocka-dev
+	clang llvm
+	# rig
+	qemu-system-arm qemu-utils e2fsprogs cpio coreutils kmod
+)
+if [ "$native" != arm64 ]; then
+	PKGS+=(
+		gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu
+		zlib1g-dev:arm64 libaio-dev:arm64 libaio1:arm64
+		libslirp-dev:arm64 liburing-dev:arm64
+	)
+else
+	PKGS+=(libslirp-dev liburing-dev)
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+	# dpkg-query needs the arch qualifier to match foreign packages
+	st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+	case "$st" in
+	ii*) ;;
+	*) missing+=("$p") ;;
+	esac
+done
+
+apt_update() {
+	if [ ! -e "$DEPS/.apt-updated" ] ||
+	   [ -n "$(find "$DEPS/.apt-updated" -mmin +720 2>/dev/null)" ]; then
+		log "apt-get update"
+		$SUDO apt-get update -q
+		touch "$DEPS/.apt-updated"
+	fi
+}
+
+if [ ${#missing[@]} -gt 0 ]; then
+	apt_update
+	log "installing: ${missing[*]}"
+	$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# ---- downloads (arm64 .debs unpacked under build/deps) ----
+ARCH_SUFFIX=":arm64"
+[ "$native" = arm64 ] && ARCH_SUFFIX=""
+
+# `apt-get download` as root warns that _apt cannot access the directory;
+# download into a scratch dir owned by _apt when possible.
+DL=$DEPS/dl
+mkdir -p "$DL"
+chmod 755 "$DL" 2>/dev/null || true
+chown _apt "$DL" 2>/dev/null || true
+
+download() { # PKG -> path of the .deb
+	local pkg=$1 f
+	f=$(ls "$DL/${pkg%%:*}"_*.deb 2>/dev/null | head -n1 || true)
+	if [ -z "$f" ]; then
+		apt_update
+		log "downloading $pkg"
+		(cd "$DL" && apt-get download -q "$pkg" 2>&1 | grep -v -e _apt -e "^W: " >&2 || true)
+		f=$(ls "$DL/${pkg%%:*}"_*.deb 2>/dev/null | head -n1 || true)
+		[ -n "$f" ] || { echo "deps: failed to download $pkg" >&2; exit 1; }
+	fi
+	echo "$f"
+}
+
+# libfdt-dev:arm64 conflicts with the native package: unpack into a sysroot.
+if [ ! -e "$DEPS/sysroot-arm64/usr/include/libfdt.h" ] ||
+   [ ! -e "$DEPS/sysroot-arm64/usr/lib/aarch64-linux-gnu/libfdt.a" ]; then
+	deb=$(download "libfdt-dev$ARCH_SUFFIX")
+	rm -rf "$DEPS/sysroot-arm64.tmp"
+	mkdir -p "$DEPS/sysroot-arm64.tmp"
+	dpkg-deb -x "$deb" "$DEPS/sysroot-arm64.tmp"
+	rm -rf "$DEPS/sysroot-arm64"
+	mv "$DEPS/sysroot-arm64.tmp" "$DEPS/sysroot-arm64"
+	log "libfdt sysroot ready"
+fi
+
+# Debian arm64 kernel: used for both the emulated host and the nested guest.
+if [ ! -s "$DEPS/kernel/VERSION" ]; then
+	apt_update
+	kpkg=$(apt-cache depends "linux-image-arm64$ARCH_SUFFIX" 2>/dev/null |
+		sed -n 's/.*Depends: *\(linux-image-[0-9][^ :]*-arm64\).*/\1/p' |
+		grep -v unsigned | head -n1)
+	[ -n "$kpkg" ] || { echo "deps: cannot resolve linux-image-arm64" >&2; exit 1; }
+	deb=$(download "${kpkg}-unsigned$ARCH_SUFFIX")
+	rm -rf "$DEPS/kernel.tmp"
+	mkdir -p "$DEPS/kernel.tmp"
+	dpkg-deb -x "$deb" "$DEPS/kernel.tmp"
+	ver=$(ls "$DEPS/kernel.tmp/lib/modules" | head -n1)
+	[ -e "$DEPS/kernel.tmp/boot/vmlinuz-$ver" ] ||
+		{ echo "deps: kernel package has no boot/vmlinuz-$ver" >&2; exit 1; }
+	# the package ships no modules.dep (made by its postinst): make it
+	depmod -b "$DEPS/kernel.tmp" "$ver"
+	echo "$ver" >"$DEPS/kernel.tmp/VERSION"
+	rm -rf "$DEPS/kernel"
+	mv "$DEPS/kernel.tmp" "$DEPS/kernel"
+	rm -f "$deb"	# 60 MB; the unpacked tree is all we need
+	log "kernel $ver ready"
+fi
+
+# busybox (static, arm64) for the host and guest initramfs images.
+if [ ! -x "$DEPS/busybox/bin/busybox" ]; then
+	deb=$(download "busybox-static$ARCH_SUFFIX")
+	rm -rf "$DEPS/busybox.tmp"
+	mkdir -p "$DEPS/busybox.tmp"
+	dpkg-deb -x "$deb" "$DEPS/busybox.tmp"
+	rm -rf "$DEPS/busybox"
+	mv "$DEPS/busybox.tmp" "$DEPS/busybox"
+	log "busybox ready"
+fi
+
+log "all dependencies present"

@@ -1,0 +1,283 @@
+#!/bin/bash
+# Assemble the boot-test rig in build/rig/ from build/deps/ (see
+# scripts/deps.sh) and ./lkvm.  Only what changed is rebuilt.
+#
+#   build/rig/host-initrd.img     initramfs of the emulated arm64 host: busybox,
+#                                 the modules needed to mount a virtio-9p share,
+#                                 and an /init that mounts the share and runs
+#                                 /share/cases.sh, then powers off
+#   build/rig/share/              exported to the emulated host as /share:
+#     bin/lkvm                    the VMM under test
+#     lib/                        its arm64 shared libraries and the loader
+#     guest/Image                 the nested guest's kernel
+#     guest/initrd.img            guest initramfs (busybox + /init, see below)
+#     guest/initrd-big.img        the same padded past 64 MiB with a file whose
+#                                 checksum is in guest/big.sha256
+#     cases.sh                    tests/rig/cases.sh
+#     results/                    written by the emulated host
+#
+# Environment: LKVM=path to the lkvm binary (default ./lkvm).
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+DEPS=$ROOT/build/deps
+RIG=$ROOT/build/rig
+SHARE=$RIG/share
+LKVM=${LKVM:-$ROOT/lkvm}
+SELF=$ROOT/tests/rig/build.sh
+BB=$DEPS/busybox/bin/busybox
+KVER=$(cat "$DEPS/kernel/VERSION" 2>/dev/null) ||
+	{ echo "rig: build/deps missing: run 'make deps' first" >&2; exit 1; }
+KDIR=$DEPS/kernel
+KIMAGE=$KDIR/boot/vmlinuz-$KVER
+[ -x "$BB" ] && [ -e "$KIMAGE" ] ||
+	{ echo "rig: build/deps incomplete: run 'make deps'" >&2; exit 1; }
+[ -e "$LKVM" ] || { echo "rig: $LKVM not found: run 'make' first" >&2; exit 1; }
+
+READELF=aarch64-linux-gnu-readelf
+command -v $READELF >/dev/null || READELF=readelf
+
+mkdir -p "$RIG" "$SHARE"/{bin,lib,guest,results}
+
+log() { echo "rig: $*"; }
+
+# newer OUT IN...: true if OUT is missing or older than one of IN
+newer() {
+	local out=$1 f
+	shift
+	[ -e "$out" ] || return 0
+	for f in "$@"; do
+		[ "$f" -nt "$out" ] && return 0
+	done
+	return 1
+}
+
+# install_if_changed SRC DST [MODE]: copy keeping DST's mtime when identical
+install_if_changed() {
+	if ! cmp -s "$1" "$2"; then
+		cp -L "$1" "$2.tmp"
+		chmod "${3:-644}" "$2.tmp"
+		mv -f "$2.tmp" "$2"
+		return 0
+	fi
+	return 1
+}
+
+# mkcpio DIR OUT [gzip]: newc archive owned by root
+mkcpio() {
+	local dir=$1 out=$2
+	(cd "$dir" && find . -mindepth 1 | LC_ALL=C sort |
+		cpio -o -H newc -R 0:0 --quiet) >"$out.tmp"
+	if [ "${3:-}" = gzip ]; then
+		gzip -1 -n -c "$out.tmp" >"$out.tmp.gz"
+		mv -f "$out.tmp.gz" "$out.tmp"
+	fi
+	mv -f "$out.tmp" "$out"
+}
+
+# ---------------------------------------------------------------- host initrd
+HOST_MODS="virtio_mmio virtio_pci 9pnet_virtio 9p"
+
+host_modules() { # print .ko paths (relative to lib/modules/VER) in load order
+	local dep=$KDIR/lib/modules/$KVER/modules.dep
+	local seen="" m path
+	resolve() {
+		local path=$1 d
+		case " $seen " in *" $path "*) return ;; esac
+		for d in $(sed -n "s|^$path: *||p" "$dep"); do
+			resolve "$d"
+		done
+		seen="$seen $path"
+		echo "$path"
+	}
+	for m in $HOST_MODS; do
+		path=$(grep -E "^([^:]*/)?$m\.ko(\.[gx]z|\.zst)?:" "$dep" | cut -d: -f1)
+		[ -n "$path" ] || { echo "rig: module $m not in modules.dep" >&2; exit 1; }
+		resolve "$path"
+	done
+}
+
+HOST_INITRD=$RIG/host-initrd.img
+if newer "$HOST_INITRD" "$SELF" "$BB" "$KDIR/VERSION"; then
+	log "building host initramfs"
+	st=$RIG/host-root
+	rm -rf "$st"
+	mkdir -p "$st"/{bin,sbin,proc,sys,dev,tmp,share,etc,root,lib/modules/"$KVER"}
+	cp "$BB" "$st/bin/busybox"
+	host_modules >"$st/modules.list"
+	while read -r m; do
+		mkdir -p "$st/lib/modules/$KVER/$(dirname "$m")"
+		cp "$KDIR/lib/modules/$KVER/$m" "$st/lib/modules/$KVER/$m"
+	done <"$st/modules.list"
+	cat >"$st/init" <<'EOF'
+#!/bin/busybox sh
+# lkvm rig: init of the emulated arm64 host
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin HOME=/root
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+kver=$(uname -r)
+while read -r m; do
+	insmod "/lib/modules/$kver/$m" 2>/dev/null ||
+		echo "rig-host: insmod $m failed"
+done </modules.list
+args=""
+for w in $(cat /proc/cmdline); do
+	case "$w" in
+	rig.args=*) args=$(echo "${w#rig.args=}" | tr , ' ') ;;
+	rig.config=*) export RIG_CONFIG=${w#rig.config=} ;;
+	rig.case_timeout=*) export CASE_TIMEOUT=${w#rig.case_timeout=} ;;
+	esac
+done
+if mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none \
+		share /share; then
+	# lkvm's shared libraries and loader, for a dynamically linked lkvm
+	mkdir -p /lib/aarch64-linux-gnu
+	for f in /share/lib/*; do
+		[ -e "$f" ] || continue
+		cp "$f" /lib/aarch64-linux-gnu/
+		case "$f" in */ld-linux-*) cp "$f" /lib/ ;; esac
+	done
+	export PATH=/share/bin:$PATH
+	echo "rig-host: up $(cut -d' ' -f1 /proc/uptime)s"
+	cd /share && sh /share/cases.sh $args
+else
+	echo "@@TAP@@ not ok 1 - host: mount virtio-9p share"
+fi
+sync
+poweroff -f
+EOF
+	chmod 755 "$st/init"
+	mkcpio "$st" "$HOST_INITRD" gzip
+	rm -rf "$st"
+fi
+
+# ---------------------------------------------------------------- share
+if install_if_changed "$LKVM" "$SHARE/bin/lkvm" 755; then
+	log "installed lkvm"
+fi
+install_if_changed "$ROOT/tests/rig/cases.sh" "$SHARE/cases.sh" 755 || true
+install_if_changed "$KIMAGE" "$SHARE/guest/Image" 644 || true
+
+# arm64 shared libraries of lkvm (nothing to do for a static or script lkvm)
+LIBDIRS="/usr/aarch64-linux-gnu/lib /usr/lib/aarch64-linux-gnu /lib/aarch64-linux-gnu"
+if newer "$SHARE/lib/.stamp" "$SHARE/bin/lkvm" "$SELF"; then
+	rm -rf "${SHARE:?}/lib"
+	mkdir -p "$SHARE/lib"
+	if $READELF -h "$SHARE/bin/lkvm" >/dev/null 2>&1; then
+		interp=$($READELF -lW "$SHARE/bin/lkvm" |
+			sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+		todo="$SHARE/bin/lkvm"
+		done_libs=" "
+		while [ -n "$todo" ]; do
+			set -- $todo
+			f=$1; shift; todo="$*"
+			for lib in $($READELF -dW "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+				case "$done_libs" in *" $lib "*) continue ;; esac
+				done_libs="$done_libs$lib "
+				found=""
+				for d in $LIBDIRS; do
+					if [ -e "$d/$lib" ]; then found=$d/$lib; break; fi
+				done
+				[ -n "$found" ] || { echo "rig: lkvm needs $lib: not found in $LIBDIRS" >&2; exit 1; }
+				cp -L "$found" "$SHARE/lib/$lib"
+				todo="$todo $SHARE/lib/$lib"
+			done
+		done
+		if [ -n "$interp" ]; then
+			found=""
+			for d in $LIBDIRS; do
+				b=$(basename "$interp")
+				if [ -e "$d/$b" ]; then found=$d/$b; break; fi
+			done
+			[ -n "$found" ] || { echo "rig: loader $interp not found" >&2; exit 1; }
+			cp -L "$found" "$SHARE/lib/$(basename "$interp")"
+		fi
+		log "lkvm libraries: $(ls "$SHARE/lib" | tr '\n' ' ')"
+	fi
+	touch "$SHARE/lib/.stamp"
+fi
+
+# ---------------------------------------------------------------- guest initrd
+GUEST_INIT=$(cat <<'EOF'
+#!/bin/busybox sh
+# lkvm rig: init of the nested guest.  Acts on lkvm.test=ACTION from the
+# kernel command line: poweroff (default), reboot, big, demo, panic, hang, shell.
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin HOME=/root
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev 2>/dev/null
+test=poweroff
+for w in $(cat /proc/cmdline); do
+	case "$w" in lkvm.test=*) test=${w#lkvm.test=} ;; esac
+done
+cpus=$(grep -c '^processor' /proc/cpuinfo)
+echo "GUEST-INIT-OK cpus=$cpus test=$test"
+case "$test" in
+big)
+	if [ -e /big.bin ]; then
+		echo "GUEST-BIG-SHA256 $(sha256sum /big.bin | cut -d' ' -f1)"
+	else
+		echo "GUEST-BIG-SHA256 missing"
+	fi
+	;;
+demo)
+	echo "================ lkvm demo guest ================"
+	uname -a
+	echo "cpus online: $(cat /sys/devices/system/cpu/online)"
+	grep -m1 -i -e '^CPU implementer' /proc/cpuinfo
+	grep -m1 -i -e '^Features' /proc/cpuinfo
+	grep -m1 -e '^MemTotal' /proc/meminfo
+	echo "---- /proc/interrupts ----"
+	head -n 20 /proc/interrupts
+	echo "---- /proc/cmdline ----"
+	cat /proc/cmdline
+	echo "uptime: $(cut -d' ' -f1 /proc/uptime)s"
+	echo "================================================="
+	;;
+reboot) echo "GUEST-REBOOT"; reboot -f ;;
+panic) echo c >/proc/sysrq-trigger ;;
+hang) while :; do sleep 3600; done ;;
+shell) setsid cttyhack sh -l ;;
+esac
+echo "GUEST-POWEROFF"
+poweroff -f
+EOF
+)
+
+GUEST_INITRD=$SHARE/guest/initrd.img
+if newer "$GUEST_INITRD" "$SELF" "$BB"; then
+	log "building guest initramfs"
+	st=$RIG/guest-root
+	rm -rf "$st"
+	mkdir -p "$st"/{bin,sbin,proc,sys,dev,tmp,root,etc}
+	cp "$BB" "$st/bin/busybox"
+	printf '%s\n' "$GUEST_INIT" >"$st/init"
+	chmod 755 "$st/init"
+	mkcpio "$st" "$GUEST_INITRD"
+	rm -rf "$st"
+fi
+
+# > 64 MiB: the small image plus a 70 MiB file of random bytes.  The pad is
+# generated once; its checksum is what the guest must print.
+BIG_INITRD=$SHARE/guest/initrd-big.img
+if newer "$BIG_INITRD" "$GUEST_INITRD"; then
+	log "building big guest initramfs"
+	pad=$RIG/big-pad
+	if [ ! -s "$pad/big.bin" ]; then
+		rm -rf "$pad"
+		mkdir -p "$pad"
+		head -c $((70 * 1024 * 1024)) /dev/urandom >"$pad/big.bin"
+	fi
+	sha256sum "$pad/big.bin" | cut -d' ' -f1 >"$SHARE/guest/big.sha256"
+	# concatenated cpio archives are valid initramfs images
+	(cd "$pad" && echo big.bin | cpio -o -H newc -R 0:0 --quiet) >"$BIG_INITRD.tmp"
+	cat "$GUEST_INITRD" "$BIG_INITRD.tmp" >"$BIG_INITRD"
+	rm -f "$BIG_INITRD.tmp"
+fi
+
+log "ready: $(du -sh "$SHARE" | cut -f1) share, host initrd $(du -h "$HOST_INITRD" | cut -f1)"

@@ -1,0 +1,141 @@
+#!/bin/bash
+# Run the lkvm boot tests: for each CONFIG boot the emulated arm64 host
+# (qemu-system-aarch64 TCG, virtualization=on) once, let it run
+# /share/cases.sh (tests/rig/cases.sh) against build/rig/share, collect the
+# "@@TAP@@ " lines from its console and do the x86-side post-checks.
+#
+# Usage: tests/rig/run-tests.sh [CONFIG...] [-- CASE-GLOB...]
+#   CONFIGs: n1-gicv3 (default set: all three), max-gicv3, a57-gicv2
+#   CASE-GLOBs select cases by name (e.g. 'boot-*').
+# Environment:
+#   RIG_TIMEOUT   seconds one emulated host may run (default 900)
+#   RIG_CASE_TIMEOUT  seconds one lkvm run may take (default 120)
+#   RIG_VERBOSE=1 show the whole console while it runs
+# Console logs: build/rig/console-CONFIG.log; guest logs:
+# build/rig/share/results/CONFIG/*.log
+#
+# Prints "ok - CONFIG: case" / "not ok - CONFIG: case" lines and a
+# "rig: N passed, N failed" summary; exits non-zero on any failure or if a
+# config produced no result.  With RIG_SUMMARY_FILE set, writes "PASS FAIL"
+# there instead of printing the summary (used by tests/check.sh).
+set -uo pipefail
+
+cd "$(dirname "$0")/../.." || exit 1
+ROOT=$PWD
+RIG=$ROOT/build/rig
+SHARE=$RIG/share
+KVER=$(cat build/deps/kernel/VERSION 2>/dev/null) ||
+	{ echo "rig: run 'make deps' first" >&2; exit 1; }
+HOST_KERNEL=$ROOT/build/deps/kernel/boot/vmlinuz-$KVER
+HOST_INITRD=$RIG/host-initrd.img
+[ -e "$HOST_INITRD" ] && [ -e "$SHARE/cases.sh" ] ||
+	{ echo "rig: run tests/rig/build.sh (make rig) first" >&2; exit 1; }
+TIMEOUT=${RIG_TIMEOUT:-900}
+CASE_TIMEOUT=${RIG_CASE_TIMEOUT:-120}
+
+configs=()
+cases=()
+while [ $# -gt 0 ]; do
+	if [ "$1" = -- ]; then shift; cases=("$@"); break; fi
+	configs+=("$1"); shift
+done
+[ ${#configs[@]} -gt 0 ] || configs=(n1-gicv3 max-gicv3 a57-gicv2)
+
+# qemu_args CONFIG: cpu and gic options
+config_args() {
+	case "$1" in
+	n1-gicv3) echo "-cpu neoverse-n1 -M virt,virtualization=on,gic-version=3" ;;
+	max-gicv3) echo "-cpu max,pauth-impdef=on -M virt,virtualization=on,gic-version=3" ;;
+	a57-gicv2) echo "-cpu cortex-a57 -M virt,virtualization=on,gic-version=2" ;;
+	*) return 1 ;;
+	esac
+}
+
+# boot_host CONFIG ARGS CONSOLE_LOG: run the emulated host to completion
+boot_host() {
+	local cfg=$1 args=$2 log=$3 cpuargs
+	cpuargs=$(config_args "$cfg") || { echo "rig: unknown config $cfg" >&2; return 2; }
+	# shellcheck disable=SC2086
+	timeout --foreground -k 10 "$TIMEOUT" qemu-system-aarch64 $cpuargs \
+		-m 3G -smp 2 -nographic -nic none -no-reboot \
+		-kernel "$HOST_KERNEL" -initrd "$HOST_INITRD" \
+		-append "console=ttyAMA0 quiet panic=-1 rig.config=$cfg rig.case_timeout=$CASE_TIMEOUT rig.args=$args" \
+		-fsdev local,id=share,path="$SHARE",security_model=none \
+		-device virtio-9p-device,fsdev=share,mount_tag=share \
+		</dev/null 2>&1 | tr -d '\r' |
+		if [ "${RIG_VERBOSE:-0}" = 1 ]; then tee "$log"; else cat >"$log"; fi
+	return "${PIPESTATUS[0]}"
+}
+
+pass=0
+fail=0
+report() { # ok|not ok, text
+	if [ "$1" = ok ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+	echo "$1 - $2"
+}
+
+case_args=$(IFS=,; echo "${cases[*]:-}")
+
+for cfg in "${configs[@]}"; do
+	log=$RIG/console-$cfg.log
+	res=$SHARE/results/$cfg
+	rm -rf "$res"
+	mkdir -p "$res"
+	echo "# rig: booting $cfg host (timeout ${TIMEOUT}s)"
+	t0=$(date +%s.%N)
+	boot_host "$cfg" "$case_args" "$log"
+	st=$?
+	t1=$(date +%s.%N)
+	secs=$(awk "BEGIN{printf \"%.1f\", $t1 - $t0}")
+	up=$(sed -n 's/.*rig-host: up \([0-9.]*\)s.*/\1/p' "$log" | head -n1)
+	echo "# rig: $cfg host ran ${secs}s (qemu status $st, host init at ${up:-?}s uptime)"
+
+	tap=$(grep -a '@@TAP@@ ' "$log" | sed 's/.*@@TAP@@ //')
+	results=$(echo "$tap" | grep -E '^(not )?ok ')
+	plan=$(echo "$tap" | sed -n 's/^1\.\.\([0-9]*\).*/\1/p' | tail -n1)
+	if [ -z "$results" ]; then
+		report "not ok" "$cfg: host produced no test result (qemu status $st)"
+		echo "#   console ($log), last 30 lines:"
+		tail -n 30 "$log" | sed 's/^/#   /'
+		continue
+	fi
+	# per-case lines with their diagnostics
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*)
+			report ok "$cfg: $(echo "$line" | sed 's/^ok [0-9]* - //')" ;;
+		"not ok "*)
+			report "not ok" "$cfg: $(echo "$line" | sed 's/^not ok [0-9]* - //')" ;;
+		"#"*) echo "$line" ;;
+		esac
+	done <<<"$tap"
+	nres=$(echo "$results" | wc -l)
+	if [ -z "$plan" ] || [ "$plan" != "$nres" ]; then
+		if [ "$st" = 124 ] || [ "$st" = 137 ]; then
+			why="timed out after ${TIMEOUT}s"
+		else
+			why="qemu status $st"
+		fi
+		report "not ok" "$cfg: run incomplete ($nres results, plan ${plan:-missing}; $why)"
+		echo "#   console ($log), last 30 lines:"
+		tail -n 30 "$log" | sed 's/^/#   /'
+	fi
+	# x86-side post-checks: every dtb lkvm dumped must decompile cleanly
+	for dtb in "$res"/*.dtb; do
+		[ -e "$dtb" ] || continue
+		name=$(basename "$dtb")
+		if out=$(dtc -I dtb -O dts -o "${dtb%.dtb}.dts" "$dtb" 2>&1) && [ -z "$out" ]; then
+			report ok "$cfg: $name decompiles with dtc without warnings"
+		else
+			report "not ok" "$cfg: $name decompiles with dtc without warnings"
+			echo "$out" | head -n 20 | sed 's/^/#   /'
+		fi
+	done
+done
+
+if [ -n "${RIG_SUMMARY_FILE:-}" ]; then
+	echo "$pass $fail" >"$RIG_SUMMARY_FILE"
+else
+	echo "rig: $pass passed, $fail failed"
+fi
+[ "$fail" = 0 ] && [ "$pass" -gt 0 ]

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lkvm/cmdline.h"
+#include "lkvm/options.h"
+
+static char err[256];
+
+static enum parse_result parse(struct kvm_config *cfg, int argc, ...)
+{
+	char *argv[32];
+	va_list ap;
+	int i;
+
+	va_start(ap, argc);
+	argv[0] = "run";
+	for (i = 1; i <= argc; i++)
+		argv[i] = va_arg(ap, char *);
+	argv[i] = NULL;
+	va_end(ap);
+	run_config_defaults(cfg);
+	err[0] = '\0';
+	return run_parse_options(argc + 1, argv, cfg, err, sizeof(err));
+}
+
+static void test_defaults_and_values(void **state)
+{
+	struct kvm_config cfg;
+
+	assert_int_equal(parse(&cfg, 11, "-k", "Image", "--initrd", "ird",
+			       "-p", "console=ttyS0 quiet", "-m", "512",
+			       "-c", "4", "--irqchip=gicv2"), PARSE_OK);
+	assert_string_equal(cfg.kernel_path, "Image");
+	assert_string_equal(cfg.initrd_path, "ird");
+	assert_string_equal(cfg.params, "console=ttyS0 quiet");
+	assert_int_equal(cfg.ram_size, 512ULL << 20);
+	assert_int_equal(cfg.nr_cpus, 4);
+	assert_int_equal(cfg.irqchip, IRQCHIP_GICV2);
+	assert_int_equal(cfg.console, CONSOLE_SERIAL);
+
+	assert_int_equal(parse(&cfg, 2, "--kernel=Image", "--mem=2G"), PARSE_OK);
+	assert_int_equal(cfg.ram_size, 2ULL << 30);
+	assert_int_equal(cfg.nr_cpus, 1);
+	assert_int_equal(cfg.ram_size, 2ULL << 30);
+
+	assert_int_equal(parse(&cfg, 8, "-k", "I", "--console", "virtio",
+			       "--virtio-transport", "pci", "--rng", "--debug"),
+			 PARSE_OK);
+	assert_int_equal(cfg.console, CONSOLE_VIRTIO);
+	assert_int_equal(cfg.transport, VIRTIO_TRANSPORT_PCI);
+	assert_true(cfg.rng);
+	assert_true(cfg.debug);
+}
+
+static void test_errors(void **state)
+{
+	struct kvm_config cfg;
+
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--bogus"), PARSE_ERROR);
+	assert_non_null(strstr(err, "unknown option '--bogus'"));
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "-Z"), PARSE_ERROR);
+	assert_non_null(strstr(err, "unknown option '-Z'"));
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "-m"), PARSE_ERROR);
+	assert_non_null(strstr(err, "needs a value"));
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--dump-dtb"), PARSE_ERROR);
+	assert_int_equal(parse(&cfg, 4, "-k", "I", "-m", "lots"), PARSE_ERROR);
+	assert_non_null(strstr(err, "invalid --mem 'lots'"));
+	assert_int_equal(parse(&cfg, 4, "-k", "I", "-m", "1"), PARSE_ERROR);
+	assert_int_equal(parse(&cfg, 4, "-k", "I", "-c", "0"), PARSE_ERROR);
+	assert_non_null(strstr(err, "invalid --cpus '0'"));
+	assert_int_equal(parse(&cfg, 4, "-k", "I", "-c", "2x"), PARSE_ERROR);
+	assert_int_equal(parse(&cfg, 4, "-k", "I", "-c", "100000"), PARSE_ERROR);
+	assert_int_equal(parse(&cfg, 4, "-k", "I", "--console", "vga"), PARSE_ERROR);
+	assert_non_null(strstr(err, "serial or virtio"));
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--irqchip=gicv4"), PARSE_ERROR);
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--virtio-transport=usb"), PARSE_ERROR);
+	assert_int_equal(parse(&cfg, 5, "-k", "I", "--irqchip=gicv2", "-c", "9"), PARSE_ERROR);
+	assert_int_equal(parse(&cfg, 1, "-m512"), PARSE_ERROR);
+	assert_non_null(strstr(err, "no kernel"));
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "stray"), PARSE_ERROR);
+	assert_non_null(strstr(err, "unexpected argument 'stray'"));
+	/* One line: no newline inside the message. */
+	assert_null(strchr(err, '\n'));
+}
+
+static void test_help(void **state)
+{
+	struct kvm_config cfg;
+
+	assert_int_equal(parse(&cfg, 1, "--help"), PARSE_HELP);
+	assert_int_equal(parse(&cfg, 1, "-h"), PARSE_HELP);
+}
+
+static void test_cmdline_has_param(void **state)
+{
+	assert_true(cmdline_has_param("console=ttyS0 quiet", "console"));
+	assert_true(cmdline_has_param("quiet console=hvc0", "console"));
+	assert_true(cmdline_has_param("earlycon quiet", "earlycon"));
+	assert_false(cmdline_has_param("consoleblank=0", "console"));
+	assert_false(cmdline_has_param("", "console"));
+	assert_false(cmdline_has_param("foo=\"a console=x\"", "console"));
+	assert_false(cmdline_has_param("quiet -- console=x", "console"));
+}
+
+static void test_cmdline_add_default(void **state)
+{
+	struct kvm kvm = { 0 };
+
+	kvm.cmdline = strdup("quiet");
+	assert_int_equal(kvm_cmdline_add_default(&kvm, "console", "console=ttyS0"), 0);
+	assert_string_equal(kvm.cmdline, "quiet console=ttyS0");
+	assert_int_equal(kvm_cmdline_add_default(&kvm, "console", "console=hvc0"), 0);
+	assert_string_equal(kvm.cmdline, "quiet console=ttyS0");
+	free(kvm.cmdline);
+
+	kvm.cmdline = strdup("quiet -- init-arg");
+	assert_int_equal(kvm_cmdline_add_default(&kvm, "root", "root=/dev/vda"), 0);
+	assert_string_equal(kvm.cmdline, "quiet root=/dev/vda -- init-arg");
+	free(kvm.cmdline);
+
+	kvm.cmdline = strdup("-- x");
+	assert_int_equal(kvm_cmdline_add_default(&kvm, "root", "root=/dev/vda"), 0);
+	assert_string_equal(kvm.cmdline, "root=/dev/vda -- x");
+	free(kvm.cmdline);
+
+	kvm.cmdline = strdup("");
+	assert_int_equal(kvm_cmdline_add_default(&kvm, "console", "console=ttyS0"), 0);
+	assert_string_equal(kvm.cmdline, "console=ttyS0");
+	free(kvm.cmdline);
+
+	kvm.cmdline = calloc(1, LKVM_CMDLINE_MAX);
+	memset(kvm.cmdline, 'a', LKVM_CMDLINE_MAX - 2);
+	assert_int_not_equal(kvm_cmdline_add_default(&kvm, "console", "console=ttyS0"), 0);
+	free(kvm.cmdline);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults_and_values),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_cmdline_has_param),
+		cmocka_unit_test(test_cmdline_add_default),
+	};
+
+	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
+}

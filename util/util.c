@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Messages, rate limiting, size parsing and whole-file I/O helpers.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lkvm/util.h"
+
+bool lkvm_debug;
+
+/* Long enough for any sane message; longer ones are truncated. */
+#define MSG_MAX		1024
+#define RATELIMIT_SECS	5
+
+/*
+ * Format the whole line first and emit it with one write(), so that
+ * messages from several vCPU threads never interleave mid-line.
+ */
+static void vmessage(const char *prefix, const char *fmt, va_list ap)
+{
+	char buf[MSG_MAX];
+	int saved_errno = errno;	/* callers often print, then use errno */
+	const char *eol;
+	size_t len, eol_len;
+	int n;
+
+	/*
+	 * While the guest runs, the terminal is in raw mode and a bare
+	 * "\n" would not return the cursor; "\r\n" is harmless otherwise.
+	 */
+	eol = isatty(STDERR_FILENO) ? "\r\n" : "\n";
+	eol_len = strlen(eol);
+
+	len = strlen(prefix);
+	memcpy(buf, prefix, len);
+	n = vsnprintf(buf + len, sizeof(buf) - len, fmt, ap);
+	if (n < 0)
+		n = 0;
+	len += MIN((size_t)n, sizeof(buf) - len - 1);
+
+	/* Drop the caller's own newline: we always add exactly one. */
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	if (len > sizeof(buf) - eol_len)
+		len = sizeof(buf) - eol_len;
+	memcpy(buf + len, eol, eol_len);
+	len += eol_len;
+
+	if (write_in_full(STDERR_FILENO, buf, len) < 0) {
+		/* Nowhere left to report it. */
+	}
+	errno = saved_errno;
+}
+
+void pr_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage("lkvm: ", fmt, ap);
+	va_end(ap);
+}
+
+void pr_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage("lkvm: warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void pr_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage("lkvm: ", fmt, ap);
+	va_end(ap);
+}
+
+void pr_debug_impl(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage("lkvm: debug: ", fmt, ap);
+	va_end(ap);
+}
+
+/* Call sites are static structs shared by every vCPU thread. */
+static pthread_mutex_t ratelimit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+bool ratelimit_ok(struct ratelimit *rl)
+{
+	struct timespec ts;
+	unsigned int suppressed = 0;
+	bool ok = false;
+
+	/* Monotonic, so that setting the host clock cannot mute us. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+
+	pthread_mutex_lock(&ratelimit_lock);
+	if (rl->last == 0 || ts.tv_sec - rl->last >= RATELIMIT_SECS) {
+		rl->last = ts.tv_sec;
+		suppressed = rl->suppressed;
+		rl->suppressed = 0;
+		ok = true;
+	} else if (rl->suppressed < UINT_MAX) {
+		rl->suppressed++;
+	}
+	pthread_mutex_unlock(&ratelimit_lock);
+
+	if (suppressed)
+		pr_warn("%u similar message%s suppressed", suppressed,
+			suppressed == 1 ? "" : "s");
+	return ok;
+}
+
+/*
+ * Sizes: a plain number is MiB, as in `-m 512`; K, M, G and T (any case,
+ * optionally followed by "B" or "iB") are binary multiples.
+ */
+static int mem_size_shift(const char *suffix, unsigned int *shift)
+{
+	static const char units[] = "kmgt";
+	const char *u;
+
+	if (*suffix == '\0') {
+		*shift = 20;
+		return 0;
+	}
+	u = strchr(units, tolower((unsigned char)*suffix));
+	if (!u)
+		return -EINVAL;
+	*shift = 10 * (unsigned int)(u - units + 1);
+
+	suffix++;
+	if (*suffix == '\0' || !strcasecmp(suffix, "b") ||
+	    !strcasecmp(suffix, "ib"))
+		return 0;
+	return -EINVAL;
+}
+
+int parse_mem_size(const char *s, u64 *bytes)
+{
+	unsigned long long val;
+	unsigned int shift;
+	char *end;
+
+	/* strtoull would accept leading blanks, signs and wrap negatives. */
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+
+	errno = 0;
+	val = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	if (mem_size_shift(end, &shift))
+		return -EINVAL;
+	if (val == 0 || val > (UINT64_MAX >> shift))
+		return -EINVAL;
+
+	*bytes = (u64)val << shift;
+	return 0;
+}
+
+/* Wait until @fd is ready, for descriptors someone made non-blocking. */
+static int wait_fd(int fd, short events)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+
+	while (poll(&pfd, 1, -1) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Returns the number of bytes read (less than @count only at end of
+ * file), or -1 with errno set.
+ */
+ssize_t read_in_full(int fd, void *buf, size_t count)
+{
+	size_t done = 0;
+
+	while (done < count) {
+		ssize_t n = read(fd, (char *)buf + done, count - done);
+
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* stdin may share a non-blocking tty with the console. */
+			if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
+			    !wait_fd(fd, POLLIN))
+				continue;
+			return -1;
+		}
+		done += n;
+	}
+	return done;
+}
+
+/* Returns @count, or -1 with errno set. */
+ssize_t write_in_full(int fd, const void *buf, size_t count)
+{
+	size_t done = 0;
+
+	while (done < count) {
+		ssize_t n = write(fd, (const char *)buf + done, count - done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* stderr shares O_NONBLOCK with a raw-mode stdin tty. */
+			if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
+			    !wait_fd(fd, POLLOUT))
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		done += n;
+	}
+	return done;
+}
+
+/*
+ * Read everything from @fd, starting with a buffer of @hint bytes and
+ * growing it for files whose size fstat() does not know (pipes, /proc).
+ * The buffer is NUL-terminated for the convenience of text parsers.
+ */
+static int read_fd_all(int fd, size_t hint, void **buf, size_t *len)
+{
+	size_t cap = hint ? hint : 64 * 1024;
+	size_t used = 0;
+	char *data = NULL;
+
+	for (;;) {
+		ssize_t n;
+
+		if (!data || used == cap) {
+			char *p;
+
+			if (data) {
+				if (cap > (SIZE_MAX - 1) / 2)
+					goto err_fbig;
+				cap *= 2;
+			}
+			p = realloc(data, cap + 1);
+			if (!p)
+				goto err_nomem;
+			data = p;
+		}
+		n = read_in_full(fd, data + used, cap - used);
+		if (n < 0)
+			goto err_errno;
+		used += n;
+		if (used < cap)
+			break;	/* short read means end of file */
+	}
+
+	data[used] = '\0';
+	*buf = data;
+	*len = used;
+	return 0;
+
+err_fbig:
+	free(data);
+	return -EFBIG;
+err_nomem:
+	free(data);
+	return -ENOMEM;
+err_errno:
+	free(data);
+	return -errno;
+}
+
+int read_file(const char *path, void **buf, size_t *len)
+{
+	struct stat st;
+	size_t hint = 0;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		ret = -EISDIR;
+		goto out;
+	}
+	if (S_ISREG(st.st_mode)) {
+		if ((unsigned long long)st.st_size >= SIZE_MAX / 2) {
+			ret = -EFBIG;
+			goto out;
+		}
+		/* One byte extra, so that reaching EOF needs no regrowth. */
+		hint = st.st_size + 1;
+	}
+	ret = read_fd_all(fd, hint, buf, len);
+out:
+	close(fd);
+	return ret;
+}
