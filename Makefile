@@ -45,7 +45,7 @@ $(info libaio not found: asynchronous disk I/O disabled)
 endif
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
-CFLAGS += -DLKVM_VERSION='"$(VERSION)"'
+$(BUILD)/arm64/main.o: CFLAGS += -DLKVM_VERSION='"$(VERSION)"'
 
 # Sources that need no KVM: also built natively for the unit tests.
 PORTABLE_SRCS := \
@@ -129,5 +129,7 @@ bench: lkvm rig
 
 clean:
 	rm -rf $(BUILD)/arm64 $(BUILD)/native lkvm
+
+.SECONDARY:
 
 .PHONY: all deps unit unit-build rig boot-tests check demo bench clean

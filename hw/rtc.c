@@ -58,9 +58,11 @@ static void pl031_update(struct pl031 *rtc)
 	int level;
 
 	/* Unsigned differences keep this right across the 2106 wrap. */
-	if (rtc->match != rtc->last &&
-	    (u32)(rtc->match - rtc->last) <= (u32)(now - rtc->last))
+	if (rtc->armed &&
+	    (u32)(rtc->match - rtc->last) <= (u32)(now - rtc->last)) {
 		rtc->ris |= RTC_INT;
+		rtc->armed = false;
+	}
 	rtc->last = now;
 
 	level = !!(rtc->ris & rtc->imsc);
@@ -81,7 +83,6 @@ void pl031_init(struct pl031 *rtc)
 	 * never writes CR still reads a running clock.
 	 */
 	rtc->enabled = true;
-	rtc->last = pl031_counter(rtc);
 }
 
 void pl031_exit(struct pl031 *rtc)
@@ -117,12 +118,15 @@ static void pl031_write(struct pl031 *rtc, u64 offset, u32 val)
 {
 	switch (offset) {
 	case RTC_MR:
+		/* Counting from now: equal matches at once, past never. */
 		rtc->match = val;
+		rtc->last = pl031_counter(rtc);
+		rtc->armed = true;
 		break;
 	case RTC_LR:
 		rtc->lr = val;
 		rtc->offset = (s64)val - (s64)rtc->now();
-		/* A jump of the counter is no match. */
+		/* Jumping over the match value is no match. */
 		rtc->last = val;
 		break;
 	case RTC_CR:

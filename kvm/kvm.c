@@ -226,8 +226,54 @@ static int kvm_core_init(struct kvm *kvm)
 	return ret;
 }
 
+/* Resident guest RAM in KiB, from mincore() over the RAM mapping. */
+static u64 guest_ram_resident_kb(struct kvm *kvm)
+{
+	u64 page = sysconf(_SC_PAGESIZE), pages = kvm->mem.size / page, n = 0, i;
+	unsigned char *vec = malloc(pages);
+
+	if (!vec)
+		return 0;
+	if (!mincore(kvm->mem.host, kvm->mem.size, vec))
+		for (i = 0; i < pages; i++)
+			n += vec[i] & 1;
+	free(vec);
+	return n * page >> 10;
+}
+
+static u64 peak_rss_kb(void)
+{
+	char line[256];
+	u64 kb = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %llu", (unsigned long long *)&kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * With --debug, report lkvm's own peak memory: the peak RSS less the guest
+ * RAM that is resident at exit (guest pages are never given back, so that
+ * is also their peak).
+ */
+static void report_memory(struct kvm *kvm)
+{
+	u64 hwm = peak_rss_kb(), ram = guest_ram_resident_kb(kvm);
+
+	pr_debug("peak RSS %llu KiB, of which guest RAM %llu KiB: lkvm itself %llu KiB",
+		 (unsigned long long)hwm, (unsigned long long)ram,
+		 (unsigned long long)(hwm > ram ? hwm - ram : 0));
+}
+
 static void kvm_core_exit(struct kvm *kvm)
 {
+	if (kvm->ram_mapping && lkvm_debug)
+		report_memory(kvm);
 	if (kvm->ram_mapping)
 		munmap(kvm->ram_mapping, kvm->ram_mapping_size);
 	kvm->ram_mapping = NULL;

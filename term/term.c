@@ -226,14 +226,15 @@ static void term_read_stdin(struct term_input *in)
 	}
 
 	n = term_escape_filter(&in->esc, dst, n, &quit);
+	if (!discard && n) {
+		if (!in->len)
+			in->progress_ms = term_now_ms();
+		in->len += n;
+		/* What was typed before a quit still goes out first. */
+		term_deliver(in);
+	}
 	if (quit)
 		kvm_request_stop(term_kvm, LKVM_EXIT_OK);
-	if (discard || !n)
-		return;
-	if (!in->len)
-		in->progress_ms = term_now_ms();
-	in->len += n;
-	term_deliver(in);
 }
 
 /* Act on what the signal handlers sent. */

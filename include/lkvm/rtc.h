@@ -9,14 +9,16 @@
  * Register model of an ARM PL031 RTC, free of KVM dependencies. The
  * counter is the host's clock plus an offset the guest sets through LR.
  * There is no timer behind the match register: a match is noticed (and
- * the interrupt raised) at the next access to the RTC.
+ * the interrupt raised) at the next access to the RTC after the counter
+ * reached it.
  */
 struct pl031 {
 	pthread_mutex_t lock;
 	s64 offset;		/* guest time - host time, in seconds */
 	u32 lr;			/* last value loaded */
 	u32 match, imsc, ris;
-	u32 last;		/* counter when matches were last checked */
+	bool armed;		/* MR was written and has not matched since */
+	u32 last;		/* counter when that was last checked */
 	bool enabled;
 	int irq_level;
 	u64 (*now)(void);	/* host seconds; replaceable for tests */

@@ -24,7 +24,7 @@ RES=$SHARE/results/$CONFIG
 KERNEL=$SHARE/guest/Image
 INITRD=$SHARE/guest/initrd.img
 BIG_INITRD=$SHARE/guest/initrd-big.img
-CASE_TIMEOUT=${CASE_TIMEOUT:-120}
+CASE_TIMEOUT=${CASE_TIMEOUT:-60}
 LKVM_BIN=$SHARE/bin/lkvm
 M='@@TAP@@'
 
@@ -159,6 +159,11 @@ head -c 4096 /dev/urandom >/tmp/random.img
 expect_err_lines 1
 run_case bad-kernel-random 1 lkvm run -k /tmp/random.img -i "$INITRD" -m 256 -c 1
 
+head -c 40 "$KERNEL" >/tmp/truncated-header.img
+expect_err_lines 1
+run_case bad-kernel-truncated-header 1 lkvm run -k /tmp/truncated-header.img -i "$INITRD" -m 256 -c 1
+
+# the first MiB of a 32 MiB Image: the header is intact, the rest missing
 head -c 1048576 "$KERNEL" >/tmp/truncated.img
 expect_err_lines 1
 run_case bad-kernel-truncated 1 lkvm run -k /tmp/truncated.img -i "$INITRD" -m 256 -c 1

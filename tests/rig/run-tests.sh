@@ -9,7 +9,7 @@
 #   CASE-GLOBs select cases by name (e.g. 'boot-*').
 # Environment:
 #   RIG_TIMEOUT   seconds one emulated host may run (default 900)
-#   RIG_CASE_TIMEOUT  seconds one lkvm run may take (default 120)
+#   RIG_CASE_TIMEOUT  seconds one lkvm run may take (default 60)
 #   RIG_VERBOSE=1 show the whole console while it runs
 # Console logs: build/rig/console-CONFIG.log; guest logs:
 # build/rig/share/results/CONFIG/*.log
@@ -31,7 +31,7 @@ HOST_INITRD=$RIG/host-initrd.img
 [ -e "$HOST_INITRD" ] && [ -e "$SHARE/cases.sh" ] ||
 	{ echo "rig: run tests/rig/build.sh (make rig) first" >&2; exit 1; }
 TIMEOUT=${RIG_TIMEOUT:-900}
-CASE_TIMEOUT=${RIG_CASE_TIMEOUT:-120}
+CASE_TIMEOUT=${RIG_CASE_TIMEOUT:-60}
 
 configs=()
 cases=()

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_VIRTIO_H
+#define LKVM_VIRTIO_H
+
+#include <pthread.h>
+#include <sys/uio.h>
+
+#include "lkvm/guest-mem.h"
+#include "lkvm/util.h"
+
+/*
+ * Virtio, in three layers with sharp edges:
+ *
+ *   virtqueue (virtio/virtqueue.c): walks descriptor chains in guest
+ *     memory, checked against guest RAM. No KVM, no threads: unit-tested
+ *     and fuzzed on its own.
+ *   device (virtio/console.c, virtio/rng.c, ...): features, config space,
+ *     and what to do with a chain. Sees only struct virtio_device and
+ *     struct virtqueue.
+ *   transport (virtio/mmio.c, virtio/pci.c): registers, ioeventfd and
+ *     irqfd, feature negotiation and the status state machine, common to
+ *     all devices (virtio/core.c).
+ */
+
+#define VIRTQ_MAX_SIZE		1024
+#define VIRTIO_MAX_QUEUES	64
+#define VIRTQ_MAX_IOV		VIRTQ_MAX_SIZE
+
+/* One buffer (descriptor chain) taken from a queue. */
+struct virtq_elem {
+	u16 head;		/* id to hand back through virtq_push() */
+	unsigned int out_num;	/* driver -> device buffers, first */
+	unsigned int in_num;	/* device -> driver buffers, after */
+	u64 out_len, in_len;	/* total bytes */
+	struct iovec iov[VIRTQ_MAX_IOV];	/* out_num, then in_num */
+};
+
+static inline struct iovec *virtq_elem_out(struct virtq_elem *e)
+{
+	return e->iov;
+}
+
+static inline struct iovec *virtq_elem_in(struct virtq_elem *e)
+{
+	return e->iov + e->out_num;
+}
+
+/* A split virtqueue as the driver configured it, plus device-side state. */
+struct virtqueue {
+	const struct guest_mem *mem;
+	u16 size;		/* QueueNum, power of two <= VIRTQ_MAX_SIZE */
+	bool ready;
+	u64 desc_gpa, avail_gpa, used_gpa;
+	bool event_idx;		/* VIRTIO_F_EVENT_IDX negotiated */
+	bool indirect;		/* VIRTIO_F_INDIRECT_DESC negotiated */
+
+	/* device state, cleared on reset */
+	u16 last_avail;		/* next avail ring entry to consume */
+	u16 used_idx;		/* our copy of used->idx */
+	u16 signalled_used;	/* used_idx at the last interrupt */
+	bool signalled_valid;
+	bool broken;		/* malformed by the driver: stop using it */
+	/* host pointers into guest memory, valid while ready */
+	void *desc, *avail, *used;
+};
+
+enum virtq_pop_result {
+	VIRTQ_EMPTY = 0,
+	VIRTQ_GOT = 1,
+	VIRTQ_BAD = -1,		/* malformed: the queue is now broken */
+};
+
+/*
+ * Validate the rings' addresses against guest memory and start the queue;
+ * returns -EINVAL (and leaves it not ready) if they do not fit in RAM.
+ */
+int virtq_start(struct virtqueue *vq, const struct guest_mem *mem);
+void virtq_reset(struct virtqueue *vq);
+/* Take the next available chain; every buffer is checked against RAM. */
+enum virtq_pop_result virtq_pop(struct virtqueue *vq, struct virtq_elem *e);
+/* Give @e back with @len bytes written to its in-buffers. */
+void virtq_push(struct virtqueue *vq, u16 head, u32 len);
+/* Does the driver want an interrupt for what was pushed since the last? */
+bool virtq_should_notify(struct virtqueue *vq);
+/* Ask the driver for / spare us notifications (flags or avail_event). */
+void virtq_enable_notify(struct virtqueue *vq, bool enable);
+bool virtq_has_buffers(struct virtqueue *vq);
+/* Copy helpers over an iovec array; return bytes copied. */
+size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip,
+		  void *buf, size_t len);
+size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip,
+		    const void *buf, size_t len);
+
+struct kvm;
+struct virtio_device;
+
+/* What a device provides. */
+struct virtio_device_ops {
+	const char *name;
+	u32 device_id;		/* VIRTIO_ID_* */
+	u64 features;		/* device features, VIRTIO_F_VERSION_1 added by core */
+	unsigned int nr_queues;
+	u16 queue_size;		/* QueueNumMax */
+	u32 config_size;
+	/* Device config space; @data must be filled for reads. */
+	void (*config_access)(struct virtio_device *vdev, u32 offset, u8 *data,
+			      u32 len, bool is_write);
+	/* The driver set DRIVER_OK: queues are ready, start working. */
+	int (*start)(struct virtio_device *vdev);
+	/* A queue was kicked (from the device's event thread). */
+	void (*notify)(struct virtio_device *vdev, unsigned int q);
+	/* Driver reset: stop touching the queues; core resets them after. */
+	void (*reset)(struct virtio_device *vdev);
+};
+
+/* What a transport provides to the core. */
+struct virtio_transport_ops {
+	/* Raise the used-buffer interrupt for queue @q (irqfd / MSI-X). */
+	void (*signal_vq)(struct virtio_device *vdev, unsigned int q);
+	void (*signal_config)(struct virtio_device *vdev);
+};
+
+struct virtio_device {
+	const struct virtio_device_ops *ops;
+	const struct virtio_transport_ops *transport;
+	void *transport_priv;
+	void *priv;		/* the device's own state */
+	struct kvm *kvm;
+	const struct guest_mem *mem;
+
+	pthread_mutex_t lock;	/* status, features, queue configuration */
+	u64 features;		/* offered */
+	u64 driver_features;	/* accepted */
+	u8 status;
+	u32 config_generation;
+	struct virtqueue vqs[VIRTIO_MAX_QUEUES];
+};
+
+/* virtio/core.c: status state machine and negotiation. */
+void virtio_device_init(struct virtio_device *vdev,
+			const struct virtio_device_ops *ops, struct kvm *kvm,
+			const struct guest_mem *mem, void *priv);
+/* Driver writes the status register. */
+void virtio_set_status(struct virtio_device *vdev, u8 status);
+/* Driver writes a 32-bit word of its features; only offered bits stick. */
+void virtio_set_driver_features(struct virtio_device *vdev, unsigned int sel,
+				u32 value);
+u32 virtio_get_device_features(struct virtio_device *vdev, unsigned int sel);
+/* The device found the driver misbehaving: set DEVICE_NEEDS_RESET. */
+void virtio_device_broken(struct virtio_device *vdev, const char *why);
+/* Push done, tell the driver if it wants to know. */
+void virtio_notify_used(struct virtio_device *vdev, unsigned int q);
+
+/*
+ * Devices are registered with the transport chosen by
+ * --virtio-transport; returns 0 or -errno.
+ */
+int virtio_register(struct kvm *kvm, struct virtio_device *vdev);
+
+#endif
