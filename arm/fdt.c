@@ -146,12 +146,16 @@ static int fdt_gic(void *fdt, struct kvm *kvm)
 	FDT_CHECK(fdt_property(fdt, "interrupt-controller", NULL, 0));
 	FDT_CHECK(fdt_property(fdt, "reg", reg, sizeof(reg)));
 	FDT_CHECK(fdt_property_cell(fdt, "phandle", LKVM_PHANDLE_GIC));
-	if (v3 && kvm->has_its) {
-		FDT_CHECK(fdt_property_cell(fdt, "#address-cells", 2));
-		FDT_CHECK(fdt_property_cell(fdt, "#size-cells", 2));
-		FDT_CHECK(fdt_property(fdt, "ranges", NULL, 0));
+	/*
+	 * An interrupt provider needs #address-cells: interrupt-map entries
+	 * (the PCI host bridge's) give a parent unit address of this many
+	 * cells. Two, so that the ITS can be a child node.
+	 */
+	FDT_CHECK(fdt_property_cell(fdt, "#address-cells", 2));
+	FDT_CHECK(fdt_property_cell(fdt, "#size-cells", 2));
+	FDT_CHECK(fdt_property(fdt, "ranges", NULL, 0));
+	if (v3 && kvm->has_its)
 		FDT_CHECK(fdt_its(fdt));
-	}
 	return fdt_end_node(fdt);
 }
 

@@ -84,6 +84,50 @@ static int set_gic_addresses(struct kvm *kvm)
 	return 0;
 }
 
+/*
+ * A GICv3 ITS turns the MSIs of PCI devices into LPIs. Only the PCI
+ * transport needs one, and the MMIO-only device tree stays minimal
+ * without it. Not having one is not fatal: PCI devices fall back to INTx.
+ */
+static void its_create(struct kvm *kvm)
+{
+	u64 base = LKVM_GIC_ITS_BASE;
+	int fd;
+
+	if (kvm->irqchip != IRQCHIP_GICV3 ||
+	    kvm->cfg.transport != VIRTIO_TRANSPORT_PCI)
+		return;
+	fd = create_device(kvm, KVM_DEV_TYPE_ARM_VGIC_ITS, false);
+	if (fd < 0) {
+		pr_debug("no GICv3 ITS (%s): PCI devices use INTx", strerror(-fd));
+		return;
+	}
+	if (gic_set_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_ITS_ADDR_TYPE,
+			 &base)) {
+		pr_warn("cannot place the GICv3 ITS: %s; PCI devices use INTx",
+			strerror(errno));
+		close(fd);
+		return;
+	}
+	kvm->its_fd = fd;
+	kvm->has_its = true;
+}
+
+/* After the vGIC's own initialisation. */
+static void its_init(struct kvm *kvm)
+{
+	if (kvm->its_fd < 0)
+		return;
+	if (gic_set_attr(kvm->its_fd, KVM_DEV_ARM_VGIC_GRP_CTRL,
+			 KVM_DEV_ARM_VGIC_CTRL_INIT, NULL)) {
+		pr_warn("cannot initialise the GICv3 ITS: %s; PCI devices use INTx",
+			strerror(errno));
+		close(kvm->its_fd);
+		kvm->its_fd = -1;
+		kvm->has_its = false;
+	}
+}
+
 static int gic_init(struct kvm *kvm)
 {
 	u32 nr_irqs = LKVM_NR_IRQS;
@@ -112,12 +156,18 @@ static int gic_init(struct kvm *kvm)
 		return -errno;
 	}
 	kvm->next_spi = LKVM_IRQ_FIRST_DYNAMIC;
-	pr_debug("irqchip: %s", type == IRQCHIP_GICV3 ? "GICv3" : "GICv2");
+	its_create(kvm);
+	pr_debug("irqchip: %s%s", type == IRQCHIP_GICV3 ? "GICv3" : "GICv2",
+		 kvm->has_its ? " with an ITS" : "");
 	return 0;
 }
 
 static void gic_exit(struct kvm *kvm)
 {
+	if (kvm->its_fd >= 0)
+		close(kvm->its_fd);
+	kvm->its_fd = -1;
+	kvm->has_its = false;
 	if (kvm->gic_fd >= 0)
 		close(kvm->gic_fd);
 	kvm->gic_fd = -1;
@@ -132,6 +182,7 @@ static int gic_init_late(struct kvm *kvm)
 		pr_err("cannot initialise the virtual GIC: %s", strerror(errno));
 		return -errno;
 	}
+	its_init(kvm);
 	return 0;
 }
 lkvm_init(INIT_IRQCHIP_LATE, gic_init_late, NULL);

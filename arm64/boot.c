@@ -9,6 +9,7 @@
 #include <libfdt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lkvm/arm64-image.h"
@@ -18,9 +19,34 @@
 #include "lkvm/kvm.h"
 
 static struct arm64_image kernel;
-static void *initrd;
+static int initrd_fd = -1;
 static size_t initrd_len;
 static struct boot_layout layout;
+
+/*
+ * The initrd, like a raw kernel, is read straight into guest RAM when the
+ * guest is loaded; here it is only opened and measured.
+ */
+static int open_initrd(const char *path)
+{
+	struct stat st;
+
+	initrd_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (initrd_fd < 0 || fstat(initrd_fd, &st) < 0) {
+		pr_err("initrd '%s': %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		pr_err("initrd '%s': not a regular file", path);
+		return -EINVAL;
+	}
+	if (!st.st_size) {
+		pr_err("initrd '%s': empty file", path);
+		return -EINVAL;
+	}
+	initrd_len = st.st_size;
+	return 0;
+}
 
 int kvm_arch_load_files(struct kvm *kvm)
 {
@@ -34,16 +60,9 @@ int kvm_arch_load_files(struct kvm *kvm)
 		return ret;
 	}
 	if (kvm->cfg.initrd_path) {
-		ret = read_file(kvm->cfg.initrd_path, &initrd, &initrd_len);
-		if (ret < 0) {
-			pr_err("initrd '%s': %s", kvm->cfg.initrd_path,
-			       strerror(-ret));
+		ret = open_initrd(kvm->cfg.initrd_path);
+		if (ret < 0)
 			return ret;
-		}
-		if (!initrd_len) {
-			pr_err("initrd '%s': empty file", kvm->cfg.initrd_path);
-			return -EINVAL;
-		}
 	}
 	ret = arm64_boot_layout(&kernel, LKVM_RAM_BASE, kvm->cfg.ram_size,
 				initrd_len, LKVM_FDT_MAX_SIZE, &layout,
@@ -58,8 +77,9 @@ int kvm_arch_load_files(struct kvm *kvm)
 void kvm_arch_free_files(struct kvm *kvm)
 {
 	arm64_image_free(&kernel);
-	free(initrd);
-	initrd = NULL;
+	if (initrd_fd >= 0)
+		close(initrd_fd);
+	initrd_fd = -1;
 }
 
 static int dump_dtb(const char *path, const void *fdt)
@@ -85,17 +105,26 @@ static int dump_dtb(const char *path, const void *fdt)
 /* Copy kernel, initrd and FDT into guest RAM (at boot and on reboot). */
 int kvm_arch_load_guest(struct kvm *kvm)
 {
+	char err[256];
 	void *dst;
 
 	dst = guest_ptr(&kvm->mem, layout.kernel, kernel.size);
 	if (!dst)
 		return -EINVAL;
-	memcpy(dst, kernel.data, kernel.size);
+	if (arm64_image_copy(&kernel, dst, err, sizeof(err)) < 0) {
+		pr_err("kernel '%s': %s", kvm->cfg.kernel_path, err);
+		return -EIO;
+	}
 	if (initrd_len) {
 		dst = guest_ptr(&kvm->mem, layout.initrd, initrd_len);
 		if (!dst)
 			return -EINVAL;
-		memcpy(dst, initrd, initrd_len);
+		if (pread_in_full(initrd_fd, dst, initrd_len, 0) !=
+		    (ssize_t)initrd_len) {
+			pr_err("initrd '%s': read error or file shrank",
+			       kvm->cfg.initrd_path);
+			return -EIO;
+		}
 	}
 	dst = guest_ptr(&kvm->mem, layout.fdt, fdt_totalsize(kvm->fdt));
 	if (!dst)
@@ -123,10 +152,8 @@ static int boot_init(struct kvm *kvm)
 	if (kvm->cfg.dump_dtb && (ret = dump_dtb(kvm->cfg.dump_dtb, kvm->fdt)) < 0)
 		return ret;
 	ret = kvm_arch_load_guest(kvm);
-	if (ret < 0) {
-		pr_err("the boot images do not fit in guest RAM");
+	if (ret < 0)
 		return ret;
-	}
 	pr_debug("kernel at 0x%llx, initrd at 0x%llx (%zu bytes), fdt at 0x%llx",
 		 (unsigned long long)layout.kernel,
 		 (unsigned long long)layout.initrd, initrd_len,

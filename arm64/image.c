@@ -14,11 +14,14 @@
  *   60  res5             PE header offset for EFI-capable kernels
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "lkvm/arm64-image.h"
@@ -28,6 +31,9 @@
 #define HDR_IMAGE_SIZE		16
 #define HDR_FLAGS		24
 #define HDR_MAGIC		56
+#define HDR_PE_OFFSET		60
+/* Enough of a raw Image to check its header and PE/COFF section table. */
+#define HDR_PROBE_SIZE		4096
 #define ARM64_MAGIC		0x644d5241U	/* "ARM\x64" */
 
 #define FLAG_BE			(1ULL << 0)
@@ -170,10 +176,43 @@ static int parse_current(struct arm64_image *img, const u8 *buf, size_t len,
 	return 0;
 }
 
-int arm64_image_parse(struct arm64_image *img, u8 *buf, size_t len,
-		      char *err, size_t errlen)
+/*
+ * Kernels built with the EFI stub (every distribution kernel) are also
+ * PE/COFF images: "MZ" at 0, the PE header's offset at 0x3c. The section
+ * table says how long the file must be, which catches truncated files that
+ * the arm64 header alone cannot (its image_size includes the BSS).
+ * Returns the required length, or 0 when there is no usable PE header.
+ */
+static u64 pe_file_end(const u8 *buf, size_t len)
 {
-	struct arm64_image tmp = { 0 };
+	u32 pe = get_le32(buf + HDR_PE_OFFSET);
+	u64 table, end = 0;
+	unsigned int i, nr;
+
+	if (memcmp(buf, "MZ", 2) || (u64)pe + 24 > len ||
+	    memcmp(buf + pe, "PE\0\0", 4))
+		return 0;
+	nr = buf[pe + 6] | buf[pe + 7] << 8;
+	table = (u64)pe + 24 + (buf[pe + 20] | buf[pe + 21] << 8);
+	if (table + 40ULL * nr > len)
+		return table + 40ULL * nr;
+	for (i = 0; i < nr; i++) {
+		const u8 *sec = buf + table + 40ULL * i;
+		u64 sec_end = (u64)get_le32(sec + 20) + get_le32(sec + 16);
+
+		end = MAX(end, sec_end);
+	}
+	return end;
+}
+
+/*
+ * Check the header of an Image that is @file_len bytes long, of which @buf
+ * holds the first @len (all of it, or at least the first few KiB).
+ */
+static int parse_header(struct arm64_image *img, const u8 *buf, size_t len,
+			u64 file_len, char *err, size_t errlen)
+{
+	u64 pe_end;
 	int ret;
 
 	if (len < HDR_SIZE) {
@@ -181,32 +220,50 @@ int arm64_image_parse(struct arm64_image *img, u8 *buf, size_t len,
 			len, HDR_SIZE);
 		return -EINVAL;
 	}
-	if (len > MAX_IMAGE_SIZE / 2) {
-		set_err(err, errlen, "implausibly large for a kernel (%zu bytes)",
-			len);
+	if (file_len > MAX_IMAGE_SIZE / 2) {
+		set_err(err, errlen, "implausibly large for a kernel (%llu bytes)",
+			(unsigned long long)file_len);
 		return -EINVAL;
 	}
 	if (get_le32(buf + HDR_MAGIC) != ARM64_MAGIC) {
 		explain_bad_magic(buf, len, err, errlen);
 		return -EINVAL;
 	}
+	pe_end = pe_file_end(buf, len);
+	if (pe_end > file_len) {
+		set_err(err, errlen,
+			"truncated (%llu bytes, its PE/COFF header says %llu)",
+			(unsigned long long)file_len, (unsigned long long)pe_end);
+		return -EINVAL;
+	}
 
 	if (get_le64(buf + HDR_IMAGE_SIZE) == 0) {
-		parse_legacy(&tmp, buf, len);
+		parse_legacy(img, buf, file_len);
 	} else {
-		ret = parse_current(&tmp, buf, len, err, errlen);
+		ret = parse_current(img, buf, file_len, err, errlen);
 		if (ret)
 			return ret;
 	}
-
-	if (tmp.big_endian) {
+	if (img->big_endian) {
 		set_err(err, errlen,
 			"big-endian kernel (only little-endian guests are supported)");
 		return -EINVAL;
 	}
+	img->size = file_len;
+	img->fd = -1;
+	return 0;
+}
 
+int arm64_image_parse(struct arm64_image *img, u8 *buf, size_t len,
+		      char *err, size_t errlen)
+{
+	struct arm64_image tmp = { 0 };
+	int ret;
+
+	ret = parse_header(&tmp, buf, len, len, err, errlen);
+	if (ret)
+		return ret;
 	tmp.data = buf;
-	tmp.size = len;
 	*img = tmp;
 	return 0;
 }
@@ -415,39 +472,28 @@ static int decompress(u8 **buf, size_t *len, const char **how,
 	return 0;
 }
 
-int arm64_image_load_file(struct arm64_image *img, const char *path,
-			  char *err, size_t errlen)
+/* Read and decompress a whole compressed kernel file into memory. */
+static int load_compressed(struct arm64_image *img, int fd, size_t len,
+			   char *err, size_t errlen)
 {
 	const char *how;
 	char why[256];
-	void *data;
-	size_t len;
-	u8 *buf;
+	u8 *buf = malloc(len ? len : 1);
 	int ret;
 
-	ret = read_file(path, &data, &len);
-	if (ret) {
-		explain_read_error(ret, err, errlen);
-		return ret;
-	}
-	buf = data;
-	if (len == 0) {
-		set_err(err, errlen, "empty file");
-		ret = -EINVAL;
+	if (!buf)
+		return -ENOMEM;
+	if (pread_in_full(fd, buf, len, 0) != (ssize_t)len) {
+		set_err(err, errlen, "read error: %s", strerror(errno));
+		ret = -EIO;
 		goto err_free;
 	}
-
 	ret = decompress(&buf, &len, &how, err, errlen);
 	if (ret)
 		goto err_free;
-
 	ret = arm64_image_parse(img, buf, len, why, sizeof(why));
 	if (ret) {
-		if (how)
-			set_err(err, errlen, "%s-decompressed contents: %s",
-				how, why);
-		else
-			set_err(err, errlen, "%s", why);
+		set_err(err, errlen, "%s-decompressed contents: %s", how, why);
 		goto err_free;
 	}
 	return 0;
@@ -457,9 +503,80 @@ err_free:
 	return ret;
 }
 
+/*
+ * A raw Image is only checked here (header, and length against its PE/COFF
+ * header): its bytes go from the file straight into guest RAM in
+ * arm64_image_copy(), so lkvm never holds a second copy of the kernel.
+ */
+int arm64_image_load_file(struct arm64_image *img, const char *path,
+			  char *err, size_t errlen)
+{
+	u8 head[HDR_PROBE_SIZE];
+	struct stat st;
+	ssize_t n;
+	int fd, ret;
+
+	memset(img, 0, sizeof(*img));
+	img->fd = -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		ret = -errno;
+		explain_read_error(ret, err, errlen);
+		goto err_close;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		ret = -EISDIR;
+		explain_read_error(ret, err, errlen);
+		goto err_close;
+	}
+	if (st.st_size == 0) {
+		set_err(err, errlen, "empty file");
+		ret = -EINVAL;
+		goto err_close;
+	}
+	n = pread_in_full(fd, head, MIN((u64)st.st_size, sizeof(head)), 0);
+	if (n < 0) {
+		ret = -errno;
+		explain_read_error(ret, err, errlen);
+		goto err_close;
+	}
+	if (is_gzip(head, n) || is_zboot(head, n)) {
+		ret = load_compressed(img, fd, st.st_size, err, errlen);
+		close(fd);
+		return ret;
+	}
+	ret = parse_header(img, head, n, st.st_size, err, errlen);
+	if (ret)
+		goto err_close;
+	img->fd = fd;
+	return 0;
+
+err_close:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+int arm64_image_copy(const struct arm64_image *img, void *dst,
+		     char *err, size_t errlen)
+{
+	if (img->data) {
+		memcpy(dst, img->data, img->size);
+		return 0;
+	}
+	if (pread_in_full(img->fd, dst, img->size, 0) != (ssize_t)img->size) {
+		set_err(err, errlen, "read error or file shrank: %s",
+			errno ? strerror(errno) : "short read");
+		return -EIO;
+	}
+	return 0;
+}
+
 void arm64_image_free(struct arm64_image *img)
 {
 	free(img->data);
+	if (!img->data && img->fd > 0)
+		close(img->fd);
 	memset(img, 0, sizeof(*img));
 }
 

@@ -59,7 +59,7 @@ apt_update() {
 	if [ ! -e "$DEPS/.apt-updated" ] ||
 	   [ -n "$(find "$DEPS/.apt-updated" -mmin +720 2>/dev/null)" ]; then
 		log "apt-get update"
-		$SUDO apt-get update -q
+		$SUDO apt-get update -q >&2
 		touch "$DEPS/.apt-updated"
 	fi
 }

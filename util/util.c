@@ -216,6 +216,31 @@ ssize_t read_in_full(int fd, void *buf, size_t count)
 	return done;
 }
 
+/*
+ * pread() until @count bytes or end of file: the number read, or -1 with
+ * errno set. errno is 0 after a short read at end of file.
+ */
+ssize_t pread_in_full(int fd, void *buf, size_t count, off_t offset)
+{
+	size_t done = 0;
+
+	errno = 0;
+	while (done < count) {
+		ssize_t n = pread(fd, (char *)buf + done, count - done,
+				  offset + done);
+
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += n;
+	}
+	return done;
+}
+
 /* Returns @count, or -1 with errno set. */
 ssize_t write_in_full(int fd, const void *buf, size_t count)
 {

@@ -9,7 +9,8 @@
  * decompression if the file was compressed.
  */
 struct arm64_image {
-	u8 *data;		/* malloc'ed Image bytes */
+	u8 *data;		/* malloc'ed Image bytes (decompressed kernels) */
+	int fd;			/* raw Images: read from here, data is NULL */
 	size_t size;		/* file size of the (decompressed) Image */
 	u64 text_offset;
 	u64 image_size;		/* memory the kernel needs from its load address */
@@ -32,6 +33,9 @@ int arm64_image_parse(struct arm64_image *img, u8 *buf, size_t len,
 int arm64_image_load_file(struct arm64_image *img, const char *path,
 			  char *err, size_t errlen);
 void arm64_image_free(struct arm64_image *img);
+/* Copy the Image's img->size bytes to @dst (guest RAM). */
+int arm64_image_copy(const struct arm64_image *img, void *dst,
+		     char *err, size_t errlen);
 
 /*
  * Choose where the kernel, initrd and FDT go in guest RAM

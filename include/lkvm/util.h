@@ -77,6 +77,7 @@ int read_file(const char *path, void **buf, size_t *len);
  * only at end of file), or -1 with errno set.
  */
 ssize_t read_in_full(int fd, void *buf, size_t count);
+ssize_t pread_in_full(int fd, void *buf, size_t count, off_t offset);
 ssize_t write_in_full(int fd, const void *buf, size_t count);
 
 #endif

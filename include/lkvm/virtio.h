@@ -71,19 +71,39 @@ enum virtq_pop_result {
 };
 
 /*
- * Validate the rings' addresses against guest memory and start the queue;
- * returns -EINVAL (and leaves it not ready) if they do not fit in RAM.
+ * Validate the size (a power of two <= VIRTQ_MAX_SIZE), the rings'
+ * alignment and their addresses against guest memory, then start the
+ * queue from index 0; returns -EINVAL (and leaves it not ready) otherwise.
  */
 int virtq_start(struct virtqueue *vq, const struct guest_mem *mem);
+/* Forget everything, configuration included (size, addresses, features). */
 void virtq_reset(struct virtqueue *vq);
+/*
+ * A queue is used by one thread at a time (devices hold vdev->lock around
+ * their queue processing). A device serves a queue like this, so that no
+ * kick is lost between the last pop and re-enabling notifications:
+ *
+ *	do {
+ *		virtq_enable_notify(vq, false);
+ *		while ((r = virtq_pop(vq, e)) == VIRTQ_GOT)
+ *			... virtq_push(vq, e->head, written);
+ *		virtio_notify_used(vdev, q);
+ *	} while (r == VIRTQ_EMPTY && virtq_enable_notify(vq, true));
+ *	if (r == VIRTQ_BAD)
+ *		virtio_device_broken(vdev, "...");
+ */
 /* Take the next available chain; every buffer is checked against RAM. */
 enum virtq_pop_result virtq_pop(struct virtqueue *vq, struct virtq_elem *e);
 /* Give @e back with @len bytes written to its in-buffers. */
 void virtq_push(struct virtqueue *vq, u16 head, u32 len);
 /* Does the driver want an interrupt for what was pushed since the last? */
 bool virtq_should_notify(struct virtqueue *vq);
-/* Ask the driver for / spare us notifications (flags or avail_event). */
-void virtq_enable_notify(struct virtqueue *vq, bool enable);
+/*
+ * Ask the driver for / spare us notifications (flags or avail_event).
+ * Enabling returns true if buffers arrived meanwhile: pop them too, as
+ * the driver may have checked before it saw notifications enabled.
+ */
+bool virtq_enable_notify(struct virtqueue *vq, bool enable);
 bool virtq_has_buffers(struct virtqueue *vq);
 /* Copy helpers over an iovec array; return bytes copied. */
 size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip,
@@ -98,26 +118,48 @@ struct virtio_device;
 struct virtio_device_ops {
 	const char *name;
 	u32 device_id;		/* VIRTIO_ID_* */
-	u64 features;		/* device features, VIRTIO_F_VERSION_1 added by core */
+	/*
+	 * Device features; VIRTIO_F_VERSION_1, VIRTIO_RING_F_EVENT_IDX and
+	 * VIRTIO_RING_F_INDIRECT_DESC are added by the core.
+	 */
+	u64 features;
 	unsigned int nr_queues;
 	u16 queue_size;		/* QueueNumMax */
 	u32 config_size;
 	/* Device config space; @data must be filled for reads. */
 	void (*config_access)(struct virtio_device *vdev, u32 offset, u8 *data,
 			      u32 len, bool is_write);
-	/* The driver set DRIVER_OK: queues are ready, start working. */
+	/*
+	 * The driver set DRIVER_OK: queues are ready, start working. A
+	 * failure sets DEVICE_NEEDS_RESET.
+	 */
 	int (*start)(struct virtio_device *vdev);
-	/* A queue was kicked (from the device's event thread). */
+	/*
+	 * A ready queue was kicked: from the ioeventfd thread, or from a vCPU
+	 * when KVM cannot do ioeventfds. Called through
+	 * virtio_notify_queue(), i.e. with vdev->lock held, and once for
+	 * every ready queue at DRIVER_OK: a kick may find nothing to do.
+	 */
 	void (*notify)(struct virtio_device *vdev, unsigned int q);
 	/* Driver reset: stop touching the queues; core resets them after. */
 	void (*reset)(struct virtio_device *vdev);
 };
+
+/*
+ * Locking: vdev->lock serialises the status, the features, the queue
+ * configuration and every use of the queues. config_access, start, notify
+ * and reset are called with it held; a device's other threads (terminal
+ * input, I/O completions) take it around their queue work. The transport's
+ * signal_* hooks and virtio_device_broken() never take it.
+ */
 
 /* What a transport provides to the core. */
 struct virtio_transport_ops {
 	/* Raise the used-buffer interrupt for queue @q (irqfd / MSI-X). */
 	void (*signal_vq)(struct virtio_device *vdev, unsigned int q);
 	void (*signal_config)(struct virtio_device *vdev);
+	/* Undo virtio_register(): no more accesses or kicks after it returns. */
+	void (*unregister)(struct virtio_device *vdev);
 };
 
 struct virtio_device {
@@ -131,7 +173,7 @@ struct virtio_device {
 	pthread_mutex_t lock;	/* status, features, queue configuration */
 	u64 features;		/* offered */
 	u64 driver_features;	/* accepted */
-	u8 status;
+	u8 status;		/* atomic: virtio_device_broken() ORs into it */
 	u32 config_generation;
 	struct virtqueue vqs[VIRTIO_MAX_QUEUES];
 };
@@ -142,19 +184,40 @@ void virtio_device_init(struct virtio_device *vdev,
 			const struct guest_mem *mem, void *priv);
 /* Driver writes the status register. */
 void virtio_set_status(struct virtio_device *vdev, u8 status);
-/* Driver writes a 32-bit word of its features; only offered bits stick. */
+/*
+ * Driver writes a 32-bit word of its features (ignored once FEATURES_OK
+ * is set). Kept as written: FEATURES_OK is refused if it holds bits that
+ * were not offered.
+ */
 void virtio_set_driver_features(struct virtio_device *vdev, unsigned int sel,
 				u32 value);
 u32 virtio_get_device_features(struct virtio_device *vdev, unsigned int sel);
 /* The device found the driver misbehaving: set DEVICE_NEEDS_RESET. */
 void virtio_device_broken(struct virtio_device *vdev, const char *why);
+/* DRIVER_OK is set and NEEDS_RESET is not: the device may use its queues. */
+bool virtio_device_live(struct virtio_device *vdev);
 /* Push done, tell the driver if it wants to know. */
 void virtio_notify_used(struct virtio_device *vdev, unsigned int q);
+/*
+ * The driver kicked queue @q (transports call this from their ioeventfd
+ * callback or QueueNotify handler): takes vdev->lock and calls ops->notify
+ * if the device is live (DRIVER_OK, not NEEDS_RESET) and the queue ready.
+ */
+void virtio_notify_queue(struct virtio_device *vdev, unsigned int q);
 
 /*
  * Devices are registered with the transport chosen by
  * --virtio-transport; returns 0 or -errno.
  */
 int virtio_register(struct kvm *kvm, struct virtio_device *vdev);
+void virtio_unregister(struct virtio_device *vdev);
+/*
+ * Reset every registered device, as a guest reset must (--reboot): the
+ * next kernel finds them idle, and no device writes into its memory.
+ */
+void virtio_reset_devices(void);
+/* The transports' halves of virtio_register() (virtio/mmio.c, virtio/pci.c). */
+int virtio_mmio_register(struct kvm *kvm, struct virtio_device *vdev);
+int virtio_pci_register(struct kvm *kvm, struct virtio_device *vdev);
 
 #endif

@@ -162,6 +162,12 @@ fi
 install_if_changed "$ROOT/tests/rig/cases.sh" "$SHARE/cases.sh" 755 || true
 install_if_changed "$KIMAGE" "$SHARE/guest/Image" 644 || true
 
+# the benchmark's boot-time probe (static: no libraries needed)
+if newer "$SHARE/bin/bench-run" "$ROOT/tests/rig/bench-run.c"; then
+	aarch64-linux-gnu-gcc -O2 -static -Wall -Wextra -Werror \
+		-o "$SHARE/bin/bench-run" "$ROOT/tests/rig/bench-run.c"
+fi
+
 # arm64 shared libraries of lkvm (nothing to do for a static or script lkvm)
 LIBDIRS="/usr/aarch64-linux-gnu/lib /usr/lib/aarch64-linux-gnu /lib/aarch64-linux-gnu"
 if newer "$SHARE/lib/.stamp" "$SHARE/bin/lkvm" "$SELF"; then
@@ -205,7 +211,9 @@ fi
 GUEST_INIT=$(cat <<'EOF'
 #!/bin/busybox sh
 # lkvm rig: init of the nested guest.  Acts on lkvm.test=ACTION from the
-# kernel command line: poweroff (default), reboot, big, demo, panic, hang, shell.
+# kernel command line: poweroff (default), reboot, big, demo, panic, hang, shell,
+# virtio (lists virtio devices, writes to /dev/hvc0, reads /dev/hwrng),
+# input (reads a line from the console and prints it).
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin HOME=/root
 mount -t proc proc /proc
@@ -215,6 +223,14 @@ test=poweroff
 for w in $(cat /proc/cmdline); do
 	case "$w" in lkvm.test=*) test=${w#lkvm.test=} ;; esac
 done
+# virtio drivers are modules in the guest kernel: load those we ship
+for m in $(cat /lib/modules/load.list 2>/dev/null); do
+	insmod "/lib/modules/$m.ko" 2>/dev/null
+done
+# with console=hvc0 the kernel found no console to give us: take hvc0
+case " $(cat /proc/cmdline) " in
+*" console=hvc0 "*) [ -c /dev/hvc0 ] && exec </dev/hvc0 >/dev/hvc0 2>&1 ;;
+esac
 cpus=$(grep -c '^processor' /proc/cpuinfo)
 echo "GUEST-INIT-OK cpus=$cpus test=$test"
 case "$test" in
@@ -239,6 +255,17 @@ demo)
 	echo "uptime: $(cut -d' ' -f1 /proc/uptime)s"
 	echo "================================================="
 	;;
+virtio)
+	for d in /sys/bus/virtio/devices/*; do
+		[ -e "$d/device" ] &&
+			echo "GUEST-VIRTIO $(basename "$d") device=$(cat "$d/device") driver=$(basename "$(readlink "$d/driver")")"
+	done
+	[ -c /dev/hvc0 ] && echo "GUEST-HVC0-LINE written to /dev/hvc0" >/dev/hvc0
+	if [ -c /dev/hwrng ]; then
+		echo "GUEST-HWRNG $(cat /sys/class/misc/hw_random/rng_current) bytes=$(dd if=/dev/hwrng bs=1k count=64 2>/dev/null | wc -c)"
+	fi
+	;;
+input) read -r line && echo "GUEST-READ $line" ;;
 reboot) echo "GUEST-REBOOT"; reboot -f ;;
 panic) echo c >/proc/sysrq-trigger ;;
 hang) while :; do sleep 3600; done ;;
@@ -249,14 +276,30 @@ poweroff -f
 EOF
 )
 
+# virtio modules of the guest kernel, in load order (no dependencies
+# between them but virtio_pci's, listed first; virtio core is built in).
+GUEST_MODS="kernel/drivers/virtio/virtio_mmio
+kernel/drivers/virtio/virtio_pci_legacy_dev
+kernel/drivers/virtio/virtio_pci_modern_dev
+kernel/drivers/virtio/virtio_pci
+kernel/drivers/char/virtio_console
+kernel/drivers/char/hw_random/virtio-rng"
+
 GUEST_INITRD=$SHARE/guest/initrd.img
-if newer "$GUEST_INITRD" "$SELF" "$BB"; then
+if newer "$GUEST_INITRD" "$SELF" "$BB" "$KDIR/VERSION"; then
 	log "building guest initramfs"
 	st=$RIG/guest-root
 	rm -rf "$st"
 	mkdir -p "$st"/{bin,sbin,proc,sys,dev,tmp,root,etc}
 	cp "$BB" "$st/bin/busybox"
 	printf '%s\n' "$GUEST_INIT" >"$st/init"
+	mkdir -p "$st/lib/modules"
+	for m in $GUEST_MODS; do
+		if [ -e "$KDIR/lib/modules/$KVER/$m.ko" ]; then
+			cp "$KDIR/lib/modules/$KVER/$m.ko" "$st/lib/modules/"
+			basename "$m" >>"$st/lib/modules/load.list"
+		fi
+	done
 	chmod 755 "$st/init"
 	mkcpio "$st" "$GUEST_INITRD"
 	rm -rf "$st"

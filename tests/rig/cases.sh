@@ -138,6 +138,33 @@ if [ "$1" = demo ]; then
 	exit 0
 fi
 
+# ---------------------------------------------------------------- bench
+# Boot figures: time from starting lkvm to the guest's first console byte
+# and to its init (quiet console, 1 vCPU, 256 MiB), over 5 runs each, and
+# lkvm's own peak memory (peak RSS less resident guest RAM, from --debug).
+if [ "$1" = bench ]; then
+	echo "bench: boot to init, 1 vCPU, 256 MiB, serial console, quiet"
+	for i in 1 2 3 4 5; do
+		"$SHARE/bin/bench-run" GUEST-INIT-OK "$LKVM_BIN" run -k "$KERNEL" \
+			-i "$INITRD" -m 256 -p "quiet lkvm.test=poweroff" </dev/null
+	done
+	echo "bench: full console (earlycon): first byte is the kernel's first line"
+	for i in 1 2 3; do
+		"$SHARE/bin/bench-run" GUEST-INIT-OK "$LKVM_BIN" run -k "$KERNEL" \
+			-i "$INITRD" -m 256 -p "lkvm.test=poweroff" </dev/null
+	done
+	echo "bench: boot to init, 4 vCPUs"
+	for i in 1 2 3; do
+		"$SHARE/bin/bench-run" GUEST-INIT-OK "$LKVM_BIN" run -k "$KERNEL" \
+			-i "$INITRD" -m 256 -c 4 -p "quiet lkvm.test=poweroff" </dev/null
+	done
+	echo "bench: lkvm's own memory (--debug)"
+	"$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -m 256 --debug \
+		-p "quiet lkvm.test=poweroff" </dev/null 2>&1 | grep "peak RSS"
+	[ -x "$SHARE/bench-extra.sh" ] && . "$SHARE/bench-extra.sh"
+	exit 0
+fi
+
 # ---------------------------------------------------------------- cases
 tap "# config $CONFIG, kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) host cpus"
 
@@ -171,12 +198,127 @@ run_case bad-kernel-truncated 1 lkvm run -k /tmp/truncated.img -i "$INITRD" -m 2
 expect_err_lines 1
 run_case bad-kernel-missing 1 lkvm run -k /nonexistent/Image -i "$INITRD" -m 256 -c 1
 
+expect_err_lines 1
 run_case usage-exit-2 2 lkvm run --no-such-option
+
+expect_err_lines 1
+run_case usage-bad-cpus 2 lkvm run -k "$KERNEL" -c 0
 
 # the x86 side checks every results/$CONFIG/*.dtb with dtc
 rm -f "$RES/guest.dtb"
 expect_file "$RES/guest.dtb"
 run_case dump-dtb 0 guest 2 poweroff --dump-dtb "$RES/guest.dtb"
+
+# signal_after_boots N SIGNAL CMD...: run CMD in the background, send
+# SIGNAL once the guest's init has started N times, return CMD's status.
+signal_after_boots() {
+	_boots=$1 _sig=$2
+	shift 2
+	"$@" >"$RES/.bg.out" 2>&1 &
+	_pid=$!
+	_i=0
+	while [ "$_i" -lt $((CASE_TIMEOUT * 10)) ]; do
+		[ "$(grep -c GUEST-INIT-OK "$RES/.bg.out")" -ge "$_boots" ] && break
+		kill -0 "$_pid" 2>/dev/null || break
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	# CMD runs in a subshell under `timeout`s, which exec: signal lkvm
+	kill -"$_sig" $(pidof lkvm) 2>/dev/null
+	wait "$_pid"
+	_st=$?
+	cat "$RES/.bg.out"
+	return $_st
+}
+
+# SIGTERM stops the VM: status 128 + 15, no error output
+expect_out 'GUEST-INIT-OK'
+expect_err_lines 0
+run_case sigterm-exit-143 143 signal_after_boots 1 TERM guest 2 hang
+
+# --reboot restarts the guest after a reset instead of exiting
+expect_out 'GUEST-REBOOT'
+run_case reboot-restarts 143 signal_after_boots 2 TERM guest 2 reboot --reboot
+
+# a guest panic with panic=-1 resets: status 3
+expect_out "Kernel panic"
+run_case panic-reset-3 3 lkvm run -k "$KERNEL" -i "$INITRD" -m 256 \
+	-p "quiet lkvm.test=panic panic=-1"
+
+# guest RAM from hugetlbfs
+if [ -d /sys/kernel/mm/hugepages/hugepages-2048kB ]; then
+	echo 80 >/proc/sys/vm/nr_hugepages
+	mkdir -p /tmp/huge && mount -t hugetlbfs none /tmp/huge 2>/dev/null
+	expect_out 'GUEST-INIT-OK'
+	run_case hugetlbfs-ram 0 guest 1 poweroff -m 128 --hugetlbfs /tmp/huge
+fi
+
+# asking for a GIC the host cannot emulate: one line, exit 1
+case "$CONFIG" in
+*gicv2) _other=gicv3 ;;
+*) _other=gicv2 ;;
+esac
+expect_err_lines 1
+run_case "irqchip-$_other-refused" 1 guest 1 poweroff --irqchip "$_other"
+
+# virtio-mmio: virtio-console as the console (its output is lkvm's stdout)
+expect_out 'GUEST-INIT-OK'
+expect_out 'GUEST-VIRTIO virtio0 device=0x0003 driver=virtio_console'
+expect_out 'GUEST-HVC0-LINE'
+expect_out 'GUEST-POWEROFF'
+run_case virtio-mmio-console 0 guest 1 virtio --console virtio
+
+# ... and what lkvm reads on stdin reaches the guest through it
+feed_input() {
+	(_i=0; while [ $_i -lt 120 ]; do echo ping; sleep 0.5; _i=$((_i + 1)); done) | "$@"
+}
+expect_out 'GUEST-READ ping'
+run_case virtio-mmio-console-input 0 feed_input guest 1 input --console virtio
+
+# virtio-rng: 64 KiB from /dev/hwrng; the dtb with virtio nodes must be clean
+rm -f "$RES/virtio-mmio.dtb"
+expect_out 'GUEST-VIRTIO virtio0 device=0x0004 driver=virtio_rng'
+expect_out 'GUEST-HWRNG virtio_rng.0 bytes=65536'
+expect_file "$RES/virtio-mmio.dtb"
+run_case virtio-mmio-rng 0 guest 2 virtio --rng --dump-dtb "$RES/virtio-mmio.dtb"
+
+# both on one VM: two slots, two SPIs
+expect_out 'GUEST-VIRTIO virtio1 device=0x0004 driver=virtio_rng'
+expect_out 'GUEST-HWRNG virtio_rng.0 bytes=65536'
+expect_out 'GUEST-HVC0-LINE'
+run_case virtio-mmio-console-rng 0 guest 2 virtio --console virtio --rng
+
+# virtio-pci: the same devices behind the ECAM host bridge, MSI-X through
+# the GICv3 ITS, INTx on GICv2 hosts; the dtb with the pci node must be clean
+rm -f "$RES/virtio-pci.dtb"
+expect_out 'GUEST-INIT-OK'
+expect_out 'GUEST-VIRTIO virtio0 device=0x0003 driver=virtio_console'
+expect_out 'GUEST-VIRTIO virtio1 device=0x0004 driver=virtio_rng'
+expect_out 'GUEST-HVC0-LINE'
+expect_out 'GUEST-HWRNG virtio_rng.0 bytes=65536'
+expect_out 'GUEST-POWEROFF'
+expect_file "$RES/virtio-pci.dtb"
+run_case virtio-pci-console-rng 0 guest 2 virtio --virtio-transport pci \
+	--console virtio --rng --dump-dtb "$RES/virtio-pci.dtb"
+
+# how the interrupts arrive: the demo action prints /proc/interrupts
+case "$CONFIG" in
+*gicv2)
+	expect_out 'Level *virtio0$'
+	expect_out 'Level *virtio1$' ;;
+*)
+	expect_out 'ITS-MSI.*virtio0-config'
+	expect_out 'ITS-MSI.*virtio0-input'
+	expect_out 'ITS-MSI.*virtio1-config' ;;
+esac
+expect_out 'GUEST-POWEROFF'
+run_case virtio-pci-interrupts 0 guest 1 demo --virtio-transport pci \
+	--console virtio --rng
+
+# the PCI transport with the serial console: only virtio-rng on the bus
+expect_out 'GUEST-VIRTIO virtio0 device=0x0004 driver=virtio_rng'
+expect_out 'GUEST-HWRNG virtio_rng.0 bytes=65536'
+run_case virtio-pci-rng-serial 0 guest 1 virtio --virtio-transport pci --rng
 
 expect_out "GUEST-BIG-SHA256 $(cat "$SHARE/guest/big.sha256")"
 run_case big-initrd-70M 0 big_guest 1

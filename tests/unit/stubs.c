@@ -53,3 +53,80 @@ void term_output(const u8 *buf, size_t len)
 	memcpy(stub_term_out + stub_term_out_len, buf, len);
 	stub_term_out_len += len;
 }
+
+/* ---- PCI (hw/pci.c, virtio/pci.c): MSI routes and ioeventfds ---- */
+#include "lkvm/ioeventfd.h"
+#include "lkvm/msi.h"
+
+int stub_msi_sets;
+int stub_msi_signals;
+u64 stub_msi_last_addr;
+u32 stub_msi_last_data, stub_msi_last_devid;
+int stub_ioeventfds;		/* currently added */
+u64 stub_ioeventfd_addr[64];
+
+void msi_route_init(struct msi_route *r)
+{
+	*r = (struct msi_route) { .gsi = -1, .efd = -1 };
+}
+
+int msi_route_set(struct kvm *kvm, struct msi_route *r, u64 addr, u32 data,
+		  u32 devid)
+{
+	r->addr = addr;
+	r->data = data;
+	r->devid = devid;
+	if (r->gsi < 0)
+		r->gsi = 1000 + stub_msi_sets;
+	stub_msi_sets++;
+	return 0;
+}
+
+void msi_route_release(struct kvm *kvm, struct msi_route *r)
+{
+	msi_route_init(r);
+}
+
+int msi_route_signal(struct kvm *kvm, struct msi_route *r)
+{
+	stub_msi_signals++;
+	stub_msi_last_addr = r->addr;
+	stub_msi_last_data = r->data;
+	stub_msi_last_devid = r->devid;
+	return 0;
+}
+
+struct ioeventfd {
+	int slot;
+};
+
+static struct ioeventfd stub_ioev[64];
+static bool stub_ioev_used[64];
+
+int ioeventfd_add(struct kvm *kvm, u64 addr, u32 len, const u64 *datamatch,
+		  void (*fn)(void *opaque), void *opaque,
+		  struct ioeventfd **evp)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(stub_ioev); i++) {
+		if (!stub_ioev_used[i]) {
+			stub_ioev_used[i] = true;
+			stub_ioev[i].slot = i;
+			stub_ioeventfd_addr[i] = addr;
+			stub_ioeventfds++;
+			*evp = &stub_ioev[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void ioeventfd_del(struct ioeventfd *ev)
+{
+	if (!ev)
+		return;
+	stub_ioev_used[ev->slot] = false;
+	stub_ioeventfd_addr[ev->slot] = 0;
+	stub_ioeventfds--;
+}

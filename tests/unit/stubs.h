@@ -14,4 +14,12 @@ extern uint8_t stub_term_out[65536];
 extern size_t stub_term_out_len;
 extern const struct console_ops *stub_console;
 
+/* PCI */
+extern int stub_msi_sets;
+extern int stub_msi_signals;
+extern uint64_t stub_msi_last_addr;
+extern uint32_t stub_msi_last_data, stub_msi_last_devid;
+extern int stub_ioeventfds;
+extern uint64_t stub_ioeventfd_addr[64];
+
 #endif

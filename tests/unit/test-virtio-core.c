@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+
+#include "vq-driver.h"
+
+#define BIT(n)		(1ULL << (n))
+#define DEV_FEATURE	BIT(3)
+#define ACK		VIRTIO_CONFIG_S_ACKNOWLEDGE
+#define DRV		VIRTIO_CONFIG_S_DRIVER
+#define FOK		VIRTIO_CONFIG_S_FEATURES_OK
+#define DOK		VIRTIO_CONFIG_S_DRIVER_OK
+
+struct fake {
+	int resets, starts, notifies, start_ret;
+	int signal_vq, signal_config;
+	unsigned int last_q;
+};
+
+static struct fake fake;
+
+static int fake_start(struct virtio_device *vdev)
+{
+	fake.starts++;
+	return fake.start_ret;
+}
+
+static void fake_notify(struct virtio_device *vdev, unsigned int q)
+{
+	fake.notifies++;
+	fake.last_q = q;
+}
+
+static void fake_reset(struct virtio_device *vdev)
+{
+	fake.resets++;
+}
+
+static void fake_signal_vq(struct virtio_device *vdev, unsigned int q)
+{
+	fake.signal_vq++;
+	fake.last_q = q;
+}
+
+static void fake_signal_config(struct virtio_device *vdev)
+{
+	fake.signal_config++;
+}
+
+static const struct virtio_device_ops fake_ops = {
+	.name = "fake",
+	.device_id = 42,
+	.features = DEV_FEATURE,
+	.nr_queues = 2,
+	.queue_size = 16,
+	.start = fake_start,
+	.notify = fake_notify,
+	.reset = fake_reset,
+};
+
+static const struct virtio_transport_ops fake_transport = {
+	.signal_vq = fake_signal_vq,
+	.signal_config = fake_signal_config,
+};
+
+struct ctx {
+	struct vq_driver d;
+	struct virtio_device vdev;
+};
+
+static int setup(void **state)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+
+	memset(&fake, 0, sizeof(fake));
+	vqd_init(&c->d, 16, false, false);
+	virtio_device_init(&c->vdev, &fake_ops, NULL, &c->d.mem, c);
+	c->vdev.transport = &fake_transport;
+	*state = c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ctx *c = *state;
+
+	vqd_exit(&c->d);
+	free(c);
+	return 0;
+}
+
+static void set_features(struct virtio_device *vdev, u64 f)
+{
+	virtio_set_driver_features(vdev, 0, (u32)f);
+	virtio_set_driver_features(vdev, 1, (u32)(f >> 32));
+}
+
+static u64 device_features(struct virtio_device *vdev)
+{
+	return virtio_get_device_features(vdev, 0) |
+	       (u64)virtio_get_device_features(vdev, 1) << 32;
+}
+
+/* The driver's side of 3.1.1, up to FEATURES_OK; returns the status. */
+static u8 negotiate(struct virtio_device *vdev, u64 f)
+{
+	virtio_set_status(vdev, ACK);
+	virtio_set_status(vdev, ACK | DRV);
+	set_features(vdev, f);
+	virtio_set_status(vdev, ACK | DRV | FOK);
+	return vdev->status;
+}
+
+static void test_offered_features(void **state)
+{
+	struct ctx *c = *state;
+	u64 f = device_features(&c->vdev);
+
+	assert_true(f & DEV_FEATURE);
+	assert_true(f & BIT(VIRTIO_F_VERSION_1));
+	assert_true(f & BIT(VIRTIO_RING_F_EVENT_IDX));
+	assert_true(f & BIT(VIRTIO_RING_F_INDIRECT_DESC));
+	assert_int_equal(virtio_get_device_features(&c->vdev, 2), 0);
+}
+
+static void test_features_ok(void **state)
+{
+	struct ctx *c = *state;
+	u64 f = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_RING_F_EVENT_IDX) |
+		DEV_FEATURE;
+
+	assert_int_equal(negotiate(&c->vdev, f), ACK | DRV | FOK);
+	assert_int_equal(c->vdev.driver_features, f);
+	assert_true(c->vdev.vqs[0].event_idx);
+	assert_false(c->vdev.vqs[0].indirect);
+	assert_true(c->vdev.vqs[1].event_idx);
+	/* Features are frozen from now on. */
+	set_features(&c->vdev, BIT(VIRTIO_F_VERSION_1));
+	assert_int_equal(c->vdev.driver_features, f);
+}
+
+static void test_unoffered_refused(void **state)
+{
+	struct ctx *c = *state;
+
+	assert_int_equal(negotiate(&c->vdev, BIT(VIRTIO_F_VERSION_1) | BIT(5)),
+			 ACK | DRV);
+	/* And DRIVER_OK cannot sneak in without FEATURES_OK. */
+	virtio_set_status(&c->vdev, ACK | DRV | FOK | DOK);
+	assert_int_equal(c->vdev.status & (FOK | DOK), 0);
+	assert_int_equal(fake.starts, 0);
+}
+
+static void test_version_1_required(void **state)
+{
+	struct ctx *c = *state;
+
+	assert_int_equal(negotiate(&c->vdev, DEV_FEATURE), ACK | DRV);
+}
+
+static void test_driver_ok_starts(void **state)
+{
+	struct ctx *c = *state;
+
+	negotiate(&c->vdev, BIT(VIRTIO_F_VERSION_1));
+	assert_false(virtio_device_live(&c->vdev));
+	virtio_set_status(&c->vdev, ACK | DRV | FOK | DOK);
+	assert_int_equal(c->vdev.status, ACK | DRV | FOK | DOK);
+	assert_int_equal(fake.starts, 1);
+	assert_true(virtio_device_live(&c->vdev));
+	/* Writing the same status again starts nothing. */
+	virtio_set_status(&c->vdev, ACK | DRV | FOK | DOK);
+	assert_int_equal(fake.starts, 1);
+	/* Bits are not cleared except by a reset. */
+	virtio_set_status(&c->vdev, ACK);
+	assert_int_equal(c->vdev.status, ACK | DRV | FOK | DOK);
+}
+
+static void test_start_failure_needs_reset(void **state)
+{
+	struct ctx *c = *state;
+
+	fake.start_ret = -EIO;
+	negotiate(&c->vdev, BIT(VIRTIO_F_VERSION_1));
+	virtio_set_status(&c->vdev, ACK | DRV | FOK | DOK);
+	assert_true(c->vdev.status & VIRTIO_CONFIG_S_NEEDS_RESET);
+	assert_int_equal(fake.signal_config, 1);
+	assert_false(virtio_device_live(&c->vdev));
+}
+
+static void test_reset(void **state)
+{
+	struct ctx *c = *state;
+	struct virtqueue *vq = &c->vdev.vqs[0];
+
+	negotiate(&c->vdev, BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_RING_F_EVENT_IDX));
+	vq->size = 8;
+	vq->desc_gpa = c->d.desc;
+	vq->avail_gpa = c->d.avail;
+	vq->used_gpa = c->d.used;
+	assert_int_equal(virtq_start(vq, c->vdev.mem), 0);
+	virtio_set_status(&c->vdev, ACK | DRV | FOK | DOK);
+	c->vdev.config_generation = 7;
+
+	virtio_set_status(&c->vdev, 0);
+	assert_int_equal(fake.resets, 1);
+	assert_int_equal(c->vdev.status, 0);
+	assert_int_equal(c->vdev.driver_features, 0);
+	assert_false(vq->ready);
+	assert_false(vq->event_idx);
+	assert_int_equal(vq->desc_gpa, 0);
+	assert_int_equal(vq->size, 16);		/* back to QueueNumMax */
+	assert_int_equal(c->vdev.config_generation, 7);
+	/* Offered features survive. */
+	assert_true(device_features(&c->vdev) & DEV_FEATURE);
+	/* And negotiation starts over. */
+	assert_int_equal(negotiate(&c->vdev, BIT(VIRTIO_F_VERSION_1)),
+			 ACK | DRV | FOK);
+}
+
+static void test_broken(void **state)
+{
+	struct ctx *c = *state;
+
+	negotiate(&c->vdev, BIT(VIRTIO_F_VERSION_1));
+	virtio_set_status(&c->vdev, ACK | DRV | FOK | DOK);
+	virtio_device_broken(&c->vdev, "test");
+	assert_int_equal(c->vdev.status,
+			 ACK | DRV | FOK | DOK | VIRTIO_CONFIG_S_NEEDS_RESET);
+	assert_int_equal(fake.signal_config, 1);
+	assert_false(virtio_device_live(&c->vdev));
+	/* Once is enough. */
+	virtio_device_broken(&c->vdev, "test again");
+	assert_int_equal(fake.signal_config, 1);
+	/* The driver cannot clear it, only reset. */
+	virtio_set_status(&c->vdev, ACK | DRV | FOK | DOK);
+	assert_true(c->vdev.status & VIRTIO_CONFIG_S_NEEDS_RESET);
+	virtio_set_status(&c->vdev, 0);
+	assert_int_equal(c->vdev.status, 0);
+	/* The driver setting NEEDS_RESET itself means nothing. */
+	virtio_set_status(&c->vdev, ACK | VIRTIO_CONFIG_S_NEEDS_RESET);
+	assert_int_equal(c->vdev.status, ACK);
+}
+
+static void test_notify_queue(void **state)
+{
+	struct ctx *c = *state;
+	struct virtqueue *vq = &c->vdev.vqs[1];
+
+	vq->desc_gpa = c->d.desc;
+	vq->avail_gpa = c->d.avail;
+	vq->used_gpa = c->d.used;
+	/* Not live yet. */
+	virtio_notify_queue(&c->vdev, 1);
+	assert_int_equal(fake.notifies, 0);
+	negotiate(&c->vdev, BIT(VIRTIO_F_VERSION_1));
+	virtio_set_status(&c->vdev, ACK | DRV | FOK | DOK);
+	/* Live, but the queue is not ready. */
+	virtio_notify_queue(&c->vdev, 1);
+	assert_int_equal(fake.notifies, 0);
+	assert_int_equal(virtq_start(vq, c->vdev.mem), 0);
+	virtio_notify_queue(&c->vdev, 1);
+	assert_int_equal(fake.notifies, 1);
+	assert_int_equal(fake.last_q, 1);
+	/* Out of range. */
+	virtio_notify_queue(&c->vdev, 2);
+	assert_int_equal(fake.notifies, 1);
+	virtio_device_broken(&c->vdev, "test");
+	virtio_notify_queue(&c->vdev, 1);
+	assert_int_equal(fake.notifies, 1);
+}
+
+static void test_notify_used(void **state)
+{
+	struct ctx *c = *state;
+	struct virtqueue *vq = &c->vdev.vqs[0];
+
+	vq->desc_gpa = c->d.desc;
+	vq->avail_gpa = c->d.avail;
+	vq->used_gpa = c->d.used;
+	assert_int_equal(virtq_start(vq, c->vdev.mem), 0);
+	virtq_push(vq, 0, 0);
+	virtio_notify_used(&c->vdev, 0);
+	assert_int_equal(fake.signal_vq, 1);
+	assert_int_equal(fake.last_q, 0);
+	/* Nothing new: no interrupt. */
+	virtio_notify_used(&c->vdev, 0);
+	assert_int_equal(fake.signal_vq, 1);
+	vqd_set_avail_flags(&c->d, VRING_AVAIL_F_NO_INTERRUPT);
+	virtq_push(vq, 0, 0);
+	virtio_notify_used(&c->vdev, 0);
+	assert_int_equal(fake.signal_vq, 1);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_offered_features),
+		T(test_features_ok),
+		T(test_unoffered_refused),
+		T(test_version_1_required),
+		T(test_driver_ok_starts),
+		T(test_start_failure_needs_reset),
+		T(test_reset),
+		T(test_broken),
+		T(test_notify_queue),
+		T(test_notify_used),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

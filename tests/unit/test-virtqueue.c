@@ -1,0 +1,545 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "vq-driver.h"
+
+#define W	VRING_DESC_F_WRITE
+#define N	VRING_DESC_F_NEXT
+#define I	VRING_DESC_F_INDIRECT
+
+static struct virtq_elem elem;
+
+static int setup(void **state)
+{
+	struct vq_driver *d = calloc(1, sizeof(*d));
+
+	vqd_init(d, 16, false, true);
+	*state = d;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	vqd_exit(*state);
+	free(*state);
+	return 0;
+}
+
+static void expect_bad(struct vq_driver *d)
+{
+	assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_BAD);
+	assert_true(d->vq.broken);
+	/* Broken stays broken until a reset. */
+	assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_BAD);
+}
+
+static void test_start_validates(void **state)
+{
+	struct vq_driver *d = *state;
+	struct virtqueue *vq = &d->vq;
+
+	vq->size = 12;		/* not a power of two */
+	assert_int_equal(virtq_start(vq, &d->mem), -EINVAL);
+	assert_false(vq->ready);
+	vq->size = 0;
+	assert_int_equal(virtq_start(vq, &d->mem), -EINVAL);
+	vq->size = 2048;	/* > VIRTQ_MAX_SIZE */
+	assert_int_equal(virtq_start(vq, &d->mem), -EINVAL);
+	vq->size = 16;
+	vq->desc_gpa = d->desc + 8;	/* descriptors need 16 */
+	assert_int_equal(virtq_start(vq, &d->mem), -EINVAL);
+	vq->desc_gpa = d->desc;
+	vq->used_gpa = d->used + 2;	/* used ring needs 4 */
+	assert_int_equal(virtq_start(vq, &d->mem), -EINVAL);
+	vq->used_gpa = VQD_GPA + VQD_RAM - 64;	/* runs off the end */
+	assert_int_equal(virtq_start(vq, &d->mem), -EINVAL);
+	vq->used_gpa = 0x1000;		/* below RAM */
+	assert_int_equal(virtq_start(vq, &d->mem), -EINVAL);
+	vq->used_gpa = d->used;
+	vq->avail_gpa = UINT64_MAX - 1;	/* wraps */
+	assert_int_equal(virtq_start(vq, &d->mem), -EINVAL);
+	vq->avail_gpa = d->avail;
+	assert_int_equal(virtq_start(vq, &d->mem), 0);
+	assert_true(vq->ready);
+}
+
+static void test_normal_chain(void **state)
+{
+	struct vq_driver *d = *state;
+	u64 a = vqd_buf(d, 10, 'a'), b = vqd_buf(d, 20, 'b');
+	u64 c = vqd_buf(d, 30, 0);
+	u8 tmp[40];
+	u32 id, len;
+
+	assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_EMPTY);
+	assert_false(virtq_has_buffers(&d->vq));
+	vqd_desc(d, 3, a, 10, N, 7);
+	vqd_desc(d, 7, b, 20, N, 1);
+	vqd_desc(d, 1, c, 30, W, 0);
+	vqd_publish(d, 3);
+	assert_true(virtq_has_buffers(&d->vq));
+
+	assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_GOT);
+	assert_int_equal(elem.head, 3);
+	assert_int_equal(elem.out_num, 2);
+	assert_int_equal(elem.in_num, 1);
+	assert_int_equal(elem.out_len, 30);
+	assert_int_equal(elem.in_len, 30);
+	assert_ptr_equal(virtq_elem_out(&elem)[0].iov_base, vqd_ptr(d, a));
+	assert_ptr_equal(virtq_elem_out(&elem)[1].iov_base, vqd_ptr(d, b));
+	assert_ptr_equal(virtq_elem_in(&elem)[0].iov_base, vqd_ptr(d, c));
+
+	/* The iov helpers see the out buffers as one stream. */
+	assert_int_equal(iov_to_buf(virtq_elem_out(&elem), elem.out_num, 5,
+				    tmp, sizeof(tmp)), 25);
+	assert_memory_equal(tmp, "aaaaabbbbb", 10);
+	assert_int_equal(iov_from_buf(virtq_elem_in(&elem), elem.in_num, 0,
+				      "hello", 5), 5);
+	assert_memory_equal(vqd_ptr(d, c), "hello", 5);
+
+	virtq_push(&d->vq, elem.head, 5);
+	assert_int_equal(vqd_used_idx(d), 1);
+	vqd_used_elem(d, 0, &id, &len);
+	assert_int_equal(id, 3);
+	assert_int_equal(len, 5);
+	assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_EMPTY);
+}
+
+static void test_ring_wraps(void **state)
+{
+	struct vq_driver *d = *state;
+	u64 a = vqd_buf(d, 8, 1);
+	int i;
+
+	vqd_desc(d, 0, a, 8, 0, 0);
+	/* Three laps of the ring, and avail->idx wraps at 65536 too. */
+	vqd_set_avail_idx(d, 65530);
+	d->vq.last_avail = 65530;
+	for (i = 0; i < 48; i++) {
+		vqd_publish(d, 0);
+		assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_GOT);
+		virtq_push(&d->vq, elem.head, 0);
+	}
+	assert_int_equal(vqd_used_idx(d), 48);
+	assert_false(d->vq.broken);
+}
+
+static void test_indirect(void **state)
+{
+	struct vq_driver *d = *state;
+	u64 table = vqd_buf(d, 3 * 16, 0);
+	u64 a = vqd_buf(d, 4, 'x'), b = vqd_buf(d, 5, 'y'), c = vqd_buf(d, 6, 0);
+
+	vqd_desc_at(d, table, 0, a, 4, N, 2);
+	vqd_desc_at(d, table, 2, b, 5, N, 1);
+	vqd_desc_at(d, table, 1, c, 6, W, 0);
+	/* A direct buffer first, then the table: both end up in the elem. */
+	vqd_desc(d, 5, a, 4, N, 6);
+	vqd_desc(d, 6, table, 3 * 16, I, 0);
+	vqd_publish(d, 5);
+	assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_GOT);
+	assert_int_equal(elem.head, 5);
+	assert_int_equal(elem.out_num, 3);
+	assert_int_equal(elem.in_num, 1);
+	assert_int_equal(elem.in_len, 6);
+	assert_ptr_equal(virtq_elem_in(&elem)[0].iov_base, vqd_ptr(d, c));
+}
+
+static void test_indirect_not_negotiated(void **state)
+{
+	struct vq_driver *d = *state;
+	u64 table = vqd_buf(d, 16, 0), a = vqd_buf(d, 4, 0);
+
+	d->vq.indirect = false;
+	vqd_desc_at(d, table, 0, a, 4, 0, 0);
+	vqd_desc(d, 0, table, 16, I, 0);
+	vqd_publish(d, 0);
+	expect_bad(d);
+}
+
+static void test_indirect_bad_len(void **state)
+{
+	struct vq_driver *d = *state;
+	u64 table = vqd_buf(d, 32, 0), a = vqd_buf(d, 4, 0);
+
+	vqd_desc_at(d, table, 0, a, 4, 0, 0);
+	vqd_desc(d, 0, table, 20, I, 0);	/* not a multiple of 16 */
+	vqd_publish(d, 0);
+	expect_bad(d);
+}
+
+static void test_indirect_empty(void **state)
+{
+	struct vq_driver *d = *state;
+
+	vqd_desc(d, 0, vqd_buf(d, 16, 0), 0, I, 0);
+	vqd_publish(d, 0);
+	expect_bad(d);
+}
+
+static void test_indirect_too_big(void **state)
+{
+	struct vq_driver *d = *state;
+
+	/* More entries than any queue may have. */
+	vqd_desc(d, 0, VQD_GPA, (VIRTQ_MAX_SIZE + 1) * 16, I, 0);
+	vqd_publish(d, 0);
+	expect_bad(d);
+}
+
+static void test_indirect_nested(void **state)
+{
+	struct vq_driver *d = *state;
+	u64 t1 = vqd_buf(d, 16, 0), t2 = vqd_buf(d, 16, 0);
+
+	vqd_desc_at(d, t2, 0, vqd_buf(d, 4, 0), 4, 0, 0);
+	vqd_desc_at(d, t1, 0, t2, 16, I, 0);
+	vqd_desc(d, 0, t1, 16, I, 0);
+	vqd_publish(d, 0);
+	expect_bad(d);
+}
+
+static void test_indirect_with_next(void **state)
+{
+	struct vq_driver *d = *state;
+	u64 table = vqd_buf(d, 16, 0), a = vqd_buf(d, 4, 0);
+
+	vqd_desc_at(d, table, 0, a, 4, 0, 0);
+	vqd_desc(d, 0, table, 16, I | N, 1);
+	vqd_desc(d, 1, a, 4, 0, 0);
+	vqd_publish(d, 0);
+	expect_bad(d);
+}
+
+static void test_indirect_loop(void **state)
+{
+	struct vq_driver *d = *state;
+	u64 table = vqd_buf(d, 2 * 16, 0), a = vqd_buf(d, 4, 0);
+
+	vqd_desc_at(d, table, 0, a, 4, N, 1);
+	vqd_desc_at(d, table, 1, a, 4, N, 0);
+	vqd_desc(d, 0, table, 2 * 16, I, 0);
+	vqd_publish(d, 0);
+	expect_bad(d);
+}
+
+static void test_indirect_next_out_of_table(void **state)
+{
+	struct vq_driver *d = *state;
+	u64 table = vqd_buf(d, 2 * 16, 0), a = vqd_buf(d, 4, 0);
+
+	vqd_desc_at(d, table, 0, a, 4, N, 2);	/* only 0 and 1 exist */
+	vqd_desc(d, 0, table, 2 * 16, I, 0);
+	vqd_publish(d, 0);
+	expect_bad(d);
+}
+
+static void test_buffer_outside_ram(void **state)
+{
+	struct vq_driver *d = *state;
+
+	vqd_desc(d, 0, VQD_GPA + VQD_RAM - 4, 8, 0, 0);	/* straddles the end */
+	vqd_publish(d, 0);
+	expect_bad(d);
+}
+
+static void test_buffer_below_ram(void **state)
+{
+	struct vq_driver *d = *state;
+
+	vqd_desc(d, 0, 0x1000, 8, W, 0);
+	vqd_publish(d, 0);
+	expect_bad(d);
+}
+
+static void test_buffer_wraps(void **state)
+{
+	struct vq_driver *d = *state;
+
+	vqd_desc(d, 0, UINT64_MAX - 3, 16, 0, 0);
+	vqd_publish(d, 0);
+	expect_bad(d);
+}
+
+static void test_indirect_table_outside_ram(void **state)
+{
+	struct vq_driver *d = *state;
+
+	vqd_desc(d, 0, VQD_GPA + VQD_RAM - 16, 32, I, 0);
+	vqd_publish(d, 0);
+	expect_bad(d);
+}
+
+static void test_loop(void **state)
+{
+	struct vq_driver *d = *state;
+	u64 a = vqd_buf(d, 4, 0);
+
+	vqd_desc(d, 0, a, 4, N, 1);
+	vqd_desc(d, 1, a, 4, N, 2);
+	vqd_desc(d, 2, a, 4, N, 0);
+	vqd_publish(d, 0);
+	expect_bad(d);
+}
+
+static void test_self_loop(void **state)
+{
+	struct vq_driver *d = *state;
+
+	vqd_desc(d, 4, vqd_buf(d, 4, 0), 4, N, 4);
+	vqd_publish(d, 4);
+	expect_bad(d);
+}
+
+/* Every descriptor of the table in one chain is fine; one more is not. */
+static void test_chain_as_long_as_queue(void **state)
+{
+	struct vq_driver *d = *state;
+	u64 a = vqd_buf(d, 4, 0);
+	u16 i;
+
+	for (i = 0; i < 15; i++)
+		vqd_desc(d, i, a, 4, N, i + 1);
+	vqd_desc(d, 15, a, 4, 0, 0);
+	vqd_publish(d, 0);
+	assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_GOT);
+	assert_int_equal(elem.out_num, 16);
+
+	vqd_desc(d, 15, a, 4, N, 0);	/* now it goes round */
+	vqd_publish(d, 0);
+	expect_bad(d);
+}
+
+static void test_next_out_of_range(void **state)
+{
+	struct vq_driver *d = *state;
+
+	vqd_desc(d, 0, vqd_buf(d, 4, 0), 4, N, 16);
+	vqd_publish(d, 0);
+	expect_bad(d);
+}
+
+static void test_head_out_of_range(void **state)
+{
+	struct vq_driver *d = *state;
+
+	vqd_publish(d, 16);
+	expect_bad(d);
+}
+
+static void test_avail_idx_jump(void **state)
+{
+	struct vq_driver *d = *state;
+
+	vqd_desc(d, 0, vqd_buf(d, 4, 0), 4, 0, 0);
+	vqd_set_avail_idx(d, 17);	/* 17 pending in a 16-entry ring */
+	expect_bad(d);
+}
+
+static void test_zero_length(void **state)
+{
+	struct vq_driver *d = *state;
+	u64 b = vqd_buf(d, 8, 0);
+
+	/* A zero-length buffer anywhere, even outside RAM, carries nothing. */
+	vqd_desc(d, 0, VQD_GPA + VQD_RAM, 0, N, 1);
+	vqd_desc(d, 1, b, 8, W | N, 2);
+	vqd_desc(d, 2, b, 0, W, 0);
+	vqd_publish(d, 0);
+	assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_GOT);
+	assert_int_equal(elem.out_num, 0);
+	assert_int_equal(elem.in_num, 1);
+	assert_int_equal(elem.in_len, 8);
+}
+
+static void test_out_after_in(void **state)
+{
+	struct vq_driver *d = *state;
+	u64 a = vqd_buf(d, 4, 0);
+
+	vqd_desc(d, 0, a, 4, W | N, 1);
+	vqd_desc(d, 1, a, 4, 0, 0);
+	vqd_publish(d, 0);
+	expect_bad(d);
+}
+
+static void push_one(struct vq_driver *d)
+{
+	vqd_publish(d, 0);
+	assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_GOT);
+	virtq_push(&d->vq, elem.head, 0);
+}
+
+static void test_event_idx(void **state)
+{
+	struct vq_driver *d = *state;
+
+	vqd_setup(d, 16, true, true);
+	vqd_desc(d, 0, vqd_buf(d, 4, 0), 4, 0, 0);
+
+	/* Nothing pushed: nothing to tell. First push: always tell. */
+	push_one(d);			/* used idx 1 */
+	assert_true(virtq_should_notify(&d->vq));
+	assert_false(virtq_should_notify(&d->vq));
+
+	/* The driver wants to hear once used passes entry 1 (idx 2). */
+	vqd_set_used_event(d, 1);
+	push_one(d);			/* 2 */
+	assert_true(virtq_should_notify(&d->vq));
+	push_one(d);			/* 3: already told */
+	assert_false(virtq_should_notify(&d->vq));
+
+	/* Two pushes between checks: fires if the event is in between. */
+	vqd_set_used_event(d, 3);
+	push_one(d);			/* 4 */
+	push_one(d);			/* 5 */
+	assert_true(virtq_should_notify(&d->vq));
+	vqd_set_used_event(d, 10);
+	push_one(d);			/* 6 */
+	assert_false(virtq_should_notify(&d->vq));
+
+	/* NO_INTERRUPT is ignored with event idx. */
+	vqd_set_avail_flags(d, VRING_AVAIL_F_NO_INTERRUPT);
+	vqd_set_used_event(d, 6);
+	push_one(d);			/* 7 */
+	assert_true(virtq_should_notify(&d->vq));
+}
+
+static void test_event_idx_enable(void **state)
+{
+	struct vq_driver *d = *state;
+
+	vqd_setup(d, 16, true, true);
+	vqd_desc(d, 0, vqd_buf(d, 4, 0), 4, 0, 0);
+	push_one(d);
+	push_one(d);
+	assert_false(virtq_enable_notify(&d->vq, false));
+	assert_int_equal(vqd_avail_event(d), 0);	/* left behind */
+	assert_false(virtq_enable_notify(&d->vq, true));
+	assert_int_equal(vqd_avail_event(d), 2);
+	assert_int_equal(vqd_used_flags(d), 0);
+	/* A buffer that came while disabled is reported on re-enable. */
+	vqd_publish(d, 0);
+	assert_true(virtq_enable_notify(&d->vq, true));
+}
+
+static void test_no_interrupt_flag(void **state)
+{
+	struct vq_driver *d = *state;
+
+	vqd_desc(d, 0, vqd_buf(d, 4, 0), 4, 0, 0);
+	vqd_set_avail_flags(d, VRING_AVAIL_F_NO_INTERRUPT);
+	push_one(d);
+	assert_false(virtq_should_notify(&d->vq));
+	vqd_set_avail_flags(d, 0);
+	push_one(d);
+	assert_true(virtq_should_notify(&d->vq));
+	/* Nothing new since: no interrupt. */
+	assert_false(virtq_should_notify(&d->vq));
+	/* used_event means nothing without event idx. */
+	vqd_set_used_event(d, 100);
+	push_one(d);
+	assert_true(virtq_should_notify(&d->vq));
+}
+
+static void test_no_notify_flag(void **state)
+{
+	struct vq_driver *d = *state;
+
+	assert_false(virtq_enable_notify(&d->vq, false));
+	assert_int_equal(vqd_used_flags(d), VRING_USED_F_NO_NOTIFY);
+	assert_false(virtq_enable_notify(&d->vq, true));
+	assert_int_equal(vqd_used_flags(d), 0);
+	vqd_desc(d, 0, vqd_buf(d, 4, 0), 4, 0, 0);
+	vqd_publish(d, 0);
+	assert_true(virtq_enable_notify(&d->vq, true));
+}
+
+static void test_reset_mid_flight(void **state)
+{
+	struct vq_driver *d = *state;
+	u64 a = vqd_buf(d, 4, 0);
+	u32 id, len;
+
+	vqd_desc(d, 0, a, 4, 0, 0);
+	vqd_desc(d, 1, a, 4, W, 0);
+	vqd_publish(d, 0);
+	vqd_publish(d, 1);
+	assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_GOT);
+
+	virtq_reset(&d->vq);
+	assert_false(d->vq.ready);
+	assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_EMPTY);
+	virtq_push(&d->vq, 0, 0);	/* late completion: dropped */
+	assert_false(virtq_should_notify(&d->vq));
+
+	/* The driver sets the queue up again from scratch. */
+	assert_int_equal(vqd_setup(d, 8, false, false), 0);
+	a = vqd_buf(d, 4, 0);
+	vqd_desc(d, 5, a, 4, W, 0);
+	vqd_publish(d, 5);
+	assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_GOT);
+	assert_int_equal(elem.head, 5);
+	virtq_push(&d->vq, elem.head, 4);
+	assert_int_equal(vqd_used_idx(d), 1);
+	vqd_used_elem(d, 0, &id, &len);
+	assert_int_equal(id, 5);
+	assert_int_equal(len, 4);
+}
+
+static void test_reset_clears_broken(void **state)
+{
+	struct vq_driver *d = *state;
+
+	vqd_publish(d, 99);
+	expect_bad(d);
+	assert_int_equal(vqd_setup(d, 16, false, true), 0);
+	assert_false(d->vq.broken);
+	assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_EMPTY);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_start_validates),
+		T(test_normal_chain),
+		T(test_ring_wraps),
+		T(test_indirect),
+		T(test_indirect_not_negotiated),
+		T(test_indirect_bad_len),
+		T(test_indirect_empty),
+		T(test_indirect_too_big),
+		T(test_indirect_nested),
+		T(test_indirect_with_next),
+		T(test_indirect_loop),
+		T(test_indirect_next_out_of_table),
+		T(test_buffer_outside_ram),
+		T(test_buffer_below_ram),
+		T(test_buffer_wraps),
+		T(test_indirect_table_outside_ram),
+		T(test_loop),
+		T(test_self_loop),
+		T(test_chain_as_long_as_queue),
+		T(test_next_out_of_range),
+		T(test_head_out_of_range),
+		T(test_avail_idx_jump),
+		T(test_zero_length),
+		T(test_out_after_in),
+		T(test_event_idx),
+		T(test_event_idx_enable),
+		T(test_no_interrupt_flag),
+		T(test_no_notify_flag),
+		T(test_reset_mid_flight),
+		T(test_reset_clears_broken),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

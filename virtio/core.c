@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Transport-independent virtio device state (virtio 1.x, section 2-3):
+ * feature negotiation and the device status state machine. The transports
+ * (virtio/mmio.c, virtio/pci.c) turn register accesses into these calls.
+ *
+ * Only modern (VERSION_1) drivers are supported, so the device never has
+ * to guess the ring layout or the byte order.
+ */
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+#include <string.h>
+
+#include "lkvm/virtio.h"
+
+#define BIT_ULL(n)		(1ULL << (n))
+/* Offered for every device: the core and virtqueue.c implement them. */
+#define VIRTIO_CORE_FEATURES	(BIT_ULL(VIRTIO_F_VERSION_1) |		\
+				 BIT_ULL(VIRTIO_RING_F_EVENT_IDX) |	\
+				 BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC))
+
+static u8 status_get(struct virtio_device *vdev)
+{
+	return __atomic_load_n(&vdev->status, __ATOMIC_ACQUIRE);
+}
+
+static void status_put(struct virtio_device *vdev, u8 status)
+{
+	__atomic_store_n(&vdev->status, status, __ATOMIC_RELEASE);
+}
+
+/* Queues come out of reset with QueueNumMax as their size (PCI shows it). */
+static void reset_queues(struct virtio_device *vdev)
+{
+	unsigned int q;
+
+	for (q = 0; q < vdev->ops->nr_queues; q++) {
+		virtq_reset(&vdev->vqs[q]);
+		vdev->vqs[q].size = vdev->ops->queue_size;
+		vdev->vqs[q].mem = vdev->mem;
+	}
+}
+
+void virtio_device_init(struct virtio_device *vdev,
+			const struct virtio_device_ops *ops, struct kvm *kvm,
+			const struct guest_mem *mem, void *priv)
+{
+	memset(vdev, 0, sizeof(*vdev));
+	vdev->ops = ops;
+	vdev->kvm = kvm;
+	vdev->mem = mem;
+	vdev->priv = priv;
+	vdev->features = ops->features | VIRTIO_CORE_FEATURES;
+	pthread_mutex_init(&vdev->lock, NULL);
+	reset_queues(vdev);
+}
+
+u32 virtio_get_device_features(struct virtio_device *vdev, unsigned int sel)
+{
+	return sel < 2 ? (u32)(vdev->features >> (32 * sel)) : 0;
+}
+
+void virtio_set_driver_features(struct virtio_device *vdev, unsigned int sel,
+				u32 value)
+{
+	u64 mask;
+
+	if (sel >= 2)
+		return;
+	pthread_mutex_lock(&vdev->lock);
+	/* Negotiation is over once FEATURES_OK stuck (3.1.1). */
+	if (!(status_get(vdev) & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		mask = 0xffffffffULL << (32 * sel);
+		vdev->driver_features = (vdev->driver_features & ~mask) |
+					((u64)value << (32 * sel));
+	}
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+static bool features_acceptable(struct virtio_device *vdev)
+{
+	u64 f = vdev->driver_features;
+
+	return !(f & ~vdev->features) && (f & BIT_ULL(VIRTIO_F_VERSION_1));
+}
+
+/* FEATURES_OK: accept the subset the driver chose, or leave the bit clear. */
+static u8 negotiate(struct virtio_device *vdev, u8 status)
+{
+	u64 f = vdev->driver_features;
+	unsigned int q;
+
+	if (!features_acceptable(vdev)) {
+		pr_warn_ratelimited("virtio-%s: driver features %#llx refused (offered %#llx)",
+				    vdev->ops->name, (unsigned long long)f,
+				    (unsigned long long)vdev->features);
+		return status & ~VIRTIO_CONFIG_S_FEATURES_OK;
+	}
+	for (q = 0; q < vdev->ops->nr_queues; q++) {
+		vdev->vqs[q].event_idx = f & BIT_ULL(VIRTIO_RING_F_EVENT_IDX);
+		vdev->vqs[q].indirect = f & BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC);
+	}
+	return status;
+}
+
+static void device_reset(struct virtio_device *vdev)
+{
+	if (vdev->ops->reset)
+		vdev->ops->reset(vdev);
+	reset_queues(vdev);
+	vdev->driver_features = 0;
+	status_put(vdev, 0);
+}
+
+/*
+ * DRIVER_OK: start the device, then serve the queues once, for the kicks
+ * that came before it (Linux fills and kicks queues during probe, before
+ * DRIVER_OK, and those were dropped).
+ */
+static void device_start(struct virtio_device *vdev)
+{
+	unsigned int q;
+
+	if (vdev->ops->start && vdev->ops->start(vdev) < 0) {
+		virtio_device_broken(vdev, "cannot start");
+		return;
+	}
+	for (q = 0; q < vdev->ops->nr_queues && vdev->ops->notify; q++)
+		if (vdev->vqs[q].ready && virtio_device_live(vdev))
+			vdev->ops->notify(vdev, q);
+}
+
+void virtio_set_status(struct virtio_device *vdev, u8 status)
+{
+	u8 old, new, added;
+
+	pthread_mutex_lock(&vdev->lock);
+	if (!status) {
+		device_reset(vdev);
+		goto out;
+	}
+	old = status_get(vdev);
+	/*
+	 * The driver only adds bits (2.1.1); NEEDS_RESET is ours to set.
+	 * Bits that were refused stay clear until the next reset.
+	 */
+	new = old | (status & ~VIRTIO_CONFIG_S_NEEDS_RESET);
+	added = new & ~old;
+	if (added & VIRTIO_CONFIG_S_FEATURES_OK)
+		new = negotiate(vdev, new);
+	/* DRIVER_OK without negotiated features would run on guesses. */
+	if (!(new & VIRTIO_CONFIG_S_FEATURES_OK))
+		new &= ~VIRTIO_CONFIG_S_DRIVER_OK;
+	added = new & ~old;
+	status_put(vdev, new);
+	if (added & VIRTIO_CONFIG_S_DRIVER_OK)
+		device_start(vdev);
+out:
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+void virtio_device_broken(struct virtio_device *vdev, const char *why)
+{
+	u8 old = __atomic_fetch_or(&vdev->status, VIRTIO_CONFIG_S_NEEDS_RESET,
+				   __ATOMIC_ACQ_REL);
+
+	if (old & VIRTIO_CONFIG_S_NEEDS_RESET)
+		return;
+	pr_warn_ratelimited("virtio-%s: %s: device needs reset",
+			    vdev->ops->name, why);
+	if (vdev->transport && vdev->transport->signal_config)
+		vdev->transport->signal_config(vdev);
+}
+
+void virtio_notify_used(struct virtio_device *vdev, unsigned int q)
+{
+	if (q >= vdev->ops->nr_queues)
+		return;
+	if (virtq_should_notify(&vdev->vqs[q]) && vdev->transport &&
+	    vdev->transport->signal_vq)
+		vdev->transport->signal_vq(vdev, q);
+}
+
+bool virtio_device_live(struct virtio_device *vdev)
+{
+	u8 status = status_get(vdev);
+
+	return (status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	       !(status & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+void virtio_notify_queue(struct virtio_device *vdev, unsigned int q)
+{
+	if (q >= vdev->ops->nr_queues)
+		return;
+	pthread_mutex_lock(&vdev->lock);
+	if (virtio_device_live(vdev) && vdev->vqs[q].ready && vdev->ops->notify)
+		vdev->ops->notify(vdev, q);
+	pthread_mutex_unlock(&vdev->lock);
+}

@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The virtio-mmio transport, version 2 only (virtio 1.x, section 4.2):
+ * each device gets a 4 KiB register window in the virtio-mmio area, one
+ * SPI and a "virtio,mmio" device tree node.
+ *
+ * Kicks: one ioeventfd per queue, matching the queue index written to
+ * QueueNotify, so a kick wakes the ioeventfd thread for exactly the queue
+ * that has work and the vCPU does not exit to lkvm at all. Writes that
+ * match no ioeventfd (KVM without ioeventfds, a bogus index) reach
+ * mmio_write() and are served there.
+ *
+ * Interrupts: an irqfd, or KVM_IRQ_LINE when there is none. An irqfd
+ * injects a pulse, and the vGIC forgets a pulse on a level-triggered SPI
+ * that is lowered before a vCPU took it, so the SPI is declared
+ * edge-triggered: every signal is a new edge that the GIC latches, even
+ * while the previous one is being handled. InterruptStatus keeps the
+ * reasons until the driver acknowledges them, so it stays right either way.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <libfdt.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_mmio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lkvm/devices.h"
+#include "lkvm/fdt.h"
+#include "lkvm/ioeventfd.h"
+#include "lkvm/irqfd.h"
+#include "lkvm/kvm.h"
+#include "lkvm/layout.h"
+#include "lkvm/virtio.h"
+
+#define VIRTIO_MMIO_MAGIC	0x74726976	/* "virt" */
+#define VIRTIO_MMIO_VER		2
+#define VIRTIO_MMIO_VENDOR	0x4d564b4c	/* "LKVM" */
+#define VIRTIO_MMIO_NR_SLOTS	(LKVM_VIRTIO_MMIO_SIZE / LKVM_VIRTIO_MMIO_SLOT)
+
+struct virtio_mmio;
+
+struct virtio_mmio_kick {
+	struct virtio_mmio *vm;
+	unsigned int q;
+	struct ioeventfd *ev;
+};
+
+struct virtio_mmio {
+	struct virtio_device *vdev;
+	struct kvm *kvm;
+	u64 base;
+	u32 spi;
+	int irqfd;
+	u32 int_status;		/* atomic */
+	/* Selectors, under vdev->lock. */
+	u32 dev_features_sel, drv_features_sel, queue_sel;
+	struct device_header dev;
+	char node[32];
+	struct virtio_mmio_kick kicks[VIRTIO_MAX_QUEUES];
+};
+
+static unsigned int mmio_next_slot;	/* atomic */
+
+/* ---- interrupts ---- */
+
+static void mmio_raise(struct virtio_mmio *vm, u32 reason)
+{
+	__atomic_fetch_or(&vm->int_status, reason, __ATOMIC_SEQ_CST);
+	if (vm->irqfd >= 0 && !irqfd_trigger(vm->irqfd))
+		return;
+	/* An edge, as an irqfd would make it. */
+	irq_set_level(vm->kvm, vm->spi, 1);
+	irq_set_level(vm->kvm, vm->spi, 0);
+}
+
+static void mmio_signal_vq(struct virtio_device *vdev, unsigned int q)
+{
+	mmio_raise(vdev->transport_priv, VIRTIO_MMIO_INT_VRING);
+}
+
+static void mmio_signal_config(struct virtio_device *vdev)
+{
+	mmio_raise(vdev->transport_priv, VIRTIO_MMIO_INT_CONFIG);
+}
+
+/* ---- registers ---- */
+
+static struct virtqueue *mmio_sel_vq(struct virtio_mmio *vm)
+{
+	if (vm->queue_sel >= vm->vdev->ops->nr_queues)
+		return NULL;
+	return &vm->vdev->vqs[vm->queue_sel];
+}
+
+static u32 mmio_read_locked(struct virtio_mmio *vm, u64 off)
+{
+	struct virtio_device *vdev = vm->vdev;
+	struct virtqueue *vq = mmio_sel_vq(vm);
+
+	switch (off) {
+	case VIRTIO_MMIO_MAGIC_VALUE:
+		return VIRTIO_MMIO_MAGIC;
+	case VIRTIO_MMIO_VERSION:
+		return VIRTIO_MMIO_VER;
+	case VIRTIO_MMIO_DEVICE_ID:
+		return vdev->ops->device_id;
+	case VIRTIO_MMIO_VENDOR_ID:
+		return VIRTIO_MMIO_VENDOR;
+	case VIRTIO_MMIO_DEVICE_FEATURES:
+		return virtio_get_device_features(vdev, vm->dev_features_sel);
+	case VIRTIO_MMIO_QUEUE_NUM_MAX:
+		return vq ? vdev->ops->queue_size : 0;
+	case VIRTIO_MMIO_QUEUE_READY:
+		return vq ? vq->ready : 0;
+	case VIRTIO_MMIO_INTERRUPT_STATUS:
+		return __atomic_load_n(&vm->int_status, __ATOMIC_SEQ_CST);
+	case VIRTIO_MMIO_STATUS:
+		return __atomic_load_n(&vdev->status, __ATOMIC_ACQUIRE);
+	case VIRTIO_MMIO_SHM_LEN_LOW:
+	case VIRTIO_MMIO_SHM_LEN_HIGH:
+	case VIRTIO_MMIO_SHM_BASE_LOW:
+	case VIRTIO_MMIO_SHM_BASE_HIGH:
+		/* No shared memory regions: a length of ~0 says so. */
+		return 0xffffffff;
+	case VIRTIO_MMIO_CONFIG_GENERATION:
+		return vdev->config_generation;
+	}
+	return 0;
+}
+
+static void set_lo(u64 *v, u32 lo)
+{
+	*v = (*v & ~0xffffffffULL) | lo;
+}
+
+static void set_hi(u64 *v, u32 hi)
+{
+	*v = (*v & 0xffffffffULL) | ((u64)hi << 32);
+}
+
+static void mmio_queue_ready(struct virtio_mmio *vm, struct virtqueue *vq,
+			     u32 val)
+{
+	if (!val) {
+		/* The driver tears the queue down (Linux checks it reads 0). */
+		vq->ready = false;
+		return;
+	}
+	if (vq->ready)
+		return;
+	if (virtq_start(vq, vm->vdev->mem) < 0)
+		virtio_device_broken(vm->vdev, "queue outside RAM, misaligned or of a bad size");
+}
+
+static void mmio_queue_num(struct virtio_mmio *vm, struct virtqueue *vq,
+			   u32 val)
+{
+	/* virtq_start() refuses a size that is not a power of two. */
+	if (val > vm->vdev->ops->queue_size) {
+		pr_warn_ratelimited("virtio-%s: QueueNum %u > QueueNumMax",
+				    vm->vdev->ops->name, val);
+		val = 0;
+	}
+	vq->size = val;
+}
+
+/* Queue configuration; the addresses are frozen while the queue runs. */
+static void mmio_write_queue(struct virtio_mmio *vm, u64 off, u32 val)
+{
+	struct virtqueue *vq = mmio_sel_vq(vm);
+
+	if (!vq)
+		return;
+	if (off == VIRTIO_MMIO_QUEUE_READY) {
+		mmio_queue_ready(vm, vq, val);
+		return;
+	}
+	if (vq->ready)
+		return;
+	switch (off) {
+	case VIRTIO_MMIO_QUEUE_NUM:
+		mmio_queue_num(vm, vq, val);
+		break;
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+		set_lo(&vq->desc_gpa, val);
+		break;
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+		set_hi(&vq->desc_gpa, val);
+		break;
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
+		set_lo(&vq->avail_gpa, val);
+		break;
+	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
+		set_hi(&vq->avail_gpa, val);
+		break;
+	case VIRTIO_MMIO_QUEUE_USED_LOW:
+		set_lo(&vq->used_gpa, val);
+		break;
+	case VIRTIO_MMIO_QUEUE_USED_HIGH:
+		set_hi(&vq->used_gpa, val);
+		break;
+	}
+}
+
+static void mmio_write(struct virtio_mmio *vm, u64 off, u32 val)
+{
+	struct virtio_device *vdev = vm->vdev;
+
+	switch (off) {
+	case VIRTIO_MMIO_DRIVER_FEATURES:
+		virtio_set_driver_features(vdev, vm->drv_features_sel, val);
+		return;
+	case VIRTIO_MMIO_STATUS:
+		virtio_set_status(vdev, val);
+		if (!val)
+			__atomic_store_n(&vm->int_status, 0, __ATOMIC_SEQ_CST);
+		return;
+	case VIRTIO_MMIO_QUEUE_NOTIFY:
+		/* No ioeventfd took it. */
+		virtio_notify_queue(vdev, val);
+		return;
+	case VIRTIO_MMIO_INTERRUPT_ACK:
+		__atomic_fetch_and(&vm->int_status, ~val, __ATOMIC_SEQ_CST);
+		return;
+	}
+
+	pthread_mutex_lock(&vdev->lock);
+	switch (off) {
+	case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
+		vm->dev_features_sel = val;
+		break;
+	case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
+		vm->drv_features_sel = val;
+		break;
+	case VIRTIO_MMIO_QUEUE_SEL:
+		vm->queue_sel = val;
+		break;
+	default:
+		mmio_write_queue(vm, off, val);
+		break;
+	}
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+static void mmio_config(struct virtio_mmio *vm, u64 off, u8 *data, u32 len,
+			bool is_write)
+{
+	struct virtio_device *vdev = vm->vdev;
+	u64 size = vdev->ops->config_size;
+
+	off -= VIRTIO_MMIO_CONFIG;
+	if (off > size || len > size - off || !vdev->ops->config_access) {
+		if (!is_write)
+			memset(data, 0, len);
+		return;
+	}
+	pthread_mutex_lock(&vdev->lock);
+	vdev->ops->config_access(vdev, off, data, len, is_write);
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+static void mmio_access(void *opaque, u64 off, u8 *data, u32 len,
+			bool is_write)
+{
+	struct virtio_mmio *vm = opaque;
+	u32 val;
+
+	if (off >= VIRTIO_MMIO_CONFIG) {
+		mmio_config(vm, off, data, len, is_write);
+		return;
+	}
+	/* Registers are 32 bits wide and aligned (4.2.2.2). */
+	if (len != 4 || off % 4) {
+		pr_warn_ratelimited("virtio-%s: %u-byte access at register %#llx",
+				    vm->vdev->ops->name, len,
+				    (unsigned long long)off);
+		if (!is_write)
+			memset(data, 0, len);
+		return;
+	}
+	if (is_write) {
+		memcpy(&val, data, 4);
+		mmio_write(vm, off, le32toh(val));
+		return;
+	}
+	pthread_mutex_lock(&vm->vdev->lock);
+	val = htole32(mmio_read_locked(vm, off));
+	pthread_mutex_unlock(&vm->vdev->lock);
+	memcpy(data, &val, 4);
+}
+
+/* ---- kicks ---- */
+
+static void mmio_kick(void *opaque)
+{
+	struct virtio_mmio_kick *k = opaque;
+
+	virtio_notify_queue(k->vm->vdev, k->q);
+}
+
+static void mmio_add_kicks(struct virtio_mmio *vm)
+{
+	u64 addr = vm->base + VIRTIO_MMIO_QUEUE_NOTIFY, q;
+	int ret;
+
+	for (q = 0; q < vm->vdev->ops->nr_queues; q++) {
+		vm->kicks[q] = (struct virtio_mmio_kick) { .vm = vm, .q = q };
+		ret = ioeventfd_add(vm->kvm, addr, 4, &q, mmio_kick,
+				    &vm->kicks[q], &vm->kicks[q].ev);
+		if (ret < 0) {
+			/* mmio_write() serves this queue's kicks instead. */
+			pr_debug("virtio-%s: queue %llu kicks without ioeventfd: %s",
+				 vm->vdev->ops->name, (unsigned long long)q,
+				 strerror(-ret));
+			vm->kicks[q].ev = NULL;
+		}
+	}
+}
+
+static void mmio_del_kicks(struct virtio_mmio *vm)
+{
+	unsigned int q;
+
+	for (q = 0; q < vm->vdev->ops->nr_queues; q++) {
+		ioeventfd_del(vm->kicks[q].ev);
+		vm->kicks[q].ev = NULL;
+	}
+}
+
+/* ---- registration ---- */
+
+#define FDT_CHECK(x) do { int __r = (x); if (__r < 0) return __r; } while (0)
+
+static int mmio_generate_fdt(void *fdt, struct kvm *kvm, void *opaque)
+{
+	struct virtio_mmio *vm = opaque;
+
+	FDT_CHECK(fdt_begin_node(fdt, vm->node));
+	FDT_CHECK(fdt_property_string(fdt, "compatible", "virtio,mmio"));
+	FDT_CHECK(fdt_property_reg64(fdt, vm->base, LKVM_VIRTIO_MMIO_SLOT));
+	FDT_CHECK(fdt_property_spi(fdt, vm->spi, IRQ_TYPE_EDGE_RISING));
+	FDT_CHECK(fdt_property(fdt, "dma-coherent", NULL, 0));
+	return fdt_end_node(fdt);
+}
+
+static void virtio_mmio_unregister(struct virtio_device *vdev)
+{
+	struct virtio_mmio *vm = vdev->transport_priv;
+
+	mmio_del_kicks(vm);
+	mmio_unregister(&vm->kvm->mmio, vm->base);
+	device_unregister(vm->kvm, &vm->dev);
+	irqfd_del(vm->kvm, vm->irqfd, vm->spi);
+	vdev->transport = NULL;
+	vdev->transport_priv = NULL;
+	free(vm);
+}
+
+static const struct virtio_transport_ops virtio_mmio_ops = {
+	.signal_vq = mmio_signal_vq,
+	.signal_config = mmio_signal_config,
+	.unregister = virtio_mmio_unregister,
+};
+
+static int mmio_alloc_slot(u64 *base)
+{
+	unsigned int slot = __atomic_fetch_add(&mmio_next_slot, 1,
+					       __ATOMIC_RELAXED);
+
+	if (slot >= VIRTIO_MMIO_NR_SLOTS) {
+		pr_err("out of virtio-mmio slots (%llu)",
+		       (unsigned long long)VIRTIO_MMIO_NR_SLOTS);
+		return -ENOSPC;
+	}
+	*base = LKVM_VIRTIO_MMIO_BASE + slot * LKVM_VIRTIO_MMIO_SLOT;
+	return 0;
+}
+
+int virtio_mmio_register(struct kvm *kvm, struct virtio_device *vdev)
+{
+	struct virtio_mmio *vm;
+	int ret, spi;
+
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	vm->vdev = vdev;
+	vm->kvm = kvm;
+	ret = mmio_alloc_slot(&vm->base);
+	if (ret < 0)
+		goto err_free;
+	spi = irq_alloc_spi(kvm);
+	if (spi < 0) {
+		ret = spi;
+		goto err_free;
+	}
+	vm->spi = spi;
+	snprintf(vm->node, sizeof(vm->node), "virtio_mmio@%llx",
+		 (unsigned long long)vm->base);
+
+	ret = mmio_register(&kvm->mmio, vm->base, LKVM_VIRTIO_MMIO_SLOT,
+			    mmio_access, vm);
+	if (ret < 0) {
+		pr_err("virtio-%s: cannot claim MMIO at %#llx: %s",
+		       vdev->ops->name, (unsigned long long)vm->base,
+		       strerror(-ret));
+		goto err_free;
+	}
+	vm->irqfd = irqfd_add(kvm, vm->spi);
+	if (vm->irqfd < 0)
+		pr_debug("virtio-%s: no irqfd (%s): interrupts through KVM_IRQ_LINE",
+			 vdev->ops->name, strerror(-vm->irqfd));
+	vdev->transport = &virtio_mmio_ops;
+	vdev->transport_priv = vm;
+	mmio_add_kicks(vm);
+
+	vm->dev = (struct device_header) {
+		.name = vdev->ops->name,
+		.generate_fdt = mmio_generate_fdt,
+		.opaque = vm,
+	};
+	device_register(kvm, &vm->dev);
+	pr_debug("virtio-%s: virtio-mmio at %#llx, SPI %u", vdev->ops->name,
+		 (unsigned long long)vm->base, vm->spi);
+	return 0;
+
+err_free:
+	free(vm);
+	return ret;
+}
+
+/* Every registered device, for virtio_reset_devices(). */
+static struct virtio_device *virtio_devices[VIRTIO_MMIO_NR_SLOTS];
+static pthread_mutex_t virtio_devices_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void virtio_devices_add(struct virtio_device *vdev)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&virtio_devices_lock);
+	for (i = 0; i < ARRAY_SIZE(virtio_devices); i++) {
+		if (!virtio_devices[i]) {
+			virtio_devices[i] = vdev;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&virtio_devices_lock);
+}
+
+static void virtio_devices_del(struct virtio_device *vdev)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&virtio_devices_lock);
+	for (i = 0; i < ARRAY_SIZE(virtio_devices); i++)
+		if (virtio_devices[i] == vdev)
+			virtio_devices[i] = NULL;
+	pthread_mutex_unlock(&virtio_devices_lock);
+}
+
+int virtio_register(struct kvm *kvm, struct virtio_device *vdev)
+{
+	int ret;
+
+	if (kvm->cfg.transport == VIRTIO_TRANSPORT_PCI)
+		ret = virtio_pci_register(kvm, vdev);
+	else
+		ret = virtio_mmio_register(kvm, vdev);
+	if (!ret)
+		virtio_devices_add(vdev);
+	return ret;
+}
+
+void virtio_unregister(struct virtio_device *vdev)
+{
+	virtio_devices_del(vdev);
+	if (vdev->transport && vdev->transport->unregister)
+		vdev->transport->unregister(vdev);
+}
+
+void virtio_reset_devices(void)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&virtio_devices_lock);
+	for (i = 0; i < ARRAY_SIZE(virtio_devices); i++)
+		if (virtio_devices[i])
+			virtio_set_status(virtio_devices[i], 0);
+	pthread_mutex_unlock(&virtio_devices_lock);
+}

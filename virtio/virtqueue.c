@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Split virtqueues (virtio 1.x, section 2.7), device side.
+ *
+ * Everything in the rings comes from the guest and may change under our
+ * feet: each descriptor is copied once into a local before it is checked
+ * and used, indices are read with atomic loads so that the compiler reads
+ * guest memory exactly when we say, and every buffer address goes through
+ * guest_ptr(). A chain that breaks a rule marks the queue broken; the
+ * device then reports DEVICE_NEEDS_RESET instead of guessing.
+ *
+ * The guest is little-endian (lkvm runs arm64 guests on arm64 hosts, and
+ * the unit tests on x86), and so is the virtio 1.x ring layout.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <linux/virtio_ring.h>
+#include <string.h>
+
+#include "lkvm/virtio.h"
+
+#define DESC_SIZE		16	/* sizeof(struct vring_desc) */
+
+/* Ring sizes in bytes, with the event index word at their end. */
+static u64 desc_bytes(u16 size)
+{
+	return (u64)size * DESC_SIZE;
+}
+
+static u64 avail_bytes(u16 size)
+{
+	return 6 + 2 * (u64)size;	/* flags, idx, ring[], used_event */
+}
+
+static u64 used_bytes(u16 size)
+{
+	return 6 + 8 * (u64)size;	/* flags, idx, ring[], avail_event */
+}
+
+/* ---- guest memory accessors ---- */
+
+static u16 load16(const void *p, int order)
+{
+	return le16toh(__atomic_load_n((const u16 *)p, order));
+}
+
+static void store16(void *p, u16 v, int order)
+{
+	__atomic_store_n((u16 *)p, htole16(v), order);
+}
+
+static void store32(void *p, u32 v)
+{
+	__atomic_store_n((u32 *)p, htole32(v), __ATOMIC_RELAXED);
+}
+
+static u16 *avail_flags(struct virtqueue *vq)
+{
+	return (u16 *)vq->avail;
+}
+
+static u16 *avail_idx(struct virtqueue *vq)
+{
+	return (u16 *)vq->avail + 1;
+}
+
+static u16 *avail_ring(struct virtqueue *vq, u16 i)
+{
+	return (u16 *)vq->avail + 2 + (i & (vq->size - 1));
+}
+
+static u16 *used_event(struct virtqueue *vq)
+{
+	return (u16 *)vq->avail + 2 + vq->size;
+}
+
+static u16 *used_flags(struct virtqueue *vq)
+{
+	return (u16 *)vq->used;
+}
+
+static u16 *used_idx(struct virtqueue *vq)
+{
+	return (u16 *)vq->used + 1;
+}
+
+static u32 *used_elem(struct virtqueue *vq, u16 i)
+{
+	return (u32 *)((u8 *)vq->used + 4) + 2 * (i & (vq->size - 1));
+}
+
+static u16 *avail_event(struct virtqueue *vq)
+{
+	return (u16 *)((u8 *)vq->used + 4 + 8 * (u64)vq->size);
+}
+
+struct desc {
+	u64 addr;
+	u32 len;
+	u16 flags;
+	u16 next;
+};
+
+/*
+ * One copy of the descriptor, so that what we check is what we use. The
+ * table may be unaligned (indirect tables are only as aligned as the
+ * driver made them), hence memcpy; the local is not guest memory, so the
+ * compiler cannot turn later uses into re-reads of it.
+ */
+static void read_desc(const void *table, u16 i, struct desc *d)
+{
+	u8 raw[DESC_SIZE];
+
+	memcpy(raw, (const u8 *)table + (u64)i * DESC_SIZE, sizeof(raw));
+	memcpy(&d->addr, raw, 8);
+	memcpy(&d->len, raw + 8, 4);
+	memcpy(&d->flags, raw + 12, 2);
+	memcpy(&d->next, raw + 14, 2);
+	d->addr = le64toh(d->addr);
+	d->len = le32toh(d->len);
+	d->flags = le16toh(d->flags);
+	d->next = le16toh(d->next);
+}
+
+/* ---- setup ---- */
+
+static bool is_pow2(u32 x)
+{
+	return x && !(x & (x - 1));
+}
+
+int virtq_start(struct virtqueue *vq, const struct guest_mem *mem)
+{
+	void *desc, *avail, *used;
+
+	vq->ready = false;
+	if (!is_pow2(vq->size) || vq->size > VIRTQ_MAX_SIZE)
+		return -EINVAL;
+	if (!IS_ALIGNED(vq->desc_gpa, VRING_DESC_ALIGN_SIZE) ||
+	    !IS_ALIGNED(vq->avail_gpa, VRING_AVAIL_ALIGN_SIZE) ||
+	    !IS_ALIGNED(vq->used_gpa, VRING_USED_ALIGN_SIZE))
+		return -EINVAL;
+	desc = guest_ptr(mem, vq->desc_gpa, desc_bytes(vq->size));
+	avail = guest_ptr(mem, vq->avail_gpa, avail_bytes(vq->size));
+	used = guest_ptr(mem, vq->used_gpa, used_bytes(vq->size));
+	if (!desc || !avail || !used)
+		return -EINVAL;
+
+	vq->mem = mem;
+	vq->desc = desc;
+	vq->avail = avail;
+	vq->used = used;
+	vq->last_avail = 0;
+	vq->used_idx = 0;
+	vq->signalled_used = 0;
+	vq->signalled_valid = false;
+	vq->broken = false;
+	vq->ready = true;
+	return 0;
+}
+
+void virtq_reset(struct virtqueue *vq)
+{
+	memset(vq, 0, sizeof(*vq));
+}
+
+/* ---- popping a chain ---- */
+
+/* Where virtq_pop() is in its walk of a chain. */
+struct chain_walk {
+	const void *table;	/* the ring's table or an indirect one */
+	u16 table_size;
+	u16 idx;
+	unsigned int seen;	/* descriptors walked in this table */
+	bool indirect;		/* in an indirect table */
+};
+
+static bool add_buffer(struct virtqueue *vq, struct virtq_elem *e,
+		       const struct desc *d)
+{
+	bool in = d->flags & VRING_DESC_F_WRITE;
+	void *p;
+
+	/* Device-readable buffers come first (2.7.4.2). */
+	if (!in && e->in_num)
+		return false;
+	/* Zero-length buffers are legal and carry nothing: skip them. */
+	if (!d->len)
+		return true;
+	p = guest_ptr(vq->mem, d->addr, d->len);
+	if (!p || e->out_num + e->in_num >= VIRTQ_MAX_IOV)
+		return false;
+	e->iov[e->out_num + e->in_num] = (struct iovec) {
+		.iov_base = p, .iov_len = d->len,
+	};
+	if (in) {
+		e->in_num++;
+		e->in_len += d->len;
+	} else {
+		e->out_num++;
+		e->out_len += d->len;
+	}
+	return true;
+}
+
+/* Switch the walk to the indirect table @d points to. */
+static bool enter_indirect(struct virtqueue *vq, struct chain_walk *w,
+			   const struct desc *d)
+{
+	u32 n = d->len / DESC_SIZE;
+	const void *table;
+
+	if (!vq->indirect || w->indirect || (d->flags & VRING_DESC_F_NEXT))
+		return false;
+	if (!n || d->len % DESC_SIZE || n > VIRTQ_MAX_SIZE)
+		return false;
+	table = guest_ptr(vq->mem, d->addr, d->len);
+	if (!table)
+		return false;
+	*w = (struct chain_walk) {
+		.table = table, .table_size = n, .idx = 0, .indirect = true,
+	};
+	return true;
+}
+
+/*
+ * Walk the chain starting at w->idx into @e. Every step is bounded: at
+ * most table_size descriptors per table, so a loop ends as an error.
+ */
+static bool walk_chain(struct virtqueue *vq, struct chain_walk *w,
+		       struct virtq_elem *e)
+{
+	struct desc d;
+
+	for (;;) {
+		if (w->idx >= w->table_size || w->seen++ >= w->table_size)
+			return false;
+		read_desc(w->table, w->idx, &d);
+		if (d.flags & VRING_DESC_F_INDIRECT) {
+			if (!enter_indirect(vq, w, &d))
+				return false;
+			continue;
+		}
+		if (!add_buffer(vq, e, &d))
+			return false;
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			return true;
+		w->idx = d.next;
+	}
+}
+
+enum virtq_pop_result virtq_pop(struct virtqueue *vq, struct virtq_elem *e)
+{
+	struct chain_walk w;
+	u16 avail, pending, head;
+
+	if (vq->broken)
+		return VIRTQ_BAD;
+	if (!vq->ready)
+		return VIRTQ_EMPTY;
+	/* Acquire: the ring entry and the chain were written before idx. */
+	avail = load16(avail_idx(vq), __ATOMIC_ACQUIRE);
+	pending = avail - vq->last_avail;
+	if (!pending)
+		return VIRTQ_EMPTY;
+	if (pending > vq->size)
+		goto bad;
+	head = load16(avail_ring(vq, vq->last_avail), __ATOMIC_RELAXED);
+
+	e->head = head;
+	e->out_num = e->in_num = 0;
+	e->out_len = e->in_len = 0;
+	w = (struct chain_walk) {
+		.table = vq->desc, .table_size = vq->size, .idx = head,
+	};
+	if (!walk_chain(vq, &w, e))
+		goto bad;
+	vq->last_avail++;
+	return VIRTQ_GOT;
+
+bad:
+	vq->broken = true;
+	return VIRTQ_BAD;
+}
+
+void virtq_push(struct virtqueue *vq, u16 head, u32 len)
+{
+	u32 *elem;
+
+	if (!vq->ready || vq->broken)
+		return;
+	elem = used_elem(vq, vq->used_idx);
+	store32(elem, head);
+	store32(elem + 1, len);
+	vq->used_idx++;
+	/* Release: the element is visible before the index that covers it. */
+	store16(used_idx(vq), vq->used_idx, __ATOMIC_RELEASE);
+}
+
+/* ---- notification suppression (2.7.7, 2.7.10) ---- */
+
+bool virtq_should_notify(struct virtqueue *vq)
+{
+	u16 old = vq->signalled_used, new = vq->used_idx;
+	bool valid = vq->signalled_valid;
+
+	if (!vq->ready)
+		return false;
+	/*
+	 * Our used->idx store must be visible before we read the driver's
+	 * suppression state: the driver writes that, then re-reads used->idx
+	 * (the store-load pair that needs a full barrier on both sides).
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	vq->signalled_used = new;
+	vq->signalled_valid = true;
+	if (valid && old == new)
+		return false;
+	if (!vq->event_idx)
+		return !(load16(avail_flags(vq), __ATOMIC_RELAXED) &
+			 VRING_AVAIL_F_NO_INTERRUPT);
+	/* Nothing signalled since the queue started: we cannot tell. */
+	if (!valid)
+		return true;
+	return vring_need_event(load16(used_event(vq), __ATOMIC_RELAXED),
+				new, old);
+}
+
+bool virtq_enable_notify(struct virtqueue *vq, bool enable)
+{
+	if (!vq->ready || vq->broken)
+		return false;
+	if (vq->event_idx) {
+		/*
+		 * Disabling leaves avail_event behind: the driver kicks at
+		 * most once more, when it passes the old value.
+		 */
+		if (!enable)
+			return false;
+		store16(avail_event(vq), vq->last_avail, __ATOMIC_RELAXED);
+	} else {
+		store16(used_flags(vq), enable ? 0 : VRING_USED_F_NO_NOTIFY,
+			__ATOMIC_RELAXED);
+		if (!enable)
+			return false;
+	}
+	/*
+	 * The driver adds a buffer, then reads our flag/event: order our
+	 * store before our re-read of avail->idx, or both sides may miss
+	 * the other and the buffer waits for a kick that never comes.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return virtq_has_buffers(vq);
+}
+
+bool virtq_has_buffers(struct virtqueue *vq)
+{
+	if (!vq->ready || vq->broken)
+		return false;
+	return load16(avail_idx(vq), __ATOMIC_ACQUIRE) != vq->last_avail;
+}
+
+/* ---- iovec helpers ---- */
+
+static size_t iov_copy(const struct iovec *iov, unsigned int n, size_t skip,
+		       void *buf, size_t len, bool to_buf)
+{
+	size_t done = 0, chunk;
+	unsigned int i;
+
+	for (i = 0; i < n && done < len; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		chunk = MIN(iov[i].iov_len - skip, len - done);
+		if (to_buf)
+			memcpy((u8 *)buf + done, (u8 *)iov[i].iov_base + skip,
+			       chunk);
+		else
+			memcpy((u8 *)iov[i].iov_base + skip, (u8 *)buf + done,
+			       chunk);
+		done += chunk;
+		skip = 0;
+	}
+	return done;
+}
+
+size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip,
+		  void *buf, size_t len)
+{
+	return iov_copy(iov, n, skip, buf, len, true);
+}
+
+size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip,
+		    const void *buf, size_t len)
+{
+	return iov_copy(iov, n, skip, (void *)buf, len, false);
+}
