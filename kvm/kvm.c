@@ -14,6 +14,7 @@
 #include "lkvm/init.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
+#include "lkvm/virtio.h"
 
 #define KVM_DEV_PATH		"/dev/kvm"
 #define HUGETLBFS_MAGIC		0x958458f6
@@ -317,6 +318,8 @@ static int kvm_reboot(struct kvm *kvm)
 	int i, ret;
 
 	pr_info("guest reset: rebooting");
+	/* Devices must stop using the old kernel's rings first. */
+	virtio_reset_devices(kvm);
 	ret = kvm_arch_load_guest(kvm);
 	for (i = 0; !ret && i < kvm->nr_cpus; i++)
 		ret = kvm_cpu_arch_reset(kvm->cpus[i]);
