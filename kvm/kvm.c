@@ -319,7 +319,7 @@ static int kvm_reboot(struct kvm *kvm)
 
 	pr_info("guest reset: rebooting");
 	/* Devices must stop using the old kernel's rings first. */
-	virtio_reset_devices(kvm);
+	virtio_reset_devices();
 	ret = kvm_arch_load_guest(kvm);
 	for (i = 0; !ret && i < kvm->nr_cpus; i++)
 		ret = kvm_cpu_arch_reset(kvm->cpus[i]);
