@@ -83,10 +83,16 @@ static int kvm_cpus_init(struct kvm *kvm)
 
 static void kvm_cpus_exit(struct kvm *kvm)
 {
+	u64 exits = 0, mmio = 0;
 	int i;
 
-	for (i = 0; i < kvm->nr_cpus; i++)
+	for (i = 0; i < kvm->nr_cpus; i++) {
+		exits += kvm->cpus[i]->nr_exits;
+		mmio += kvm->cpus[i]->nr_mmio_exits;
 		kvm_cpu_destroy(kvm->cpus[i]);
+	}
+	pr_debug("vCPU exits to userspace: %llu, of which MMIO %llu",
+		 (unsigned long long)exits, (unsigned long long)mmio);
 	free(kvm->cpus);
 	kvm->cpus = NULL;
 	kvm->nr_cpus = 0;
@@ -180,6 +186,7 @@ static void *kvm_cpu_thread(void *arg)
 			kvm_request_stop(kvm, LKVM_EXIT_CRASH);
 			break;
 		}
+		cpu->nr_exits++;
 		if (!handle_exit(cpu))
 			break;
 	}

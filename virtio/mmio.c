@@ -475,6 +475,13 @@ int virtio_register(struct kvm *kvm, struct virtio_device *vdev)
 
 void virtio_unregister(struct virtio_device *vdev)
 {
+	u64 done = 0;
+	unsigned int q;
+
+	for (q = 0; q < vdev->ops->nr_queues; q++)
+		done += vdev->vqs[q].nr_pushed;
+	pr_debug("virtio-%s: %llu requests completed", vdev->ops->name,
+		 (unsigned long long)done);
 	virtio_devices_del(vdev);
 	if (vdev->transport && vdev->transport->unregister)
 		vdev->transport->unregister(vdev);

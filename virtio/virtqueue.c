@@ -293,6 +293,7 @@ void virtq_push(struct virtqueue *vq, u16 head, u32 len)
 	store32(elem, head);
 	store32(elem + 1, len);
 	vq->used_idx++;
+	vq->nr_pushed++;
 	/* Release: the element is visible before the index that covers it. */
 	store16(used_idx(vq), vq->used_idx, __ATOMIC_RELEASE);
 }

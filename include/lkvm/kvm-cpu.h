@@ -16,6 +16,7 @@ struct kvm_cpu {
 	struct kvm_run *run;	/* shared with KVM, vcpu_mmap_size bytes */
 	pthread_t thread;
 	bool thread_running;
+	u64 nr_exits;		/* KVM_RUN returns to userspace */
 	u64 nr_mmio_exits;
 };
 

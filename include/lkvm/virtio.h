@@ -60,6 +60,7 @@ struct virtqueue {
 	u16 signalled_used;	/* used_idx at the last interrupt */
 	bool signalled_valid;
 	bool broken;		/* malformed by the driver: stop using it */
+	u64 nr_pushed;		/* buffers completed, for --debug statistics */
 	/* host pointers into guest memory, valid while ready */
 	void *desc, *avail, *used;
 };

@@ -265,6 +265,13 @@ virtio)
 		echo "GUEST-HWRNG $(cat /sys/class/misc/hw_random/rng_current) bytes=$(dd if=/dev/hwrng bs=1k count=64 2>/dev/null | wc -c)"
 	fi
 	;;
+rngbench)
+	# many small requests: each 512-byte read is one virtio-rng buffer
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	dd if=/dev/hwrng of=/dev/null bs=512 count=20000 2>/dev/null
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	echo "GUEST-RNGBENCH reads=20000 secs=$(awk "BEGIN{print $t1 - $t0}")"
+	;;
 input) read -r line && echo "GUEST-READ $line" ;;
 reboot) echo "GUEST-REBOOT"; reboot -f ;;
 panic) echo c >/proc/sysrq-trigger ;;

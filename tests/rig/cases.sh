@@ -161,7 +161,29 @@ if [ "$1" = bench ]; then
 	echo "bench: lkvm's own memory (--debug)"
 	"$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -m 256 --debug \
 		-p "quiet lkvm.test=poweroff" </dev/null 2>&1 | grep "peak RSS"
-	[ -x "$SHARE/bench-extra.sh" ] && . "$SHARE/bench-extra.sh"
+	echo "bench: virtio-rng, 20000 reads of 512 bytes (one request each)"
+	# exits per request: the bench run's exits less a plain boot's
+	for t in mmio pci; do
+		for act in poweroff rngbench; do
+			"$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -m 256 --rng \
+				--debug --virtio-transport $t \
+				-p "quiet lkvm.test=$act" </dev/null \
+				>"$RES/rngbench-$t-$act.out" 2>&1
+		done
+		o=$RES/rngbench-$t-rngbench.out b=$RES/rngbench-$t-poweroff.out
+		secs=$(sed -n 's/.*GUEST-RNGBENCH reads=20000 secs=\([0-9.]*\).*/\1/p' "$o")
+		reqs=$(sed -n 's/.*virtio-rng: \([0-9]*\) requests.*/\1/p' "$o")
+		breqs=$(sed -n 's/.*virtio-rng: \([0-9]*\) requests.*/\1/p' "$b")
+		exits=$(sed -n 's/.*vCPU exits to userspace: \([0-9]*\).*/\1/p' "$o")
+		bexits=$(sed -n 's/.*vCPU exits to userspace: \([0-9]*\).*/\1/p' "$b")
+		awk -v t="$t" -v s="$secs" -v r="$reqs" -v br="$breqs" \
+			-v e="$exits" -v be="$bexits" 'BEGIN {
+			r -= br; e -= be
+			if (s > 0 && r > 0)
+				printf "virtio-%s: %d requests in %.2fs: %.0f requests/s, %.3f vCPU exits to userspace per request\n", t, r, s, r / s, e / r;
+			else
+				printf "virtio-%s: no result (see results)\n", t }'
+	done
 	exit 0
 fi
 
