@@ -810,6 +810,50 @@ void pci_unregister_device(struct pci_device *dev)
 	pthread_rwlock_unlock(&host.lock);
 }
 
+/* Called with host.lock held for writing. */
+static void pci_reset_function(struct pci_device *dev)
+{
+	struct pci_msix *m = &dev->msix;
+	unsigned int v;
+
+	pci_cfg_write16(dev, PCI_COMMAND, 0);
+	pci_cfg_write16(dev, PCI_STATUS,
+			pci_cfg_read16(dev, PCI_STATUS) & ~PCI_STATUS_W1C);
+	pci_cfg_write8(dev, PCI_CACHE_LINE_SIZE, 0);
+	pci_cfg_write8(dev, PCI_LATENCY_TIMER, 0);
+	pci_cfg_write8(dev, PCI_INTERRUPT_LINE, 0);
+	if (m->nr) {
+		pthread_mutex_lock(&m->lock);
+		pci_cfg_write16(dev, m->cap + PCI_MSIX_FLAGS, m->nr - 1);
+		for (v = 0; v < m->nr; v++) {
+			m->vec[v].addr_lo = m->vec[v].addr_hi = 0;
+			m->vec[v].data = 0;
+			m->vec[v].ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT;
+		}
+		memset(m->pba, 0, sizeof(m->pba));
+		pthread_mutex_unlock(&m->lock);
+	}
+	pci_update_bars(dev);
+	pthread_mutex_lock(&host.intx_lock);
+	dev->intx_level = false;
+	pci_update_intx(dev);
+	pthread_mutex_unlock(&host.intx_lock);
+	if (dev->ops && dev->ops->reset)
+		dev->ops->reset(dev);
+}
+
+void pci_reset_devices(void)
+{
+	unsigned int s;
+
+	pthread_rwlock_wrlock(&host.lock);
+	for (s = 0; s < host.nr_slots; s++) {
+		if (host.slots[s])
+			pci_reset_function(host.slots[s]);
+	}
+	pthread_rwlock_unlock(&host.lock);
+}
+
 static int pci_init(struct kvm *kvm)
 {
 	if (kvm->cfg.transport != VIRTIO_TRANSPORT_PCI)

@@ -14,6 +14,7 @@
 #include "lkvm/init.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
+#include "lkvm/pci.h"
 #include "lkvm/virtio.h"
 
 #define KVM_DEV_PATH		"/dev/kvm"
@@ -28,6 +29,9 @@ void kvm_request_stop(struct kvm *kvm, int status)
 		__atomic_store_n(&kvm->stopping, true, __ATOMIC_RELEASE);
 		kvm->exit_status = status;
 		pthread_cond_broadcast(&stop_cond);
+	} else if (kvm->exit_status == LKVM_EXIT_RESET) {
+		/* A stop asked for while rebooting (--reboot) must win. */
+		kvm->exit_status = status;
 	}
 	pthread_mutex_unlock(&kvm->stop_lock);
 	kvm_cpus_kick(kvm);
@@ -312,7 +316,20 @@ void kvm_delete(struct kvm *kvm)
 	free(kvm);
 }
 
-/* Restart after a guest reset (--reboot): fresh images, vCPUs at entry. */
+static int kvm_exit_status(struct kvm *kvm)
+{
+	int status;
+
+	pthread_mutex_lock(&kvm->stop_lock);
+	status = kvm->exit_status;
+	pthread_mutex_unlock(&kvm->stop_lock);
+	return status;
+}
+
+/*
+ * Restart after a guest reset (--reboot): fresh images, vCPUs at entry.
+ * Returns 1 if a stop was requested meanwhile, 0 to run again, or -errno.
+ */
 static int kvm_reboot(struct kvm *kvm)
 {
 	int i, ret;
@@ -320,20 +337,23 @@ static int kvm_reboot(struct kvm *kvm)
 	pr_info("guest reset: rebooting");
 	/* Devices must stop using the old kernel's rings first. */
 	virtio_reset_devices();
+	pci_reset_devices();
 	ret = kvm_arch_load_guest(kvm);
 	for (i = 0; !ret && i < kvm->nr_cpus; i++)
 		ret = kvm_cpu_arch_reset(kvm->cpus[i]);
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&kvm->stop_lock);
-	__atomic_store_n(&kvm->stopping, false, __ATOMIC_RELEASE);
+	ret = kvm->exit_status != LKVM_EXIT_RESET;
+	if (!ret)
+		__atomic_store_n(&kvm->stopping, false, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&kvm->stop_lock);
-	return 0;
+	return ret;
 }
 
 int kvm_run_vm(struct kvm *kvm)
 {
-	int status;
+	int status, ret;
 
 	if (init_all(kvm) < 0) {
 		exit_all(kvm);
@@ -346,12 +366,14 @@ int kvm_run_vm(struct kvm *kvm)
 			status = LKVM_EXIT_ERROR;
 			break;
 		}
-		status = wait_for_stop(kvm);
+		wait_for_stop(kvm);
 		kvm_cpus_join(kvm);
+		status = kvm_exit_status(kvm);
 		if (status != LKVM_EXIT_RESET || !kvm->cfg.reboot)
 			break;
-		if (kvm_reboot(kvm) < 0) {
-			status = LKVM_EXIT_ERROR;
+		ret = kvm_reboot(kvm);
+		if (ret) {
+			status = ret < 0 ? LKVM_EXIT_ERROR : kvm_exit_status(kvm);
 			break;
 		}
 	}

@@ -645,9 +645,23 @@ static const struct virtio_transport_ops virtio_pci_ops = {
 	.unregister = virtio_pci_unregister,
 };
 
+/* Guest reset: the function's config space is reset already. */
+static void vpci_pci_reset(struct pci_device *pci)
+{
+	struct virtio_pci *vp = pci->priv;
+	u32 c = vp->pci_cfg_cap;
+
+	pci_cfg_write8(pci, c + VIRTIO_PCI_CAP_BAR, 0);
+	pci_cfg_write32(pci, c + VIRTIO_PCI_CAP_OFFSET, 0);
+	pci_cfg_write32(pci, c + VIRTIO_PCI_CAP_LENGTH, 0);
+	pci_cfg_write32(pci, c + offsetof(struct virtio_pci_cfg_cap, pci_cfg_data), 0);
+	vpci_reset_transport(vp);
+}
+
 static const struct pci_device_ops vpci_pci_ops = {
 	.bar_update = vpci_bar_update,
 	.cfg_access = vpci_cfg_access,
+	.reset = vpci_pci_reset,
 };
 
 int virtio_pci_register(struct kvm *kvm, struct virtio_device *vdev)

@@ -66,6 +66,12 @@ struct pci_device_ops {
 	 */
 	bool (*cfg_access)(struct pci_device *dev, u32 reg, u8 *data, u32 len,
 			   bool is_write);
+	/*
+	 * Guest reset (pci_reset_devices()): config space is back to its
+	 * power-on state; reset the device's own part. Called with the host
+	 * bridge's lock held.
+	 */
+	void (*reset)(struct pci_device *dev);
 };
 
 struct pci_msix_vector {
@@ -193,6 +199,12 @@ int pci_register_device(struct kvm *kvm, struct pci_device *dev);
  * access reaches it once this returns.
  */
 void pci_unregister_device(struct pci_device *dev);
+/*
+ * A guest reset (--reboot) resets every function as PCI RST# would:
+ * COMMAND cleared (BARs stop decoding, INTx low), MSI-X disabled and
+ * every vector masked, then each device's reset hook. BAR addresses stay.
+ */
+void pci_reset_devices(void);
 /* Requester ID (bus << 8 | devfn), the ITS DeviceID. */
 static inline u32 pci_requester_id(const struct pci_device *dev)
 {

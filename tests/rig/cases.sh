@@ -245,11 +245,16 @@ signal_after_boots() {
 		sleep 0.1
 		_i=$((_i + 1))
 	done
+	_seen=$(grep -c GUEST-INIT-OK "$RES/.bg.out")
 	# CMD runs in a subshell under `timeout`s, which exec: signal lkvm
 	kill -"$_sig" $(pidof lkvm) 2>/dev/null
 	wait "$_pid"
 	_st=$?
 	cat "$RES/.bg.out"
+	if [ "$_seen" -lt "$_boots" ]; then
+		echo "signal_after_boots: saw $_seen boots, wanted $_boots" >&2
+		return 99
+	fi
 	return $_st
 }
 

@@ -784,6 +784,21 @@ static void test_virtio_pci(void **state)
 	assert_int_equal(mem_read(kvm, common + VIRTIO_PCI_COMMON_Q_SELECT, 2), 0);
 	assert_int_equal(fv->vdev.driver_features, 0);
 
+	/* A guest reset turns the function off and the vectors back. */
+	mem_write(kvm, common + VIRTIO_PCI_COMMON_MSIX, 2, 1);
+	fv->vdev.transport->signal_vq(&fv->vdev, 0);
+	assert_int_equal(stub_irq_levels[pci_host_intx_spi(0, 1)], 1);
+	pci_reset_devices();
+	assert_int_equal(stub_irq_levels[pci_host_intx_spi(0, 1)], 0);
+	assert_int_equal(cfg_read(kvm, 0, 0, 0, PCI_COMMAND, 2), 0);
+	assert_int_equal(stub_ioeventfds, ioev_before);
+	assert_int_equal(mem_read(kvm, common + VIRTIO_PCI_COMMON_MSIX, 2),
+			 0xffff);	/* not decoding */
+	cfg_write(kvm, 0, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	assert_int_equal(mem_read(kvm, common + VIRTIO_PCI_COMMON_MSIX, 2),
+			 VIRTIO_MSI_NO_VECTOR);
+	assert_int_equal(mem_read(kvm, (moved & ~0x7fffULL) + c.off[VIRTIO_PCI_CAP_ISR_CFG], 1), 0);
+
 	fv->vdev.transport->unregister(&fv->vdev);
 	assert_int_equal(stub_ioeventfds, ioev_before);
 	assert_int_equal(cfg_read(kvm, 0, 0, 0, PCI_VENDOR_ID, 4), 0xffffffff);
