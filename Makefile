@@ -78,6 +78,10 @@ KVM_SRCS += kvm/ioeventfd.c kvm/irqfd.c virtio/mmio.c virtio/console.c \
 	virtio/rng.c
 # PCI: config space model and virtio-pci are portable; MSI routes are not.
 PORTABLE_SRCS += hw/pci.c virtio/pci.c
+# 9P2000.L file server: portable, no KVM (the virtio device wraps it).
+PORTABLE_SRCS += fs/9p.c
+# Disk image formats.
+PORTABLE_SRCS += disk/qcow2.c
 KVM_SRCS += kvm/msi.c
 
 SRCS := $(PORTABLE_SRCS) $(KVM_SRCS)
@@ -146,10 +150,31 @@ $(FUZZ_BIN): tests/fuzz/fuzz-virtqueue.c virtio/virtqueue.c $(wildcard include/l
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz-virtqueue.c virtio/virtqueue.c
 
-fuzz: $(FUZZ_BIN)
-	@mkdir -p $(BUILD)/fuzz/corpus-virtqueue
+# qcow2: header/table parsing, reads and writes over a fuzzed image file.
+FUZZ_QCOW2_BIN := $(BUILD)/fuzz/fuzz-qcow2
+FUZZ_QCOW2_SRCS := tests/fuzz/fuzz-qcow2.c disk/qcow2.c util/util.c
+
+$(FUZZ_QCOW2_BIN): $(FUZZ_QCOW2_SRCS) $(wildcard include/lkvm/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread -o $@ $(FUZZ_QCOW2_SRCS) -lz
+
+# 9P server: sessions of T-messages against a temporary export tree.
+FUZZ_9P_BIN := $(BUILD)/fuzz/fuzz-9p
+FUZZ_9P_SRCS := tests/fuzz/fuzz-9p.c fs/9p.c
+
+$(FUZZ_9P_BIN): $(FUZZ_9P_SRCS) $(wildcard include/lkvm/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_9P_SRCS)
+
+fuzz: $(FUZZ_BIN) $(FUZZ_QCOW2_BIN) $(FUZZ_9P_BIN)
+	@mkdir -p $(BUILD)/fuzz/corpus-virtqueue $(BUILD)/fuzz/corpus-qcow2 \
+		$(BUILD)/fuzz/corpus-9p
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 		$(BUILD)/fuzz/corpus-virtqueue tests/fuzz/corpus/virtqueue
+	$(FUZZ_QCOW2_BIN) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+		-max_len=65536 $(BUILD)/fuzz/corpus-qcow2 tests/fuzz/corpus/qcow2
+	$(FUZZ_9P_BIN) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+		-max_len=65536 $(BUILD)/fuzz/corpus-9p tests/fuzz/corpus/9p
 
 clean:
 	rm -rf $(BUILD)/arm64 $(BUILD)/native $(BUILD)/fuzz lkvm

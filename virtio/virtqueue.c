@@ -161,7 +161,10 @@ int virtq_start(struct virtqueue *vq, const struct guest_mem *mem)
 
 void virtq_reset(struct virtqueue *vq)
 {
+	u64 pushed = vq->nr_pushed;	/* statistics survive driver resets */
+
 	memset(vq, 0, sizeof(*vq));
+	vq->nr_pushed = pushed;
 }
 
 /* ---- popping a chain ---- */

@@ -53,9 +53,10 @@ void p9_server_reset(struct p9_server *s);
 /*
  * Handle one T-message read from the @out buffers and write the R-message
  * into the @in buffers. Returns the reply's length: always a well-formed
- * reply (Rlerror for anything malformed), or 0 only when @in cannot hold
- * even an Rlerror (11 bytes). Large Tread/Twrite payloads move between the
- * file and the buffers with preadv/pwritev, without a copy.
+ * reply (Rlerror for anything malformed), or 0 when @in cannot hold even
+ * an Rlerror (11 bytes): then the request is ignored, with no effect.
+ * Large Tread/Twrite payloads move between the file and the buffers with
+ * preadv/pwritev, without a copy.
  *
  * Not thread-safe: callers serialise the requests of one server, which
  * also makes Tflush trivially correct (nothing is ever in flight).

@@ -63,6 +63,9 @@ int qcow2_open(struct qcow2 **q, const char *path, int fd, unsigned int flags,
 /* Virtual disk size in bytes. */
 u64 qcow2_size(const struct qcow2 *q);
 
+/* Allocation unit: the useful discard / write-zeroes granularity. */
+u64 qcow2_cluster_size(const struct qcow2 *q);
+
 /*
  * Transfer the whole iovec at virtual @offset. The range must lie within
  * the disk (-EINVAL otherwise). Returns the byte count or -errno; writes
