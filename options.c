@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,12 @@ enum {
 	OPT_REBOOT,
 	OPT_TRANSPORT,
 	OPT_RNG,
+	OPT_9P,
+	OPT_MODULES,
+	OPT_TIMEOUT,
+	OPT_CONSOLE_LOG,
+	OPT_EXPECT,
+	OPT_FAIL_ON,
 };
 
 struct run_option {
@@ -41,6 +48,14 @@ static const struct run_option run_options[] = {
 	{ "irqchip",	OPT_IRQCHIP, "auto|gicv2|gicv3", "interrupt controller (default: GICv3 if the host has it)" },
 	{ "virtio-transport", OPT_TRANSPORT, "mmio|pci", "how virtio devices are attached (default mmio)" },
 	{ "rng",	OPT_RNG, NULL,	"add a virtio-rng device fed by the host's getrandom()" },
+	{ "disk",	'd', "PATH[,ro][,direct][,snapshot][,id=SERIAL]", "add a virtio-blk disk (raw or qcow2; repeatable)" },
+	{ "network",	'n', "mode=user|tap|none[,...]", "add a virtio-net NIC (repeatable)" },
+	{ "9p",		OPT_9P, "HOSTDIR,TAG[,ro]", "share a host folder over virtio-9p (repeatable)" },
+	{ "modules",	OPT_MODULES, "DIR", "kernel modules to pack into the initramfs (default /lib/modules/VERSION)" },
+	{ "timeout",	OPT_TIMEOUT, "SECONDS", "stop the guest and exit 5 after this long" },
+	{ "console-log", OPT_CONSOLE_LOG, "FILE", "also write the whole console output to FILE" },
+	{ "expect",	OPT_EXPECT, "REGEX", "exit 0 once the console has shown every --expect, in order (repeatable)" },
+	{ "fail-on",	OPT_FAIL_ON, "REGEX", "exit 6 as soon as a console line matches (repeatable)" },
 	{ "hugetlbfs",	OPT_HUGETLBFS, "DIR", "back guest RAM with huge pages from this hugetlbfs mount" },
 	{ "dump-dtb",	OPT_DUMP_DTB, "FILE", "write the generated device tree blob to FILE" },
 	{ "reboot",	OPT_REBOOT, NULL, "restart the guest when it resets instead of exiting" },
@@ -76,9 +91,16 @@ void run_usage(FILE *out)
 				 o->arg ? " " : "", o->arg ? o->arg : "");
 		fprintf(out, "  %-34s %s\n", left, o->help);
 	}
-	fprintf(out, "\nexit status: 0 guest powered off or Ctrl-a x, 1 error, "
-		"2 bad usage,\n  3 guest reset (reboot), 4 guest crashed, "
-		"128+N killed by signal N\n");
+	fprintf(out, "\nexit status:\n"
+		"  0  the guest powered off, Ctrl-a x, or every --expect was seen\n"
+		"  1  lkvm failed (bad kernel, image or option value; no usable KVM)\n"
+		"  2  bad command line\n"
+		"  3  the guest reset (reboot, panic with panic=-1)\n"
+		"  4  the guest crashed\n"
+		"  5  --timeout expired\n"
+		"  6  a --fail-on pattern matched a console line\n"
+		"  7  the guest stopped before every --expect was seen\n"
+		"  128+N  lkvm was killed by signal N\n");
 }
 
 static const char *option_name(int val)
@@ -116,6 +138,43 @@ static int parse_cpus(const char *arg, int *out)
 
 #define BAD(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
 
+static int parse_uint(const char *arg, unsigned int min, unsigned int max,
+		      unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || *arg == '-' || v < min || v > max)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+/* --expect / --fail-on: POSIX extended regular expressions, checked here. */
+static int add_pattern(struct kvm_config *cfg, bool expect, const char *arg,
+		       char *err, size_t errlen)
+{
+	const char *name = expect ? "--expect" : "--fail-on";
+	int *nr = expect ? &cfg->nr_expect : &cfg->nr_fail_on;
+	const char **list = expect ? cfg->expect : cfg->fail_on;
+	char why[128];
+	regex_t re;
+	int ret;
+
+	if (*nr == LKVM_MAX_PATTERNS)
+		BAD("too many %s patterns (at most %d)", name, LKVM_MAX_PATTERNS);
+	ret = regcomp(&re, arg, REG_EXTENDED | REG_NOSUB);
+	if (ret) {
+		regerror(ret, &re, why, sizeof(why));
+		BAD("invalid %s '%s': %s", name, arg, why);
+	}
+	regfree(&re);
+	list[(*nr)++] = arg;
+	return 0;
+}
+
 static int apply_option(struct kvm_config *cfg, int val, const char *arg,
 			char *err, size_t errlen)
 {
@@ -134,6 +193,30 @@ static int apply_option(struct kvm_config *cfg, int val, const char *arg,
 	case OPT_DEBUG: cfg->debug = true; break;
 	case OPT_REBOOT: cfg->reboot = true; break;
 	case OPT_RNG: cfg->rng = true; break;
+	case OPT_MODULES: cfg->modules_dir = arg; break;
+	case OPT_CONSOLE_LOG: cfg->console_log = arg; break;
+	case 'd':
+		if (cfg->nr_disks == LKVM_MAX_DISKS)
+			BAD("too many disks (at most %d)", LKVM_MAX_DISKS);
+		cfg->disks[cfg->nr_disks++] = arg;
+		break;
+	case 'n':
+		if (cfg->nr_nics == LKVM_MAX_NICS)
+			BAD("too many NICs (at most %d)", LKVM_MAX_NICS);
+		cfg->nics[cfg->nr_nics++] = arg;
+		break;
+	case OPT_9P:
+		if (cfg->nr_p9 == LKVM_MAX_9P)
+			BAD("too many --9p shares (at most %d)", LKVM_MAX_9P);
+		cfg->p9[cfg->nr_p9++] = arg;
+		break;
+	case OPT_TIMEOUT:
+		if (parse_uint(arg, 1, 1000000, &cfg->timeout) < 0)
+			BAD("invalid --timeout '%s': give a number of seconds", arg);
+		break;
+	case OPT_EXPECT:
+	case OPT_FAIL_ON:
+		return add_pattern(cfg, val == OPT_EXPECT, arg, err, errlen);
 	case 'm':
 		if (parse_mem_size(arg, &cfg->ram_size) < 0 ||
 		    cfg->ram_size < LKVM_MIN_RAM_BYTES)

@@ -29,6 +29,11 @@ enum virtio_transport {
 	VIRTIO_TRANSPORT_PCI,
 };
 
+#define LKVM_MAX_DISKS		16
+#define LKVM_MAX_NICS		8
+#define LKVM_MAX_9P		8
+#define LKVM_MAX_PATTERNS	16
+
 /* What the user asked for; filled by the option parser, no KVM needed. */
 struct kvm_config {
 	const char *kernel_path;
@@ -45,6 +50,23 @@ struct kvm_config {
 	bool debug;
 	bool reboot;		/* restart the guest on reset instead of exiting */
 	bool rng;
+
+	/* Repeatable device options, as given; each device parses its own. */
+	const char *disks[LKVM_MAX_DISKS];	/* -d PATH[,ro][,direct]... */
+	int nr_disks;
+	const char *nics[LKVM_MAX_NICS];	/* -n mode=user|tap|none,... */
+	int nr_nics;
+	const char *p9[LKVM_MAX_9P];		/* --9p HOSTDIR,TAG[,ro] */
+	int nr_p9;
+	const char *modules_dir;		/* --modules DIR */
+
+	/* Scripted boot runs. */
+	unsigned int timeout;			/* --timeout SECONDS, 0 = none */
+	const char *console_log;		/* --console-log FILE */
+	const char *expect[LKVM_MAX_PATTERNS];	/* --expect REGEX, in order */
+	int nr_expect;
+	const char *fail_on[LKVM_MAX_PATTERNS];	/* --fail-on REGEX */
+	int nr_fail_on;
 };
 
 /* The virtual machine. */

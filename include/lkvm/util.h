@@ -38,6 +38,8 @@ enum lkvm_exit {
 	LKVM_EXIT_RESET		= 3,	/* guest asked for a reset (reboot, panic=-1) */
 	LKVM_EXIT_CRASH		= 4,	/* guest crashed (PSCI crash event, vCPU failure) */
 	LKVM_EXIT_TIMEOUT	= 5,	/* --timeout expired */
+	LKVM_EXIT_FAIL_ON	= 6,	/* a --fail-on pattern matched */
+	LKVM_EXIT_EXPECT	= 7,	/* the guest stopped before all --expect */
 	LKVM_EXIT_SIGNAL	= 128,	/* + signal number, as shells do */
 };
 
