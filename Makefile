@@ -43,6 +43,20 @@ LDLIBS += -laio
 else
 $(info libaio not found: asynchronous disk I/O disabled)
 endif
+# virtio-blk: raw images through io_uring, else worker threads.
+ifeq ($(call have_lib,uring),y)
+CFLAGS += -DHAVE_LIBURING
+LDLIBS += -luring
+else
+$(info liburing not found: virtio-blk uses worker threads for raw images)
+endif
+# virtio-net -n mode=user: libslirp, linked dynamically (it brings glib).
+ifeq ($(call have_lib,slirp),y)
+CFLAGS += -DHAVE_LIBSLIRP
+LDLIBS += -lslirp
+else
+$(info libslirp not found: virtio-net mode=user disabled)
+endif
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 $(BUILD)/arm64/main.o: CFLAGS += -DLKVM_VERSION='"$(VERSION)"'
@@ -59,6 +73,7 @@ PORTABLE_SRCS := \
 	hw/serial.c \
 	hw/rtc.c \
 	term/escape.c \
+	term/watch.c \
 	options.c
 
 # Sources that talk to KVM (arm64 only).
@@ -80,17 +95,43 @@ KVM_SRCS += kvm/ioeventfd.c kvm/irqfd.c virtio/mmio.c virtio/console.c \
 PORTABLE_SRCS += hw/pci.c virtio/pci.c
 # 9P2000.L file server: portable, no KVM (the virtio device wraps it).
 PORTABLE_SRCS += fs/9p.c
+# virtio-9p: --9p parsing is portable, the device is not.
+PORTABLE_SRCS += virtio/9p-spec.c
+KVM_SRCS += virtio/9p.c
 # Disk image formats.
 PORTABLE_SRCS += disk/qcow2.c
+# virtio-blk: -d parsing, disks and request parsing are portable.
+PORTABLE_SRCS += disk/disk.c virtio/blk-req.c
+KVM_SRCS += virtio/blk.c
+# virtio-net: -n parsing and frame handling are portable; the device,
+# libslirp, tap and vhost-net are not.
+PORTABLE_SRCS += net/spec.c net/frame.c
+KVM_SRCS += virtio/net.c
 KVM_SRCS += kvm/msi.c
+
+# lkvm sandbox: initramfs building is portable, the command is not.
+PORTABLE_SRCS += util/initramfs.c
+KVM_SRCS += builtin-sandbox.c
+GUEST_INIT := $(BUILD)/guest/init
+GUEST_INIT_OBJ := $(BUILD)/arm64/guest/init-blob.o
 
 SRCS := $(PORTABLE_SRCS) $(KVM_SRCS)
 OBJS := $(SRCS:%.c=$(BUILD)/arm64/%.o)
 
 all: lkvm
 
-lkvm: $(OBJS)
+lkvm: $(OBJS) $(GUEST_INIT_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# lkvm sandbox: the guest's init, a static arm64 program embedded in lkvm.
+$(GUEST_INIT): guest/init.c | $(SYSROOT)
+	@mkdir -p $(dir $@)
+	$(CC) -static -Os -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -o $@ $<
+	$(CROSS_COMPILE)strip $@
+
+$(GUEST_INIT_OBJ): guest/init-blob.S $(GUEST_INIT)
+	@mkdir -p $(dir $@)
+	$(CC) -DGUEST_INIT_PATH='"$(GUEST_INIT)"' -c -o $@ $<
 
 $(BUILD)/arm64/%.o: %.c $(wildcard include/lkvm/*.h) | $(SYSROOT)
 	@mkdir -p $(dir $@)

@@ -8,6 +8,7 @@
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
 #include "lkvm/options.h"
+#include "lkvm/watch.h"
 
 void cmd_run_help(void)
 {
@@ -47,6 +48,7 @@ int cmd_run(int argc, char **argv)
 		return LKVM_EXIT_ERROR;
 	}
 	status = kvm_run_vm(kvm);
+	status = console_watch_final(status);
 	kvm_arch_free_files(kvm);
 	kvm_delete(kvm);
 	return status;

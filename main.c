@@ -18,6 +18,7 @@ static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "run",	cmd_run,	cmd_run_help,	"start a virtual machine" },
+	{ "sandbox",	cmd_sandbox,	cmd_sandbox_help, "run a command in a guest on the host's files" },
 	{ "version",	cmd_version,	NULL,		"print the version of lkvm" },
 	{ "help",	cmd_help,	NULL,		"show help: lkvm help [COMMAND]" },
 };

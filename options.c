@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lkvm/disk.h"
+#include "lkvm/net.h"
 #include "lkvm/options.h"
+#include "lkvm/virtio-9p.h"
 
 enum {
 	OPT_CONSOLE = 256,
@@ -76,9 +79,24 @@ void run_config_defaults(struct kvm_config *cfg)
 
 void run_usage(FILE *out)
 {
+	fprintf(out, "usage: lkvm run [OPTIONS]\n\n");
+	run_options_usage(out);
+	fprintf(out, "\nexit status:\n"
+		"  0  the guest powered off, Ctrl-a x, or every --expect was seen\n"
+		"  1  lkvm failed (bad kernel, image or option value; no usable KVM)\n"
+		"  2  bad command line\n"
+		"  3  the guest reset (reboot, panic with panic=-1)\n"
+		"  4  the guest crashed\n"
+		"  5  --timeout expired\n"
+		"  6  a --fail-on pattern matched a console line\n"
+		"  7  the guest stopped before every --expect was seen\n"
+		"  128+N  lkvm was killed by signal N\n");
+}
+
+void run_options_usage(FILE *out)
+{
 	unsigned int i;
 
-	fprintf(out, "usage: lkvm run [OPTIONS]\n\n");
 	for (i = 0; i < ARRAY_SIZE(run_options); i++) {
 		const struct run_option *o = &run_options[i];
 		char left[64];
@@ -91,16 +109,6 @@ void run_usage(FILE *out)
 				 o->arg ? " " : "", o->arg ? o->arg : "");
 		fprintf(out, "  %-34s %s\n", left, o->help);
 	}
-	fprintf(out, "\nexit status:\n"
-		"  0  the guest powered off, Ctrl-a x, or every --expect was seen\n"
-		"  1  lkvm failed (bad kernel, image or option value; no usable KVM)\n"
-		"  2  bad command line\n"
-		"  3  the guest reset (reboot, panic with panic=-1)\n"
-		"  4  the guest crashed\n"
-		"  5  --timeout expired\n"
-		"  6  a --fail-on pattern matched a console line\n"
-		"  7  the guest stopped before every --expect was seen\n"
-		"  128+N  lkvm was killed by signal N\n");
 }
 
 static const char *option_name(int val)
@@ -181,6 +189,9 @@ static int apply_option(struct kvm_config *cfg, int val, const char *arg,
 	static const char *const consoles[] = { "serial", "virtio" };
 	static const char *const irqchips[] = { "auto", "gicv2", "gicv3" };
 	static const char *const transports[] = { "mmio", "pci" };
+	struct disk_spec disk;
+	struct p9_spec p9;
+	struct net_spec nic;
 	int i;
 
 	switch (val) {
@@ -198,16 +209,22 @@ static int apply_option(struct kvm_config *cfg, int val, const char *arg,
 	case 'd':
 		if (cfg->nr_disks == LKVM_MAX_DISKS)
 			BAD("too many disks (at most %d)", LKVM_MAX_DISKS);
+		if (disk_spec_parse(arg, &disk, err, errlen) < 0)
+			return -1;
 		cfg->disks[cfg->nr_disks++] = arg;
 		break;
 	case 'n':
 		if (cfg->nr_nics == LKVM_MAX_NICS)
 			BAD("too many NICs (at most %d)", LKVM_MAX_NICS);
+		if (net_parse_spec(arg, &nic, err, errlen) < 0)
+			return -1;
 		cfg->nics[cfg->nr_nics++] = arg;
 		break;
 	case OPT_9P:
 		if (cfg->nr_p9 == LKVM_MAX_9P)
 			BAD("too many --9p shares (at most %d)", LKVM_MAX_9P);
+		if (p9_spec_parse(arg, &p9, err, errlen) < 0)
+			return -1;
 		cfg->p9[cfg->nr_p9++] = arg;
 		break;
 	case OPT_TIMEOUT:
@@ -277,6 +294,13 @@ enum parse_result run_parse_options(int argc, char **argv,
 				    struct kvm_config *cfg,
 				    char *err, size_t errlen)
 {
+	return run_parse_options_cmd(argc, argv, cfg, NULL, err, errlen);
+}
+
+enum parse_result run_parse_options_cmd(int argc, char **argv,
+					struct kvm_config *cfg, int *cmd,
+					char *err, size_t errlen)
+{
 	struct option longopts[ARRAY_SIZE(run_options) + 1];
 	char shortopts[2 * ARRAY_SIZE(run_options) + 3];
 	int c;
@@ -301,9 +325,11 @@ enum parse_result run_parse_options(int argc, char **argv,
 		if (apply_option(cfg, c, optarg, err, errlen) < 0)
 			return PARSE_ERROR;
 	}
-	if (optind < argc)
+	if (cmd)
+		*cmd = optind;
+	else if (optind < argc)
 		BAD("unexpected argument '%s'", argv[optind]);
-	if (!cfg->kernel_path)
+	if (!cfg->kernel_path && !cmd)
 		BAD("no kernel given: use -k/--kernel FILE");
 	if (cfg->irqchip == IRQCHIP_GICV2 && cfg->nr_cpus > LKVM_MAX_CPUS_GICV2)
 		BAD("--irqchip gicv2 supports at most %d vCPUs, %d requested",

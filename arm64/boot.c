@@ -15,6 +15,7 @@
 #include "lkvm/arm64-image.h"
 #include "lkvm/fdt.h"
 #include "lkvm/init.h"
+#include "lkvm/initramfs.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
 
@@ -48,18 +49,52 @@ static int open_initrd(const char *path)
 	return 0;
 }
 
-int kvm_arch_load_files(struct kvm *kvm)
+static bool kernel_loaded;
+
+static int load_kernel(struct kvm *kvm)
 {
 	const char *kpath = kvm->cfg.kernel_path;
 	char err[256];
 	int ret;
 
+	if (kernel_loaded)
+		return 0;
 	ret = arm64_image_load_file(&kernel, kpath, err, sizeof(err));
 	if (ret < 0) {
 		pr_err("kernel '%s': %s", kpath, err);
 		return ret;
 	}
-	if (kvm->cfg.initrd_path) {
+	kernel_loaded = true;
+	return 0;
+}
+
+int kvm_arch_kernel_version(struct kvm *kvm, char *out, size_t len)
+{
+	int ret = load_kernel(kvm);
+
+	if (ret < 0)
+		return ret;
+	if (kernel.data)
+		ret = linux_version_find(kernel.data, kernel.size, out, len);
+	else
+		ret = linux_version_find_fd(kernel.fd, kernel.size, out, len);
+	if (ret < 0)
+		pr_err("kernel '%s': no \"Linux version\" banner found in it",
+		       kvm->cfg.kernel_path);
+	return ret;
+}
+
+int kvm_arch_load_files(struct kvm *kvm)
+{
+	char err[256];
+	int ret;
+
+	ret = load_kernel(kvm);
+	if (ret < 0)
+		return ret;
+	if (kvm->initrd_mem) {
+		initrd_len = kvm->initrd_mem_size;
+	} else if (kvm->cfg.initrd_path) {
 		ret = open_initrd(kvm->cfg.initrd_path);
 		if (ret < 0)
 			return ret;
@@ -77,6 +112,7 @@ int kvm_arch_load_files(struct kvm *kvm)
 void kvm_arch_free_files(struct kvm *kvm)
 {
 	arm64_image_free(&kernel);
+	kernel_loaded = false;
 	if (initrd_fd >= 0)
 		close(initrd_fd);
 	initrd_fd = -1;
@@ -119,7 +155,9 @@ int kvm_arch_load_guest(struct kvm *kvm)
 		dst = guest_ptr(&kvm->mem, layout.initrd, initrd_len);
 		if (!dst)
 			return -EINVAL;
-		if (pread_in_full(initrd_fd, dst, initrd_len, 0) !=
+		if (kvm->initrd_mem) {
+			memcpy(dst, kvm->initrd_mem, initrd_len);
+		} else if (pread_in_full(initrd_fd, dst, initrd_len, 0) !=
 		    (ssize_t)initrd_len) {
 			pr_err("initrd '%s': read error or file shrank",
 			       kvm->cfg.initrd_path);

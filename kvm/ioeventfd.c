@@ -196,6 +196,27 @@ err_free:
 	return ret;
 }
 
+int ioeventfd_add_fd(struct kvm *kvm, u64 addr, u32 len, const u64 *datamatch,
+		     int fd, struct ioeventfd **evp)
+{
+	struct ioeventfd *ev;
+	int ret;
+
+	if (!ioev_supported(kvm))
+		return -ENOSYS;
+	ev = calloc(1, sizeof(*ev));
+	if (!ev)
+		return -ENOMEM;
+	*ev = (struct ioeventfd) { .kvm = kvm, .fd = fd };
+	ret = ioev_assign(ev, addr, len, datamatch);
+	if (ret < 0) {
+		free(ev);
+		return ret;
+	}
+	*evp = ev;
+	return 0;
+}
+
 void ioeventfd_del(struct ioeventfd *ev)
 {
 	bool self = ioev_running && pthread_equal(pthread_self(), ioev_thread);
@@ -206,6 +227,11 @@ void ioeventfd_del(struct ioeventfd *ev)
 	if (ioctl(ev->kvm->vm_fd, KVM_IOEVENTFD, &ev->kio) < 0)
 		pr_warn("KVM_IOEVENTFD deassign at %#llx: %s",
 			(unsigned long long)ev->kio.addr, strerror(errno));
+	/* A caller's eventfd: not ours to poll or close. */
+	if (!ev->fn) {
+		free(ev);
+		return;
+	}
 	/* From a callback, the thread already holds the lock. */
 	if (!self)
 		pthread_mutex_lock(&ioev_lock);

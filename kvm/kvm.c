@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/statfs.h>
@@ -20,7 +21,7 @@
 #define KVM_DEV_PATH		"/dev/kvm"
 #define HUGETLBFS_MAGIC		0x958458f6
 
-static pthread_cond_t stop_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t stop_cond;
 
 void kvm_request_stop(struct kvm *kvm, int status)
 {
@@ -42,16 +43,35 @@ bool kvm_is_stopping(struct kvm *kvm)
 	return __atomic_load_n(&kvm->stopping, __ATOMIC_ACQUIRE);
 }
 
-static int wait_for_stop(struct kvm *kvm)
+/* Deadline for --timeout, on the monotonic clock; 0 = none. */
+static struct timespec stop_deadline;
+
+static void set_deadline(struct kvm *kvm)
 {
-	int status;
+	if (!kvm->cfg.timeout)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &stop_deadline);
+	stop_deadline.tv_sec += kvm->cfg.timeout;
+}
+
+static void wait_for_stop(struct kvm *kvm)
+{
+	bool expired = false;
 
 	pthread_mutex_lock(&kvm->stop_lock);
-	while (!kvm->stopping)
-		pthread_cond_wait(&stop_cond, &kvm->stop_lock);
-	status = kvm->exit_status;
+	while (!kvm->stopping && !expired) {
+		if (stop_deadline.tv_sec)
+			expired = pthread_cond_timedwait(&stop_cond,
+					&kvm->stop_lock, &stop_deadline) == ETIMEDOUT;
+		else
+			pthread_cond_wait(&stop_cond, &kvm->stop_lock);
+	}
 	pthread_mutex_unlock(&kvm->stop_lock);
-	return status;
+	if (expired && !kvm_is_stopping(kvm)) {
+		pr_err("--timeout: the guest ran for %u seconds: stopping it",
+		       kvm->cfg.timeout);
+		kvm_request_stop(kvm, LKVM_EXIT_TIMEOUT);
+	}
 }
 
 static int open_kvm_device(struct kvm *kvm)
@@ -292,6 +312,17 @@ static void kvm_core_exit(struct kvm *kvm)
 }
 lkvm_init(INIT_CORE, kvm_core_init, kvm_core_exit);
 
+/* The stop condition waits on the monotonic clock (--timeout). */
+static void stop_cond_init(void)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&stop_cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
 struct kvm *kvm_new(void)
 {
 	struct kvm *kvm = calloc(1, sizeof(*kvm));
@@ -303,6 +334,7 @@ struct kvm *kvm_new(void)
 	kvm->mem.gpa_start = LKVM_RAM_BASE;
 	kvm->devices_tail = &kvm->devices;
 	pthread_mutex_init(&kvm->stop_lock, NULL);
+	stop_cond_init();
 	mmio_bus_init(&kvm->mmio);
 	return kvm;
 }
@@ -359,6 +391,7 @@ int kvm_run_vm(struct kvm *kvm)
 		exit_all(kvm);
 		return LKVM_EXIT_ERROR;
 	}
+	set_deadline(kvm);
 	for (;;) {
 		if (kvm_cpus_start(kvm) < 0) {
 			kvm_request_stop(kvm, LKVM_EXIT_ERROR);

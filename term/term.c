@@ -33,6 +33,7 @@
 #include "lkvm/init.h"
 #include "lkvm/kvm.h"
 #include "lkvm/term.h"
+#include "lkvm/watch.h"
 
 #define TERM_BUF		4096
 /* While the console device is full, offer it the rest this often. */
@@ -103,6 +104,7 @@ void term_set_console(const struct console_ops *ops)
 
 void term_output(const u8 *buf, size_t len)
 {
+	console_watch_feed(buf, len);
 	pthread_mutex_lock(&term_out_lock);
 	if (!term_out_dead && write_in_full(STDOUT_FILENO, buf, len) < 0) {
 		/*

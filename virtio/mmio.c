@@ -319,6 +319,28 @@ static void mmio_add_kicks(struct virtio_mmio *vm)
 	}
 }
 
+static int mmio_set_kick_fd(struct virtio_device *vdev, unsigned int q,
+			    int fd)
+{
+	struct virtio_mmio *vm = vdev->transport_priv;
+	u64 addr = vm->base + VIRTIO_MMIO_QUEUE_NOTIFY, dm = q;
+	int ret;
+
+	if (q >= vdev->ops->nr_queues)
+		return -EINVAL;
+	ioeventfd_del(vm->kicks[q].ev);
+	vm->kicks[q].ev = NULL;
+	if (fd < 0)
+		ret = ioeventfd_add(vm->kvm, addr, 4, &dm, mmio_kick,
+				    &vm->kicks[q], &vm->kicks[q].ev);
+	else
+		ret = ioeventfd_add_fd(vm->kvm, addr, 4, &dm, fd,
+				       &vm->kicks[q].ev);
+	if (ret < 0)
+		vm->kicks[q].ev = NULL;
+	return ret;
+}
+
 static void mmio_del_kicks(struct virtio_mmio *vm)
 {
 	unsigned int q;
@@ -361,6 +383,7 @@ static void virtio_mmio_unregister(struct virtio_device *vdev)
 static const struct virtio_transport_ops virtio_mmio_ops = {
 	.signal_vq = mmio_signal_vq,
 	.signal_config = mmio_signal_config,
+	.set_kick_fd = mmio_set_kick_fd,
 	.unregister = virtio_mmio_unregister,
 };
 

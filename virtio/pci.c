@@ -79,6 +79,10 @@ struct virtio_pci {
 	u8 isr;
 
 	struct virtio_pci_kick kicks[VIRTIO_MAX_QUEUES];
+	/* set_kick_fd(): the eventfd each queue's kicks go to, or -1 */
+	int kick_fd[VIRTIO_MAX_QUEUES];
+	u64 bar_addr;		/* while the BAR is active */
+	bool bar_active;
 };
 
 /* ---- interrupts ---- */
@@ -486,10 +490,16 @@ static void vpci_add_kicks(struct virtio_pci *vp, u64 bar_addr)
 	for (q = 0; q < vp->vdev->ops->nr_queues; q++) {
 		vp->kicks[q] = (struct virtio_pci_kick) { .vp = vp, .q = q };
 		/* Linux writes the queue index, 16 bits; any value will do. */
-		ret = ioeventfd_add(vp->kvm,
-				    bar_addr + VPCI_NOTIFY_OFF + q * VPCI_NOTIFY_MULT,
-				    2, NULL, vpci_kick, &vp->kicks[q],
-				    &vp->kicks[q].ev);
+		if (vp->kick_fd[q] >= 0)
+			ret = ioeventfd_add_fd(vp->kvm,
+					       bar_addr + VPCI_NOTIFY_OFF + q * VPCI_NOTIFY_MULT,
+					       2, NULL, vp->kick_fd[q],
+					       &vp->kicks[q].ev);
+		else
+			ret = ioeventfd_add(vp->kvm,
+					    bar_addr + VPCI_NOTIFY_OFF + q * VPCI_NOTIFY_MULT,
+					    2, NULL, vpci_kick, &vp->kicks[q],
+					    &vp->kicks[q].ev);
 		if (ret < 0) {
 			/* vpci_bar_access() serves this queue's kicks instead. */
 			pr_debug("virtio-%s: queue %u kicks without ioeventfd: %s",
@@ -507,8 +517,29 @@ static void vpci_bar_update(struct pci_device *pci, int bar, u64 addr,
 	if (bar != VPCI_BAR)
 		return;
 	vpci_del_kicks(vp);
+	vp->bar_addr = addr;
+	vp->bar_active = active;
 	if (active)
 		vpci_add_kicks(vp, addr);
+}
+
+/*
+ * The kicks follow the BAR, so the eventfd is remembered and used by
+ * every vpci_add_kicks() from now on.
+ */
+static int vpci_set_kick_fd(struct virtio_device *vdev, unsigned int q,
+			    int fd)
+{
+	struct virtio_pci *vp = vdev->transport_priv;
+
+	if (q >= vdev->ops->nr_queues)
+		return -EINVAL;
+	vp->kick_fd[q] = fd < 0 ? -1 : fd;
+	if (vp->bar_active) {
+		vpci_del_kicks(vp);
+		vpci_add_kicks(vp, vp->bar_addr);
+	}
+	return 0;
 }
 
 /* ---- VIRTIO_PCI_CAP_PCI_CFG: BAR access through config space ---- */
@@ -642,6 +673,7 @@ static void virtio_pci_unregister(struct virtio_device *vdev)
 static const struct virtio_transport_ops virtio_pci_ops = {
 	.signal_vq = vpci_signal_vq,
 	.signal_config = vpci_signal_config,
+	.set_kick_fd = vpci_set_kick_fd,
 	.unregister = virtio_pci_unregister,
 };
 
@@ -681,8 +713,10 @@ int virtio_pci_register(struct kvm *kvm, struct virtio_device *vdev)
 	vp->kvm = kvm;
 	pthread_mutex_init(&vp->isr_lock, NULL);
 	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
-	for (q = 0; q < VIRTIO_MAX_QUEUES; q++)
+	for (q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 		vp->queue_vector[q] = VIRTIO_MSI_NO_VECTOR;
+		vp->kick_fd[q] = -1;
+	}
 
 	pci_device_init(&vp->pci, VPCI_VENDOR, VPCI_DEVICE_BASE + ops->device_id,
 			vpci_class(ops->device_id), VPCI_REVISION, VPCI_VENDOR,

@@ -5,5 +5,7 @@
 /* Subcommands: argv[0] is the subcommand's name. */
 int cmd_run(int argc, char **argv);
 void cmd_run_help(void);
+int cmd_sandbox(int argc, char **argv);
+void cmd_sandbox_help(void);
 
 #endif

@@ -24,5 +24,12 @@ int ioeventfd_add(struct kvm *kvm, u64 addr, u32 len, const u64 *datamatch,
 		  void (*fn)(void *opaque), void *opaque,
 		  struct ioeventfd **evp);
 void ioeventfd_del(struct ioeventfd *ev);
+/*
+ * The same with the caller's eventfd @fd, which lkvm neither polls nor
+ * closes: for a consumer outside lkvm (vhost reads it in the kernel).
+ * ioeventfd_del() unbinds it.
+ */
+int ioeventfd_add_fd(struct kvm *kvm, u64 addr, u32 len, const u64 *datamatch,
+		     int fd, struct ioeventfd **evp);
 
 #endif

@@ -32,6 +32,12 @@ int kvm_cpu_arch_reset(struct kvm_cpu *cpu);
 
 /* Architecture hooks for the VM (arm64/boot.c). */
 int kvm_arch_load_files(struct kvm *kvm);
+/*
+ * Load (once) and check the kernel alone, then find its version in the
+ * "Linux version X" banner; returns 0 or -errno after saying why.
+ * kvm_arch_load_files() reuses the loaded kernel.
+ */
+int kvm_arch_kernel_version(struct kvm *kvm, char *out, size_t len);
 int kvm_arch_load_guest(struct kvm *kvm);
 void kvm_arch_free_files(struct kvm *kvm);
 

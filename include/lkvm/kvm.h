@@ -99,6 +99,9 @@ struct kvm {
 	u64 kernel_end;		/* load address + image_size */
 	u64 initrd_gpa;
 	u64 initrd_size;
+	/* An initrd built in memory (lkvm sandbox): used instead of -i. */
+	const void *initrd_mem;
+	size_t initrd_mem_size;
 	u64 fdt_gpa;
 	u32 psci_version;	/* as KVM reports it, major << 16 | minor */
 	void *fdt;		/* the device tree blob, LKVM_FDT_MAX_SIZE */

@@ -19,5 +19,15 @@ enum parse_result run_parse_options(int argc, char **argv,
 				    struct kvm_config *cfg,
 				    char *err, size_t errlen);
 void run_usage(FILE *out);
+/* The option table alone (lkvm help sandbox shares it). */
+void run_options_usage(FILE *out);
+/*
+ * The same, for a command that takes a command line after the options
+ * (lkvm sandbox [OPTIONS] [--] CMD...): *cmd gets the index of CMD in
+ * @argv (@argc when there is none), and no kernel is required.
+ */
+enum parse_result run_parse_options_cmd(int argc, char **argv,
+					struct kvm_config *cfg, int *cmd,
+					char *err, size_t errlen);
 
 #endif

@@ -159,6 +159,16 @@ struct virtio_transport_ops {
 	/* Raise the used-buffer interrupt for queue @q (irqfd / MSI-X). */
 	void (*signal_vq)(struct virtio_device *vdev, unsigned int q);
 	void (*signal_config)(struct virtio_device *vdev);
+	/*
+	 * Route the kicks of queue @q straight to the eventfd @fd, which KVM
+	 * signals without lkvm (vhost reads it in the kernel); ops->notify
+	 * is no longer called for them. @fd < 0 restores the usual path.
+	 * Called with no lock held, before the guest runs (device init).
+	 * Returns 0 or -errno. Kicks that KVM cannot route to @fd (no
+	 * ioeventfds) still reach ops->notify, which must then pass them
+	 * on itself. Optional: NULL means unsupported.
+	 */
+	int (*set_kick_fd)(struct virtio_device *vdev, unsigned int q, int fd);
 	/* Undo virtio_register(): no more accesses or kicks after it returns. */
 	void (*unregister)(struct virtio_device *vdev);
 };

@@ -142,6 +142,13 @@ if mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none \
 		case "$f" in */ld-linux-*) cp "$f" /lib/ ;; esac
 	done
 	export PATH=/share/bin:$PATH
+	# the running kernel and all its modules where a distribution has
+	# them, for lkvm sandbox without -k
+	if [ -d /share/hostkernel/boot ]; then
+		mkdir -p /boot
+		mount -o bind /share/hostkernel/boot /boot
+		mount -o bind /share/hostkernel/modules /lib/modules
+	fi
 	echo "rig-host: up $(cut -d' ' -f1 /proc/uptime)s"
 	cd /share && sh /share/cases.sh $args
 else
@@ -161,6 +168,19 @@ if install_if_changed "$LKVM" "$SHARE/bin/lkvm" 755; then
 fi
 install_if_changed "$ROOT/tests/rig/cases.sh" "$SHARE/cases.sh" 755 || true
 install_if_changed "$KIMAGE" "$SHARE/guest/Image" 644 || true
+
+# the host kernel and its modules, bound at /boot and /lib/modules in the
+# emulated host (hard links: no copy of the 300 MiB of modules)
+HK=$SHARE/hostkernel
+if newer "$HK/modules/$KVER/modules.dep" "$KDIR/VERSION" "$SELF"; then
+	log "linking host kernel modules"
+	rm -rf "$HK"
+	mkdir -p "$HK/boot" "$HK/modules"
+	cp -al "$KDIR/lib/modules/$KVER" "$HK/modules/" 2>/dev/null ||
+		cp -a "$KDIR/lib/modules/$KVER" "$HK/modules/"
+	cp -l "$KIMAGE" "$HK/boot/" 2>/dev/null || cp "$KIMAGE" "$HK/boot/"
+	touch "$HK/modules/$KVER/modules.dep"
+fi
 
 # the benchmark's boot-time probe (static: no libraries needed)
 if newer "$SHARE/bin/bench-run" "$ROOT/tests/rig/bench-run.c"; then
@@ -293,6 +313,10 @@ kernel/drivers/virtio/virtio_pci
 kernel/drivers/char/virtio_console
 kernel/drivers/char/hw_random/virtio-rng"
 
+# ... and modules loaded with their dependencies from modules.dep, in
+# dependency order (9p for the virtio-9p cases)
+GUEST_DEP_MODS="9pnet_virtio 9p"
+
 GUEST_INITRD=$SHARE/guest/initrd.img
 if newer "$GUEST_INITRD" "$SELF" "$BB" "$KDIR/VERSION"; then
 	log "building guest initramfs"
@@ -307,6 +331,12 @@ if newer "$GUEST_INITRD" "$SELF" "$BB" "$KDIR/VERSION"; then
 			cp "$KDIR/lib/modules/$KVER/$m.ko" "$st/lib/modules/"
 			basename "$m" >>"$st/lib/modules/load.list"
 		fi
+	done
+	for m in $(HOST_MODS="$GUEST_DEP_MODS" host_modules); do
+		b=$(basename "$m" .ko)
+		grep -qx -e "$b" "$st/lib/modules/load.list" && continue
+		cp "$KDIR/lib/modules/$KVER/$m" "$st/lib/modules/$b.ko"
+		echo "$b" >>"$st/lib/modules/load.list"
 	done
 	chmod 755 "$st/init"
 	mkcpio "$st" "$GUEST_INITRD"

@@ -356,6 +356,30 @@ expect_out 'GUEST-VIRTIO virtio0 device=0x0004 driver=virtio_rng'
 expect_out 'GUEST-HWRNG virtio_rng.0 bytes=65536'
 run_case virtio-pci-rng-serial 0 guest 1 virtio --virtio-transport pci --rng
 
+# scripted CI boot runs: --timeout, --expect, --fail-on, --console-log
+expect_err_lines 1
+run_case ci-timeout-exit-5 5 guest 1 hang --timeout 8
+
+expect_out 'GUEST-INIT-OK'
+run_case ci-expect-exit-0 0 guest 1 hang --expect 'GUEST-INIT-OK' \
+	--expect 'test=hang' --timeout 50
+
+expect_err_lines 1
+run_case ci-expect-unmet-exit-7 7 guest 1 poweroff --expect 'NEVER-PRINTED'
+
+expect_err_lines 1
+run_case ci-fail-on-exit-6 6 lkvm run -k "$KERNEL" -i "$INITRD" -m 256 \
+	-p "quiet lkvm.test=panic" --fail-on 'Kernel panic' --timeout 50
+
+# the log holds the console even with stdout thrown away
+console_log_case() {
+	guest 1 poweroff --console-log "$RES/console.log" >/dev/null &&
+		grep -q 'GUEST-INIT-OK' "$RES/console.log"
+}
+rm -f "$RES/console.log"
+expect_file "$RES/console.log"
+run_case ci-console-log 0 console_log_case
+
 expect_out "GUEST-BIG-SHA256 $(cat "$SHARE/guest/big.sha256")"
 run_case big-initrd-70M 0 big_guest 1
 

@@ -85,8 +85,31 @@ static void test_errors(void **state)
 	assert_non_null(strstr(err, "no kernel"));
 	assert_int_equal(parse(&cfg, 3, "-k", "I", "stray"), PARSE_ERROR);
 	assert_non_null(strstr(err, "unexpected argument 'stray'"));
+	assert_int_equal(parse(&cfg, 4, "-k", "I", "--timeout", "0"), PARSE_ERROR);
+	assert_non_null(strstr(err, "invalid --timeout '0'"));
+	assert_int_equal(parse(&cfg, 4, "-k", "I", "--timeout", "-5"), PARSE_ERROR);
+	assert_int_equal(parse(&cfg, 4, "-k", "I", "--expect", "(unclosed"), PARSE_ERROR);
+	assert_non_null(strstr(err, "invalid --expect '(unclosed'"));
+	assert_int_equal(parse(&cfg, 4, "-k", "I", "--fail-on", "a{1"), PARSE_ERROR);
 	/* One line: no newline inside the message. */
 	assert_null(strchr(err, '\n'));
+}
+
+static void test_scripted_run_options(void **state)
+{
+	struct kvm_config cfg;
+
+	assert_int_equal(parse(&cfg, 13, "-k", "I", "--timeout", "30",
+			       "--expect", "login:", "--expect=^# $",
+			       "--fail-on", "Kernel panic|BUG:",
+			       "--console-log", "/tmp/x.log", "--9p", "/tmp,tag"),
+			 PARSE_OK);
+	assert_int_equal(cfg.timeout, 30);
+	assert_int_equal(cfg.nr_expect, 2);
+	assert_string_equal(cfg.expect[1], "^# $");
+	assert_int_equal(cfg.nr_fail_on, 1);
+	assert_string_equal(cfg.console_log, "/tmp/x.log");
+	assert_int_equal(cfg.nr_p9, 1);
 }
 
 static void test_help(void **state)
@@ -145,6 +168,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_and_values),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_scripted_run_options),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_cmdline_has_param),
 		cmocka_unit_test(test_cmdline_add_default),

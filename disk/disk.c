@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Disk images for virtio-blk: spec parsing, open, locking, sync I/O. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lkvm/disk.h"
+#include "lkvm/qcow2.h"
+
+#define BAD(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+
+int disk_spec_parse(const char *arg, struct disk_spec *spec, char *err,
+		    size_t errlen)
+{
+	const char *p, *end;
+	size_t n;
+
+	memset(spec, 0, sizeof(*spec));
+	end = strchr(arg, ',');
+	n = end ? (size_t)(end - arg) : strlen(arg);
+	if (!n)
+		BAD("invalid -d '%s': empty path", arg);
+	if (n >= sizeof(spec->path))
+		BAD("invalid -d '%s': path too long", arg);
+	memcpy(spec->path, arg, n);
+	for (p = end; p; p = end) {
+		const char *w = p + 1;
+
+		end = strchr(w, ',');
+		n = end ? (size_t)(end - w) : strlen(w);
+		if (n == 2 && !strncmp(w, "ro", 2)) {
+			spec->ro = true;
+		} else if (n == 6 && !strncmp(w, "direct", 6)) {
+			spec->direct = true;
+		} else if (n == 8 && !strncmp(w, "snapshot", 8)) {
+			spec->snapshot = true;
+		} else if (n >= 3 && !strncmp(w, "id=", 3)) {
+			if (n == 3)
+				BAD("invalid -d '%s': empty id", arg);
+			if (n - 3 > VIRTIO_BLK_ID_BYTES)
+				BAD("invalid -d '%s': id longer than %d bytes",
+				    arg, VIRTIO_BLK_ID_BYTES);
+			memcpy(spec->id, w + 3, n - 3);
+			spec->id[n - 3] = '\0';
+			spec->has_id = true;
+		} else {
+			BAD("invalid -d '%s': unknown flag '%.*s' (known: ro, direct, snapshot, id=SERIAL)",
+			    arg, (int)n, w);
+		}
+	}
+	return 0;
+}
+
+void disk_default_serial(const char *path, char *serial)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	base = base && base[1] ? base + 1 : path;
+	n = strlen(base);
+	memset(serial, 0, VIRTIO_BLK_ID_BYTES);
+	if (n <= VIRTIO_BLK_ID_BYTES) {
+		memcpy(serial, base, n);
+	} else {
+		u32 h = 2166136261u;	/* FNV-1a of the whole name */
+		size_t i;
+
+		for (i = 0; path[i]; i++)
+			h = (h ^ (u8)path[i]) * 16777619u;
+		char tail[16];
+
+		/* 11 bytes of the name, '-', 8 hex digits */
+		memcpy(serial, base, 11);
+		snprintf(tail, sizeof(tail), "-%08x", h);
+		memcpy(serial + 11, tail, 9);
+	}
+}
+
+/* ---- open ---- */
+
+/* Advisory lock over the whole file, held by the open file description. */
+static int lock_image(int fd, bool write)
+{
+	struct flock fl = {
+		.l_type = write ? F_WRLCK : F_RDLCK,
+		.l_whence = SEEK_SET,
+	};
+
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	if (errno == EAGAIN || errno == EACCES)
+		return -EBUSY;
+	/* A file system without locks: go on unprotected. */
+	pr_debug("disk: no advisory lock: %s", strerror(errno));
+	return 0;
+}
+
+static int image_size(int fd, u64 *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISBLK(st.st_mode))
+		return ioctl(fd, BLKGETSIZE64, size) < 0 ? -errno : 0;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	*size = st.st_size;
+	return 0;
+}
+
+static bool looks_qcow2(int fd)
+{
+	u8 hdr[QCOW2_MAGIC_LEN];
+
+	return pread_in_full(fd, hdr, sizeof(hdr), 0) == sizeof(hdr) &&
+	       qcow2_probe(hdr, sizeof(hdr));
+}
+
+/* The O_DIRECT alignment this file wants: 512 or 4096 bytes. */
+static u32 probe_direct_align(int fd)
+{
+	static const u32 sizes[] = { 512, 4096 };
+	unsigned int i;
+	void *buf;
+
+	if (posix_memalign(&buf, 4096, 4096))
+		return 4096;
+	for (i = 0; i < ARRAY_SIZE(sizes); i++)
+		if (pread(fd, buf, sizes[i], 0) >= 0 || errno != EINVAL)
+			break;
+	free(buf);
+	return i < ARRAY_SIZE(sizes) ? sizes[i] : 4096;
+}
+
+/*
+ * Does the file system punch holes? Punching beyond the end of the file
+ * with KEEP_SIZE changes nothing and tells.
+ */
+static bool probe_punch(int fd, u64 size)
+{
+	return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			 ALIGN_UP(size, SZ_64K) + SZ_64K, SZ_4K) == 0;
+}
+
+/* qcow2's messages start with the path: drop it, we name the disk. */
+static const char *strip_path(const char *msg, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (!strncmp(msg, path, n) && !strncmp(msg + n, ": ", 2))
+		return msg + n + 2;
+	return msg;
+}
+
+static int open_snapshot(struct disk *d, const char *path, char *err,
+			 size_t errlen)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	char why[256], tmp[PATH_MAX], *base;
+	static unsigned int seq;
+	int ret = -EEXIST, fd, i;
+
+	if (!tmpdir || !*tmpdir)
+		tmpdir = "/tmp";
+	base = realpath(path, NULL);
+	if (!base)
+		return -errno;
+	for (i = 0; i < 100 && ret == -EEXIST; i++) {
+		snprintf(tmp, sizeof(tmp), "%s/lkvm-snapshot-%d-%u.qcow2",
+			 tmpdir, (int)getpid(),
+			 __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+		ret = qcow2_create(tmp, 0, base, NULL, why, sizeof(why));
+	}
+	free(base);
+	if (ret < 0) {
+		snprintf(err, errlen, "disk '%s': cannot create the snapshot overlay in %s: %s",
+			 path, tmpdir, why);
+		return ret;
+	}
+	fd = open(tmp, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		ret = -errno;
+	unlink(tmp);	/* discarded when we close it */
+	if (fd < 0) {
+		snprintf(err, errlen, "disk '%s': snapshot overlay %s: %s",
+			 path, tmp, strerror(-ret));
+		return ret;
+	}
+	ret = qcow2_open(&d->q, tmp, fd, 0, why, sizeof(why));
+	if (ret < 0) {
+		close(fd);
+		snprintf(err, errlen, "disk '%s': snapshot: %s", path,
+			 strip_path(why, tmp));
+	}
+	return ret;
+}
+
+int disk_open(struct disk **dp, const struct disk_spec *spec, char *err,
+	      size_t errlen)
+{
+	const char *path = spec->path;
+	bool write = !spec->ro && !spec->snapshot;
+	struct disk *d;
+	char why[256];
+	int ret, fd;
+
+	d = calloc(1, sizeof(*d));
+	if (!d || !(d->path = strdup(path))) {
+		free(d);
+		snprintf(err, errlen, "disk '%s': out of memory", path);
+		return -ENOMEM;
+	}
+	d->fd = d->base_fd = -1;
+	d->ro = spec->ro;
+	d->direct = spec->direct;
+	d->snapshot = spec->snapshot;
+	d->align = 1;
+	d->discard_align = SZ_4K;
+	if (spec->has_id)
+		memcpy(d->serial, spec->id, strlen(spec->id));
+	else
+		disk_default_serial(path, d->serial);
+
+	fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "disk '%s': %s", path, strerror(-ret));
+		goto fail;
+	}
+	ret = lock_image(fd, write);
+	if (ret < 0) {
+		snprintf(err, errlen, "disk '%s': in use by another process",
+			 path);
+		goto fail;
+	}
+	d->format = looks_qcow2(fd) ? DISK_QCOW2 : DISK_RAW;
+	if (spec->direct && (d->format == DISK_QCOW2 || spec->snapshot)) {
+		ret = -EINVAL;
+		snprintf(err, errlen, "disk '%s': direct is supported for raw images without snapshot only",
+			 path);
+		goto fail;
+	}
+
+	if (spec->snapshot) {
+		/* The image stays open, read-only and read-locked. */
+		d->base_fd = fd;
+		ret = open_snapshot(d, path, err, errlen);
+		if (ret < 0)
+			goto fail;
+		d->format = DISK_QCOW2;
+	} else if (d->format == DISK_QCOW2) {
+		ret = qcow2_open(&d->q, path, fd,
+				 write ? 0 : QCOW2_RDONLY, why, sizeof(why));
+		if (ret < 0) {
+			snprintf(err, errlen, "disk '%s': %s", path,
+				 strip_path(why, path));
+			goto fail;
+		}
+	} else {
+		d->fd = fd;
+		ret = image_size(fd, &d->size);
+		if (ret < 0) {
+			snprintf(err, errlen, "disk '%s': %s", path,
+				 ret == -EINVAL ? "not a regular file or block device" :
+				 strerror(-ret));
+			goto fail;
+		}
+		if (spec->direct) {
+			/* Reopen: the lock stays with the first descriptor. */
+			d->base_fd = fd;
+			d->fd = open(path, (write ? O_RDWR : O_RDONLY) |
+				     O_DIRECT | O_CLOEXEC);
+			if (d->fd < 0) {
+				ret = -errno;
+				snprintf(err, errlen, "disk '%s': direct: %s", path,
+					 ret == -EINVAL ? "the file system does not support O_DIRECT" :
+					 strerror(-ret));
+				goto fail;
+			}
+			d->align = probe_direct_align(d->fd);
+		}
+		if (write)
+			d->can_discard = probe_punch(d->fd, d->size);
+	}
+	if (d->q) {
+		d->size = qcow2_size(d->q);
+		d->discard_align = qcow2_cluster_size(d->q);
+		d->can_discard = true;
+	}
+	d->size = ALIGN_DOWN(d->size, MAX(d->align, DISK_SECTOR_SIZE));
+	*dp = d;
+	return 0;
+
+fail:
+	if (fd >= 0 && fd != d->fd && fd != d->base_fd)
+		close(fd);
+	if (d->fd >= 0)
+		close(d->fd);
+	if (d->base_fd >= 0)
+		close(d->base_fd);
+	free(d->path);
+	free(d);
+	return ret;
+}
+
+int disk_flush(struct disk *d)
+{
+	if (d->q)
+		return d->snapshot ? 0 : qcow2_flush(d->q);
+	if (d->ro)
+		return 0;
+	return fdatasync(d->fd) < 0 ? -errno : 0;
+}
+
+void disk_close(struct disk *d)
+{
+	if (!d)
+		return;
+	if (d->q) {
+		qcow2_close(d->q);	/* flushes */
+	} else {
+		disk_flush(d);
+		close(d->fd);
+	}
+	if (d->base_fd >= 0)
+		close(d->base_fd);
+	free(d->path);
+	free(d);
+}
+
+/* ---- synchronous I/O ---- */
+
+bool disk_iov_aligned(const struct disk *d, const struct iovec *iov, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!IS_ALIGNED((uintptr_t)iov[i].iov_base, d->align) ||
+		    !IS_ALIGNED(iov[i].iov_len, d->align))
+			return false;
+	return true;
+}
+
+static size_t iov_total(const struct iovec *iov, int n)
+{
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	return len;
+}
+
+/* preadv/pwritev until done, restarting after short transfers. */
+static ssize_t rw_full(int fd, const struct iovec *iov, int n, u64 offset,
+		       bool write)
+{
+	struct iovec local[64], *v = local;
+	size_t total = iov_total(iov, n), done = 0;
+	ssize_t r;
+	int first = 0;
+
+	if (n > (int)ARRAY_SIZE(local)) {
+		v = malloc(n * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+	}
+	memcpy(v, iov, n * sizeof(*v));
+	while (done < total) {
+		while (first < n && !v[first].iov_len)
+			first++;
+		r = write ? pwritev(fd, v + first, n - first, offset + done) :
+			    preadv(fd, v + first, n - first, offset + done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			r = r < 0 ? -errno : -EIO;	/* EOF inside the disk */
+			goto out;
+		}
+		done += r;
+		while (r > 0) {
+			size_t k = MIN((size_t)r, v[first].iov_len);
+
+			v[first].iov_base = (u8 *)v[first].iov_base + k;
+			v[first].iov_len -= k;
+			r -= k;
+			if (!v[first].iov_len)
+				first++;
+		}
+	}
+	r = done;
+out:
+	if (v != local)
+		free(v);
+	return r;
+}
+
+static ssize_t raw_rw(struct disk *d, const struct iovec *iov, int n,
+		      u64 offset, bool write)
+{
+	size_t len = iov_total(iov, n), i, off;
+	struct iovec b;
+	ssize_t r;
+
+	if (d->align == 1 || disk_iov_aligned(d, iov, n))
+		return rw_full(d->fd, iov, n, offset, write);
+	/* O_DIRECT with unaligned guest memory: bounce. */
+	if (!IS_ALIGNED(offset, d->align) || !IS_ALIGNED(len, d->align))
+		return -EINVAL;
+	if (posix_memalign(&b.iov_base, d->align, len ? len : d->align))
+		return -ENOMEM;
+	b.iov_len = len;
+	if (write)
+		for (i = 0, off = 0; i < (size_t)n; off += iov[i++].iov_len)
+			memcpy((u8 *)b.iov_base + off, iov[i].iov_base,
+			       iov[i].iov_len);
+	r = rw_full(d->fd, &b, 1, offset, write);
+	if (!write && r > 0)
+		for (i = 0, off = 0; i < (size_t)n; off += iov[i++].iov_len)
+			memcpy(iov[i].iov_base, (u8 *)b.iov_base + off,
+			       iov[i].iov_len);
+	free(b.iov_base);
+	return r;
+}
+
+static bool in_disk(const struct disk *d, u64 offset, u64 len)
+{
+	return offset <= d->size && len <= d->size - offset;
+}
+
+ssize_t disk_preadv(struct disk *d, const struct iovec *iov, int n,
+		    u64 offset)
+{
+	if (!in_disk(d, offset, iov_total(iov, n)))
+		return -EINVAL;
+	if (d->q)
+		return qcow2_preadv(d->q, iov, n, offset);
+	return raw_rw(d, iov, n, offset, false);
+}
+
+ssize_t disk_pwritev(struct disk *d, const struct iovec *iov, int n,
+		     u64 offset)
+{
+	if (d->ro)
+		return -EROFS;
+	if (!in_disk(d, offset, iov_total(iov, n)))
+		return -EINVAL;
+	if (d->q)
+		return qcow2_pwritev(d->q, iov, n, offset);
+	return raw_rw(d, iov, n, offset, true);
+}
+
+int disk_discard(struct disk *d, u64 offset, u64 len)
+{
+	if (d->ro)
+		return -EROFS;
+	if (!in_disk(d, offset, len))
+		return -EINVAL;
+	if (d->q)
+		return qcow2_discard(d->q, offset, len);
+	if (!d->can_discard || !len)
+		return 0;
+	if (fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      offset, len) < 0 && errno != EOPNOTSUPP)
+		return -errno;
+	return 0;
+}
+
+/* The last resort: write zeros, 64 KiB at a time. */
+static int write_zero_buf(struct disk *d, u64 offset, u64 len)
+{
+	struct iovec v;
+	ssize_t r = 0;
+
+	if (posix_memalign(&v.iov_base, MAX(d->align, 64), SZ_64K))
+		return -ENOMEM;
+	memset(v.iov_base, 0, SZ_64K);
+	while (len && r >= 0) {
+		v.iov_len = MIN(len, SZ_64K);
+		r = raw_rw(d, &v, 1, offset, true);
+		offset += v.iov_len;
+		len -= v.iov_len;
+	}
+	free(v.iov_base);
+	return r < 0 ? (int)r : 0;
+}
+
+int disk_write_zeroes(struct disk *d, u64 offset, u64 len, bool unmap)
+{
+	if (d->ro)
+		return -EROFS;
+	if (!in_disk(d, offset, len))
+		return -EINVAL;
+	if (d->q)
+		return qcow2_write_zeroes(d->q, offset, len);
+	if (!len)
+		return 0;
+	if (unmap && d->can_discard &&
+	    fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      offset, len) == 0)
+		return 0;
+	if (fallocate(d->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+		      offset, len) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP && errno != EINVAL)
+		return -errno;
+	return write_zero_buf(d, offset, len);
+}

@@ -1,0 +1,452 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lkvm sandbox: PID 1 of the guest. A small static program that lkvm
+ * embeds and packs into the initramfs it builds (builtin-sandbox.c), with:
+ *
+ *   /lkvm/modules/NNN-NAME.ko   kernel modules, loaded in name order
+ *   /lkvm/config                KEY=VALUE lines (see below)
+ *   /lkvm/args, /lkvm/env       the command and its environment, NUL-separated
+ *
+ * It loads the modules, mounts the root (the host's / over virtio-9p, a
+ * folder, or a virtio-blk disk) with proc, sys, dev and a /tmp, brings
+ * the network interfaces up, chroots, runs the command on the console
+ * (a controlling terminal when the host has one), and writes
+ * "exit N" (or "error MESSAGE") to the "status" file of the lkvm-ctl
+ * virtio-9p share before powering off: that is how lkvm learns the
+ * command's exit status.
+ *
+ * config keys: root=9p:TAG[:ro] | blk:DEVICE, ctl=TAG, cwd=PATH,
+ * cwdtag=TAG (a read-write share mounted over cwd), console=hvc0|ttyS0,
+ * tty=0|1, rows=N, cols=N, hostname=NAME, msize=N.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MODULE_INIT_COMPRESSED_FILE
+#define MODULE_INIT_COMPRESSED_FILE	4
+#endif
+
+#define NEWROOT		"/newroot"
+#define CTL		"/lkvm-ctl"
+#define STATUS_FAIL	125
+
+static char config[4096];
+static int console_fd = -1;
+static int status_fd = -1;
+
+static void say(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n, fd;
+
+	n = snprintf(buf, sizeof(buf), "lkvm-init: ");
+	va_start(ap, fmt);
+	n += vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (console_fd >= 0) {
+		if (write(console_fd, buf, n) == n)
+			return;
+	}
+	/* no console yet: the kernel log at KERN_EMERG shows even with quiet */
+	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		char kbuf[520];
+
+		n = snprintf(kbuf, sizeof(kbuf), "<0>%.*s", n, buf);
+		if (write(fd, kbuf, n) < 0)
+			n = 0;
+		close(fd);
+	}
+}
+
+static void report(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	if (status_fd < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	if (pwrite(status_fd, buf, n, 0) < 0 || fsync(status_fd) < 0)
+		say("cannot report the status: %s", strerror(errno));
+	close(status_fd);
+	status_fd = -1;
+}
+
+static __attribute__((noreturn)) void power_off(void)
+{
+	sync();
+	reboot(RB_POWER_OFF);
+	for (;;)
+		pause();
+}
+
+static __attribute__((noreturn)) void fail(const char *fmt, ...)
+{
+	char buf[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	say("%s", buf);
+	report("error %s\n", buf);
+	power_off();
+}
+
+static const char *conf(const char *key, const char *def)
+{
+	static char val[PATH_MAX];
+	size_t klen = strlen(key);
+	const char *p = config, *end;
+
+	while (*p) {
+		end = strchrnul(p, '\n');
+		if ((size_t)(end - p) > klen && !strncmp(p, key, klen) &&
+		    p[klen] == '=' && (size_t)(end - p - klen - 1) < sizeof(val)) {
+			memcpy(val, p + klen + 1, end - p - klen - 1);
+			val[end - p - klen - 1] = '\0';
+			return val;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return def;
+}
+
+/* Read a whole small file; returns its length or -1. */
+static ssize_t slurp(const char *path, char *buf, size_t len)
+{
+	ssize_t n, done = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while ((size_t)done < len - 1 &&
+	       (n = read(fd, buf + done, len - 1 - done)) > 0)
+		done += n;
+	close(fd);
+	buf[done] = '\0';
+	return done;
+}
+
+/* NUL-separated strings -> NULL-terminated vector (malloc'ed). */
+static char **split0(const char *path)
+{
+	struct stat st;
+	char *buf, **v;
+	size_t i, n = 0, k = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		fail("cannot read %s: %s", path, strerror(errno));
+	buf = malloc(st.st_size + 1);
+	if (!buf || read(fd, buf, st.st_size) != st.st_size)
+		fail("cannot read %s", path);
+	close(fd);
+	buf[st.st_size] = '\0';
+	for (i = 0; i < (size_t)st.st_size; i++)
+		n += !buf[i];
+	v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		fail("out of memory");
+	for (i = 0; i < (size_t)st.st_size; i += strlen(buf + i) + 1)
+		v[k++] = buf + i;
+	return v;
+}
+
+static int modfilter(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
+static void load_modules(void)
+{
+	struct dirent **list;
+	char path[PATH_MAX];
+	int i, n, fd, flags;
+
+	n = scandir("/lkvm/modules", &list, modfilter, alphasort);
+	for (i = 0; i < n; i++) {
+		const char *name = list[i]->d_name;
+
+		snprintf(path, sizeof(path), "/lkvm/modules/%s", name);
+		flags = strstr(name, ".ko.") ? MODULE_INIT_COMPRESSED_FILE : 0;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || (syscall(SYS_finit_module, fd, "", flags) < 0 &&
+			       errno != EEXIST)) {
+			if (flags && errno == EINVAL)
+				say("cannot load %s: the kernel cannot decompress modules itself (CONFIG_MODULE_DECOMPRESS): give uncompressed modules with --modules",
+				    name);
+			else
+				say("cannot load module %s: %s", name,
+				    strerror(errno));
+		}
+		if (fd >= 0)
+			close(fd);
+		free(list[i]);
+	}
+	if (n >= 0)
+		free(list);
+}
+
+static void wait_for(const char *path, int ms)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	while (access(path, F_OK) < 0 && ms > 0) {
+		nanosleep(&ts, NULL);
+		ms -= 10;
+	}
+}
+
+static void ifup_all(void)
+{
+	struct if_nameindex *ifs, *i;
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return;
+	ifs = if_nameindex();
+	for (i = ifs; i && i->if_name; i++) {
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", i->if_name);
+		if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+			continue;
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+			say("cannot bring %s up: %s", i->if_name, strerror(errno));
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	close(s);
+}
+
+static void mount_root(void)
+{
+	char opts[256], src[128];
+	const char *root = conf("root", "9p:lkvm-root");
+	const char *msize = conf("msize", "512000");
+	unsigned long flags = 0;
+
+	if (!strncmp(root, "9p:", 3)) {
+		snprintf(src, sizeof(src), "%s", root + 3);
+		if (strchr(src, ':')) {
+			*strchr(src, ':') = '\0';
+			flags |= MS_RDONLY;
+		}
+		snprintf(opts, sizeof(opts),
+			 "trans=virtio,version=9p2000.L,msize=%s,cache=%s",
+			 msize, flags & MS_RDONLY ? "loose" : "mmap");
+		if (mount(src, NEWROOT, "9p", flags, opts) < 0)
+			fail("cannot mount the root (virtio-9p '%s'): %s", src,
+			     strerror(errno));
+	} else if (!strncmp(root, "blk:", 4)) {
+		wait_for(root + 4, 2000);
+		if (mount(root + 4, NEWROOT, "ext4", 0, NULL) < 0)
+			fail("cannot mount the root (%s, ext4): %s", root + 4,
+			     strerror(errno));
+	} else {
+		fail("bad root '%s' in /lkvm/config", root);
+	}
+}
+
+/* Mount @type at NEWROOT@dir if that directory exists; quietly else. */
+static void mount_in_root(const char *src, const char *dir, const char *type,
+			  const char *opts)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), NEWROOT "%s", dir);
+	if (!strncmp(dir, "/dev/", 5))
+		mkdir(path, 0755);
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return;
+	if (mount(src, path, type, 0, opts) < 0)
+		say("cannot mount %s on %s: %s", type, dir, strerror(errno));
+}
+
+/* mkdir -p; the parents of a path in a read-only root already exist */
+static void mkdir_p(const char *path)
+{
+	char buf[PATH_MAX], *p;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(buf, 0755);
+		*p = '/';
+	}
+	mkdir(buf, 0755);
+}
+
+/* The host's working folder, read-write, over the read-only root's copy. */
+static void mount_cwd(const char *tag)
+{
+	char path[PATH_MAX], opts[128];
+
+	snprintf(path, sizeof(path), NEWROOT "%s", conf("cwd", "/"));
+	snprintf(opts, sizeof(opts),
+		 "trans=virtio,version=9p2000.L,msize=%s,cache=mmap",
+		 conf("msize", "512000"));
+	mkdir_p(path);
+	if (mount(tag, path, "9p", 0, opts) < 0)
+		say("cannot mount the working folder: %s", strerror(errno));
+}
+
+static void setup_console(bool tty)
+{
+	char dev[64];
+	struct termios t;
+	struct winsize ws = { 0 };
+
+	snprintf(dev, sizeof(dev), "/dev/%s", conf("console", "hvc0"));
+	wait_for(dev, 3000);
+	console_fd = open(dev, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (console_fd < 0) {
+		say("cannot open %s: %s", dev, strerror(errno));
+		return;
+	}
+	if (tcgetattr(console_fd, &t) < 0)
+		return;
+	if (tty) {
+		ws.ws_row = atoi(conf("rows", "24"));
+		ws.ws_col = atoi(conf("cols", "80"));
+		ioctl(console_fd, TIOCSWINSZ, &ws);
+		t.c_iflag |= ICRNL;
+		t.c_oflag |= OPOST | ONLCR;
+		t.c_lflag |= ICANON | ECHO | ISIG | IEXTEN;
+	} else {
+		/* output goes to a file or a pipe: bytes as written */
+		cfmakeraw(&t);
+	}
+	tcsetattr(console_fd, TCSANOW, &t);
+}
+
+/* The command's side: session, terminal, root, environment, exec. */
+static __attribute__((noreturn)) void run_command(bool tty, char **argv,
+						  char **envp)
+{
+	const char *cwd = conf("cwd", "/");
+	int fd;
+
+	setsid();
+	if (console_fd >= 0) {
+		if (tty)
+			ioctl(console_fd, TIOCSCTTY, 0);
+		fd = tty ? console_fd : open("/dev/null", O_RDONLY);
+		dup2(fd, 0);
+		dup2(console_fd, 1);
+		dup2(console_fd, 2);
+	}
+	if (chdir(cwd) < 0) {
+		say("cannot enter %s: %s; running in /", cwd, strerror(errno));
+		chdir("/");
+	}
+	environ = envp;
+	signal(SIGPIPE, SIG_DFL);
+	execvp(argv[0], argv);
+	fprintf(stderr, "lkvm sandbox: %s: %s\n", argv[0], strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
+int main(void)
+{
+	char **argv, **envp;
+	const char *ctl, *cwdtag, *host;
+	bool tty;
+	pid_t pid, w;
+	int st, code = STATUS_FAIL;
+
+	mount("dev", "/dev", "devtmpfs", 0, NULL);
+	if (slurp("/lkvm/config", config, sizeof(config)) < 0)
+		fail("no /lkvm/config: this initramfs was not made by lkvm sandbox");
+	tty = !strcmp(conf("tty", "0"), "1");
+	load_modules();
+	setup_console(tty);
+
+	ctl = conf("ctl", "lkvm-ctl");
+	if (mount(ctl, CTL, "9p", 0, "trans=virtio,version=9p2000.L,cache=none") < 0)
+		say("cannot mount the control share '%s': %s", ctl,
+		    strerror(errno));
+	else
+		status_fd = open(CTL "/status", O_WRONLY | O_CREAT | O_TRUNC |
+				 O_CLOEXEC, 0644);
+
+	mount_root();
+	mount_in_root("proc", "/proc", "proc", NULL);
+	mount_in_root("sys", "/sys", "sysfs", NULL);
+	mount_in_root("dev", "/dev", "devtmpfs", NULL);
+	mount_in_root("tmp", "/tmp", "tmpfs", "mode=1777");
+	mount_in_root("run", "/run", "tmpfs", "mode=755");
+	mount_in_root("devpts", "/dev/pts", "devpts", "mode=620,ptmxmode=666");
+	mount_in_root("shm", "/dev/shm", "tmpfs", "mode=1777");
+	/* last: the working folder may be below /tmp */
+	cwdtag = conf("cwdtag", NULL);
+	if (cwdtag)
+		mount_cwd(cwdtag);
+	ifup_all();
+	host = conf("hostname", "lkvm");
+	sethostname(host, strlen(host));
+
+	argv = split0("/lkvm/args");
+	envp = split0("/lkvm/env");
+	if (!argv[0])
+		fail("no command given");
+	if (chroot(NEWROOT) < 0 || chdir("/") < 0)
+		fail("cannot chroot into the root: %s", strerror(errno));
+
+	pid = fork();
+	if (pid < 0)
+		fail("fork: %s", strerror(errno));
+	if (pid == 0)
+		run_command(tty, argv, envp);
+	/* reap everything; the command's status is what counts */
+	for (;;) {
+		w = waitpid(-1, &st, 0);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 || w == pid)
+			break;
+	}
+	if (w == pid)
+		code = WIFEXITED(st) ? WEXITSTATUS(st) :
+		       WIFSIGNALED(st) ? 128 + WTERMSIG(st) : STATUS_FAIL;
+	/* what the command left running goes with the VM */
+	kill(-1, SIGKILL);
+	if (console_fd >= 0)
+		tcdrain(console_fd);
+	sync();
+	report("exit %d\n", code);
+	power_off();
+}

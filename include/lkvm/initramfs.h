@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LKVM_INITRAMFS_H
+#define LKVM_INITRAMFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "lkvm/util.h"
+
+/*
+ * Building an initramfs in memory for a distribution kernel (lkvm
+ * sandbox): the kernel's version, the modules it needs from
+ * /lib/modules/VERSION, and a cpio (newc) archive. No KVM: unit-tested.
+ */
+
+/*
+ * Find "Linux version X " in a kernel Image and copy X to @out. Returns 0,
+ * or -ENOENT if there is no such banner (or X does not fit).
+ */
+int linux_version_find(const u8 *buf, size_t len, char *out, size_t outlen);
+/* The same over the first @size bytes of a file, read in pieces. */
+int linux_version_find_fd(int fd, size_t size, char *out, size_t outlen);
+
+/* A newc cpio archive growing in memory. */
+struct cpio {
+	u8 *data;
+	size_t len, cap;
+	unsigned int ino;
+	int error;		/* first -errno; later adds do nothing */
+};
+
+void cpio_init(struct cpio *c);
+void cpio_free(struct cpio *c);
+/* Add one entry; @mode carries the type (S_IFREG, S_IFDIR, S_IFLNK). */
+int cpio_add(struct cpio *c, const char *name, unsigned int mode,
+	     const void *data, size_t len);
+/* A regular file with the contents of host file @path. */
+int cpio_add_file(struct cpio *c, const char *name, unsigned int mode,
+		  const char *path);
+/* The TRAILER!!! entry; returns c->error. */
+int cpio_finish(struct cpio *c);
+
+/*
+ * Kernel modules to load, in order, dependencies first: those named
+ * (e.g. "9p", "virtio_mmio"; '-' and '_' are the same) that the kernel
+ * does not have built in (modules.builtin), with their dependencies from
+ * modules.dep. Soft dependencies are not followed: name them.
+ */
+struct modlist {
+	char **paths;		/* absolute paths of the .ko files */
+	int n;
+};
+
+/*
+ * Resolve @names in @dir (a /lib/modules/VERSION directory). Names after
+ * the first @nr_required may be missing. Returns 0, or -ENOENT with @err
+ * naming the missing module, or another -errno (unreadable modules.dep).
+ */
+int modules_resolve(const char *dir, const char *const *names, int nr_names,
+		    int nr_required, struct modlist *out, char *err,
+		    size_t errlen);
+void modlist_free(struct modlist *m);
+
+#endif

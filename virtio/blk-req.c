@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-blk request parsing (virtio 1.2, 5.2.6): a header of 16
+ * driver-readable bytes, data, and a status byte, the last device-writable
+ * byte of the chain. Everything the guest controls is checked here.
+ */
+#include <endian.h>
+#include <string.h>
+
+#include "lkvm/disk.h"
+#include "lkvm/virtio-blk.h"
+
+/*
+ * Drop @skip bytes from the front of iov[0..n): returns the index of the
+ * first remaining buffer, whose start was moved past the skipped bytes.
+ */
+static unsigned int iov_skip_front(struct iovec *iov, unsigned int n,
+				   u64 skip)
+{
+	unsigned int i;
+
+	for (i = 0; i < n && skip; i++) {
+		if (skip < iov[i].iov_len) {
+			iov[i].iov_base = (u8 *)iov[i].iov_base + skip;
+			iov[i].iov_len -= skip;
+			return i;
+		}
+		skip -= iov[i].iov_len;
+	}
+	return i;
+}
+
+/* Take the last byte of iov[0..*n) off; returns a pointer to it. */
+static u8 *iov_take_last(struct iovec *iov, unsigned int *n)
+{
+	u8 *last;
+
+	while (*n && !iov[*n - 1].iov_len)
+		(*n)--;
+	if (!*n)
+		return NULL;
+	last = (u8 *)iov[*n - 1].iov_base + --iov[*n - 1].iov_len;
+	if (!iov[*n - 1].iov_len)
+		(*n)--;
+	return last;
+}
+
+static bool sectors_ok(const struct blk_limits *lim, u64 sector, u64 nsect)
+{
+	return sector <= lim->capacity && nsect <= lim->capacity - sector;
+}
+
+static u8 parse_rw(const struct blk_limits *lim, struct blk_req *r,
+		   bool write)
+{
+	unsigned int i;
+
+	if (write && lim->ro)
+		return VIRTIO_BLK_S_IOERR;
+	if (r->data_num > lim->seg_max)
+		return VIRTIO_BLK_S_IOERR;
+	for (i = 0; i < r->data_num; i++)
+		if (r->data[i].iov_len > lim->size_max)
+			return VIRTIO_BLK_S_IOERR;
+	if (r->data_len % DISK_SECTOR_SIZE || r->data_len % lim->blk_size ||
+	    (r->sector * DISK_SECTOR_SIZE) % lim->blk_size)
+		return VIRTIO_BLK_S_IOERR;
+	if (!sectors_ok(lim, r->sector, r->data_len / DISK_SECTOR_SIZE))
+		return VIRTIO_BLK_S_IOERR;
+	return VIRTIO_BLK_S_OK;
+}
+
+static u8 parse_dwz(const struct blk_limits *lim, struct blk_req *r,
+		    bool discard)
+{
+	u32 max = discard ? lim->max_discard_sectors :
+			    lim->max_write_zeroes_sectors;
+	size_t n = r->data_len / sizeof(r->segs[0]);
+	unsigned int i;
+
+	if (!(discard ? lim->discard : lim->write_zeroes))
+		return VIRTIO_BLK_S_UNSUPP;
+	if (lim->ro)
+		return VIRTIO_BLK_S_IOERR;
+	if (r->data_len % sizeof(r->segs[0]) || !n || n > BLK_MAX_DWZ_SEGS)
+		return VIRTIO_BLK_S_IOERR;
+	iov_to_buf(r->data, r->data_num, 0, r->segs, r->data_len);
+	r->nr_segs = n;
+	for (i = 0; i < n; i++) {
+		struct virtio_blk_discard_write_zeroes *s = &r->segs[i];
+		u32 flags;
+
+		s->sector = le64toh(s->sector);
+		s->num_sectors = le32toh(s->num_sectors);
+		s->flags = flags = le32toh(s->flags);
+		if (discard ? flags : flags & ~VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP)
+			return VIRTIO_BLK_S_UNSUPP;
+		if (s->num_sectors > max ||
+		    !sectors_ok(lim, s->sector, s->num_sectors))
+			return VIRTIO_BLK_S_IOERR;
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+u8 blk_req_parse(struct virtq_elem *e, const struct blk_limits *lim,
+		 struct blk_req *r)
+{
+	struct virtio_blk_outhdr hdr;
+	struct iovec *out = virtq_elem_out(e), *in = virtq_elem_in(e);
+	unsigned int in_num = e->in_num, first;
+	u64 out_data, in_data;
+
+	memset(r, 0, offsetof(struct blk_req, segs));
+	r->type = ~0U;
+	/* The status byte first, so that every error can be reported. */
+	r->status = iov_take_last(in, &in_num);
+	if (!r->status)
+		return VIRTIO_BLK_S_IOERR;
+	in_data = e->in_len - 1;
+	if (e->out_len < BLK_HDR_SIZE)
+		return VIRTIO_BLK_S_IOERR;
+	iov_to_buf(out, e->out_num, 0, &hdr, sizeof(hdr));
+	r->type = le32toh(hdr.type);
+	r->sector = le64toh(hdr.sector);
+	out_data = e->out_len - BLK_HDR_SIZE;
+
+	switch (r->type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_GET_ID:
+		if (out_data)
+			return VIRTIO_BLK_S_IOERR;
+		r->data = in;
+		r->data_num = in_num;
+		r->data_len = in_data;
+		break;
+	case VIRTIO_BLK_T_OUT:
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		if (in_data)
+			return VIRTIO_BLK_S_IOERR;
+		first = iov_skip_front(out, e->out_num, BLK_HDR_SIZE);
+		r->data = out + first;
+		r->data_num = e->out_num - first;
+		r->data_len = out_data;
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		if (out_data || in_data)
+			return VIRTIO_BLK_S_IOERR;
+		return lim->flush ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_UNSUPP;
+	default:
+		return VIRTIO_BLK_S_UNSUPP;
+	}
+	/* Zero-length buffers carry nothing: leave them out. */
+	while (r->data_num && !r->data[0].iov_len) {
+		r->data++;
+		r->data_num--;
+	}
+
+	switch (r->type) {
+	case VIRTIO_BLK_T_IN:
+		return parse_rw(lim, r, false);
+	case VIRTIO_BLK_T_OUT:
+		return parse_rw(lim, r, true);
+	case VIRTIO_BLK_T_DISCARD:
+		return parse_dwz(lim, r, true);
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		return parse_dwz(lim, r, false);
+	default:	/* GET_ID */
+		return VIRTIO_BLK_S_OK;
+	}
+}
