@@ -33,16 +33,10 @@ LDFLAGS += -L$(SYSROOT)/usr/lib/aarch64-linux-gnu
 endif
 
 # libfdt is required and linked statically; zlib is required for gzip
-# kernels; libaio is optional.
+# kernels; liburing (io_uring) is optional.
 LDLIBS += -l:libfdt.a -lz
 have_lib = $(shell echo 'int main(void){return 0;}' | \
 	$(CC) $(LDFLAGS) -x c - -o /dev/null -l$(1) >/dev/null 2>&1 && echo y)
-ifeq ($(call have_lib,aio),y)
-CFLAGS += -DHAVE_LIBAIO
-LDLIBS += -laio
-else
-$(info libaio not found: asynchronous disk I/O disabled)
-endif
 # virtio-blk: raw images through io_uring, else worker threads.
 ifeq ($(call have_lib,uring),y)
 CFLAGS += -DHAVE_LIBURING
@@ -111,7 +105,7 @@ KVM_SRCS += kvm/msi.c
 
 # lkvm sandbox: initramfs building is portable, the command is not.
 PORTABLE_SRCS += util/initramfs.c
-KVM_SRCS += builtin-sandbox.c
+KVM_SRCS += builtin-sandbox.c builtin-setup.c
 GUEST_INIT := $(BUILD)/guest/init
 GUEST_INIT_OBJ := $(BUILD)/arm64/guest/init-blob.o
 
@@ -207,7 +201,24 @@ $(FUZZ_9P_BIN): $(FUZZ_9P_SRCS) $(wildcard include/lkvm/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_9P_SRCS)
 
-fuzz: $(FUZZ_BIN) $(FUZZ_QCOW2_BIN) $(FUZZ_9P_BIN)
+# virtio-blk: request chains, carried out on a small raw disk.
+FUZZ_BLK_BIN := $(BUILD)/fuzz/fuzz-blk
+FUZZ_BLK_SRCS := tests/fuzz/fuzz-blk.c virtio/blk-req.c virtio/virtqueue.c \
+	disk/disk.c disk/qcow2.c util/util.c
+
+$(FUZZ_BLK_BIN): $(FUZZ_BLK_SRCS) $(wildcard include/lkvm/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread -o $@ $(FUZZ_BLK_SRCS) -lz
+
+# virtio-net transmit: vnet header checks and frame extraction from iovecs.
+FUZZ_NET_BIN := $(BUILD)/fuzz/fuzz-net-tx
+FUZZ_NET_SRCS := tests/fuzz/fuzz-net-tx.c net/frame.c virtio/virtqueue.c
+
+$(FUZZ_NET_BIN): $(FUZZ_NET_SRCS) $(wildcard include/lkvm/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_NET_SRCS)
+
+fuzz: $(FUZZ_BIN) $(FUZZ_QCOW2_BIN) $(FUZZ_9P_BIN) $(FUZZ_BLK_BIN) $(FUZZ_NET_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus-virtqueue $(BUILD)/fuzz/corpus-qcow2 \
 		$(BUILD)/fuzz/corpus-9p
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
@@ -216,6 +227,12 @@ fuzz: $(FUZZ_BIN) $(FUZZ_QCOW2_BIN) $(FUZZ_9P_BIN)
 		-max_len=65536 $(BUILD)/fuzz/corpus-qcow2 tests/fuzz/corpus/qcow2
 	$(FUZZ_9P_BIN) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 		-max_len=65536 $(BUILD)/fuzz/corpus-9p tests/fuzz/corpus/9p
+	@mkdir -p $(BUILD)/fuzz/corpus-blk
+	$(FUZZ_BLK_BIN) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+		-max_len=16384 $(BUILD)/fuzz/corpus-blk tests/fuzz/corpus/blk
+	@mkdir -p $(BUILD)/fuzz/corpus-net-tx
+	$(FUZZ_NET_BIN) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+		-max_len=66000 $(BUILD)/fuzz/corpus-net-tx tests/fuzz/corpus/net-tx
 
 clean:
 	rm -rf $(BUILD)/arm64 $(BUILD)/native $(BUILD)/fuzz lkvm

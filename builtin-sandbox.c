@@ -38,6 +38,7 @@
 #define TAG_ROOT		"lkvm-root"
 #define TAG_CWD			"lkvm-cwd"
 #define TAG_CTL			"lkvm-ctl"
+#define TAG_HOST		"lkvm-host"
 
 extern const u8 lkvm_guest_init[], lkvm_guest_init_end[];
 
@@ -292,7 +293,8 @@ static int build_initramfs(struct kvm *kvm, struct sandbox *sb,
 				"root=blk:%s\ncwd=/\n", sb->root_blk);
 	else if (sb->root[0])
 		len += snprintf(config + len, sizeof(config) - len,
-				"root=9p:%s\ncwd=/\n", TAG_ROOT);
+				"root=9p:%s\ncwd=/\nhosttag=%s\n", TAG_ROOT,
+				TAG_HOST);
 	else if (!strcmp(sb->cwd, "/"))
 		len += snprintf(config + len, sizeof(config) - len,
 				"root=9p:%s\ncwd=/\n", TAG_ROOT);
@@ -335,8 +337,13 @@ static int setup_shares(struct kvm *kvm, struct sandbox *sb)
 		return ret;
 	if (sb->root_blk)
 		return 0;
-	if (sb->root[0])
-		return add_share(kvm, sb, 1, sb->root, TAG_ROOT, false);
+	if (sb->root[0]) {
+		/* the host's / at /host, for the symlinks of 'lkvm setup' */
+		ret = add_share(kvm, sb, 1, sb->root, TAG_ROOT, false);
+		if (!ret)
+			ret = add_share(kvm, sb, 2, "/", TAG_HOST, true);
+		return ret;
+	}
 	if (!strcmp(sb->cwd, "/"))
 		return add_share(kvm, sb, 1, "/", TAG_ROOT, false);
 	ret = add_share(kvm, sb, 1, "/", TAG_ROOT, true);

@@ -19,6 +19,7 @@ static int cmd_help(int argc, char **argv);
 static const struct command commands[] = {
 	{ "run",	cmd_run,	cmd_run_help,	"start a virtual machine" },
 	{ "sandbox",	cmd_sandbox,	cmd_sandbox_help, "run a command in a guest on the host's files" },
+	{ "setup",	cmd_setup,	cmd_setup_help,	"create a guest root folder in ~/.lkvm/NAME" },
 	{ "version",	cmd_version,	NULL,		"print the version of lkvm" },
 	{ "help",	cmd_help,	NULL,		"show help: lkvm help [COMMAND]" },
 };

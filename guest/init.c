@@ -16,7 +16,8 @@
  * command's exit status.
  *
  * config keys: root=9p:TAG[:ro] | blk:DEVICE, ctl=TAG, cwd=PATH,
- * cwdtag=TAG (a read-write share mounted over cwd), console=hvc0|ttyS0,
+ * cwdtag=TAG (a read-write share mounted over cwd), hosttag=TAG (the
+ * host's /, read-only, at /host when the root has one), console=hvc0|ttyS0,
  * tty=0|1, rows=N, cols=N, hostname=NAME, msize=N.
  */
 #include <dirent.h>
@@ -121,18 +122,20 @@ static __attribute__((noreturn)) void fail(const char *fmt, ...)
 	power_off();
 }
 
+/* The value of @key in /lkvm/config (a copy), or @def. */
 static const char *conf(const char *key, const char *def)
 {
-	static char val[PATH_MAX];
 	size_t klen = strlen(key);
 	const char *p = config, *end;
+	char *val;
 
 	while (*p) {
 		end = strchrnul(p, '\n');
 		if ((size_t)(end - p) > klen && !strncmp(p, key, klen) &&
-		    p[klen] == '=' && (size_t)(end - p - klen - 1) < sizeof(val)) {
-			memcpy(val, p + klen + 1, end - p - klen - 1);
-			val[end - p - klen - 1] = '\0';
+		    p[klen] == '=') {
+			val = strndup(p + klen + 1, end - p - klen - 1);
+			if (!val)
+				fail("out of memory");
 			return val;
 		}
 		p = *end ? end + 1 : end;
@@ -389,6 +392,9 @@ int main(void)
 	int st, code = STATUS_FAIL;
 
 	mount("dev", "/dev", "devtmpfs", 0, NULL);
+	/* the kernel found no console: keep 0-2 taken, our fds above them */
+	while (open("/dev/null", O_RDWR) >= 0 && fcntl(2, F_GETFD) < 0)
+		;
 	if (slurp("/lkvm/config", config, sizeof(config)) < 0)
 		fail("no /lkvm/config: this initramfs was not made by lkvm sandbox");
 	tty = !strcmp(conf("tty", "0"), "1");
@@ -411,6 +417,9 @@ int main(void)
 	mount_in_root("run", "/run", "tmpfs", "mode=755");
 	mount_in_root("devpts", "/dev/pts", "devpts", "mode=620,ptmxmode=666");
 	mount_in_root("shm", "/dev/shm", "tmpfs", "mode=1777");
+	if (conf("hosttag", NULL))
+		mount_in_root(conf("hosttag", NULL), "/host", "9p",
+			      "trans=virtio,version=9p2000.L,msize=512000,cache=loose");
 	/* last: the working folder may be below /tmp */
 	cwdtag = conf("cwdtag", NULL);
 	if (cwdtag)

@@ -137,6 +137,8 @@ static const struct virtio_device_ops p9_ops = {
 	.features = 1ULL << VIRTIO_9P_MOUNT_TAG,
 	.nr_queues = 1,
 	.queue_size = P9_QUEUE_SIZE,
+	/* tag_len tells the driver how much of it holds the tag */
+	.config_size = 2 + P9_TAG_MAX,
 	.config_access = p9_config,
 	.notify = p9_notify,
 	.reset = p9_reset,

@@ -7,5 +7,7 @@ int cmd_run(int argc, char **argv);
 void cmd_run_help(void);
 int cmd_sandbox(int argc, char **argv);
 void cmd_sandbox_help(void);
+int cmd_setup(int argc, char **argv);
+void cmd_setup_help(void);
 
 #endif

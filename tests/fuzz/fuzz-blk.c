@@ -10,6 +10,7 @@
  * Input: u8 nout, u8 nin, u8 limits, then 2 bytes per buffer (length,
  * little-endian, at most 4096), then the readable buffers' contents.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #define DISK_SIZE	(64 * 1024)
 
 static struct virtq_elem e;
+static u8 *bufs[MAX_BUFS];
 static struct disk *disk;
 
 static void open_disk(void)
@@ -131,6 +133,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			memset(b, 0xaa, len);
 			e.in_len += len;
 		}
+		bufs[i] = b;
 		e.iov[i] = (struct iovec) { b, len };
 	}
 	e.out_num = nout;
@@ -155,7 +158,6 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	if (r.status)
 		*r.status = (u8)sum;
 	for (i = 0; i < n; i++)
-		free(e.iov[i].iov_base);
-	/* iov_base was moved for the header skip: find the allocations */
+		free(bufs[i]);	/* the parser moved some iov_base */
 	return 0;
 }

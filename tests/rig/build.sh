@@ -78,6 +78,8 @@ mkcpio() {
 
 # ---------------------------------------------------------------- host initrd
 HOST_MODS="virtio_mmio virtio_pci 9pnet_virtio 9p"
+# virtio-net cases: tap interfaces, and vhost-net (pulls in tun, tap, vhost)
+HOST_MODS="$HOST_MODS tun vhost_net"
 
 host_modules() { # print .ko paths (relative to lib/modules/VER) in load order
 	local dep=$KDIR/lib/modules/$KVER/modules.dep
@@ -172,21 +174,23 @@ install_if_changed "$KIMAGE" "$SHARE/guest/Image" 644 || true
 # the host kernel and its modules, bound at /boot and /lib/modules in the
 # emulated host (hard links: no copy of the 300 MiB of modules)
 HK=$SHARE/hostkernel
-if newer "$HK/modules/$KVER/modules.dep" "$KDIR/VERSION" "$SELF"; then
+if newer "$HK/.stamp" "$KDIR/VERSION" "$SELF"; then
 	log "linking host kernel modules"
 	rm -rf "$HK"
 	mkdir -p "$HK/boot" "$HK/modules"
 	cp -al "$KDIR/lib/modules/$KVER" "$HK/modules/" 2>/dev/null ||
 		cp -a "$KDIR/lib/modules/$KVER" "$HK/modules/"
 	cp -l "$KIMAGE" "$HK/boot/" 2>/dev/null || cp "$KIMAGE" "$HK/boot/"
-	touch "$HK/modules/$KVER/modules.dep"
+	touch "$HK/.stamp"
 fi
 
-# the benchmark's boot-time probe (static: no libraries needed)
-if newer "$SHARE/bin/bench-run" "$ROOT/tests/rig/bench-run.c"; then
-	aarch64-linux-gnu-gcc -O2 -static -Wall -Wextra -Werror \
-		-o "$SHARE/bin/bench-run" "$ROOT/tests/rig/bench-run.c"
-fi
+# the benchmark's boot-time probe and the terminal probe (static)
+for probe in bench-run pty-run blk-bench; do
+	if newer "$SHARE/bin/$probe" "$ROOT/tests/rig/$probe.c"; then
+		aarch64-linux-gnu-gcc -O2 -static -Wall -Wextra -Werror \
+			-o "$SHARE/bin/$probe" "$ROOT/tests/rig/$probe.c"
+	fi
+done
 
 # arm64 shared libraries of lkvm (nothing to do for a static or script lkvm)
 LIBDIRS="/usr/aarch64-linux-gnu/lib /usr/lib/aarch64-linux-gnu /lib/aarch64-linux-gnu"
@@ -293,10 +297,107 @@ rngbench)
 	t1=$(cut -d' ' -f1 /proc/uptime)
 	echo "GUEST-RNGBENCH reads=4000 secs=$(awk "BEGIN{print $t1 - $t0}")"
 	;;
+net)
+	# virtio-net: lkvm.net_ip=dhcp|ADDR/PREFIX; then lkvm.net_get=URL
+	# (fetch it, print its sha256); lkvm.net_bench=BASEURL (time fetching
+	# BASEURL/big, serve a 32 MiB /big); lkvm.net_serve=KIB (serve KIB
+	# random bytes as /f with httpd on port 80, take one upload POSTed to
+	# /cgi-bin/up, print its sha256, power off)
+	nip=dhcp nget="" nserve="" nbench=""
+	for w in $(cat /proc/cmdline); do
+		case "$w" in
+		lkvm.net_ip=*) nip=${w#lkvm.net_ip=} ;;
+		lkvm.net_get=*) nget=${w#lkvm.net_get=} ;;
+		lkvm.net_serve=*) nserve=${w#lkvm.net_serve=} ;;
+		lkvm.net_bench=*) nbench=${w#lkvm.net_bench=} ;;
+		esac
+	done
+	ip link set lo up
+	ip link set eth0 up
+	echo "GUEST-NET-MAC $(cat /sys/class/net/eth0/address) queues=$(ls -d /sys/class/net/eth0/queues/rx-* | wc -l)"
+	if [ "$nip" = dhcp ]; then
+		udhcpc -i eth0 -n -q -t 10 -T 1 >/dev/null 2>&1 &&
+			echo "GUEST-NET-LEASE $(ip -4 addr show eth0 | sed -n 's/.*inet \([0-9.]*\).*/\1/p')"
+	else
+		ip addr add "$nip" dev eth0
+	fi
+	if [ -n "$nget" ]; then
+		if wget -q -O /tmp/get "$nget"; then
+			echo "GUEST-NET-GET-SHA256 $(sha256sum /tmp/get | cut -d' ' -f1)"
+		else
+			echo "GUEST-NET-GET failed"
+		fi
+	fi
+	if [ -n "$nbench" ]; then
+		t0=$(cut -d' ' -f1 /proc/uptime)
+		wget -q -O /dev/null "$nbench/big" || echo "GUEST-NET-BENCH-GET failed"
+		t1=$(cut -d' ' -f1 /proc/uptime)
+		echo "GUEST-NET-BENCH-GET secs=$(awk "BEGIN{print $t1 - $t0}")"
+		nserve=${nserve:-4}
+	fi
+	if [ -n "$nserve" ]; then
+		mkdir -p /www/cgi-bin
+		dd if=/dev/urandom of=/www/f bs=1k count="$nserve" 2>/dev/null
+		[ -n "$nbench" ] && dd if=/dev/zero of=/www/big bs=1M count=32 2>/dev/null
+		printf '%s\n' '#!/bin/sh' 'head -c "$CONTENT_LENGTH" >/tmp/up' \
+			'printf "Content-Type: text/plain\r\n\r\n"' \
+			'echo "$(sha256sum </tmp/up | cut -d" " -f1) $(wc -c </tmp/up)"' \
+			'touch /tmp/up.done' \
+			>/www/cgi-bin/up
+		chmod 755 /www/cgi-bin/up
+		echo "GUEST-NET-SERVE-SHA256 $(sha256sum /www/f | cut -d' ' -f1)"
+		httpd -p 80 -h /www
+		echo "GUEST-NET-READY"
+		i=0
+		while [ ! -e /tmp/up.done ] && [ $i -lt 600 ]; do
+			sleep 0.2
+			i=$((i + 1))
+		done
+		[ -e /tmp/up.done ] &&
+			echo "GUEST-NET-UP-SHA256 $(sha256sum /tmp/up | cut -d' ' -f1)"
+	fi
+	;;
+reload)
+	# driver reset: unbind and rebind virtio-rng, then use it again
+	dd if=/dev/hwrng bs=1k count=4 2>/dev/null | wc -c >/dev/null
+	rmmod virtio_rng && insmod /lib/modules/virtio-rng.ko &&
+		echo "GUEST-RELOAD bytes=$(dd if=/dev/hwrng bs=1k count=16 2>/dev/null | wc -c)"
+	;;
 input) read -r line && echo "GUEST-READ $line" ;;
 reboot) echo "GUEST-REBOOT"; reboot -f ;;
 panic) echo c >/proc/sysrq-trigger ;;
 hang) while :; do sleep 3600; done ;;
+9p)
+	# every virtio-9p share at /mnt/TAG, then the script share's run.sh
+	for d in /sys/bus/virtio/devices/*; do
+		[ -e "$d/mount_tag" ] || continue
+		tag=$(tr -d '\000' <"$d/mount_tag")
+		mkdir -p "/mnt/$tag"
+		mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 \
+			"$tag" "/mnt/$tag" && echo "GUEST-9P-MOUNT $tag"
+	done
+	[ -f /mnt/script/run.sh ] && sh /mnt/script/run.sh
+	echo "GUEST-9P-DONE"
+	;;
+switchroot)
+	# the disk from root= (lkvm adds root=/dev/vda rw) becomes /, and
+	# its /sbin/init (tests/rig/build.sh: rootfs) takes over
+	root=/dev/vda rootfl=rw
+	for w in $(cat /proc/cmdline); do
+		case "$w" in root=*) root=${w#root=} ;; ro) rootfl=ro ;; esac
+	done
+	mkdir -p /newroot
+	if mount -t ext4 -o "$rootfl" "$root" /newroot; then
+		mount --move /dev /newroot/dev
+		umount /proc /sys
+		exec switch_root /newroot /sbin/init
+	fi
+	echo "GUEST-ROOT-MOUNT-FAILED $root"
+	;;
+blkbench)
+	# virtio-blk throughput on /dev/vda (tests/rig/blk-bench.c)
+	blk-bench /dev/vda 64
+	;;
 shell) setsid cttyhack sh -l ;;
 esac
 echo "GUEST-POWEROFF"
@@ -312,19 +413,42 @@ kernel/drivers/virtio/virtio_pci_modern_dev
 kernel/drivers/virtio/virtio_pci
 kernel/drivers/char/virtio_console
 kernel/drivers/char/hw_random/virtio-rng"
+# virtio-net and what it needs (net_failover, failover), from modules.dep
+GUEST_MODS="$GUEST_MODS
+$(HOST_MODS=virtio_net host_modules | sed 's/\.ko$//')"
 
 # ... and modules loaded with their dependencies from modules.dep, in
 # dependency order (9p for the virtio-9p cases)
 GUEST_DEP_MODS="9pnet_virtio 9p"
+# virtio-blk and an ext4 root on it
+GUEST_DEP_MODS="$GUEST_DEP_MODS virtio_blk crc32c_generic ext4"
 
 GUEST_INITRD=$SHARE/guest/initrd.img
-if newer "$GUEST_INITRD" "$SELF" "$BB" "$KDIR/VERSION"; then
+if newer "$GUEST_INITRD" "$SELF" "$BB" "$KDIR/VERSION" "$SHARE/bin/blk-bench"; then
 	log "building guest initramfs"
 	st=$RIG/guest-root
 	rm -rf "$st"
 	mkdir -p "$st"/{bin,sbin,proc,sys,dev,tmp,root,etc}
 	cp "$BB" "$st/bin/busybox"
+	cp "$SHARE/bin/blk-bench" "$st/bin/blk-bench"
 	printf '%s\n' "$GUEST_INIT" >"$st/init"
+	# udhcpc's lease script (busybox ships none): address, route, DNS
+	mkdir -p "$st/etc/udhcpc" "$st/usr/share/udhcpc"
+	cat >"$st/etc/udhcpc/default.script" <<'EOF'
+#!/bin/sh
+case "$1" in
+deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
+bound|renew)
+	ip -4 addr flush dev "$interface"
+	ip addr add "$ip/${mask:-24}" dev "$interface"
+	for r in $router; do ip route add default via "$r" dev "$interface"; break; done
+	: >/etc/resolv.conf
+	for d in $dns; do echo "nameserver $d" >>/etc/resolv.conf; done ;;
+esac
+exit 0
+EOF
+	chmod 755 "$st/etc/udhcpc/default.script"
+	ln -s /etc/udhcpc/default.script "$st/usr/share/udhcpc/default.script"
 	mkdir -p "$st/lib/modules"
 	for m in $GUEST_MODS; do
 		if [ -e "$KDIR/lib/modules/$KVER/$m.ko" ]; then
@@ -359,6 +483,93 @@ if newer "$BIG_INITRD" "$GUEST_INITRD"; then
 	(cd "$pad" && echo big.bin | cpio -o -H newc -R 0:0 --quiet) >"$BIG_INITRD.tmp"
 	cat "$GUEST_INITRD" "$BIG_INITRD.tmp" >"$BIG_INITRD"
 	rm -f "$BIG_INITRD.tmp"
+fi
+
+# ---------------------------------------------------------------- disks
+# Golden ext4 images for the virtio-blk cases, made without root by
+# mke2fs -d; run-tests.sh copies them to share/disks/CONFIG/ per run.
+#   rootfs.img   64 MiB, busybox and /sbin/init (acts on lkvm.disk=ACTION)
+#   ro.img       16 MiB, /ro.txt, for the read-only disk
+#   data.img     16 MiB, empty, for the second disk
+ROOTFS_INIT=$(cat <<'EOF'
+#!/bin/busybox sh
+# lkvm rig: init of the guest's ext4 root on virtio-blk.  lkvm.disk=ACTION:
+# write (default), two (also writes to /dev/vdb), ro (/dev/vdb must be
+# read-only), hang (write, then wait to be killed).
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev 2>/dev/null
+act=write
+for w in $(cat /proc/cmdline); do
+	case "$w" in lkvm.disk=*) act=${w#lkvm.disk=} ;; esac
+done
+echo "ROOTFS-INIT-OK act=$act $(grep ' / ' /proc/mounts | cut -d' ' -f1,3,4)"
+for d in /sys/block/vd*; do
+	echo "GUEST-BLK $(basename "$d") serial=$(cat "$d/serial" 2>/dev/null) ro=$(cat "$d/ro") sectors=$(cat "$d/size") queues=$(ls "$d/mq" | wc -l)"
+done
+write_files() {
+	echo "written by the lkvm guest" >/guest-wrote.txt
+	dd if=/dev/urandom of=/guest-data.bin bs=64k count=32 2>/dev/null
+	sha256sum /guest-data.bin | cut -d' ' -f1 >/guest-data.sha256
+	sync
+	echo "GUEST-DISK-WRITTEN $(cat /guest-data.sha256)"
+}
+case "$act" in
+write) write_files ;;
+two)
+	write_files
+	mkdir -p /mnt
+	mount -t ext4 /dev/vdb /mnt && echo "on the second disk" >/mnt/second.txt &&
+		umount /mnt && echo "GUEST-SECOND-WRITTEN"
+	;;
+ro)
+	mkdir -p /mnt
+	# busybox mount falls back to read-only on a write-protected device
+	mount -t ext4 -o rw /dev/vdb /mnt 2>/dev/null
+	why=""
+	grep -q ' /mnt ext4 ro' /proc/mounts || why="$why mounted-rw"
+	echo x >/mnt/new.txt 2>/dev/null && why="$why file-written"
+	dd if=/dev/zero of=/dev/vdb bs=4096 count=1 conv=notrunc 2>/dev/null &&
+		why="$why dd-written"
+	echo "GUEST-RO-READ $(cat /mnt/ro.txt)"
+	umount /mnt
+	echo "GUEST-RO ro=$(cat /sys/block/vdb/ro) failures:${why:- none}"
+	;;
+hang)
+	echo "written before SIGTERM" >/sigterm.txt
+	sync
+	echo "GUEST-DISK-WRITTEN"
+	while :; do sleep 3600; done
+	;;
+esac
+mount -o remount,ro /
+sync
+echo "GUEST-DISK-DONE"
+poweroff -f
+EOF
+)
+DISKS=$RIG/disks
+if newer "$DISKS/.stamp" "$SELF" "$BB"; then
+	log "building ext4 disk images"
+	rm -rf "$DISKS"
+	mkdir -p "$DISKS"
+	st=$RIG/rootfs-root
+	rm -rf "$st"
+	mkdir -p "$st"/{bin,sbin,proc,sys,dev,tmp,mnt,root,etc}
+	cp "$BB" "$st/bin/busybox"
+	printf '%s\n' "$ROOTFS_INIT" >"$st/sbin/init"
+	chmod 755 "$st/sbin/init"
+	mke2fs -q -F -t ext4 -L rootfs -E root_owner=0:0 -d "$st" \
+		"$DISKS/rootfs.img" 64M
+	rm -rf "$st"
+	mkdir -p "$st"
+	echo "read-only content" >"$st/ro.txt"
+	mke2fs -q -F -t ext4 -L ro -E root_owner=0:0 -d "$st" "$DISKS/ro.img" 16M
+	rm -rf "$st"
+	mke2fs -q -F -t ext4 -L data -E root_owner=0:0 "$DISKS/data.img" 16M
+	touch "$DISKS/.stamp"
 fi
 
 log "ready: $(du -sh "$SHARE" | cut -f1) share, host initrd $(du -h "$HOST_INITRD" | cut -f1)"

@@ -166,6 +166,54 @@ if [ "$1" = bench ]; then
 				--virtio-transport $t -p "quiet lkvm.test=poweroff" </dev/null
 		done
 	done
+	echo "bench: lkvm sandbox -- true (distribution kernel + modules, root over 9p), 3 runs"
+	mkdir -p /tmp/sbbench && cd /tmp/sbbench
+	for i in 1 2 3; do
+		t0=$(cut -d' ' -f1 /proc/uptime)
+		"$LKVM_BIN" sandbox -- true </dev/null
+		st=$?
+		t1=$(cut -d' ' -f1 /proc/uptime)
+		awk "BEGIN{printf \"sandbox: %.2fs (status $st)\\n\", $t1 - $t0}"
+	done
+	cd /share
+	echo "bench: virtio-9p vs the emulated host's own tmpfs: 64 MiB dd, 1000 small files"
+	B=/tmp/p9bench
+	rm -rf "$B" && mkdir -p "$B/script" "$B/data" "$B/direct"
+	cat >"$B/script/fsbench.sh" <<'FSB'
+# fsbench.sh DIR LABEL: times (s) of sequential write/read and small files
+d=$1
+now() { cut -d' ' -f1 /proc/uptime; }
+t0=$(now)
+dd if=/dev/zero of="$d/f" bs=1M count=64 conv=fsync 2>/dev/null
+t1=$(now)
+dd if="$d/f" of=/dev/null bs=1M 2>/dev/null
+t2=$(now)
+rm -f "$d/f"
+mkdir -p "$d/small" && cd "$d/small" || exit 1
+i=0; while [ $i -lt 1000 ]; do : >"f$i"; i=$((i + 1)); done
+t3=$(now)
+i=0; while [ $i -lt 1000 ]; do [ -e "f$i" ] || echo "missing f$i"; i=$((i + 1)); done
+t4=$(now)
+rm -f f*
+t5=$(now)
+cd / && rmdir "$d/small"
+echo "FSBENCH $2 $t0 $t1 $t2 $t3 $t4 $t5"
+FSB
+	echo 'sh /mnt/script/fsbench.sh /mnt/data guest' >"$B/script/run.sh"
+	for i in 1 2; do
+		sync; echo 3 >/proc/sys/vm/drop_caches
+		sh "$B/script/fsbench.sh" "$B/direct" host
+		"$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -m 512 \
+			-p "quiet lkvm.test=9p" --9p "$B/script,script,ro" \
+			--9p "$B/data,data" </dev/null | grep FSBENCH
+	done | awk '{
+		w = 64 / ($4 - $3); r = 64 / ($5 - $4)
+		c = $6 - $5; s = $7 - $6; u = $8 - $7
+		printf "%-6s write %6.1f MiB/s  read %6.1f MiB/s  1000 files: create %.2fs stat %.2fs unlink %.2fs\n", $2, w, r, c, s, u
+		if ($2 == "host") { hw = w; hr = r; hc = c; hs = s; hu = u }
+		else if (hw > 0) printf "ratio guest/host: write %.2f read %.2f; time ratio create %.1fx stat %.1fx unlink %.1fx\n", w / hw, r / hr, c / (hc ? hc : 0.01), s / (hs ? hs : 0.01), u / (hu ? hu : 0.01)
+	}'
+	rm -rf "$B"
 	echo "bench: lkvm's own memory (--debug)"
 	"$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -m 256 --debug \
 		-p "quiet lkvm.test=poweroff" </dev/null 2>&1 | grep "peak RSS"
@@ -192,6 +240,86 @@ if [ "$1" = bench ]; then
 			else
 				printf "virtio-%s: no result (see results)\n", t }'
 	done
+	echo "bench: virtio-net TCP throughput: 32 MiB over HTTP (busybox httpd + wget),"
+	echo "bench:   host->guest: the guest fetches from the host's httpd;"
+	echo "bench:   guest->host: the host fetches from the guest's httpd;"
+	echo "bench:   ceiling: the emulated host's own loopback"
+	ip link set lo up
+	mkdir -p /tmp/www
+	dd if=/dev/zero of=/tmp/www/big bs=1M count=32 2>/dev/null
+	httpd -f -p 8080 -h /tmp/www &
+	_nbh=$!
+	sleep 0.5
+	_t0=$(cut -d' ' -f1 /proc/uptime)
+	wget -q -O /dev/null http://127.0.0.1:8080/big
+	_t1=$(cut -d' ' -f1 /proc/uptime)
+	_loop=$(awk "BEGIN{print 32 / ($_t1 - $_t0)}")
+	echo "net loopback (ceiling): $_loop MB/s"
+	printf '%s\n' '#!/bin/sh' 'ip addr add 192.168.77.1/24 dev "$1" && ip link set "$1" up' \
+		>/tmp/tapup.sh
+	chmod 755 /tmp/tapup.sh
+	# net_bench NAME GUEST-PARAMS HOST-BASE LKVM-OPTIONS...
+	net_bench() {
+		_nbn=$1 _nbp=$2 _nbb=$3
+		shift 3
+		: >"$RES/netbench-$_nbn.out"
+		timeout 300 "$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -m 256 \
+			-p "quiet lkvm.test=net $_nbp" "$@" </dev/null \
+			>>"$RES/netbench-$_nbn.out" 2>&1 &
+		_nbpid=$!
+		_i=0
+		while ! grep -q GUEST-NET-READY "$RES/netbench-$_nbn.out" &&
+		      kill -0 "$_nbpid" 2>/dev/null && [ $_i -lt 1500 ]; do
+			sleep 0.2
+			_i=$((_i + 1))
+		done
+		_t0=$(cut -d' ' -f1 /proc/uptime)
+		wget -q -O /dev/null "$_nbb/big" || echo "net $_nbn: host fetch failed"
+		_t1=$(cut -d' ' -f1 /proc/uptime)
+		wget -q -O /dev/null --post-data=done "$_nbb/cgi-bin/up"
+		wait "$_nbpid"
+		_h2g=$(sed -n 's/.*GUEST-NET-BENCH-GET secs=\([0-9.]*\).*/\1/p' \
+			"$RES/netbench-$_nbn.out")
+		awk -v n="$_nbn" -v h="$_h2g" -v g="$(awk "BEGIN{print $_t1 - $_t0}")" \
+			-v l="$_loop" 'BEGIN {
+			if (h > 0 && g > 0)
+				printf "net %s: host->guest %.1f MB/s (%.0f%% of loopback), guest->host %.1f MB/s (%.0f%%)\n", n, 32 / h, 100 * 32 / h / l, 32 / g, 100 * 32 / g / l;
+			else
+				printf "net %s: no result (see results)\n", n }'
+	}
+	net_bench user "lkvm.net_bench=http://10.0.2.2:8080" http://127.0.0.1:2222 \
+		-n mode=user,hostfwd=tcp:127.0.0.1:2222-:80
+	if [ -c /dev/net/tun ]; then
+		_tapp="lkvm.net_ip=192.168.77.2/24 lkvm.net_bench=http://192.168.77.1:8080"
+		net_bench tap "$_tapp" http://192.168.77.2 \
+			-n mode=tap,tapif=lkvmtap0,script=/tmp/tapup.sh
+		[ -c /dev/vhost-net ] &&
+			net_bench tap-vhost "$_tapp" http://192.168.77.2 \
+				-n mode=tap,tapif=lkvmtap0,script=/tmp/tapup.sh,vhost=on
+	fi
+	kill "$_nbh" 2>/dev/null
+	echo "bench: virtio-blk, raw image in the host's /tmp (tmpfs), 64 MiB, 1 vCPU:"
+	echo "bench:   guest: tests/rig/blk-bench.c on /dev/vda (O_DIRECT);"
+	echo "bench:   ceiling: the same program on the emulated host on the image file"
+	rm -f /tmp/bench.img
+	dd if=/dev/zero of=/tmp/bench.img bs=1M count=72 2>/dev/null
+	"$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -m 256 -d /tmp/bench.img \
+		-p "quiet lkvm.test=blkbench" </dev/null >"$RES/blkbench.out" 2>&1
+	g=$(grep -a -m1 '^BLK-BENCH' "$RES/blkbench.out")
+	h=$("$SHARE/bin/blk-bench" /tmp/bench.img 64)
+	echo "lkvm guest: ${g:-no result (see $RES/blkbench.out)}"
+	echo "host file:  $h"
+	echo "$g|$h" | awk -F'|' '{
+		n = split("seqwrite seqread randread4k", k, " ")
+		for (i = 1; i <= n; i++) {
+			gv = $1; hv = $2
+			sub(".*" k[i] "=", "", gv); sub(" .*", "", gv)
+			sub(".*" k[i] "=", "", hv); sub(" .*", "", hv)
+			if (hv + 0 > 0 && gv + 0 > 0)
+				printf "virtio-blk %s: lkvm/ceiling = %.2f\n", k[i], gv / hv
+		}
+	}'
+	rm -f /tmp/bench.img
 	exit 0
 fi
 
@@ -356,6 +484,39 @@ expect_out 'GUEST-VIRTIO virtio0 device=0x0004 driver=virtio_rng'
 expect_out 'GUEST-HWRNG virtio_rng.0 bytes=65536'
 run_case virtio-pci-rng-serial 0 guest 1 virtio --virtio-transport pci --rng
 
+# a driver reset (module unload and reload) leaves the device usable
+for t in mmio pci; do
+	expect_out 'GUEST-RELOAD bytes=16384'
+	run_case "virtio-$t-driver-reload" 0 guest 1 reload --rng --virtio-transport $t
+done
+
+# the terminal: lkvm on a pseudo-terminal (raw mode), typed input, Ctrl-a x,
+# SIGTERM and a guest reset all leave the terminal as it was
+PTY=$SHARE/bin/pty-run
+if ! grep -q ' /dev/pts ' /proc/mounts; then
+	mkdir -p /dev/pts && mount -t devpts -o ptmxmode=666 devpts /dev/pts
+fi
+tty_lkvm() { # MARKER ACTION [lkvm run options...]
+	_m=$1 _a=$2
+	shift 2
+	"$PTY" "$_m" "$_a" timeout "$CASE_TIMEOUT" "$LKVM_BIN" run -k "$KERNEL" \
+		-i "$INITRD" -m 256 "$@"
+}
+expect_out 'GUEST-READ hello from the terminal'
+expect_out 'status=0 terminal=restored'
+run_case tty-input 0 tty_lkvm GUEST-INIT-OK 'type:hello from the terminal\x0d' \
+	-p 'quiet lkvm.test=input'
+
+expect_out 'status=0 terminal=restored'
+run_case tty-ctrl-a-x 0 tty_lkvm GUEST-INIT-OK 'type:\x01x' -p 'quiet lkvm.test=hang'
+
+expect_out 'status=143 terminal=restored'
+run_case tty-sigterm 0 tty_lkvm GUEST-INIT-OK 'signal:15' -p 'quiet lkvm.test=hang'
+
+expect_out 'status=3 terminal=restored'
+run_case tty-guest-panic 0 tty_lkvm GUEST-INIT-OK none \
+	-p 'quiet lkvm.test=panic panic=-1'
+
 # scripted CI boot runs: --timeout, --expect, --fail-on, --console-log
 expect_err_lines 1
 run_case ci-timeout-exit-5 5 guest 1 hang --timeout 8
@@ -380,8 +541,458 @@ rm -f "$RES/console.log"
 expect_file "$RES/console.log"
 run_case ci-console-log 0 console_log_case
 
+# ---------------------------------------------------------------- virtio-net
+# net_guest PARAMS LKVM-OPTIONS...: the guest's net action (see build.sh)
+net_guest() {
+	_np=$1
+	shift
+	lkvm run -k "$KERNEL" -i "$INITRD" -m 256 -p "quiet lkvm.test=net $_np" "$@"
+}
+
+# net_exchange BASE CMD...: run CMD (a guest with lkvm.net_serve) in the
+# background; once it serves, fetch BASE/f and compare checksums, POST a
+# file to BASE/cgi-bin/up (NET_UP_BASE if set) and compare what the guest
+# got, ping NET_PING first if set; return CMD's status, 99 on a mismatch.
+net_exchange() {
+	_nx_base=$1
+	shift
+	: >"$RES/.net.out"
+	"$@" >>"$RES/.net.out" 2>&1 &
+	_nx_pid=$!
+	_nx_i=0
+	while ! grep -q GUEST-NET-READY "$RES/.net.out"; do
+		kill -0 "$_nx_pid" 2>/dev/null || break
+		[ "$_nx_i" -lt $((CASE_TIMEOUT * 5)) ] || break
+		sleep 0.2
+		_nx_i=$((_nx_i + 1))
+	done
+	_nx_rc=0
+	if [ -n "${NET_PING:-}" ]; then
+		ping -c 3 -W 5 "$NET_PING" || _nx_rc=1
+	fi
+	rm -f /tmp/net-f
+	wget -q -O /tmp/net-f "$_nx_base/f" || echo "host: wget $_nx_base/f failed"
+	_nx_want=$(sed -n 's/.*GUEST-NET-SERVE-SHA256 \([0-9a-f]*\).*/\1/p' "$RES/.net.out")
+	_nx_got=$(sha256sum /tmp/net-f 2>/dev/null | cut -d' ' -f1)
+	echo "host: fetched sha256 $_nx_got, the guest served ${_nx_want:-nothing}"
+	[ -n "$_nx_want" ] && [ "$_nx_got" = "$_nx_want" ] || _nx_rc=1
+	# text: busybox wget sends --post-file only up to its first NUL
+	head -c 100000 /dev/urandom | od -An -tx1 -v >/tmp/net-up
+	_nx_reply=$(wget -q -O - --post-file=/tmp/net-up "${NET_UP_BASE:-$_nx_base}/cgi-bin/up")
+	_nx_up="$(sha256sum </tmp/net-up | cut -d' ' -f1) $(wc -c </tmp/net-up)"
+	echo "host: uploaded sha256 $_nx_up, the guest got ${_nx_reply:-nothing}"
+	[ "$_nx_reply" = "$_nx_up" ] || _nx_rc=1
+	if [ "$_nx_rc" != 0 ]; then
+		echo "host: ip addr:"; ip addr
+		echo "host: ip route:"; ip route
+		kill $(pidof lkvm) 2>/dev/null
+	fi
+	wait "$_nx_pid"
+	_nx_st=$?
+	cat "$RES/.net.out"
+	[ "$_nx_rc" = 0 ] || return 99
+	return $_nx_st
+}
+
+# the host's init leaves its loopback down: 10.0.2.2 is 127.0.0.1
+ip link set lo up
+
+# bad specs fail at option parsing: one line, exit 2
+expect_err_lines 1
+run_case net-bad-mode 2 lkvm run -k "$KERNEL" -n mode=bogus
+expect_err_lines 1
+run_case net-bad-option 2 lkvm run -k "$KERNEL" -n mode=user,colour=blue
+expect_err_lines 1
+run_case net-bad-hostfwd 2 lkvm run -k "$KERNEL" --network hostfwd=tcp:127.0.0.1:2222
+expect_err_lines 1
+run_case net-bad-mac 2 lkvm run -k "$KERNEL" -n guest_mac=01:00:5e:00:00:01
+
+# user mode: a DHCP lease, then a file from a server on the host's loopback
+# (10.0.2.2 is the host's 127.0.0.1); the default MAC is 52:54:00:...
+mkdir -p /tmp/www
+head -c 1048576 /dev/urandom >/tmp/www/f
+httpd -f -p 127.0.0.1:8080 -h /tmp/www &
+_httpd=$!
+expect_out 'GUEST-NET-MAC 52:54:00:'
+expect_out 'GUEST-NET-LEASE 10.0.2.15'
+expect_out "GUEST-NET-GET-SHA256 $(sha256sum /tmp/www/f | cut -d' ' -f1)"
+run_case net-user-dhcp-wget 0 net_guest "lkvm.net_get=http://10.0.2.2:8080/f" -n mode=user
+
+# the same over virtio-pci, with guest_ip=/host_ip= and guest_mac=
+expect_out 'GUEST-NET-MAC 52:54:00:12:34:56'
+expect_out 'GUEST-NET-LEASE 10.0.5.20'
+expect_out "GUEST-NET-GET-SHA256 $(sha256sum /tmp/www/f | cut -d' ' -f1)"
+run_case net-user-pci 0 net_guest "lkvm.net_get=http://10.0.5.1:8080/f" \
+	--virtio-transport pci \
+	--network guest_ip=10.0.5.20,host_ip=10.0.5.1,guest_mac=52:54:00:12:34:56
+kill "$_httpd" 2>/dev/null
+
+# two NICs (-n repeatable) and mode=none: two virtio-net devices
+expect_out 'GUEST-VIRTIO virtio0 device=0x0001 driver=virtio_net'
+expect_out 'GUEST-VIRTIO virtio1 device=0x0001 driver=virtio_net'
+run_case net-two-nics 0 guest 1 virtio -n mode=user -n mode=none -n mode=user
+
+# hostfwd: the host reaches servers in the guest through its loopback
+expect_out 'GUEST-NET-UP-SHA256'
+NET_UP_BASE=http://127.0.0.1:2223
+run_case net-user-hostfwd 0 net_exchange http://127.0.0.1:2222 \
+	net_guest "lkvm.net_serve=256" \
+	-n mode=user,hostfwd=tcp:127.0.0.1:2222-:80,hostfwd=tcp:127.0.0.1:2223-10.0.2.15:80
+NET_UP_BASE=""
+
+# tap: an interface on the host, set up by the script lkvm runs
+printf '%s\n' '#!/bin/sh' 'ip addr add 192.168.77.1/24 dev "$1" && ip link set "$1" up' \
+	>/tmp/tapup.sh
+chmod 755 /tmp/tapup.sh
+TAPNET="lkvm.net_ip=192.168.77.2/24 lkvm.net_serve=256"
+
+# a tap that cannot be had: one line, exit 1, before the guest starts
+expect_err_lines 1
+run_case net-tap-unopenable 1 net_guest "" -n mode=tap,tapif=lo
+
+if [ -c /dev/net/tun ]; then
+	NET_PING=192.168.77.2
+	expect_out 'GUEST-NET-UP-SHA256'
+	run_case net-tap 0 net_exchange http://192.168.77.2 net_guest "$TAPNET" \
+		-n mode=tap,tapif=lkvmtap0,script=/tmp/tapup.sh
+	expect_out 'GUEST-NET-UP-SHA256'
+	expect_out 'queues=2'
+	run_case net-tap-mq 0 net_exchange http://192.168.77.2 net_guest "$TAPNET" \
+		-c 2 -n mode=tap,tapif=lkvmtap0,script=/tmp/tapup.sh,queues=2
+	if [ -c /dev/vhost-net ]; then
+		expect_out 'GUEST-NET-UP-SHA256'
+		run_case net-tap-vhost 0 net_exchange http://192.168.77.2 \
+			net_guest "$TAPNET" \
+			-n mode=tap,tapif=lkvmtap0,script=/tmp/tapup.sh,vhost=on
+		expect_out 'GUEST-NET-UP-SHA256'
+		run_case net-tap-vhost-pci 0 net_exchange http://192.168.77.2 \
+			net_guest "$TAPNET" --virtio-transport pci \
+			-n mode=tap,tapif=lkvmtap0,script=/tmp/tapup.sh,vhost=on
+		expect_out 'GUEST-NET-UP-SHA256'
+		expect_out 'queues=2'
+		run_case net-tap-vhost-mq 0 net_exchange http://192.168.77.2 \
+			net_guest "$TAPNET" -c 2 \
+			-n mode=tap,tapif=lkvmtap0,script=/tmp/tapup.sh,vhost=on,queues=2
+	else
+		tap "# no /dev/vhost-net in the host: vhost cases skipped"
+	fi
+	NET_PING=""
+else
+	tap "# no /dev/net/tun in the host: tap cases skipped"
+fi
+
 expect_out "GUEST-BIG-SHA256 $(cat "$SHARE/guest/big.sha256")"
 run_case big-initrd-70M 0 big_guest 1
+
+# ---------------------------------------------------------------- virtio-9p
+# The guest's 9p action mounts every share at /mnt/TAG and runs
+# /mnt/script/run.sh; the host side is checked after lkvm exits.
+P9=/tmp/9p
+p9_setup() {
+	rm -rf "$P9"
+	mkdir -p "$P9/rw" "$P9/ro" "$P9/script"
+	echo "SECRET-OUTSIDE-EXPORT" >"$P9/secret.txt"
+	echo "from-host" >"$P9/rw/pre.txt"
+	echo "read-only-file" >"$P9/ro/hello.txt"
+	ln -s "$P9" "$P9/rw/hostlink"
+}
+# p9_guest SCRIPT [lkvm options]: boot the 9p action with run.sh = SCRIPT
+p9_guest() {
+	printf '%s\n' "$1" >"$P9/script/run.sh"
+	shift
+	# the output is checked from here: results/ may be wiped by another run
+	guest 1 9p --9p "$P9/script,script,ro" "$@" >/tmp/p9.out
+	_st=$?
+	cat /tmp/p9.out
+	return $_st
+}
+
+p9_rw_case() {
+	p9_setup
+	p9_guest '
+cd /mnt/rw || exit
+echo "GUEST-PRE $(cat pre.txt)"
+echo data1 >a.txt && mv a.txt b.txt
+mkdir -p d1/d2 && echo deep >d1/d2/f
+mkdir gone && echo x >gone/f && rm -r gone
+dd if=/dev/urandom of=big bs=1M count=8 2>/dev/null
+echo "GUEST-BIG $(sha256sum big | cut -d" " -f1)"
+ln -s b.txt link
+touch -d "2001-02-03 04:05:06" dated
+chmod 600 b.txt
+echo appended >>d1/d2/f
+echo "GUEST-LS $(ls | tr "\n" " ")"
+' --9p "$P9/rw,rw" "$@" || return
+	cd "$P9/rw" || return
+	_fail=""
+	[ "$(cat b.txt)" = data1 ] || _fail="$_fail b.txt"
+	[ ! -e a.txt ] || _fail="$_fail a.txt-still-there"
+	[ "$(cat d1/d2/f)" = "deep
+appended" ] || _fail="$_fail d1/d2/f"
+	[ ! -e gone ] || _fail="$_fail gone-still-there"
+	[ "$(readlink link)" = b.txt ] || _fail="$_fail link"
+	[ "$(stat -c %Y dated)" = "$(date -d '2001-02-03 04:05:06' +%s)" ] ||
+		_fail="$_fail mtime"
+	[ "$(stat -c %a b.txt)" = 600 ] || _fail="$_fail chmod"
+	_sum=$(sha256sum big | cut -d' ' -f1)
+	grep -q "GUEST-BIG $_sum" /tmp/p9.out || _fail="$_fail big-checksum"
+	cd /share || return
+	[ -z "$_fail" ] || { echo "host side wrong:$_fail" >&2; return 1; }
+}
+expect_out 'GUEST-9P-MOUNT rw'
+expect_out 'GUEST-PRE from-host'
+expect_out 'GUEST-9P-DONE'
+run_case 9p-rw 0 p9_rw_case
+
+# the same over virtio-pci
+expect_out 'GUEST-PRE from-host'
+run_case 9p-rw-pci 0 p9_rw_case --virtio-transport pci
+
+p9_ro_case() {
+	p9_setup
+	p9_guest '
+cd /mnt/ro || exit
+echo "GUEST-RO-READ $(cat hello.txt)"
+for op in "echo x >new" "rm hello.txt" "mkdir dir" "mv hello.txt moved" \
+	"echo y >>hello.txt" "ln -s hello.txt sl" "touch hello.txt"; do
+	if sh -c "$op" 2>/dev/null; then echo "GUEST-RO-ALLOWED $op"
+	else echo "GUEST-RO-REFUSED $op"; fi
+done
+' --9p "$P9/ro,ro,ro" || return
+	grep -q GUEST-RO-ALLOWED /tmp/p9.out && return 1
+	[ "$(ls "$P9/ro")" = hello.txt ] && [ "$(cat "$P9/ro/hello.txt")" = read-only-file ]
+}
+expect_out 'GUEST-RO-READ read-only-file'
+expect_out 'GUEST-RO-REFUSED echo x >new'
+expect_out 'GUEST-RO-REFUSED rm hello.txt'
+run_case 9p-readonly 0 p9_ro_case
+
+# nothing outside the export: host symlinks, guest symlinks and ".." all
+# stay inside (the guest resolves links itself, in its own namespace)
+p9_escape_case() {
+	p9_setup
+	p9_guest '
+cd /mnt/rw || exit
+ln -s / x
+cat x/tmp/9p/secret.txt /mnt/rw/../secret.txt hostlink/secret.txt \
+	/mnt/rw/hostlink/secret.txt ../../tmp/9p/secret.txt 2>&1
+cd /mnt/rw/.. && cat secret.txt 2>&1
+ls -la /mnt/rw/hostlink/ 2>&1
+echo GUEST-ESCAPE-TRIED
+' --9p "$P9/rw,rw" || return
+	! grep -q SECRET-OUTSIDE-EXPORT /tmp/p9.out
+}
+expect_out 'GUEST-ESCAPE-TRIED'
+run_case 9p-escape 0 p9_escape_case
+
+# bad --9p values: one line, before any VM
+expect_err_lines 1
+run_case 9p-bad-dir 1 guest 1 poweroff --9p /nonexistent/dir,tag
+expect_err_lines 1
+run_case 9p-bad-spec 2 guest 1 poweroff --9p /tmp
+expect_err_lines 1
+run_case 9p-dup-tag 1 guest 1 poweroff --9p /tmp,t --9p /share,t
+
+# ---------------------------------------------------------------- sandbox
+# lkvm sandbox with no -k: the emulated host's /boot/vmlinuz-$(uname -r)
+# and /lib/modules/$(uname -r), root = the host's / over 9p
+expect_out "Linux lkvm $(uname -r) .* aarch64"
+run_case sandbox-uname-a 0 lkvm sandbox -- uname -a
+
+run_case sandbox-exit-7 7 lkvm sandbox -- sh -c 'exit 7'
+
+sandbox_exact() { # WANT CMD...: stdout must be exactly WANT
+	_sx_want=$1
+	shift
+	_got=$(lkvm sandbox -- "$@")
+	_st=$?
+	echo "$_got"
+	[ "$_got" = "$_sx_want" ] ||
+		{ echo "got '$_got', want '$_sx_want'" >&2; return 1; }
+	return $_st
+}
+run_case sandbox-uname-m 0 sandbox_exact aarch64 uname -m
+
+sandbox_cwd_case() {
+	rm -rf /tmp/sbx && mkdir -p /tmp/sbx && cd /tmp/sbx || return
+	echo host-data >in.txt
+	lkvm sandbox -- sh -c 'cat in.txt >out.txt; echo guest >>out.txt; pwd; mkdir sub; echo x >sub/f; rm in.txt'
+	_st=$?
+	cd /share || return
+	[ "$_st" = 0 ] && [ "$(cat /tmp/sbx/out.txt)" = "host-data
+guest" ] && [ -f /tmp/sbx/sub/f ] && [ ! -e /tmp/sbx/in.txt ]
+}
+expect_out '^/tmp/sbx'
+run_case sandbox-cwd-write 0 sandbox_cwd_case
+
+# the root is read-only outside the working folder
+expect_out 'Read-only file system'
+run_case sandbox-root-ro 1 lkvm sandbox -- sh -c 'touch /etc/lkvm-was-here'
+
+expect_out 'sandbox: /no/such/command: No such file'
+run_case sandbox-not-found 127 lkvm sandbox -- /no/such/command
+
+run_case sandbox-pci 0 lkvm sandbox --virtio-transport pci -- true
+
+# a kernel without the drivers: one line naming the missing one, 125
+mkdir -p /tmp/nomods && : >/tmp/nomods/modules.dep && : >/tmp/nomods/modules.builtin
+expect_err_lines 1
+run_case sandbox-missing-module 125 lkvm sandbox --modules /tmp/nomods -- true
+
+# the guest dies before the command's status is known: 125
+run_case sandbox-timeout-125 125 lkvm sandbox --timeout 20 -- sleep 600
+
+# ---------------------------------------------------------------- virtio-blk
+# Fresh images per config in disks/$CONFIG (tests/rig/run-tests.sh makes
+# them and checks them with e2fsck/debugfs/qemu-img after the host exits).
+# disk_guest CPUS ACTION [lkvm options]: the initrd mounts root= (lkvm's
+# default root=/dev/vda rw) and switches to the disk's /sbin/init, which
+# does lkvm.disk=ACTION, remounts / read-only and powers off.
+DSK=$SHARE/disks/$CONFIG
+disk_guest() {
+	_cpus=$1 _act=$2
+	shift 2
+	lkvm run -k "$KERNEL" -i "$INITRD" -m 256 -c "$_cpus" \
+		-p "quiet lkvm.test=switchroot lkvm.disk=$_act" "$@"
+}
+if [ -d "$DSK" ]; then
+	expect_out 'ROOTFS-INIT-OK act=write /dev/vda ext4 rw'
+	expect_out 'GUEST-BLK vda serial=root.img ro=0 sectors=131072 queues=2'
+	expect_out 'GUEST-DISK-WRITTEN'
+	expect_out 'GUEST-DISK-DONE'
+	run_case blk-raw-root 0 disk_guest 2 write -d "$DSK/root.img"
+
+	expect_out 'ROOTFS-INIT-OK act=write /dev/vda ext4 rw'
+	expect_out 'GUEST-DISK-DONE'
+	run_case blk-qcow2-root 0 disk_guest 1 write -d "$DSK/root.qcow2"
+
+	expect_out 'GUEST-DISK-DONE'
+	run_case blk-qcow2-overlay 0 disk_guest 1 write -d "$DSK/overlay.qcow2"
+
+	expect_out 'GUEST-BLK vdb serial=DATA-DISK-2 ro=0 sectors=32768'
+	expect_out 'GUEST-SECOND-WRITTEN'
+	expect_out 'GUEST-DISK-DONE'
+	run_case blk-two-disks 0 disk_guest 2 two -d "$DSK/two-root.img" \
+		-d "$DSK/data.img,id=DATA-DISK-2"
+
+	expect_out 'GUEST-BLK vdb serial=ro.img ro=1'
+	expect_out 'GUEST-RO-READ read-only content'
+	expect_out 'GUEST-RO ro=1 failures: none'
+	expect_out 'GUEST-DISK-DONE'
+	run_case blk-ro 0 disk_guest 1 ro -d "$DSK/root.img" -d "$DSK/ro.img,ro"
+
+	# snapshot: the guest writes, the image stays byte-identical
+	snapshot_case() {
+		_before=$(sha256sum "$DSK/snap.img" | cut -d' ' -f1)
+		disk_guest 1 write -d "$DSK/snap.img,snapshot"
+		_st=$?
+		_after=$(sha256sum "$DSK/snap.img" | cut -d' ' -f1)
+		echo "sha256 before $_before after $_after"
+		[ "$_before" = "$_after" ] || return 98
+		ls /tmp | grep -q lkvm-snapshot && { echo "overlay left in /tmp"; return 97; }
+		return $_st
+	}
+	expect_out 'GUEST-DISK-DONE'
+	run_case blk-snapshot 0 snapshot_case
+
+	expect_out 'GUEST-DISK-DONE'
+	run_case blk-pci-root 0 disk_guest 2 write --virtio-transport pci \
+		-d "$DSK/pci-root.img"
+
+	# SIGTERM once the guest synced: the file is in the image
+	# (checked after the run by replaying the journal on a copy)
+	sigterm_disk_case() {
+		: >"$RES/.sigterm.out"
+		disk_guest 1 hang -d "$DSK/sigterm.img" >"$RES/.sigterm.out" 2>&1 &
+		_pid=$!
+		_i=0
+		while [ $_i -lt $((CASE_TIMEOUT * 10)) ]; do
+			grep -q GUEST-DISK-WRITTEN "$RES/.sigterm.out" && break
+			kill -0 $_pid 2>/dev/null || break
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+		kill -TERM $(pidof lkvm) 2>/dev/null
+		wait $_pid
+		_st=$?
+		cat "$RES/.sigterm.out"
+		return $_st
+	}
+	expect_out 'GUEST-DISK-WRITTEN'
+	run_case blk-sigterm-flushed 143 sigterm_disk_case
+
+	# a second lkvm cannot open an image in use: one line, exit 1
+	lock_case() {
+		: >"$RES/.lock.out"	# no stale GUEST-INIT-OK
+		guest 1 hang -d "$DSK/lock.img" >"$RES/.lock.out" 2>&1 &
+		_pid=$!
+		_i=0
+		while [ $_i -lt $((CASE_TIMEOUT * 10)) ]; do
+			grep -q GUEST-INIT-OK "$RES/.lock.out" && break
+			kill -0 $_pid 2>/dev/null || break
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+		"$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -d "$DSK/lock.img,ro" \
+			-p "quiet lkvm.test=poweroff" >/dev/null 2>"$RES/.lock.err"
+		_st=$?
+		kill -TERM $_pid $(pidof lkvm) 2>/dev/null
+		{ wait $_pid; } 2>/dev/null
+		cat "$RES/.lock.err"
+		cat "$RES/.lock.err" >&2
+		return $_st
+	}
+	expect_err_lines 1
+	expect_out "disk '.*lock.img': in use by another process"
+	run_case blk-lock 1 lock_case
+fi
+
+# bad disks: one line naming the disk, exit 1; the file untouched
+expect_err_lines 1
+run_case blk-missing 1 guest 1 poweroff -d /nonexistent/disk.img
+printf 'QFI\373\0\0\0\3corrupt header follows' >/tmp/corrupt.qcow2
+head -c 65536 /dev/urandom >>/tmp/corrupt.qcow2
+corrupt_case() {
+	_b=$(sha256sum /tmp/corrupt.qcow2)
+	guest 1 poweroff -d /tmp/corrupt.qcow2
+	_st=$?
+	[ "$_b" = "$(sha256sum /tmp/corrupt.qcow2)" ] || return 98
+	return $_st
+}
+expect_err_lines 1
+run_case blk-corrupt-qcow2 1 corrupt_case
+expect_err_lines 1
+run_case blk-bad-spec-exit-2 2 lkvm run -k "$KERNEL" -d /tmp/x.img,bogus
+expect_err_lines 1
+run_case blk-bad-id-exit-2 2 lkvm run -k "$KERNEL" -d /tmp/x.img,id=123456789012345678901
+
+# lkvm setup NAME, then a sandbox booting from ~/.lkvm/NAME over 9p
+sandbox_setup_case() {
+	rm -rf /tmp/sbhome && mkdir -p /tmp/sbhome || return
+	HOME=/tmp/sbhome lkvm setup demo || return
+	[ -L /tmp/sbhome/.lkvm/demo/bin ] || return
+	HOME=/tmp/sbhome lkvm sandbox -d demo -- \
+		sh -c 'echo in-root >/root/made; test -d /host/share && uname -m' || return
+	[ "$(cat /tmp/sbhome/.lkvm/demo/root/made)" = in-root ]
+}
+expect_out '^aarch64'
+run_case sandbox-setup-root 0 sandbox_setup_case
+
+# on a terminal: CMD gets hvc0 as its controlling tty, typed input, and
+# lkvm leaves the terminal as it was
+expect_out '^/dev/hvc0'
+expect_out 'GOT typed-line'
+expect_out 'status=3 terminal=restored'
+run_case sandbox-tty 0 "$PTY" SBX-READY 'type:typed-line\x0d' \
+	timeout "$CASE_TIMEOUT" "$LKVM_BIN" sandbox -- \
+	sh -c 'tty; echo SBX-READY; read l; echo "GOT $l"; exit 3'
+
+expect_out '125 .*lkvm or the guest failed'
+expect_out 'virtio-transport'
+run_case sandbox-help 0 lkvm help sandbox
+
+expect_err_lines 1
+run_case sandbox-no-command 125 lkvm sandbox -m 256
 
 tap "1..$n"
 tap "# done: $((n - nfail)) ok, $nfail not ok"

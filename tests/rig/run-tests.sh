@@ -74,6 +74,123 @@ report() { # ok|not ok, text
 	echo "$1 - $2"
 }
 
+# ---- virtio-blk: fresh disk images per config, checked after the run
+DISKS=$RIG/disks
+prepare_disks() { # CONFIG
+	local d=$SHARE/disks/$1 f
+	rm -rf "$d"
+	[ -e "$DISKS/rootfs.img" ] || return 0
+	mkdir -p "$d"
+	for f in root.img two-root.img snap.img sigterm.img pci-root.img \
+			lock.img base.raw; do
+		cp --sparse=always "$DISKS/rootfs.img" "$d/$f"
+	done
+	qemu-img convert -O qcow2 "$DISKS/rootfs.img" "$d/root.qcow2"
+	(cd "$d" && qemu-img create -q -f qcow2 -b base.raw -F raw overlay.qcow2)
+	cp "$DISKS/data.img" "$DISKS/ro.img" "$d/"
+	sha256sum "$DISKS/rootfs.img" | cut -d' ' -f1 >"$d/rootfs.sha256"
+	sha256sum "$DISKS/ro.img" | cut -d' ' -f1 >"$d/ro.sha256"
+}
+
+# disk_ok CONFIG CASE TEXT COMMAND...: report a post-check
+disk_ok() {
+	local cfg=$1 name=$2 text=$3 out
+	shift 3
+	if out=$("$@" 2>&1); then
+		report ok "$cfg: $name: $text"
+	else
+		report "not ok" "$cfg: $name: $text"
+		echo "$out" | tail -n 15 | sed 's/^/#   /'
+	fi
+}
+
+# ext4_files RAW [sigterm]: the files the guest wrote are there and whole
+ext4_files() {
+	local img=$1 t want got
+	t=$(mktemp -d)
+	if [ "${2:-}" = sigterm ]; then
+		# killed without unmounting: replay the journal on a copy first
+		cp --sparse=always "$img" "$t/img"
+		e2fsck -fy "$t/img" >"$t/fsck" 2>&1
+		[ $? -le 1 ] || { cat "$t/fsck"; rm -rf "$t"; return 1; }
+		got=$(debugfs -R 'cat /sigterm.txt' "$t/img" 2>/dev/null)
+		rm -rf "$t"
+		[ "$got" = "written before SIGTERM" ] ||
+			{ echo "/sigterm.txt: '$got'"; return 1; }
+		return 0
+	fi
+	e2fsck -fn "$img" || { rm -rf "$t"; return 1; }
+	got=$(debugfs -R 'cat /guest-wrote.txt' "$img" 2>/dev/null)
+	[ "$got" = "written by the lkvm guest" ] ||
+		{ echo "/guest-wrote.txt: '$got'"; rm -rf "$t"; return 1; }
+	want=$(debugfs -R 'cat /guest-data.sha256' "$img" 2>/dev/null)
+	debugfs -R "dump /guest-data.bin $t/data" "$img" >/dev/null 2>&1
+	got=$(sha256sum <"$t/data" | cut -d' ' -f1)
+	rm -rf "$t"
+	[ -n "$want" ] && [ "$want" = "$got" ] ||
+		{ echo "/guest-data.bin sha256 $got, guest said '$want'"; return 1; }
+}
+
+# qcow2_files QCOW2: qemu-img check, then the files, converted to raw
+qcow2_files() {
+	local t ret
+	qemu-img check "$1" || return 1
+	t=$(mktemp)
+	qemu-img convert -O raw "$1" "$t" || { rm -f "$t"; return 1; }
+	ext4_files "$t"
+	ret=$?
+	rm -f "$t"
+	return $ret
+}
+
+same_sha() { # FILE SHA-FILE
+	[ "$(sha256sum "$1" | cut -d' ' -f1)" = "$(cat "$2")" ] ||
+		{ echo "$1 changed"; return 1; }
+}
+
+check_disks() { # CONFIG
+	local cfg=$1 d=$SHARE/disks/$1 res=$SHARE/results/$1
+	[ -d "$d" ] || return 0
+	ran() { [ -e "$res/$1.log" ]; }
+	if ran blk-raw-root; then
+		disk_ok "$cfg" blk-raw-root "files intact, e2fsck -fn clean" \
+			ext4_files "$d/root.img"
+	fi
+	if ran blk-qcow2-root; then
+		disk_ok "$cfg" blk-qcow2-root "qemu-img check, files intact" \
+			qcow2_files "$d/root.qcow2"
+	fi
+	if ran blk-qcow2-overlay; then
+		disk_ok "$cfg" blk-qcow2-overlay "qemu-img check, files intact" \
+			qcow2_files "$d/overlay.qcow2"
+		disk_ok "$cfg" blk-qcow2-overlay "backing file unchanged" \
+			same_sha "$d/base.raw" "$d/rootfs.sha256"
+	fi
+	if ran blk-two-disks; then
+		disk_ok "$cfg" blk-two-disks "vda files intact" \
+			ext4_files "$d/two-root.img"
+		disk_ok "$cfg" blk-two-disks "vdb file intact, e2fsck -fn clean" \
+			sh -c "e2fsck -fn '$d/data.img' &&
+				[ \"\$(debugfs -R 'cat /second.txt' '$d/data.img' 2>/dev/null)\" = 'on the second disk' ]"
+	fi
+	if ran blk-ro; then
+		disk_ok "$cfg" blk-ro "read-only image unchanged" \
+			same_sha "$d/ro.img" "$d/ro.sha256"
+	fi
+	if ran blk-snapshot; then
+		disk_ok "$cfg" blk-snapshot "image byte-identical" \
+			same_sha "$d/snap.img" "$d/rootfs.sha256"
+	fi
+	if ran blk-sigterm-flushed; then
+		disk_ok "$cfg" blk-sigterm-flushed "synced file survives SIGTERM" \
+			ext4_files "$d/sigterm.img" sigterm
+	fi
+	if ran blk-pci-root; then
+		disk_ok "$cfg" blk-pci-root "files intact, e2fsck -fn clean" \
+			ext4_files "$d/pci-root.img"
+	fi
+}
+
 case_args=$(IFS=,; echo "${cases[*]:-}")
 
 for cfg in "${configs[@]}"; do
@@ -81,6 +198,7 @@ for cfg in "${configs[@]}"; do
 	res=$SHARE/results/$cfg
 	rm -rf "$res"
 	mkdir -p "$res"
+	prepare_disks "$cfg"
 	echo "# rig: booting $cfg host (timeout ${TIMEOUT}s)"
 	t0=$(date +%s.%N)
 	boot_host "$cfg" "$case_args" "$log"
@@ -131,6 +249,8 @@ for cfg in "${configs[@]}"; do
 			echo "$out" | head -n 20 | sed 's/^/#   /'
 		fi
 	done
+	# ... and every disk image the blk-* cases wrote must hold their files
+	check_disks "$cfg"
 done
 
 if [ -n "${RIG_SUMMARY_FILE:-}" ]; then

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libFuzzer harness for virtio-net's transmit path (net/frame.c): the
+ * input is a transmit buffer as the guest lays it out, cut into iovecs
+ * where the input says, with the negotiated offloads picked by its first
+ * byte. The vnet header is checked and the frame extracted exactly as
+ * virtio/net.c does; what is accepted must be consistent (length, bytes,
+ * header fields inside the frame), and an accepted frame goes through the
+ * bounded receive queue too. ASan/UBSan catch any out-of-bounds access.
+ *
+ * Input: caps (1 byte), nsplit (1 byte, up to 16), nsplit 2-byte cut
+ * lengths, then the buffer (header + frame).
+ */
+#include <linux/virtio_net.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lkvm/net.h"
+
+#define MAX_IOV		17
+
+static u8 frame[NET_MAX_FRAME];
+/* the buffer may be larger than the largest accepted one */
+#define MAX_INPUT	(NET_MAX_PACKET + 256)
+
+int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
+{
+	struct iovec iov[MAX_IOV];
+	struct net_tx_caps caps;
+	struct net_pktq q;
+	struct net_hdr h;
+	unsigned int nsplit, n = 0, i;
+	size_t off, len, flen, total;
+	enum net_tx_error e;
+	u8 c;
+
+	if (size < 2 || size > MAX_INPUT + 2 + 32)
+		return 0;
+	c = data[0];
+	caps = (struct net_tx_caps) {
+		.csum = c & 1, .tso4 = c & 2, .tso6 = c & 4, .ufo = c & 8,
+		.ecn = c & 16,
+	};
+	nsplit = data[1] % 17;
+	off = 2 + 2 * nsplit;
+	if (off > size)
+		return 0;
+	total = size - off;
+	/* cut the buffer; zero-length pieces are allowed */
+	for (i = 0; i < nsplit && n < MAX_IOV - 1; i++) {
+		len = (data[2 + 2 * i] | data[3 + 2 * i] << 8) % (total + 1);
+		len = MIN(len, size - off);
+		iov[n++] = (struct iovec) { (void *)(data + off), len };
+		off += len;
+	}
+	iov[n++] = (struct iovec) { (void *)(data + off), size - off };
+
+	flen = 0;
+	e = net_tx_extract(iov, n, &caps, &h, frame, &flen);
+	if (e != NET_TX_OK) {
+		if (total <= NET_MAX_PACKET && total >= NET_HDR_LEN + NET_ETH_HLEN &&
+		    (e == NET_TX_SHORT || e == NET_TX_OVERSIZE))
+			abort();
+		return 0;
+	}
+	/* accepted: sizes and bytes are what the guest gave */
+	if (total > NET_MAX_PACKET || total < NET_HDR_LEN + NET_ETH_HLEN ||
+	    flen != total - NET_HDR_LEN)
+		abort();
+	if (memcmp(frame, data + size - total + NET_HDR_LEN, flen))
+		abort();
+	if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+	    (!caps.csum || (size_t)h.csum_start + h.csum_offset + 2 > flen))
+		abort();
+	if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE &&
+	    (!h.gso_size || h.hdr_len > flen))
+		abort();
+
+	if (net_pktq_init(&q, 2) < 0)
+		return 0;
+	net_pktq_push(&q, data + size - total, frame, flen);
+	if (!net_pktq_peek(&q) ||
+	    net_pktq_peek(&q)->len != NET_HDR_LEN + flen)
+		abort();
+	net_pktq_free(&q);
+	return 0;
+}
