@@ -55,18 +55,6 @@
 /* Kernels before v4.2 want the FDT in the first 512 MiB of the kernel. */
 #define EARLY_WINDOW		(512 * SZ_1M)
 
-static void __printf(3, 4) set_err(char *err, size_t errlen,
-				   const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Byte by byte, so that unaligned headers and big-endian hosts work. */
 static u32 get_le32(const u8 *p)
 {

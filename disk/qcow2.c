@@ -166,17 +166,6 @@ static int do_open(struct qcow2 **qp, const char *path, int fd, unsigned int fla
 static ssize_t do_read(struct qcow2 *q, const struct iovec *iov, int cnt,
 		       size_t skip, size_t len, u64 g);
 
-static void __printf(3, 4) seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static u32 get_be32(const u8 *p)
 {
 	u32 v;
@@ -1362,13 +1351,13 @@ static int parse_exts(const struct header *h, const u8 *b, size_t len,
 		if (type == EXT_END)
 			return 0;
 		if (l > end - off) {
-			seterr(err, errlen, "%s: header extension %#x overruns the header",
+			set_err(err, errlen, "%s: header extension %#x overruns the header",
 			       path, type);
 			return -EINVAL;
 		}
 		if (type == EXT_BACKING_FMT) {
 			if (l >= sizeof(x->backing_fmt)) {
-				seterr(err, errlen, "%s: backing format name too long", path);
+				set_err(err, errlen, "%s: backing format name too long", path);
 				return -EINVAL;
 			}
 			memcpy(x->backing_fmt, b + off, l);
@@ -1408,36 +1397,36 @@ static int check_features(const struct header *h, const struct exts *x,
 	char name[96];
 
 	if (h->crypt_method) {
-		seterr(err, errlen, "%s: encrypted images (method %u) are not supported",
+		set_err(err, errlen, "%s: encrypted images (method %u) are not supported",
 		       path, h->crypt_method);
 		return -ENOTSUP;
 	}
 	if (unknown) {
 		feature_name(x, __builtin_ctzll(unknown), name, sizeof(name));
-		seterr(err, errlen, "%s: %s is not supported", path, name);
+		set_err(err, errlen, "%s: %s is not supported", path, name);
 		return -ENOTSUP;
 	}
 	if ((h->incompat & INCOMPAT_DATA_FILE) || x->data_file) {
-		seterr(err, errlen, "%s: external data files are not supported", path);
+		set_err(err, errlen, "%s: external data files are not supported", path);
 		return -ENOTSUP;
 	}
 	if (h->incompat & INCOMPAT_EXTL2) {
-		seterr(err, errlen, "%s: extended L2 entries (subclusters) are not supported",
+		set_err(err, errlen, "%s: extended L2 entries (subclusters) are not supported",
 		       path);
 		return -ENOTSUP;
 	}
 	if ((h->incompat & INCOMPAT_COMPRESSION) && h->compression_type != 0) {
-		seterr(err, errlen, "%s: compression type %u (zstd?) is not supported; only zlib",
+		set_err(err, errlen, "%s: compression type %u (zstd?) is not supported; only zlib",
 		       path, h->compression_type);
 		return -ENOTSUP;
 	}
 	if (!readonly && (h->incompat & INCOMPAT_DIRTY)) {
-		seterr(err, errlen, "%s: image is dirty (lazy refcounts); repair it with "
+		set_err(err, errlen, "%s: image is dirty (lazy refcounts); repair it with "
 		       "'qemu-img check -r all' or open it read-only", path);
 		return -EUCLEAN;
 	}
 	if (!readonly && (h->incompat & INCOMPAT_CORRUPT)) {
-		seterr(err, errlen, "%s: image is marked corrupt; repair it with "
+		set_err(err, errlen, "%s: image is marked corrupt; repair it with "
 		       "'qemu-img check -r all' or open it read-only", path);
 		return -EUCLEAN;
 	}
@@ -1456,35 +1445,35 @@ static int check_geometry(const struct header *h, u64 fsize, const char *path,
 	u64 cs, l2cover, need;
 
 	if (h->cluster_bits < MIN_CLUSTER_BITS || h->cluster_bits > MAX_CLUSTER_BITS) {
-		seterr(err, errlen, "%s: bad cluster_bits %u (must be %d..%d)", path,
+		set_err(err, errlen, "%s: bad cluster_bits %u (must be %d..%d)", path,
 		       h->cluster_bits, MIN_CLUSTER_BITS, MAX_CLUSTER_BITS);
 		return -EINVAL;
 	}
 	cs = 1ULL << h->cluster_bits;
 	if (h->version >= 3 && (h->header_length < HDR_V3_LEN || h->header_length > cs)) {
-		seterr(err, errlen, "%s: bad header_length %u", path, h->header_length);
+		set_err(err, errlen, "%s: bad header_length %u", path, h->header_length);
 		return -EINVAL;
 	}
 	if (h->refcount_order > 6) {
-		seterr(err, errlen, "%s: bad refcount_order %u (must be 0..6)", path,
+		set_err(err, errlen, "%s: bad refcount_order %u (must be 0..6)", path,
 		       h->refcount_order);
 		return -EINVAL;
 	}
 	if (h->size > MAX_VIRTUAL_SIZE) {
-		seterr(err, errlen, "%s: virtual size %llu is too large", path,
+		set_err(err, errlen, "%s: virtual size %llu is too large", path,
 		       (unsigned long long)h->size);
 		return -EFBIG;
 	}
 	l2cover = cs << (h->cluster_bits - 3);
 	need = DIV_ROUND_UP(h->size, l2cover);
 	if ((u64)h->l1_size * 8 > MAX_L1_BYTES || h->l1_size < need) {
-		seterr(err, errlen, "%s: bad l1_size %u (%llu needed, at most %llu)", path,
+		set_err(err, errlen, "%s: bad l1_size %u (%llu needed, at most %llu)", path,
 		       h->l1_size, (unsigned long long)need,
 		       (unsigned long long)(MAX_L1_BYTES / 8));
 		return -EINVAL;
 	}
 	if (h->l1_size && !in_file(h->l1_table_offset, (u64)h->l1_size * 8, fsize, cs)) {
-		seterr(err, errlen, "%s: L1 table (%#llx, %u entries) is misaligned or "
+		set_err(err, errlen, "%s: L1 table (%#llx, %u entries) is misaligned or "
 		       "beyond the end of the file", path,
 		       (unsigned long long)h->l1_table_offset, h->l1_size);
 		return -EINVAL;
@@ -1493,7 +1482,7 @@ static int check_geometry(const struct header *h, u64 fsize, const char *path,
 	    (u64)h->refcount_table_clusters * cs > MAX_REFTABLE_BYTES ||
 	    !in_file(h->refcount_table_offset, (u64)h->refcount_table_clusters * cs,
 		     fsize, cs)) {
-		seterr(err, errlen, "%s: refcount table (%#llx, %u clusters) is invalid or "
+		set_err(err, errlen, "%s: refcount table (%#llx, %u clusters) is invalid or "
 		       "beyond the end of the file", path,
 		       (unsigned long long)h->refcount_table_offset,
 		       h->refcount_table_clusters);
@@ -1503,7 +1492,7 @@ static int check_geometry(const struct header *h, u64 fsize, const char *path,
 	    (h->backing_file_size == 0 || h->backing_file_size > MAX_BACKING_NAME ||
 	     h->backing_file_offset > cs || h->backing_file_size > cs - h->backing_file_offset ||
 	     h->backing_file_offset + h->backing_file_size > fsize)) {
-		seterr(err, errlen, "%s: bad backing file name (offset %#llx, size %u)", path,
+		set_err(err, errlen, "%s: bad backing file name (offset %#llx, size %u)", path,
 		       (unsigned long long)h->backing_file_offset, h->backing_file_size);
 		return -EINVAL;
 	}
@@ -1535,12 +1524,12 @@ static int load_l1(struct qcow2 *q, const struct header *h, char *err, size_t er
 
 	ret = load_table(q->fd, h->l1_table_offset, h->l1_size, &q->l1);
 	if (ret) {
-		seterr(err, errlen, "%s: cannot read the L1 table: %s", q->path, strerror(-ret));
+		set_err(err, errlen, "%s: cannot read the L1 table: %s", q->path, strerror(-ret));
 		return ret;
 	}
 	for (i = 0; i < h->l1_size; i++) {
 		if (!IS_ALIGNED(q->l1[i] & L1E_OFFSET_MASK, q->cluster_size)) {
-			seterr(err, errlen, "%s: L1 entry %llu is misaligned (%#llx)", q->path,
+			set_err(err, errlen, "%s: L1 entry %llu is misaligned (%#llx)", q->path,
 			       (unsigned long long)i, (unsigned long long)q->l1[i]);
 			return -EINVAL;
 		}
@@ -1561,7 +1550,7 @@ static int load_refcounts(struct qcow2 *q, const struct header *h, char *err, si
 	q->rt_entries = (u64)h->refcount_table_clusters * q->cluster_size / 8;
 	ret = load_table(q->fd, h->refcount_table_offset, q->rt_entries, &q->rt);
 	if (ret) {
-		seterr(err, errlen, "%s: cannot read the refcount table: %s", q->path,
+		set_err(err, errlen, "%s: cannot read the refcount table: %s", q->path,
 		       strerror(-ret));
 		return ret;
 	}
@@ -1572,14 +1561,14 @@ static int load_refcounts(struct qcow2 *q, const struct header *h, char *err, si
 		if (!off)
 			continue;
 		if (!in_file(off, q->cluster_size, q->file_size, q->cluster_size)) {
-			seterr(err, errlen, "%s: refcount block %llu (%#llx) is misaligned or "
+			set_err(err, errlen, "%s: refcount block %llu (%#llx) is misaligned or "
 			       "beyond the end of the file", q->path,
 			       (unsigned long long)ti, (unsigned long long)off);
 			return -EINVAL;
 		}
 		ret = pread_exact(q->fd, blk, q->cluster_size, off);
 		if (ret) {
-			seterr(err, errlen, "%s: cannot read refcount block %llu", q->path,
+			set_err(err, errlen, "%s: cannot read refcount block %llu", q->path,
 			       (unsigned long long)ti);
 			return ret;
 		}
@@ -1683,18 +1672,18 @@ static int chain_add(struct chain *ch, int fd, const char *path, char *err, size
 	int i;
 
 	if (fstat(fd, &st) < 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
 		return -errno;
 	}
 	for (i = 0; i < ch->depth; i++) {
 		if (ch->dev[i] == st.st_dev && ch->ino[i] == st.st_ino) {
-			seterr(err, errlen, "%s: backing file loop: this image is already "
+			set_err(err, errlen, "%s: backing file loop: this image is already "
 			       "in its own backing chain", path);
 			return -ELOOP;
 		}
 	}
 	if (ch->depth == QCOW2_MAX_CHAIN) {
-		seterr(err, errlen, "%s: backing chain longer than %d images", path,
+		set_err(err, errlen, "%s: backing chain longer than %d images", path,
 		       QCOW2_MAX_CHAIN);
 		return -ELOOP;
 	}
@@ -1711,11 +1700,11 @@ static int open_backing_fd(const char *path, char *err, size_t errlen)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0) {
-		seterr(err, errlen, "cannot open backing file %s: %s", path, strerror(errno));
+		set_err(err, errlen, "cannot open backing file %s: %s", path, strerror(errno));
 		return -errno;
 	}
 	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-		seterr(err, errlen, "backing file %s is not a regular file or block device",
+		set_err(err, errlen, "backing file %s is not a regular file or block device",
 		       path);
 		close(fd);
 		return -EINVAL;
@@ -1735,7 +1724,7 @@ static int backing_format(int fd, const char *fmt, const char *path, bool *is_qc
 		*is_qcow2 = !strcmp(fmt, "qcow2");
 		if (*is_qcow2 || !strcmp(fmt, "raw"))
 			return 0;
-		seterr(err, errlen, "backing file %s: format '%s' is not supported "
+		set_err(err, errlen, "backing file %s: format '%s' is not supported "
 		       "(raw or qcow2 only)", path, fmt);
 		return -ENOTSUP;
 	}
@@ -1754,7 +1743,7 @@ static int open_backing(struct qcow2 *q, const struct header *h, const u8 *hdr,
 	memcpy(name, hdr + h->backing_file_offset, h->backing_file_size);
 	name[h->backing_file_size] = 0;
 	if (strlen(name) != h->backing_file_size) {
-		seterr(err, errlen, "%s: backing file name contains a NUL byte", q->path);
+		set_err(err, errlen, "%s: backing file name contains a NUL byte", q->path);
 		return -EINVAL;
 	}
 	path = resolve_path(q->path, name);
@@ -1797,27 +1786,27 @@ static int read_header(int fd, u64 fsize, const char *path, struct header *h,
 	int ret;
 
 	if (fsize < HDR_V2_LEN) {
-		seterr(err, errlen, "%s: truncated qcow2 header (%llu bytes)", path,
+		set_err(err, errlen, "%s: truncated qcow2 header (%llu bytes)", path,
 		       (unsigned long long)fsize);
 		return -EINVAL;
 	}
 	ret = pread_exact(fd, fixed, MIN(fsize, sizeof(fixed)), 0);
 	if (ret) {
-		seterr(err, errlen, "%s: cannot read the header: %s", path, strerror(-ret));
+		set_err(err, errlen, "%s: cannot read the header: %s", path, strerror(-ret));
 		return ret;
 	}
 	parse_header(fixed, MIN(fsize, sizeof(fixed)), h);
 	if (h->magic != QCOW2_MAGIC) {
-		seterr(err, errlen, "%s: not a qcow2 image", path);
+		set_err(err, errlen, "%s: not a qcow2 image", path);
 		return -EINVAL;
 	}
 	if (h->version != 2 && h->version != 3) {
-		seterr(err, errlen, "%s: qcow2 version %u is not supported (2 or 3 only)",
+		set_err(err, errlen, "%s: qcow2 version %u is not supported (2 or 3 only)",
 		       path, h->version);
 		return -ENOTSUP;
 	}
 	if (h->version == 3 && fsize < HDR_V3_LEN) {
-		seterr(err, errlen, "%s: truncated qcow2 v3 header", path);
+		set_err(err, errlen, "%s: truncated qcow2 v3 header", path);
 		return -EINVAL;
 	}
 	ret = check_geometry(h, fsize, path, err, errlen);
@@ -1825,7 +1814,7 @@ static int read_header(int fd, u64 fsize, const char *path, struct header *h,
 		return ret;
 	len = MIN(fsize, 1ULL << h->cluster_bits);
 	if (h->header_length > len) {
-		seterr(err, errlen, "%s: truncated qcow2 header", path);
+		set_err(err, errlen, "%s: truncated qcow2 header", path);
 		return -EINVAL;
 	}
 	hdr = calloc(1, 1ULL << h->cluster_bits);
@@ -1834,7 +1823,7 @@ static int read_header(int fd, u64 fsize, const char *path, struct header *h,
 	ret = pread_exact(fd, hdr, len, 0);
 	if (ret) {
 		free(hdr);
-		seterr(err, errlen, "%s: cannot read the header: %s", path, strerror(-ret));
+		set_err(err, errlen, "%s: cannot read the header: %s", path, strerror(-ret));
 		return ret;
 	}
 	*hdrp = hdr;
@@ -1884,7 +1873,7 @@ static int do_open(struct qcow2 **qp, const char *path, int fd, unsigned int fla
 
 	ret = file_size(fd, &fsize);
 	if (ret) {
-		seterr(err, errlen, "%s: not a regular file or block device", path);
+		set_err(err, errlen, "%s: not a regular file or block device", path);
 		return ret;
 	}
 	ret = chain_add(ch, fd, path, err, errlen);
@@ -1897,7 +1886,7 @@ static int do_open(struct qcow2 **qp, const char *path, int fd, unsigned int fla
 	if (!ret)
 		ret = check_features(&h, &x, ro, path, err, errlen);
 	if (!ret && h.backing_file_offset && (flags & QCOW2_NO_BACKING)) {
-		seterr(err, errlen, "%s: backing files are not allowed here", path);
+		set_err(err, errlen, "%s: backing files are not allowed here", path);
 		ret = -EPERM;
 	}
 	if (ret)
@@ -1915,7 +1904,7 @@ static int do_open(struct qcow2 **qp, const char *path, int fd, unsigned int fla
 	q->path = strdup(path);
 	init_geometry(q, &h);
 	if (!q->path || alloc_buffers(q)) {
-		seterr(err, errlen, "%s: out of memory", path);
+		set_err(err, errlen, "%s: out of memory", path);
 		goto out_free;
 	}
 	ret = load_l1(q, &h, err, errlen);
@@ -1926,7 +1915,7 @@ static int do_open(struct qcow2 **qp, const char *path, int fd, unsigned int fla
 	if (!ret && !ro) {
 		ret = clear_autoclear(q, &h);
 		if (ret)
-			seterr(err, errlen, "%s: cannot update the header: %s", path,
+			set_err(err, errlen, "%s: cannot update the header: %s", path,
 			       strerror(-ret));
 	}
 	if (ret)
@@ -1948,7 +1937,7 @@ int qcow2_open(struct qcow2 **q, const char *path, int fd, unsigned int flags,
 {
 	struct chain ch = { 0 };
 
-	seterr(err, errlen, "%s: unknown error", path);
+	set_err(err, errlen, "%s: unknown error", path);
 	return do_open(q, path, fd, flags, &ch, err, errlen);
 }
 
@@ -2050,7 +2039,7 @@ int qcow2_create(const char *path, u64 size, const char *backing_file,
 	l1_entries = DIV_ROUND_UP(size, cs * (cs / 8));
 	l1_clusters = MAX(1, DIV_ROUND_UP(l1_entries * 8, cs));
 	if (size > MAX_VIRTUAL_SIZE || l1_entries * 8 > MAX_L1_BYTES) {
-		seterr(err, errlen, "%s: size %llu is too large", path, (unsigned long long)size);
+		set_err(err, errlen, "%s: size %llu is too large", path, (unsigned long long)size);
 		return -EFBIG;
 	}
 
@@ -2060,7 +2049,7 @@ int qcow2_create(const char *path, u64 size, const char *backing_file,
 	ret = build_header(buf, cs, size, l1_entries, backing_file,
 			   is_qcow2 ? "qcow2" : "raw");
 	if (ret) {
-		seterr(err, errlen, "%s: backing file name too long", path);
+		set_err(err, errlen, "%s: backing file name too long", path);
 		goto out;
 	}
 	put_be64(buf + cs, 2 * cs);		/* refcount table -> block */
@@ -2071,7 +2060,7 @@ int qcow2_create(const char *path, u64 size, const char *backing_file,
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		ret = -errno;
-		seterr(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		set_err(err, errlen, "cannot create %s: %s", path, strerror(errno));
 		goto out;
 	}
 	ret = pwrite_all(fd, buf, 3 * cs, 0);
@@ -2081,7 +2070,7 @@ int qcow2_create(const char *path, u64 size, const char *backing_file,
 		ret = -errno;
 	close(fd);
 	if (ret) {
-		seterr(err, errlen, "cannot write %s: %s", path, strerror(-ret));
+		set_err(err, errlen, "cannot write %s: %s", path, strerror(-ret));
 		unlink(path);
 	}
 out:

@@ -351,30 +351,6 @@ static size_t iov_total(const struct iovec *iov, unsigned int n)
 	return total;
 }
 
-static size_t iov_copy(const struct iovec *iov, unsigned int n, size_t skip,
-		       void *buf, size_t len, bool to_iov)
-{
-	size_t done = 0, chunk;
-	unsigned int i;
-
-	for (i = 0; i < n && done < len; i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		chunk = MIN(iov[i].iov_len - skip, len - done);
-		if (to_iov)
-			memcpy((u8 *)iov[i].iov_base + skip, (u8 *)buf + done,
-			       chunk);
-		else
-			memcpy((u8 *)buf + done, (u8 *)iov[i].iov_base + skip,
-			       chunk);
-		done += chunk;
-		skip = 0;
-	}
-	return done;
-}
-
 /* Describe bytes [skip, skip + len) of @iov in @dst; returns the count. */
 static unsigned int iov_slice(const struct iovec *iov, unsigned int n,
 			      size_t skip, size_t len, struct iovec *dst,
@@ -1679,8 +1655,7 @@ static int read_xattr(struct p9_req *rq, struct p9_fid *f, u64 offset,
 
 	if (offset < f->xsize) {
 		n = MIN((u64)count, f->xsize - offset);
-		iov_copy(rq->in, rq->in_num, P9_IOHDR, f->xbuf + offset, n,
-			 true);
+		iov_from_buf(rq->in, rq->in_num, P9_IOHDR, f->xbuf + offset, n);
 	}
 	wr32(&rq->w, (u32)n);
 	rq->payload = n;
@@ -1724,8 +1699,7 @@ static int write_xattr(struct p9_req *rq, struct p9_fid *f, u64 offset,
 {
 	if (offset > f->xsize || count > f->xsize - offset)
 		return -ENOSPC;
-	iov_copy(rq->out, rq->out_num, P9_TWRITE_HDR, f->xbuf + offset, count,
-		 false);
+	iov_to_buf(rq->out, rq->out_num, P9_TWRITE_HDR, f->xbuf + offset, count);
 	f->xlen = MAX(f->xlen, (size_t)(offset + count));
 	wr32(&rq->w, count);
 	return 0;
@@ -2141,7 +2115,7 @@ static size_t reply_error(const struct iovec *in, unsigned int in_num,
 		return 0;
 	put_header(msg, sizeof(msg), P9_RLERROR, tag);
 	put32(msg + P9_HDR, (u32)err);
-	return iov_copy(in, in_num, 0, msg, sizeof(msg), true);
+	return iov_from_buf(in, in_num, 0, msg, sizeof(msg));
 }
 
 size_t p9_handle(struct p9_server *s, const struct iovec *out,
@@ -2160,8 +2134,7 @@ size_t p9_handle(struct p9_server *s, const struct iovec *out,
 	/* No room for even an Rlerror: do nothing, not even the request. */
 	if (rq.in_len < P9_HDR + 4)
 		return 0;
-	got = iov_copy(out, out_num, 0, s->req, MIN(out_len, sizeof(s->req)),
-		       false);
+	got = iov_to_buf(out, out_num, 0, s->req, MIN(out_len, sizeof(s->req)));
 	if (got < P9_HDR)
 		return reply_error(in, in_num, rq.in_len, tag, EPROTO);
 	rq.size = (u32)s->req[0] | (u32)s->req[1] << 8 | (u32)s->req[2] << 16 |
@@ -2191,7 +2164,7 @@ size_t p9_handle(struct p9_server *s, const struct iovec *out,
 		return reply_error(in, in_num, rq.in_len, tag, EMSGSIZE);
 	len = rq.w.off + rq.payload;
 	put_header(s->rbuf, (u32)len, rq.type + 1, tag);
-	iov_copy(in, in_num, 0, s->rbuf, rq.w.off, true);
+	iov_from_buf(in, in_num, 0, s->rbuf, rq.w.off);
 	return len;
 }
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <time.h>
 
 typedef uint8_t u8;
@@ -81,5 +82,16 @@ int read_file(const char *path, void **buf, size_t *len);
 ssize_t read_in_full(int fd, void *buf, size_t count);
 ssize_t pread_in_full(int fd, void *buf, size_t count, off_t offset);
 ssize_t write_in_full(int fd, const void *buf, size_t count);
+
+/*
+ * Format a one-line reason into a caller's error buffer (NULL or empty
+ * buffers are ignored).
+ */
+void set_err(char *err, size_t errlen, const char *fmt, ...) __printf(3, 4);
+/* Copy helpers over an iovec array; return bytes copied. */
+size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip,
+		  void *buf, size_t len);
+size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip,
+		    const void *buf, size_t len);
 
 #endif

@@ -106,11 +106,6 @@ bool virtq_should_notify(struct virtqueue *vq);
  */
 bool virtq_enable_notify(struct virtqueue *vq, bool enable);
 bool virtq_has_buffers(struct virtqueue *vq);
-/* Copy helpers over an iovec array; return bytes copied. */
-size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip,
-		  void *buf, size_t len);
-size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip,
-		    const void *buf, size_t len);
 
 struct kvm;
 struct virtio_device;
