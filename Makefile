@@ -212,7 +212,8 @@ $(FUZZ_BLK_BIN): $(FUZZ_BLK_SRCS) $(wildcard include/lkvm/*.h)
 
 # virtio-net transmit: vnet header checks and frame extraction from iovecs.
 FUZZ_NET_BIN := $(BUILD)/fuzz/fuzz-net-tx
-FUZZ_NET_SRCS := tests/fuzz/fuzz-net-tx.c net/frame.c virtio/virtqueue.c
+FUZZ_NET_SRCS := tests/fuzz/fuzz-net-tx.c net/frame.c virtio/virtqueue.c \
+	util/util.c
 
 $(FUZZ_NET_BIN): $(FUZZ_NET_SRCS) $(wildcard include/lkvm/*.h)
 	@mkdir -p $(dir $@)
