@@ -363,6 +363,7 @@ reload)
 	rmmod virtio_rng && insmod /lib/modules/virtio-rng.ko &&
 		echo "GUEST-RELOAD bytes=$(dd if=/dev/hwrng bs=1k count=16 2>/dev/null | wc -c)"
 	;;
+clock) echo "GUEST-TIME $(date +%s) rtc=$(cat /sys/class/rtc/rtc0/name 2>/dev/null)" ;;
 input) read -r line && echo "GUEST-READ $line" ;;
 reboot) echo "GUEST-REBOOT"; reboot -f ;;
 panic) echo c >/proc/sysrq-trigger ;;

@@ -490,6 +490,31 @@ for t in mmio pci; do
 	run_case "virtio-$t-driver-reload" 0 guest 1 reload --rng --virtio-transport $t
 done
 
+# the PL031 gives the guest the host's time (checked to within a minute)
+rtc_clock() {
+	guest 1 clock >"$RES/.clock" 2>&1
+	_st=$?
+	cat "$RES/.clock"
+	_g=$(sed -n 's/.*GUEST-TIME \([0-9]*\).*/\1/p' "$RES/.clock")
+	_h=$(date +%s)
+	[ -n "$_g" ] && [ $((_h - _g)) -lt 60 ] && [ $((_g - _h)) -lt 60 ] ||
+		{ echo "guest time '$_g', host time $_h" >&2; return 99; }
+	return $_st
+}
+expect_out 'rtc=rtc-pl031'
+run_case rtc-clock 0 rtc_clock
+
+# no /dev/kvm: one line saying what is missing, exit 1
+no_kvm() {
+	mv /dev/kvm /dev/kvm.hidden
+	guest 1 poweroff
+	_st=$?
+	mv /dev/kvm.hidden /dev/kvm
+	return $_st
+}
+expect_err_lines 1
+run_case no-dev-kvm 1 no_kvm
+
 # the terminal: lkvm on a pseudo-terminal (raw mode), typed input, Ctrl-a x,
 # SIGTERM and a guest reset all leave the terminal as it was
 PTY=$SHARE/bin/pty-run
