@@ -185,7 +185,7 @@ if newer "$HK/.stamp" "$KDIR/VERSION" "$SELF"; then
 fi
 
 # the benchmark's boot-time probe and the terminal probe (static)
-for probe in bench-run pty-run blk-bench; do
+for probe in bench-run pty-run blk-bench dns-answer; do
 	if newer "$SHARE/bin/$probe" "$ROOT/tests/rig/$probe.c"; then
 		aarch64-linux-gnu-gcc -O2 -static -Wall -Wextra -Werror \
 			-o "$SHARE/bin/$probe" "$ROOT/tests/rig/$probe.c"
@@ -303,13 +303,14 @@ net)
 	# BASEURL/big, serve a 32 MiB /big); lkvm.net_serve=KIB (serve KIB
 	# random bytes as /f with httpd on port 80, take one upload POSTed to
 	# /cgi-bin/up, print its sha256, power off)
-	nip=dhcp nget="" nserve="" nbench=""
+	nip=dhcp nget="" nserve="" nbench="" ndns=""
 	for w in $(cat /proc/cmdline); do
 		case "$w" in
 		lkvm.net_ip=*) nip=${w#lkvm.net_ip=} ;;
 		lkvm.net_get=*) nget=${w#lkvm.net_get=} ;;
 		lkvm.net_serve=*) nserve=${w#lkvm.net_serve=} ;;
 		lkvm.net_bench=*) nbench=${w#lkvm.net_bench=} ;;
+		lkvm.net_dns=*) ndns=${w#lkvm.net_dns=} ;;
 		esac
 	done
 	ip link set lo up
@@ -320,6 +321,10 @@ net)
 			echo "GUEST-NET-LEASE $(ip -4 addr show eth0 | sed -n 's/.*inet \([0-9.]*\).*/\1/p')"
 	else
 		ip addr add "$nip" dev eth0
+	fi
+	if [ -n "$ndns" ]; then
+		echo "GUEST-NET-DNS $ndns $(nslookup "$ndns" 2>/dev/null |
+			sed -n 's/^Address:* *\([0-9.]*\)$/\1/p' | tail -n 1)"
 	fi
 	if [ -n "$nget" ]; then
 		if wget -q -O /tmp/get "$nget"; then

@@ -632,6 +632,18 @@ run_case net-bad-hostfwd 2 lkvm run -k "$KERNEL" --network hostfwd=tcp:127.0.0.1
 expect_err_lines 1
 run_case net-bad-mac 2 lkvm run -k "$KERNEL" -n guest_mac=01:00:5e:00:00:01
 
+# user mode DNS: the guest asks 10.0.2.3 (from DHCP), libslirp forwards to
+# the host's resolver, here a responder on the emulated host's loopback
+if [ ! -e /etc/resolv.conf ] || ! grep -q 127.0.0.1 /etc/resolv.conf; then
+	echo "nameserver 127.0.0.1" >/etc/resolv.conf
+fi
+ip link set lo up 2>/dev/null
+"$SHARE/bin/dns-answer" 10.9.8.7 &
+_dns=$!
+expect_out 'GUEST-NET-DNS lkvm-test.example 10.9.8.7'
+run_case net-user-dns 0 net_guest "lkvm.net_dns=lkvm-test.example" -n mode=user
+kill "$_dns" 2>/dev/null
+
 # user mode: a DHCP lease, then a file from a server on the host's loopback
 # (10.0.2.2 is the host's 127.0.0.1); the default MAC is 52:54:00:...
 mkdir -p /tmp/www
