@@ -1,14 +1,114 @@
 // SPDX-License-Identifier: GPL-2.0
-/* lkvm run: boot a guest. */
+/*
+ * lkvm run: boot a guest.
+ *
+ * With -d and no -i, a distribution kernel whose virtio-blk, transport or
+ * ext4 drivers are modules cannot mount root=/dev/vda by itself: lkvm then
+ * boots it with an initramfs built in memory (as lkvm sandbox does) of its
+ * own init (guest/init.c, "mode=root") and those modules from
+ * /lib/modules/VERSION or --modules DIR. The init loads them, mounts
+ * root= and switches to the disk's init= (default /sbin/init) as PID 1.
+ */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lkvm/builtin.h"
+#include "lkvm/initramfs.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
 #include "lkvm/options.h"
 #include "lkvm/watch.h"
+
+extern const u8 lkvm_guest_init[], lkvm_guest_init_end[];
+
+static int pack_root_initramfs(struct kvm *kvm, struct cpio *c,
+			       const struct modlist *mods)
+{
+	static const char *const dirs[] = {
+		"dev", "proc", "sys", "newroot", "lkvm", "lkvm/modules",
+	};
+	static const char config[] = "mode=root\n";
+	char name[PATH_MAX];
+	const char *base;
+	unsigned int i;
+
+	cpio_init(c);
+	for (i = 0; i < ARRAY_SIZE(dirs); i++)
+		cpio_add(c, dirs[i], S_IFDIR | 0755, NULL, 0);
+	cpio_add(c, "init", S_IFREG | 0755, lkvm_guest_init,
+		 lkvm_guest_init_end - lkvm_guest_init);
+	for (i = 0; i < (unsigned int)mods->n; i++) {
+		base = strrchr(mods->paths[i], '/');
+		snprintf(name, sizeof(name), "lkvm/modules/%03u-%s", i,
+			 base ? base + 1 : mods->paths[i]);
+		if (cpio_add_file(c, name, S_IFREG | 0644, mods->paths[i]) < 0) {
+			pr_err("%s: %s", mods->paths[i], strerror(-c->error));
+			return c->error;
+		}
+	}
+	cpio_add(c, "lkvm/config", S_IFREG | 0644, config, sizeof(config) - 1);
+	if (cpio_finish(c) < 0) {
+		pr_err("cannot build the initramfs: %s", strerror(-c->error));
+		return c->error;
+	}
+	kvm->initrd_mem = c->data;
+	kvm->initrd_mem_size = c->len;
+	return 0;
+}
+
+/* -d, no -i: an initramfs if the root disk's drivers are modules. */
+static int root_initramfs(struct kvm *kvm, struct cpio *c)
+{
+	const struct kvm_config *cfg = &kvm->cfg;
+	struct modlist mods = { 0 };
+	char kver[128], dir[PATH_MAX], dep[PATH_MAX + 16], err[512];
+	const char *names[8];
+	int n, req, ret;
+
+	if (!cfg->nr_disks || cfg->initrd_path ||
+	    (cfg->modules_dir && !strcmp(cfg->modules_dir, "none")))
+		return 0;
+	ret = kvm_arch_kernel_version(kvm, kver, sizeof(kver));
+	if (ret == -ENODATA)
+		return 0;	/* not a Linux we know: as given */
+	if (ret < 0)
+		return ret;
+	if (cfg->modules_dir) {
+		snprintf(dir, sizeof(dir), "%s", cfg->modules_dir);
+	} else {
+		snprintf(dir, sizeof(dir), "/lib/modules/%s", kver);
+		snprintf(dep, sizeof(dep), "%s/modules.dep", dir);
+		/* no modules installed for it: the kernel has what it needs */
+		if (access(dep, F_OK) < 0)
+			return 0;
+	}
+	n = root_disk_modules(cfg->transport == VIRTIO_TRANSPORT_PCI,
+			      cfg->console == CONSOLE_VIRTIO, cfg->nr_nics > 0,
+			      cfg->rng, names, &req);
+	ret = modules_resolve(dir, names, req, req, &mods, err, sizeof(err));
+	if (!ret && mods.n) {
+		modlist_free(&mods);
+		ret = modules_resolve(dir, names, n, req, &mods, err,
+				      sizeof(err));
+	} else if (!ret) {
+		return 0;	/* all built in: boot as usual */
+	}
+	if (ret < 0) {
+		pr_err("kernel %s: %s (give the kernel's modules with --modules DIR)",
+		       kver, err);
+		return -ENOENT;
+	}
+	ret = pack_root_initramfs(kvm, c, &mods);
+	pr_debug("initramfs of %zu KiB for the root disk, %d modules from %s",
+		 c->len >> 10, mods.n, dir);
+	modlist_free(&mods);
+	return ret;
+}
 
 void cmd_run_help(void)
 {
@@ -17,6 +117,7 @@ void cmd_run_help(void)
 
 int cmd_run(int argc, char **argv)
 {
+	struct cpio initramfs = { 0 };
 	char err[256];
 	struct kvm *kvm;
 	int status;
@@ -42,14 +143,17 @@ int cmd_run(int argc, char **argv)
 
 	kvm->cmdline = strdup(kvm->cfg.params ? kvm->cfg.params : "");
 	/* Bad input files are refused before any VM exists. */
-	if (!kvm->cmdline || kvm_arch_load_files(kvm) < 0) {
+	if (!kvm->cmdline || root_initramfs(kvm, &initramfs) < 0 ||
+	    kvm_arch_load_files(kvm) < 0) {
 		kvm_arch_free_files(kvm);
+		cpio_free(&initramfs);
 		kvm_delete(kvm);
 		return LKVM_EXIT_ERROR;
 	}
 	status = kvm_run_vm(kvm);
 	status = console_watch_final(status);
 	kvm_arch_free_files(kvm);
+	cpio_free(&initramfs);
 	kvm_delete(kvm);
 	return status;
 }

@@ -419,8 +419,12 @@ static int sandbox_prepare(struct kvm *kvm, struct sandbox *sb, char **cmd,
 	sb->tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	if ((ret = choose_kernel(kvm, sb)) < 0 ||
 	    (ret = choose_root(kvm, sb)) < 0 ||
-	    (ret = kvm_arch_kernel_version(kvm, sb->kver, sizeof(sb->kver))) < 0)
+	    (ret = kvm_arch_kernel_version(kvm, sb->kver, sizeof(sb->kver))) < 0) {
+		if (ret == -ENODATA)
+			pr_err("kernel '%s': no \"Linux version\" banner found in it",
+			       kvm->cfg.kernel_path);
 		return ret;
+	}
 	if (kvm->cfg.modules_dir && !strcmp(kvm->cfg.modules_dir, "none")) {
 		snprintf(sb->moddir, sizeof(sb->moddir), "none");
 	} else if ((ret = find_modules(kvm, sb, &mods)) < 0) {

@@ -54,7 +54,7 @@ static const struct run_option run_options[] = {
 	{ "disk",	'd', "PATH[,ro][,direct][,snapshot][,id=SERIAL]", "add a virtio-blk disk (raw or qcow2; repeatable)" },
 	{ "network",	'n', "mode=user|tap|none[,...]", "add a virtio-net NIC (repeatable)" },
 	{ "9p",		OPT_9P, "HOSTDIR,TAG[,ro]", "share a host folder over virtio-9p (repeatable)" },
-	{ "modules",	OPT_MODULES, "DIR", "kernel modules to pack into the initramfs (default /lib/modules/VERSION)" },
+	{ "modules",	OPT_MODULES, "DIR", "kernel modules to pack into the initramfs (default /lib/modules/VERSION; also for -d without -i)" },
 	{ "timeout",	OPT_TIMEOUT, "SECONDS", "stop the guest and exit 5 after this long" },
 	{ "console-log", OPT_CONSOLE_LOG, "FILE", "also write the whole console output to FILE" },
 	{ "expect",	OPT_EXPECT, "REGEX", "exit 0 once the console has shown every --expect, in order (repeatable)" },

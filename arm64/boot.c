@@ -78,10 +78,8 @@ int kvm_arch_kernel_version(struct kvm *kvm, char *out, size_t len)
 		ret = linux_version_find(kernel.data, kernel.size, out, len);
 	else
 		ret = linux_version_find_fd(kernel.fd, kernel.size, out, len);
-	if (ret < 0)
-		pr_err("kernel '%s': no \"Linux version\" banner found in it",
-		       kvm->cfg.kernel_path);
-	return ret;
+	/* -ENODATA: no banner; the caller says so if that matters */
+	return ret < 0 ? -ENODATA : ret;
 }
 
 int kvm_arch_load_files(struct kvm *kvm)

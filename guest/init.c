@@ -18,7 +18,16 @@
  * config keys: root=9p:TAG[:ro] | blk:DEVICE, ctl=TAG, cwd=PATH,
  * cwdtag=TAG (a read-write share mounted over cwd), hosttag=TAG (the
  * host's /, read-only, at /host when the root has one), console=hvc0|ttyS0,
- * tty=0|1, rows=N, cols=N, hostname=NAME, msize=N.
+ * tty=0|1, rows=N, cols=N, hostname=NAME, msize=N. *
+ * mode=root (lkvm run -d DISK with no -i, builtin-run.c): none of the
+ * above. Load the modules, then do what the kernel does without an
+ * initramfs, from /proc/cmdline: mount root= (a device path, waited for
+ * up to 10 s, or for ever with rootwait) read-write, or read-only with
+ * "ro", as rootfstype= (a comma-separated list; default ext4, ext3, ext2)
+ * with rootflags=, move /dev there, make it / and exec init= (default
+ * /sbin/init, /etc/init, /bin/init, /bin/sh) as PID 1 with our arguments
+ * and environment. A failure is said on the console and panics the
+ * kernel, as a root it cannot mount would.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -383,7 +392,167 @@ static __attribute__((noreturn)) void run_command(bool tty, char **argv,
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
-int main(void)
+/* mode=root: a failure before the disk's init runs */
+static __attribute__((noreturn)) void root_fail(const char *fmt, ...)
+{
+	char buf[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	say("%s", buf);
+	sync();
+	_exit(1);	/* the kernel panics: "Attempted to kill init" */
+}
+
+/* The value of kernel parameter @key in @cmdline (copied to @out), or NULL. */
+static const char *param(const char *cmdline, const char *key, char *out,
+			 size_t len)
+{
+	size_t klen = strlen(key), n, vlen;
+	const char *p = cmdline, *found = NULL;
+
+	while (*p) {
+		while (*p == ' ' || *p == '\n')
+			p++;
+		n = strcspn(p, " \n");
+		if (n == 2 && !strncmp(p, "--", 2))
+			break;
+		if (n >= klen && !strncmp(p, key, klen) &&
+		    (n == klen || p[klen] == '=')) {
+			/* "key" alone is an empty value; the last one wins */
+			vlen = n == klen ? 0 : n - klen - 1;
+			if (vlen >= len)
+				vlen = len - 1;
+			memcpy(out, n == klen ? p + n : p + klen + 1, vlen);
+			out[vlen] = '\0';
+			found = out;
+		}
+		p += n;
+	}
+	return found;
+}
+
+/* The last of the kernel parameters "ro" and "rw" wins; rw by default. */
+static bool read_only(const char *cmdline)
+{
+	const char *p = cmdline;
+	bool ro = false;
+	size_t n;
+
+	while (*p) {
+		while (*p == ' ' || *p == '\n')
+			p++;
+		n = strcspn(p, " \n");
+		if (n == 2 && !strncmp(p, "--", 2))
+			break;
+		if (n == 2 && (!strncmp(p, "ro", 2) || !strncmp(p, "rw", 2)))
+			ro = p[1] == 'o';
+		p += n;
+	}
+	return ro;
+}
+
+/* Free the initramfs's memory: what we packed is no longer needed. */
+static void drop_initramfs(void)
+{
+	struct dirent **list;
+	char path[PATH_MAX];
+	int i, n;
+
+	n = scandir("/lkvm/modules", &list, modfilter, alphasort);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/lkvm/modules/%s",
+			 list[i]->d_name);
+		unlink(path);
+		free(list[i]);
+	}
+	if (n >= 0)
+		free(list);
+	rmdir("/lkvm/modules");
+	unlink("/lkvm/config");
+	rmdir("/lkvm");
+	unlink("/init");
+}
+
+static __attribute__((noreturn)) void boot_disk_root(char **argv)
+{
+	static const char *const inits[] = {
+		"/sbin/init", "/etc/init", "/bin/init", "/bin/sh",
+	};
+	char cmdline[4096], root[256], types[256], flags[512], init[256];
+	char tmp[8], *type, *save;
+	unsigned long mflags = 0;
+	unsigned int i;
+	int fd, err = 0;
+
+	if (mount("proc", "/proc", "proc", 0, NULL) < 0 ||
+	    slurp("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
+		root_fail("cannot read /proc/cmdline: %s", strerror(errno));
+	umount2("/proc", MNT_DETACH);
+	load_modules();
+	/* the console's driver may just have come: stdin, stdout, stderr */
+	fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		console_fd = fd;
+	}
+	/* main()'s /dev/null stand-ins are not for the disk's init */
+	for (i = 3; i < 16; i++)
+		if ((int)i != console_fd)
+			close(i);
+
+	if (!param(cmdline, "root", root, sizeof(root)))
+		snprintf(root, sizeof(root), "/dev/vda");
+	if (root[0] != '/')
+		root_fail("root=%s: only a device path is supported (like root=/dev/vda)",
+			  root);
+	if (read_only(cmdline))
+		mflags |= MS_RDONLY;
+	if (param(cmdline, "rootwait", tmp, sizeof(tmp)))
+		while (access(root, F_OK) < 0)
+			wait_for(root, 1000);
+	wait_for(root, 10000);
+	if (!param(cmdline, "rootfstype", types, sizeof(types)))
+		snprintf(types, sizeof(types), "ext4,ext3,ext2");
+	if (!param(cmdline, "rootflags", flags, sizeof(flags)))
+		flags[0] = '\0';
+	for (type = strtok_r(types, ",", &save); type;
+	     type = strtok_r(NULL, ",", &save)) {
+		if (!mount(root, NEWROOT, type, mflags, flags[0] ? flags : NULL))
+			break;
+		if (!err || errno != EINVAL)
+			err = errno;
+	}
+	if (!type)
+		root_fail("cannot mount the root %s: %s", root, strerror(err));
+
+	if (mount("/dev", NEWROOT "/dev", NULL, MS_MOVE, NULL) < 0)
+		umount2("/dev", MNT_DETACH);
+	drop_initramfs();
+	if (chdir(NEWROOT) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 ||
+	    chroot(".") < 0 || chdir("/") < 0)
+		root_fail("cannot switch to the root %s: %s", root,
+			  strerror(errno));
+
+	if (param(cmdline, "init", init, sizeof(init))) {
+		argv[0] = init;
+		execv(init, argv);
+		say("cannot run init=%s: %s; trying the defaults", init,
+		    strerror(errno));
+	}
+	for (i = 0; i < sizeof(inits) / sizeof(inits[0]); i++) {
+		argv[0] = (char *)inits[i];
+		execv(inits[i], argv);
+	}
+	root_fail("no init found on %s (tried /sbin/init, /etc/init, /bin/init, /bin/sh): give one with init=",
+		  root);
+}
+
+int main(int argc, char **kargv)
 {
 	char **argv, **envp;
 	const char *ctl, *cwdtag, *host;
@@ -397,6 +566,8 @@ int main(void)
 		;
 	if (slurp("/lkvm/config", config, sizeof(config)) < 0)
 		fail("no /lkvm/config: this initramfs was not made by lkvm sandbox");
+	if (!strcmp(conf("mode", ""), "root") && argc > 0)
+		boot_disk_root(kargv);
 	tty = !strcmp(conf("tty", "0"), "1");
 	load_modules();
 	setup_console(tty);

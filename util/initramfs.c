@@ -448,3 +448,23 @@ void modlist_free(struct modlist *m)
 	free(m->paths);
 	memset(m, 0, sizeof(*m));
 }
+
+int root_disk_modules(bool pci, bool virtio_console, bool net, bool rng,
+		      const char **names, int *nr_required)
+{
+	int n = 0;
+
+	names[n++] = pci ? "virtio_pci" : "virtio_mmio";
+	names[n++] = "virtio_blk";
+	names[n++] = "ext4";
+	if (virtio_console)
+		names[n++] = "virtio_console";
+	if (net)
+		names[n++] = "virtio_net";
+	*nr_required = n;
+	/* nice to have: ext4's checksums, entropy */
+	names[n++] = "crc32c_generic";
+	if (rng)
+		names[n++] = "virtio_rng";
+	return n;
+}

@@ -62,4 +62,12 @@ int modules_resolve(const char *dir, const char *const *names, int nr_names,
 		    size_t errlen);
 void modlist_free(struct modlist *m);
 
+/*
+ * lkvm run -d DISK with no -i: the drivers a virtio-blk ext4 root needs,
+ * for modules_resolve(). Fills @names (room for 8), sets @nr_required
+ * (the first ones) and returns how many there are.
+ */
+int root_disk_modules(bool pci, bool virtio_console, bool net, bool rng,
+		      const char **names, int *nr_required);
+
 #endif

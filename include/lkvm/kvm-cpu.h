@@ -34,8 +34,9 @@ int kvm_cpu_arch_reset(struct kvm_cpu *cpu);
 int kvm_arch_load_files(struct kvm *kvm);
 /*
  * Load (once) and check the kernel alone, then find its version in the
- * "Linux version X" banner; returns 0 or -errno after saying why.
- * kvm_arch_load_files() reuses the loaded kernel.
+ * "Linux version X" banner; returns 0, -ENODATA (quietly) when there is
+ * no banner, or another -errno after saying why. kvm_arch_load_files()
+ * reuses the loaded kernel.
  */
 int kvm_arch_kernel_version(struct kvm *kvm, char *out, size_t len);
 int kvm_arch_load_guest(struct kvm *kvm);

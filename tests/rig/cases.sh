@@ -982,6 +982,43 @@ if [ -d "$DSK" ]; then
 	expect_err_lines 1
 	expect_out "disk '.*lock.img': in use by another process"
 	run_case blk-lock 1 lock_case
+
+	# the host's distribution kernel (virtio_blk, ext4: modules) and no
+	# -i: lkvm packs its init with the modules from /lib/modules, which
+	# mounts root= and hands PID 1 to the disk's init
+	distro_root() {
+		cp "$DSK/root.img" "$DSK/distro-root.img" || return 99
+		lkvm run -k "/boot/vmlinuz-$(uname -r)" -m 256 \
+			-d "$DSK/distro-root.img" "$@"
+		_st=$?
+		rm -f "$DSK/distro-root.img"
+		return $_st
+	}
+	expect_out 'ROOTFS-INIT-OK act=write /dev/vda ext4 rw'
+	expect_out 'GUEST-DISK-WRITTEN'
+	expect_out 'GUEST-DISK-DONE'
+	run_case blk-distro-kernel-root 0 distro_root -p "quiet"
+	# root= ro, init= with its arguments after --, PID 1, virtio-pci
+	expect_out 'DISTRO-INIT pid=1 /dev/vda / ext4 ro'
+	run_case blk-distro-kernel-init-ro 0 distro_root --virtio-transport pci \
+		-p 'quiet root=/dev/vda ro init=/bin/busybox -- sh -c "busybox mount -t proc p /proc; echo DISTRO-INIT pid=$$ $(busybox grep vda /proc/mounts); busybox poweroff -f"'
+	# an init= that is not there: said, then /sbin/init
+	expect_out 'cannot run init=/no/such/init'
+	expect_out 'GUEST-DISK-DONE'
+	run_case blk-distro-kernel-bad-init 0 distro_root -p "quiet init=/no/such/init"
+	# the drivers are nowhere: one line naming the missing one
+	distro_nomods() {
+		mkdir -p /tmp/nomods && : >/tmp/nomods/modules.dep &&
+			: >/tmp/nomods/modules.builtin
+		distro_root --modules /tmp/nomods -p "quiet" 2>"$RES/.dk.err"
+		_st=$?
+		cat "$RES/.dk.err"
+		cat "$RES/.dk.err" >&2
+		return $_st
+	}
+	expect_err_lines 1
+	expect_out 'lacks the virtio_.* driver.*--modules'
+	run_case blk-distro-kernel-no-modules 1 distro_nomods
 fi
 
 # bad disks: one line naming the disk, exit 1; the file untouched

@@ -238,6 +238,54 @@ static void test_modules(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* lkvm run -d with no -i: what a distribution kernel needs for its root */
+static void test_root_disk_modules(void **state)
+{
+	char dir[] = "/tmp/lkvm-test-mods-XXXXXX";
+	const char *names[8];
+	struct modlist m;
+	char cmd[600];
+	int n, req;
+
+	n = root_disk_modules(false, false, false, false, names, &req);
+	assert_int_equal(req, 3);
+	assert_int_equal(n, 4);
+	assert_string_equal(names[0], "virtio_mmio");
+	assert_string_equal(names[1], "virtio_blk");
+	assert_string_equal(names[2], "ext4");
+	assert_string_equal(names[3], "crc32c_generic");
+	n = root_disk_modules(true, true, true, true, names, &req);
+	assert_int_equal(req, 5);
+	assert_int_equal(n, 7);
+	assert_string_equal(names[0], "virtio_pci");
+	assert_string_equal(names[3], "virtio_console");
+	assert_string_equal(names[4], "virtio_net");
+	assert_string_equal(names[6], "virtio_rng");
+
+	/* all built in: nothing to load (lkvm run then boots as given) */
+	assert_non_null(mkdtemp(dir));
+	write_file(dir, "modules.dep", "kernel/lib/crc32c_generic.ko:\n");
+	write_file(dir, "modules.builtin",
+		   "kernel/drivers/virtio/virtio_mmio.ko\n"
+		   "kernel/drivers/block/virtio_blk.ko\n"
+		   "kernel/fs/ext4/ext4.ko\n");
+	n = root_disk_modules(false, false, false, false, names, &req);
+	assert_int_equal(modules_resolve(dir, names, req, req, &m, err,
+					 sizeof(err)), 0);
+	assert_int_equal(m.n, 0);
+	modlist_free(&m);
+	/* ext4 a module that is not there: the line names it */
+	write_file(dir, "modules.builtin",
+		   "kernel/drivers/virtio/virtio_mmio.ko\n"
+		   "kernel/drivers/block/virtio_blk.ko\n");
+	assert_int_equal(modules_resolve(dir, names, n, req, &m, err,
+					 sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "lacks the ext4 driver"));
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_linux_version),
 		cmocka_unit_test(test_cpio),
 		cmocka_unit_test(test_modules),
+		cmocka_unit_test(test_root_disk_modules),
 	};
 
 	return cmocka_run_group_tests_name("sandbox", tests, NULL, NULL);
