@@ -33,23 +33,15 @@ static int pack_root_initramfs(struct kvm *kvm, struct cpio *c,
 		"dev", "proc", "sys", "newroot", "lkvm", "lkvm/modules",
 	};
 	static const char config[] = "mode=root\n";
-	char name[PATH_MAX];
-	const char *base;
-	unsigned int i;
+	char err[PATH_MAX + 64];
 
 	cpio_init(c);
-	for (i = 0; i < ARRAY_SIZE(dirs); i++)
-		cpio_add(c, dirs[i], S_IFDIR | 0755, NULL, 0);
-	cpio_add(c, "init", S_IFREG | 0755, lkvm_guest_init,
-		 lkvm_guest_init_end - lkvm_guest_init);
-	for (i = 0; i < (unsigned int)mods->n; i++) {
-		base = strrchr(mods->paths[i], '/');
-		snprintf(name, sizeof(name), "lkvm/modules/%03u-%s", i,
-			 base ? base + 1 : mods->paths[i]);
-		if (cpio_add_file(c, name, S_IFREG | 0644, mods->paths[i]) < 0) {
-			pr_err("%s: %s", mods->paths[i], strerror(-c->error));
-			return c->error;
-		}
+	if (cpio_add_init_and_modules(c, dirs, ARRAY_SIZE(dirs),
+				      lkvm_guest_init,
+				      lkvm_guest_init_end - lkvm_guest_init,
+				      mods, err, sizeof(err)) < 0) {
+		pr_err("%s", err);
+		return c->error;
 	}
 	cpio_add(c, "lkvm/config", S_IFREG | 0644, config, sizeof(config) - 1);
 	if (cpio_finish(c) < 0) {

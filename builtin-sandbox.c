@@ -247,26 +247,19 @@ static int build_initramfs(struct kvm *kvm, struct sandbox *sb,
 		"lkvm/modules",
 	};
 	struct cpio *c = &sb->cpio;
-	char *env[ARRAY_SIZE(keep) + 1], config[2048], name[PATH_MAX];
+	char *env[ARRAY_SIZE(keep) + 1], config[2048], name[PATH_MAX + 64];
 	struct winsize ws = { 0 };
-	const char *base, *v;
+	const char *v;
 	unsigned int i;
 	int n = 0, len;
 
 	cpio_init(c);
-	for (i = 0; i < ARRAY_SIZE(dirs); i++)
-		cpio_add(c, dirs[i], S_IFDIR | 0755, NULL, 0);
-	cpio_add(c, "init", S_IFREG | 0755, lkvm_guest_init,
-		 lkvm_guest_init_end - lkvm_guest_init);
-	for (i = 0; i < (unsigned int)mods->n; i++) {
-		base = strrchr(mods->paths[i], '/');
-		snprintf(name, sizeof(name), "lkvm/modules/%03u-%s", i,
-			 base ? base + 1 : mods->paths[i]);
-		if (cpio_add_file(c, name, S_IFREG | 0644, mods->paths[i]) < 0) {
-			pr_err("sandbox: %s: %s", mods->paths[i],
-			       strerror(-c->error));
-			return c->error;
-		}
+	if (cpio_add_init_and_modules(c, dirs, ARRAY_SIZE(dirs),
+				      lkvm_guest_init,
+				      lkvm_guest_init_end - lkvm_guest_init,
+				      mods, name, sizeof(name)) < 0) {
+		pr_err("sandbox: %s", name);
+		return c->error;
 	}
 
 	for (i = 0; i < ARRAY_SIZE(keep); i++) {

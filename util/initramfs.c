@@ -468,3 +468,28 @@ int root_disk_modules(bool pci, bool virtio_console, bool net, bool rng,
 		names[n++] = "virtio_rng";
 	return n;
 }
+
+int cpio_add_init_and_modules(struct cpio *c, const char *const *dirs,
+			      unsigned int nr_dirs, const void *init,
+			      size_t init_len, const struct modlist *mods,
+			      char *err, size_t errlen)
+{
+	char name[PATH_MAX];
+	const char *base;
+	unsigned int i;
+
+	for (i = 0; i < nr_dirs; i++)
+		cpio_add(c, dirs[i], S_IFDIR | 0755, NULL, 0);
+	cpio_add(c, "init", S_IFREG | 0755, init, init_len);
+	for (i = 0; i < (unsigned int)mods->n; i++) {
+		base = strrchr(mods->paths[i], '/');
+		snprintf(name, sizeof(name), "lkvm/modules/%03u-%s", i,
+			 base ? base + 1 : mods->paths[i]);
+		if (cpio_add_file(c, name, S_IFREG | 0644, mods->paths[i]) < 0) {
+			set_err(err, errlen, "%s: %s", mods->paths[i],
+				strerror(-c->error));
+			return c->error;
+		}
+	}
+	return c->error;
+}

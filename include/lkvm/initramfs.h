@@ -63,6 +63,17 @@ int modules_resolve(const char *dir, const char *const *names, int nr_names,
 void modlist_free(struct modlist *m);
 
 /*
+ * The part every lkvm initramfs shares: the directories @dirs, /init
+ * (@init, @init_len bytes: lkvm's embedded init) and the modules in load
+ * order as lkvm/modules/NNN-NAME.ko. Returns c->error, with the module
+ * that could not be read named in @err.
+ */
+int cpio_add_init_and_modules(struct cpio *c, const char *const *dirs,
+			      unsigned int nr_dirs, const void *init,
+			      size_t init_len, const struct modlist *mods,
+			      char *err, size_t errlen);
+
+/*
  * lkvm run -d DISK with no -i: the drivers a virtio-blk ext4 root needs,
  * for modules_resolve(). Fills @names (room for 8), sets @nr_required
  * (the first ones) and returns how many there are.
