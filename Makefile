@@ -181,9 +181,11 @@ FUZZ_CFLAGS := -std=gnu11 $(WARNINGS) -Iinclude -D_GNU_SOURCE -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_BIN := $(BUILD)/fuzz/fuzz-virtqueue
 
-$(FUZZ_BIN): tests/fuzz/fuzz-virtqueue.c virtio/virtqueue.c $(wildcard include/lkvm/*.h)
+FUZZ_VQ_SRCS := tests/fuzz/fuzz-virtqueue.c virtio/virtqueue.c util/util.c
+
+$(FUZZ_BIN): $(FUZZ_VQ_SRCS) $(wildcard include/lkvm/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz-virtqueue.c virtio/virtqueue.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_VQ_SRCS)
 
 # qcow2: header/table parsing, reads and writes over a fuzzed image file.
 FUZZ_QCOW2_BIN := $(BUILD)/fuzz/fuzz-qcow2
@@ -195,7 +197,7 @@ $(FUZZ_QCOW2_BIN): $(FUZZ_QCOW2_SRCS) $(wildcard include/lkvm/*.h)
 
 # 9P server: sessions of T-messages against a temporary export tree.
 FUZZ_9P_BIN := $(BUILD)/fuzz/fuzz-9p
-FUZZ_9P_SRCS := tests/fuzz/fuzz-9p.c fs/9p.c
+FUZZ_9P_SRCS := tests/fuzz/fuzz-9p.c fs/9p.c util/util.c
 
 $(FUZZ_9P_BIN): $(FUZZ_9P_SRCS) $(wildcard include/lkvm/*.h)
 	@mkdir -p $(dir $@)

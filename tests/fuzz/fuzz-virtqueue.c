@@ -20,11 +20,6 @@
 #define FUZZ_GPA	0x10000ULL
 #define FUZZ_RAM	0x8000		/* room for a 1024-entry ring */
 
-/* Stand-in for util/util.c, which virtqueue.c does not otherwise need. */
-void pr_warn(const char *fmt, ...)
-{
-}
-
 static struct virtq_elem elem;
 
 /* Touch every byte of the chain, as a device would. */
