@@ -31,7 +31,7 @@ PKGS=(
 	# build (cross on x86_64, native on arm64)
 	make gcc git pkg-config
 	device-tree-compiler libfdt-dev zlib1g-dev libcmocka-dev
-	clang llvm
+	clang llvm libclang-rt-dev
 	# rig
 	qemu-system-arm qemu-utils e2fsprogs cpio coreutils kmod
 )
