@@ -152,50 +152,6 @@ static int ioev_assign(struct ioeventfd *ev, u64 addr, u32 len,
 	return 0;
 }
 
-int ioeventfd_add(struct kvm *kvm, u64 addr, u32 len, const u64 *datamatch,
-		  void (*fn)(void *opaque), void *opaque,
-		  struct ioeventfd **evp)
-{
-	struct epoll_event e = { .events = EPOLLIN };
-	struct ioeventfd *ev;
-	int ret;
-
-	if (!ioev_supported(kvm))
-		return -ENOSYS;
-	ev = calloc(1, sizeof(*ev));
-	if (!ev)
-		return -ENOMEM;
-	*ev = (struct ioeventfd) { .kvm = kvm, .fn = fn, .opaque = opaque };
-	ev->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (ev->fd < 0) {
-		ret = -errno;
-		goto err_free;
-	}
-	ret = ioev_assign(ev, addr, len, datamatch);
-	if (ret < 0)
-		goto err_close;
-
-	pthread_mutex_lock(&ioev_lock);
-	ret = ioev_start_thread();
-	e.data.ptr = ev;
-	if (!ret && epoll_ctl(ioev_epoll, EPOLL_CTL_ADD, ev->fd, &e) < 0)
-		ret = -errno;
-	pthread_mutex_unlock(&ioev_lock);
-	if (ret < 0)
-		goto err_deassign;
-	*evp = ev;
-	return 0;
-
-err_deassign:
-	ev->kio.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
-	ioctl(kvm->vm_fd, KVM_IOEVENTFD, &ev->kio);
-err_close:
-	close(ev->fd);
-err_free:
-	free(ev);
-	return ret;
-}
-
 int ioeventfd_add_fd(struct kvm *kvm, u64 addr, u32 len, const u64 *datamatch,
 		     int fd, struct ioeventfd **evp)
 {
@@ -211,6 +167,44 @@ int ioeventfd_add_fd(struct kvm *kvm, u64 addr, u32 len, const u64 *datamatch,
 	ret = ioev_assign(ev, addr, len, datamatch);
 	if (ret < 0) {
 		free(ev);
+		return ret;
+	}
+	*evp = ev;
+	return 0;
+}
+
+/* As ioeventfd_add_fd(), with an eventfd of ours served by the thread. */
+int ioeventfd_add(struct kvm *kvm, u64 addr, u32 len, const u64 *datamatch,
+		  void (*fn)(void *opaque), void *opaque,
+		  struct ioeventfd **evp)
+{
+	struct epoll_event e = { .events = EPOLLIN };
+	struct ioeventfd *ev;
+	int fd, ret;
+
+	if (!ioev_supported(kvm))
+		return -ENOSYS;
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	ret = ioeventfd_add_fd(kvm, addr, len, datamatch, fd, &ev);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	pthread_mutex_lock(&ioev_lock);
+	ret = ioev_start_thread();
+	e.data.ptr = ev;
+	ev->fn = fn;
+	ev->opaque = opaque;
+	if (!ret && epoll_ctl(ioev_epoll, EPOLL_CTL_ADD, ev->fd, &e) < 0)
+		ret = -errno;
+	pthread_mutex_unlock(&ioev_lock);
+	if (ret < 0) {
+		/* Not polled: deassign and free it as a caller's eventfd. */
+		ev->fn = NULL;
+		ioeventfd_del(ev);
+		close(fd);
 		return ret;
 	}
 	*evp = ev;
