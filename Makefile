@@ -5,7 +5,7 @@
 #   make check       unit tests (native, ASan/UBSan) and boot tests in the rig
 #   make unit        unit tests only
 #   make demo        boot a demo guest inside the emulated arm64 host
-#   make bench       boot benchmarks inside the rig
+#   make bench       boot benchmarks inside the rig (BENCH="blk net": some parts)
 
 HOST_ARCH := $(shell uname -m)
 ARCH ?= arm64
@@ -172,7 +172,7 @@ demo: lkvm rig
 	tests/rig/demo.sh
 
 bench: lkvm rig
-	tests/rig/bench.sh
+	tests/rig/bench.sh n1-gicv3 $(BENCH)
 
 # ---- fuzzing: libFuzzer over the virtqueue parser (clang) ----
 FUZZ_TIME ?= 60

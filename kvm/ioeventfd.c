@@ -116,6 +116,7 @@ static int ioev_start_thread(void)
 	ret = -pthread_create(&ioev_thread, NULL, ioev_thread_fn, NULL);
 	if (ret)
 		goto err;
+	pthread_setname_np(ioev_thread, "lkvm-ioeventfd");
 	ioev_running = true;
 	return 0;
 

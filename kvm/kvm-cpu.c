@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <linux/kvm.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -212,6 +213,15 @@ static void vcpu_sigmask(sigset_t *old)
 	pthread_sigmask(SIG_SETMASK, &set, old);
 }
 
+/* "vcpu0"...: what top -H and perf show */
+static void kvm_cpu_name_thread(struct kvm_cpu *cpu)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "vcpu%d", cpu->id);
+	pthread_setname_np(cpu->thread, name);
+}
+
 int kvm_cpus_start(struct kvm *kvm)
 {
 	sigset_t old;
@@ -228,6 +238,7 @@ int kvm_cpus_start(struct kvm *kvm)
 			break;
 		}
 		cpu->thread_running = true;
+		kvm_cpu_name_thread(cpu);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return ret ? -ret : 0;

@@ -370,6 +370,7 @@ static int term_init(struct kvm *kvm)
 		pr_err("terminal: cannot start its thread: %s", strerror(-ret));
 		goto err;
 	}
+	pthread_setname_np(term_thread, "lkvm-term");
 	term_thread_running = true;
 	return 0;
 

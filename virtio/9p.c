@@ -211,6 +211,7 @@ static struct p9_dev *p9_dev_new(struct kvm *kvm, const char *arg)
 		goto fail;
 	}
 	p->worker_started = true;
+	pthread_setname_np(p->worker, "lkvm-9p");
 	ret = virtio_register(kvm, &p->vdev);
 	if (ret < 0) {
 		pr_err("virtio-9p: cannot register the device: %s",

@@ -3,25 +3,31 @@
  * virtio-blk (-d PATH[,ro][,direct][,snapshot][,id=SERIAL]): one device per
  * disk, vda, vdb... in command line order, one request queue per vCPU.
  *
- * A kick (ioeventfd thread, or a vCPU without ioeventfds) pops every
- * available chain, checks it (virtio/blk-req.c) and hands it on; no disk
- * I/O is done on the kicking thread, and all the chains of one kick are
- * submitted together:
+ * No disk I/O is done on a vCPU thread. Two ways to serve the queues:
  *
- *   raw images: io_uring. Reads, writes and flushes go to one ring per
- *     disk, submitted once per kick; a completion thread reaps them and
- *     pushes the used buffers. io_uring rather than libaio because libaio
- *     is only asynchronous with O_DIRECT (io_submit() blocks on buffered
- *     files, the common case here), while io_uring serves buffered I/O
- *     asynchronously, has fsync and needs no O_DIRECT alignment of its own.
- *     Without liburing at build time, or if the kernel refuses io_uring,
- *     raw images use the worker threads below.
- *   qcow2 images (and the snapshot overlay): one worker thread per queue
- *     carries requests out synchronously through the qcow2 library, which
- *     may be called concurrently.
+ *   raw images: io_uring, one ring and one thread per disk, which does
+ *     everything: the kicks of every queue arrive on it as reads of the
+ *     queues' eventfds (KVM signals them: the transport's set_kick_fd), it
+ *     pops the available chains, checks them (virtio/blk-req.c), queues
+ *     reads, writes and flushes to the ring and pushes the used buffers of
+ *     the completions; one io_uring_enter() per round submits everything
+ *     the round brought and waits for the next event. One thread rather
+ *     than a kick thread and a completion thread: a request costs one
+ *     wake-up less, and the ring has a single issuer (so the kernel runs
+ *     its completion work when we wait: IORING_SETUP_DEFER_TASKRUN).
+ *     io_uring rather than libaio because libaio is only asynchronous with
+ *     O_DIRECT (io_submit() blocks on buffered files, the common case
+ *     here), while io_uring serves buffered I/O asynchronously, has fsync
+ *     and needs no O_DIRECT alignment of its own. Without liburing at
+ *     build time, or if the kernel refuses io_uring, raw images use the
+ *     worker threads below.
+ *   qcow2 images (and the snapshot overlay): a kick (ioeventfd thread, or
+ *     a vCPU without ioeventfds) pops the chains and hands them to the
+ *     queue's worker thread, which carries them out synchronously through
+ *     the qcow2 library (which may be called concurrently).
  *
- * Discard, write zeroes and GET_ID of raw images are served on the kicking
- * thread (fallocate() and a copy: quick).
+ * Discard, write zeroes and GET_ID of raw images are served where they are
+ * popped (fallocate() and a copy: quick).
  *
  * Every request in flight is counted under vdev->lock; a driver reset and
  * the device's exit wait for the count to drop to zero, so no I/O touches
@@ -36,6 +42,7 @@
 
 #ifdef HAVE_LIBURING
 #include <liburing.h>
+#include <sys/eventfd.h>
 #endif
 
 #include "lkvm/disk.h"
@@ -93,9 +100,12 @@ struct vblk {
 
 #ifdef HAVE_LIBURING
 	bool uring;		/* raw I/O through the ring */
-	struct io_uring ring;	/* submissions under vdev.lock */
-	pthread_t cq_thread;
-	bool cq_started;
+	struct io_uring ring;	/* only ever used by uring_thread */
+	pthread_t uring_thread;
+	int uring_ret;		/* the ring's setup, for uring_start() */
+	bool stopping;		/* under vdev.lock */
+	int kick_fd[VBLK_MAX_QUEUES];	/* eventfds KVM signals on kicks */
+	u64 kick_val[VBLK_MAX_QUEUES];	/* read into by the ring */
 #endif
 };
 
@@ -193,6 +203,19 @@ static void req_exec(struct vblk *vb, struct vblk_req *r)
 	r->status = errno_status(ret);
 }
 
+/* "blk-vda" for a disk's ring thread, "blk-vda-q0" for a queue's worker */
+static void vblk_name_thread(struct vblk *vb, pthread_t t, int queue)
+{
+	char name[40];
+
+	if (queue < 0)
+		snprintf(name, sizeof(name), "blk-%s", vb->name);
+	else
+		snprintf(name, sizeof(name), "blk-%s-q%d", vb->name, queue);
+	name[15] = '\0';	/* the kernel's limit */
+	pthread_setname_np(t, name);
+}
+
 /* ---- worker threads: qcow2, and raw without io_uring ---- */
 
 static void *queue_thread(void *arg)
@@ -231,6 +254,20 @@ static void *queue_thread(void *arg)
 /* ---- io_uring: raw images ---- */
 
 #ifdef HAVE_LIBURING
+/* user_data of a kick's eventfd read: its queue, tagged (requests are not) */
+#define KICK_TAG	1UL
+
+static struct io_uring_sqe *uring_sqe(struct vblk *vb)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&vb->ring);
+
+	if (!sqe) {
+		io_uring_submit(&vb->ring);
+		sqe = io_uring_get_sqe(&vb->ring);
+	}
+	return sqe;
+}
+
 /* Prepare one read, write or flush; false if the ring is full. */
 static bool uring_prep(struct vblk *vb, struct vblk_req *r)
 {
@@ -256,15 +293,11 @@ static bool uring_prep(struct vblk *vb, struct vblk_req *r)
 		iov = &r->bounce_iov;
 		n = 1;
 	}
-	sqe = io_uring_get_sqe(&vb->ring);
+	sqe = uring_sqe(vb);
 	if (!sqe) {
-		io_uring_submit(&vb->ring);
-		sqe = io_uring_get_sqe(&vb->ring);
-		if (!sqe) {
-			free(r->bounce);
-			r->bounce = NULL;
-			return false;
-		}
+		free(r->bounce);
+		r->bounce = NULL;
+		return false;
 	}
 	if (q->type == VIRTIO_BLK_T_FLUSH)
 		io_uring_prep_fsync(sqe, d->fd, IORING_FSYNC_DATASYNC);
@@ -307,103 +340,203 @@ static void uring_finish(struct vblk *vb, struct vblk_req *r, int res)
 	r->status = VIRTIO_BLK_S_OK;
 }
 
+/* Wait for the next kick of queue @q: a read of its eventfd. */
+static void uring_arm_kick(struct vblk *vb, unsigned int q)
+{
+	struct io_uring_sqe *sqe = uring_sqe(vb);
+
+	if (!sqe) {
+		pr_err("virtio-blk %s: io_uring full: queue %u stalls",
+		       vb->name, q);
+		return;
+	}
+	io_uring_prep_read(sqe, vb->kick_fd[q], &vb->kick_val[q],
+			   sizeof(vb->kick_val[q]), 0);
+	io_uring_sqe_set_data(sqe, (void *)((uintptr_t)&vb->queues[q] |
+					    KICK_TAG));
+}
+
+static void vblk_pop_queue(struct vblk *vb, unsigned int qi);
+
+/*
+ * One round's events, vdev.lock held: push what completed, tell the
+ * driver, then pop what the kicked queues have.
+ */
+static void uring_round(struct vblk *vb, struct vblk_req *done, u64 kicked)
+{
+	struct virtio_device *vdev = &vb->vdev;
+	struct vblk_req *r, *next;
+	u64 queues = 0;
+	unsigned int q;
+
+	for (r = done; r; r = next) {
+		next = r->next;
+		queues |= BIT_ULL(r->q);
+		req_done(vb, r);
+	}
+	for (q = 0; q < vb->nr_queues && !vb->resetting; q++)
+		if (queues & BIT_ULL(q))
+			virtio_notify_used(vdev, q);
+	for (q = 0; q < vb->nr_queues; q++)
+		if ((kicked & BIT_ULL(q)) && !vb->resetting &&
+		    virtio_device_live(vdev) && vdev->vqs[q].ready)
+			vblk_pop_queue(vb, q);
+}
+
+/* Create the ring on its own thread: it must be the ring's one issuer. */
+static int uring_setup(struct vblk *vb)
+{
+	static const unsigned int flags[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		IORING_SETUP_COOP_TASKRUN,	/* before Linux 6.1 */
+		0,				/* before 5.19 */
+	};
+	unsigned int entries = 1, i;
+	int ret = -EINVAL;
+
+	while (entries < vb->nr_queues * (VBLK_QUEUE_SIZE + 1) &&
+	       entries < 4096)
+		entries <<= 1;
+	for (i = 0; i < ARRAY_SIZE(flags) && ret == -EINVAL; i++)
+		ret = io_uring_queue_init(entries, &vb->ring, flags[i]);
+	return ret;
+}
+
 static void *uring_thread(void *arg)
 {
 	struct vblk *vb = arg;
 	struct io_uring_cqe *cqe;
-	struct vblk_req *done, *r, *next;
-	bool stop = false;
-	unsigned int head, seen;
-	u64 queues;
+	struct vblk_req *done, *r;
+	unsigned int head, seen, q;
+	bool stop;
+	u64 kicked;
 	int ret;
 
-	while (!stop) {
-		ret = io_uring_wait_cqe(&vb->ring, &cqe);
-		if (ret == -EINTR || ret == -EAGAIN)
-			continue;
-		if (ret < 0) {
+	pthread_mutex_lock(&vb->vdev.lock);
+	vb->uring_ret = uring_setup(vb);
+	pthread_cond_broadcast(&vb->idle);
+	pthread_mutex_unlock(&vb->vdev.lock);
+	if (vb->uring_ret < 0)
+		return NULL;
+	for (q = 0; q < vb->nr_queues; q++)
+		uring_arm_kick(vb, q);
+
+	for (;;) {
+		ret = io_uring_submit_and_wait(&vb->ring, 1);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
+		    ret != -EBUSY && ret != -ETIME) {
 			pr_err("virtio-blk %s: io_uring: %s", vb->name,
 			       strerror(-ret));
 			break;
 		}
 		done = NULL;
+		kicked = 0;
 		seen = 0;
 		io_uring_for_each_cqe(&vb->ring, head, cqe) {
-			r = io_uring_cqe_get_data(cqe);
+			uintptr_t tag = (uintptr_t)io_uring_cqe_get_data(cqe);
+
 			seen++;
-			if (!r) {
-				stop = true;
+			if (tag & KICK_TAG) {
+				q = ((struct vblk_queue *)(tag & ~KICK_TAG))->idx;
+				kicked |= BIT_ULL(q);
 				continue;
 			}
+			r = (struct vblk_req *)tag;
 			uring_finish(vb, r, cqe->res);
 			r->next = done;
 			done = r;
 		}
 		io_uring_cq_advance(&vb->ring, seen);
 
-		queues = 0;
 		pthread_mutex_lock(&vb->vdev.lock);
-		for (r = done; r; r = next) {
-			next = r->next;
-			queues |= BIT_ULL(r->q);
-			req_done(vb, r);
-		}
-		for (head = 0; head < vb->nr_queues && !vb->resetting; head++)
-			if (queues & BIT_ULL(head))
-				virtio_notify_used(&vb->vdev, head);
+		uring_round(vb, done, vb->stopping ? 0 : kicked);
+		stop = vb->stopping && !vb->inflight;
 		pthread_mutex_unlock(&vb->vdev.lock);
+		if (stop)
+			break;
+		for (q = 0; q < vb->nr_queues; q++)
+			if (kicked & BIT_ULL(q))
+				uring_arm_kick(vb, q);
 	}
 	return NULL;
 }
 
+static void uring_close_kicks(struct vblk *vb)
+{
+	unsigned int q;
+
+	for (q = 0; q < VBLK_MAX_QUEUES; q++) {
+		if (vb->kick_fd[q] >= 0)
+			close(vb->kick_fd[q]);
+		vb->kick_fd[q] = -1;
+	}
+}
+
 static bool uring_start(struct vblk *vb)
 {
-	unsigned int entries = 1;
-	int ret;
+	unsigned int q;
 
 	if (vb->disk->format != DISK_RAW)
 		return false;
-	while (entries < vb->nr_queues * VBLK_QUEUE_SIZE && entries < 4096)
-		entries <<= 1;
-	ret = io_uring_queue_init(entries, &vb->ring, 0);
-	if (ret < 0) {
+	for (q = 0; q < vb->nr_queues; q++) {
+		vb->kick_fd[q] = eventfd(0, EFD_CLOEXEC);
+		if (vb->kick_fd[q] < 0)
+			goto fail;
+	}
+	vb->uring_ret = 1;	/* not yet known */
+	if (pthread_create(&vb->uring_thread, NULL, uring_thread, vb))
+		goto fail;
+	vblk_name_thread(vb, vb->uring_thread, -1);
+	pthread_mutex_lock(&vb->vdev.lock);
+	while (vb->uring_ret > 0)
+		pthread_cond_wait(&vb->idle, &vb->vdev.lock);
+	pthread_mutex_unlock(&vb->vdev.lock);
+	if (vb->uring_ret < 0) {
 		pr_debug("virtio-blk %s: no io_uring (%s): worker threads",
-			 vb->name, strerror(-ret));
-		return false;
+			 vb->name, strerror(-vb->uring_ret));
+		pthread_join(vb->uring_thread, NULL);
+		goto fail;
 	}
-	if (pthread_create(&vb->cq_thread, NULL, uring_thread, vb)) {
-		io_uring_queue_exit(&vb->ring);
-		return false;
-	}
-	vb->cq_started = true;
 	vb->uring = true;
 	return true;
+fail:
+	uring_close_kicks(vb);
+	return false;
 }
 
-/* After the drain: wake the completion thread with a NULL NOP. */
+/*
+ * Once registered: KVM signals the queues' eventfds itself. Where it
+ * cannot (no ioeventfds), kicks still reach vblk_notify(), which passes
+ * them on to the same eventfds.
+ */
+static void uring_route_kicks(struct vblk *vb)
+{
+	const struct virtio_transport_ops *t = vb->vdev.transport;
+	unsigned int q;
+	int ret;
+
+	for (q = 0; q < vb->nr_queues && t->set_kick_fd; q++) {
+		ret = t->set_kick_fd(&vb->vdev, q, vb->kick_fd[q]);
+		if (ret < 0)
+			pr_debug("virtio-blk %s: queue %u kicks through lkvm: %s",
+				 vb->name, q, strerror(-ret));
+	}
+}
+
+/* After the drain: wake the ring's thread, which sees it must stop. */
 static void uring_stop(struct vblk *vb)
 {
-	struct io_uring_sqe *sqe;
-
 	if (!vb->uring)
 		return;
 	pthread_mutex_lock(&vb->vdev.lock);
-	sqe = io_uring_get_sqe(&vb->ring);
-	if (!sqe) {
-		io_uring_submit(&vb->ring);
-		sqe = io_uring_get_sqe(&vb->ring);
-	}
-	if (sqe) {
-		io_uring_prep_nop(sqe);
-		io_uring_sqe_set_data(sqe, NULL);
-		io_uring_submit(&vb->ring);
-	}
+	vb->stopping = true;
 	pthread_mutex_unlock(&vb->vdev.lock);
-	if (sqe)
-		pthread_join(vb->cq_thread, NULL);
+	if (eventfd_write(vb->kick_fd[0], 1) == 0)
+		pthread_join(vb->uring_thread, NULL);
 	else
-		pthread_cancel(vb->cq_thread);
+		pthread_cancel(vb->uring_thread);
 	io_uring_queue_exit(&vb->ring);
+	uring_close_kicks(vb);
 	vb->uring = false;
 }
 #endif
@@ -431,7 +564,7 @@ static void vblk_config(struct virtio_device *vdev, u32 offset, u8 *data,
  * Returns true if it was completed here.
  */
 static bool vblk_start_req(struct vblk *vb, struct vblk_req *r,
-			   struct vblk_req ***tail, bool *uring_queued)
+			   struct vblk_req ***tail)
 {
 	struct blk_req *q = &r->req;
 
@@ -454,10 +587,8 @@ static bool vblk_start_req(struct vblk *vb, struct vblk_req *r,
 			req_done(vb, r);
 			return true;
 		}
-		if (uring_prep(vb, r)) {
-			*uring_queued = true;
+		if (uring_prep(vb, r))
 			return false;
-		}
 		/* no room in the ring, no memory: do it here */
 		req_exec(vb, r);
 		req_done(vb, r);
@@ -469,17 +600,18 @@ static bool vblk_start_req(struct vblk *vb, struct vblk_req *r,
 	return false;
 }
 
-static void vblk_notify(struct virtio_device *vdev, unsigned int qi)
+/*
+ * Pop and start every available request of queue @qi (vdev.lock held):
+ * on the ring's thread, or on the kicking thread for worker threads.
+ */
+static void vblk_pop_queue(struct vblk *vb, unsigned int qi)
 {
-	struct vblk *vb = vdev->priv;
+	struct virtio_device *vdev = &vb->vdev;
 	struct virtqueue *vq = &vdev->vqs[qi];
 	struct vblk_queue *bq = &vb->queues[qi];
 	struct vblk_req *batch = NULL, **tail = &batch, *r;
 	enum virtq_pop_result res = VIRTQ_EMPTY;
-	bool uring_queued = false;
 
-	if (vb->resetting || qi >= vb->nr_queues)
-		return;
 	do {
 		virtq_enable_notify(vq, false);
 		for (;;) {
@@ -495,18 +627,14 @@ static void vblk_notify(struct virtio_device *vdev, unsigned int qi)
 				break;
 			}
 			r->q = qi;
-			vblk_start_req(vb, r, &tail, &uring_queued);
+			vblk_start_req(vb, r, &tail);
 		}
 		virtio_notify_used(vdev, qi);
 	} while (r && res == VIRTQ_EMPTY && virtq_enable_notify(vq, true));
 	if (res == VIRTQ_BAD)
 		virtio_device_broken(vdev, "malformed request chain");
 
-	/* one submission for everything this kick brought */
-#ifdef HAVE_LIBURING
-	if (uring_queued)
-		io_uring_submit(&vb->ring);
-#endif
+	/* everything this kick brought, in one go */
 	if (batch) {
 		pthread_mutex_lock(&bq->lock);
 		*bq->tail = batch;
@@ -514,6 +642,22 @@ static void vblk_notify(struct virtio_device *vdev, unsigned int qi)
 		pthread_cond_signal(&bq->cond);
 		pthread_mutex_unlock(&bq->lock);
 	}
+}
+
+static void vblk_notify(struct virtio_device *vdev, unsigned int qi)
+{
+	struct vblk *vb = vdev->priv;
+
+	if (vb->resetting || qi >= vb->nr_queues)
+		return;
+#ifdef HAVE_LIBURING
+	/* a kick KVM could not route to the ring's thread: pass it on */
+	if (vb->uring) {
+		eventfd_write(vb->kick_fd[qi], 1);
+		return;
+	}
+#endif
+	vblk_pop_queue(vb, qi);
 }
 
 /* Wait for every request in flight (vdev.lock held, released meanwhile). */
@@ -546,6 +690,7 @@ static int vblk_start_threads(struct vblk *vb)
 		if (pthread_create(&q->thread, NULL, queue_thread, q))
 			return -EAGAIN;
 		q->thread_started = true;
+		vblk_name_thread(vb, q->thread, i);
 	}
 	return 0;
 }
@@ -667,6 +812,10 @@ static int vblk_add(struct kvm *kvm, const char *arg, unsigned int idx)
 		return -ENOMEM;
 	snprintf(vb->name, sizeof(vb->name), "vd%c", 'a' + idx);
 	pthread_cond_init(&vb->idle, NULL);
+#ifdef HAVE_LIBURING
+	for (i = 0; i < VBLK_MAX_QUEUES; i++)
+		vb->kick_fd[i] = -1;
+#endif
 	for (i = 0; i < VBLK_MAX_QUEUES; i++) {
 		struct vblk_queue *q = &vb->queues[i];
 
@@ -700,6 +849,10 @@ static int vblk_add(struct kvm *kvm, const char *arg, unsigned int idx)
 		goto fail;
 	}
 	vb->registered = true;
+#ifdef HAVE_LIBURING
+	if (vb->uring)
+		uring_route_kicks(vb);
+#endif
 	vblks[nr_vblks++] = vb;
 	pr_debug("virtio-blk %s: %s, %s%s%s%s, %llu sectors, %u queue%s%s",
 		 vb->name, vb->disk->path,

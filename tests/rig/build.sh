@@ -187,8 +187,10 @@ fi
 # the benchmark's boot-time probe and the terminal probe (static)
 for probe in bench-run pty-run blk-bench dns-answer; do
 	if newer "$SHARE/bin/$probe" "$ROOT/tests/rig/$probe.c"; then
+		libs=""
+		[ "$probe" = blk-bench ] && libs=-luring
 		aarch64-linux-gnu-gcc -O2 -static -Wall -Wextra -Werror \
-			-o "$SHARE/bin/$probe" "$ROOT/tests/rig/$probe.c"
+			-o "$SHARE/bin/$probe" "$ROOT/tests/rig/$probe.c" $libs
 	fi
 done
 
@@ -401,8 +403,13 @@ switchroot)
 	echo "GUEST-ROOT-MOUNT-FAILED $root"
 	;;
 blkbench)
-	# virtio-blk throughput on /dev/vda (tests/rig/blk-bench.c)
-	blk-bench /dev/vda 64
+	# virtio-blk throughput on /dev/vda (tests/rig/blk-bench.c);
+	# lkvm.blk_bench=MIB,DEPTH (default 64,1)
+	a=64,1
+	for w in $(cat /proc/cmdline); do
+		case "$w" in lkvm.blk_bench=*) a=${w#lkvm.blk_bench=} ;; esac
+	done
+	blk-bench /dev/vda ${a%,*} ${a#*,}
 	;;
 shell) setsid cttyhack sh -l ;;
 esac

@@ -142,7 +142,8 @@ fi
 # Boot figures: time from starting lkvm to the guest's first console byte
 # and to its init (quiet console, 1 vCPU, 256 MiB), over 5 runs each, and
 # lkvm's own peak memory (peak RSS less resident guest RAM, from --debug).
-if [ "$1" = bench ]; then
+BENCH_PARTS="boot sandbox 9p memory rng net blk"
+bench_boot() {
 	echo "bench: boot to init, 1 vCPU, 256 MiB, serial console, quiet"
 	for i in 1 2 3 4 5; do
 		"$SHARE/bin/bench-run" GUEST-INIT-OK "$LKVM_BIN" run -k "$KERNEL" \
@@ -166,6 +167,9 @@ if [ "$1" = bench ]; then
 				--virtio-transport $t -p "quiet lkvm.test=poweroff" </dev/null
 		done
 	done
+}
+
+bench_sandbox() {
 	echo "bench: lkvm sandbox -- true (distribution kernel + modules, root over 9p), 3 runs"
 	mkdir -p /tmp/sbbench && cd /tmp/sbbench
 	for i in 1 2 3; do
@@ -176,6 +180,9 @@ if [ "$1" = bench ]; then
 		awk "BEGIN{printf \"sandbox: %.2fs (status $st)\\n\", $t1 - $t0}"
 	done
 	cd /share
+}
+
+bench_p9() {
 	echo "bench: virtio-9p vs the emulated host's own tmpfs: 64 MiB dd, 1000 small files"
 	B=/tmp/p9bench
 	rm -rf "$B" && mkdir -p "$B/script" "$B/data" "$B/direct"
@@ -214,9 +221,15 @@ FSB
 		else if (hw > 0) printf "ratio guest/host: write %.2f read %.2f; time ratio create %.1fx stat %.1fx unlink %.1fx\n", w / hw, r / hr, c / (hc ? hc : 0.01), s / (hs ? hs : 0.01), u / (hu ? hu : 0.01)
 	}'
 	rm -rf "$B"
+}
+
+bench_memory() {
 	echo "bench: lkvm's own memory (--debug)"
 	"$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -m 256 --debug \
 		-p "quiet lkvm.test=poweroff" </dev/null 2>&1 | grep "peak RSS"
+}
+
+bench_rng() {
 	echo "bench: virtio-rng, 4000 reads of 64 bytes (about one request each)"
 	# exits per request: the bench run's exits less a plain boot's
 	for t in mmio pci; do
@@ -240,6 +253,9 @@ FSB
 			else
 				printf "virtio-%s: no result (see results)\n", t }'
 	done
+}
+
+bench_net() {
 	echo "bench: virtio-net TCP throughput: 32 MiB over HTTP (busybox httpd + wget),"
 	echo "bench:   host->guest: the guest fetches from the host's httpd;"
 	echo "bench:   guest->host: the host fetches from the guest's httpd;"
@@ -298,28 +314,72 @@ FSB
 				-n mode=tap,tapif=lkvmtap0,script=/tmp/tapup.sh,vhost=on
 	fi
 	kill "$_nbh" 2>/dev/null
-	echo "bench: virtio-blk, raw image in the host's /tmp (tmpfs), 64 MiB, 1 vCPU:"
-	echo "bench:   guest: tests/rig/blk-bench.c on /dev/vda (O_DIRECT);"
-	echo "bench:   ceiling: the same program on the emulated host on the image file"
-	rm -f /tmp/bench.img
-	dd if=/dev/zero of=/tmp/bench.img bs=1M count=72 2>/dev/null
-	"$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -m 256 -d /tmp/bench.img \
-		-p "quiet lkvm.test=blkbench" </dev/null >"$RES/blkbench.out" 2>&1
-	g=$(grep -a -m1 '^BLK-BENCH' "$RES/blkbench.out")
-	h=$("$SHARE/bin/blk-bench" /tmp/bench.img 64)
-	echo "lkvm guest: ${g:-no result (see $RES/blkbench.out)}"
-	echo "host file:  $h"
-	echo "$g|$h" | awk -F'|' '{
+}
+
+# blk_bench DIR LABEL DEPTH DISK-OPTIONS [LKVM OPTIONS...]: blk-bench in
+# the guest on a 64 MiB raw image DIR/bench.img (1 vCPU), then on the
+# emulated host against the same file (the ceiling), and their ratios
+blk_bench() {
+	_bd=$1 _bl=$2 _bq=$3 _bo=$4
+	shift 4
+	rm -f "$_bd/bench.img"
+	dd if=/dev/zero of="$_bd/bench.img" bs=1M count=72 conv=fsync 2>/dev/null
+	_bout=$RES/blkbench-$(echo "$_bl-$_bq$_bo$*" | tr -c 'a-z0-9\n' -).out
+	"$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -m 256 \
+		-d "$_bd/bench.img$_bo" --debug \
+		-p "quiet lkvm.test=blkbench lkvm.blk_bench=64,$_bq" "$@" \
+		</dev/null >"$_bout" 2>&1
+	_g=$(grep -a -m1 '^BLK-BENCH ' "$_bout")
+	_h=$("$SHARE/bin/blk-bench" "$_bd/bench.img" 64 "$_bq")
+	echo "$_bl, depth $_bq${_bo:+, -d ...$_bo}${*:+, $*}:"
+	echo "  lkvm guest: ${_g:-no result (see $_bout)}"
+	echo "  host file:  $_h"
+	echo "$_g|$_h" | awk -F'|' '{
 		n = split("seqwrite seqread randread4k", k, " ")
 		for (i = 1; i <= n; i++) {
 			gv = $1; hv = $2
 			sub(".*" k[i] "=", "", gv); sub(" .*", "", gv)
 			sub(".*" k[i] "=", "", hv); sub(" .*", "", hv)
 			if (hv + 0 > 0 && gv + 0 > 0)
-				printf "virtio-blk %s: lkvm/ceiling = %.2f\n", k[i], gv / hv
+				printf "  %s lkvm/ceiling = %.2f\n", k[i], gv / hv
 		}
 	}'
-	rm -f /tmp/bench.img
+	rm -f "$_bd/bench.img"
+}
+
+bench_blk() {
+	echo "bench: virtio-blk, 64 MiB raw image, 1 vCPU, 256 MiB;"
+	echo "bench:   guest: tests/rig/blk-bench.c on /dev/vda (O_DIRECT, io_uring);"
+	echo "bench:   ceiling: the same program on the emulated host on the image file"
+	for t in mmio pci; do
+		for q in 1 8; do
+			blk_bench /tmp "image in tmpfs" $q "" --virtio-transport $t
+		done
+	done
+	# the emulated host's own disk (tests/rig/host.sh gives it one for bench)
+	modprobe virtio_blk 2>/dev/null
+	modprobe crc32c_generic 2>/dev/null
+	mkdir -p /mnt/bdisk
+	if [ -b /dev/vda ] && modprobe ext4 && mount -t ext4 /dev/vda /mnt/bdisk; then
+		for q in 1 8; do
+			blk_bench /mnt/bdisk "image on ext4 on a disk" $q ""
+			blk_bench /mnt/bdisk "image on ext4 on a disk" $q ,direct
+		done
+		umount /mnt/bdisk
+	else
+		echo "bench: no disk in the emulated host (/dev/vda): ext4 part skipped"
+	fi
+}
+
+# bench [PART...]: every part, or those named
+if [ "$1" = bench ]; then
+	shift
+	for part in ${*:-$BENCH_PARTS}; do
+		case " $BENCH_PARTS " in
+		*" $part "*) "bench_$(echo "$part" | sed 's/^9p$/p9/')" ;;
+		*) echo "bench: no part '$part' (parts: $BENCH_PARTS)" ;;
+		esac
+	done
 	exit 0
 fi
 
