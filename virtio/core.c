@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Transport-independent virtio device state (virtio 1.x, section 2-3):
- * feature negotiation and the device status state machine. The transports
- * (virtio/mmio.c, virtio/pci.c) turn register accesses into these calls.
+ * feature negotiation, the device status state machine, and the queue and
+ * config registers that MMIO and PCI lay out differently but mean alike.
+ * The transports (virtio/mmio.c, virtio/pci.c) turn register accesses into
+ * these calls.
  *
  * Only modern (VERSION_1) drivers are supported, so the device never has
  * to guess the ring layout or the byte order.
@@ -196,5 +198,83 @@ void virtio_notify_queue(struct virtio_device *vdev, unsigned int q)
 	pthread_mutex_lock(&vdev->lock);
 	if (virtio_device_live(vdev) && vdev->vqs[q].ready && vdev->ops->notify)
 		vdev->ops->notify(vdev, q);
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+struct virtqueue *virtio_queue(struct virtio_device *vdev, unsigned int sel)
+{
+	return sel < vdev->ops->nr_queues ? &vdev->vqs[sel] : NULL;
+}
+
+void virtio_queue_enable(struct virtio_device *vdev, struct virtqueue *vq)
+{
+	if (vq->ready)
+		return;
+	if (virtq_start(vq, vdev->mem) < 0)
+		virtio_device_broken(vdev, "queue outside RAM, misaligned or of a bad size");
+}
+
+/*
+ * The ring address whose half register @off holds, and the shift of that
+ * half in it; NULL if @off is no ring address register.
+ */
+static u64 *ring_addr_half(struct virtqueue *vq,
+			   const struct virtio_ring_regs regs[VIRTQ_NR_RINGS],
+			   u64 off, unsigned int *shift)
+{
+	u64 *addr[VIRTQ_NR_RINGS] = {
+		[VIRTQ_RING_DESC] = &vq->desc_gpa,
+		[VIRTQ_RING_AVAIL] = &vq->avail_gpa,
+		[VIRTQ_RING_USED] = &vq->used_gpa,
+	};
+	unsigned int r;
+
+	for (r = 0; r < VIRTQ_NR_RINGS; r++) {
+		if (off == regs[r].lo || off == regs[r].hi) {
+			*shift = off == regs[r].hi ? 32 : 0;
+			return addr[r];
+		}
+	}
+	return NULL;
+}
+
+bool virtio_queue_set_addr(struct virtqueue *vq,
+			   const struct virtio_ring_regs regs[VIRTQ_NR_RINGS],
+			   u64 off, u32 value)
+{
+	unsigned int shift;
+	u64 *addr = ring_addr_half(vq, regs, off, &shift);
+
+	if (!addr)
+		return false;
+	*addr = (*addr & ~(0xffffffffULL << shift)) | ((u64)value << shift);
+	return true;
+}
+
+bool virtio_queue_get_addr(struct virtqueue *vq,
+			   const struct virtio_ring_regs regs[VIRTQ_NR_RINGS],
+			   u64 off, u32 *value)
+{
+	unsigned int shift;
+	u64 *addr = ring_addr_half(vq, regs, off, &shift);
+
+	if (!addr)
+		return false;
+	*value = (u32)(*addr >> shift);
+	return true;
+}
+
+void virtio_config_access(struct virtio_device *vdev, u64 off, u8 *data,
+			  u32 len, bool is_write)
+{
+	u64 size = vdev->ops->config_size;
+
+	if (off > size || len > size - off || !vdev->ops->config_access) {
+		if (!is_write)
+			memset(data, 0, len);
+		return;
+	}
+	pthread_mutex_lock(&vdev->lock);
+	vdev->ops->config_access(vdev, off, data, len, is_write);
 	pthread_mutex_unlock(&vdev->lock);
 }

@@ -87,17 +87,17 @@ static void mmio_signal_config(struct virtio_device *vdev)
 
 /* ---- registers ---- */
 
-static struct virtqueue *mmio_sel_vq(struct virtio_mmio *vm)
-{
-	if (vm->queue_sel >= vm->vdev->ops->nr_queues)
-		return NULL;
-	return &vm->vdev->vqs[vm->queue_sel];
-}
+/* The driver writes each ring address as two 32-bit halves. */
+static const struct virtio_ring_regs mmio_ring_regs[VIRTQ_NR_RINGS] = {
+	[VIRTQ_RING_DESC] = { VIRTIO_MMIO_QUEUE_DESC_LOW, VIRTIO_MMIO_QUEUE_DESC_HIGH },
+	[VIRTQ_RING_AVAIL] = { VIRTIO_MMIO_QUEUE_AVAIL_LOW, VIRTIO_MMIO_QUEUE_AVAIL_HIGH },
+	[VIRTQ_RING_USED] = { VIRTIO_MMIO_QUEUE_USED_LOW, VIRTIO_MMIO_QUEUE_USED_HIGH },
+};
 
 static u32 mmio_read_locked(struct virtio_mmio *vm, u64 off)
 {
 	struct virtio_device *vdev = vm->vdev;
-	struct virtqueue *vq = mmio_sel_vq(vm);
+	struct virtqueue *vq = virtio_queue(vdev, vm->queue_sel);
 
 	switch (off) {
 	case VIRTIO_MMIO_MAGIC_VALUE:
@@ -130,16 +130,6 @@ static u32 mmio_read_locked(struct virtio_mmio *vm, u64 off)
 	return 0;
 }
 
-static void set_lo(u64 *v, u32 lo)
-{
-	*v = (*v & ~0xffffffffULL) | lo;
-}
-
-static void set_hi(u64 *v, u32 hi)
-{
-	*v = (*v & 0xffffffffULL) | ((u64)hi << 32);
-}
-
 static void mmio_queue_ready(struct virtio_mmio *vm, struct virtqueue *vq,
 			     u32 val)
 {
@@ -148,10 +138,7 @@ static void mmio_queue_ready(struct virtio_mmio *vm, struct virtqueue *vq,
 		vq->ready = false;
 		return;
 	}
-	if (vq->ready)
-		return;
-	if (virtq_start(vq, vm->vdev->mem) < 0)
-		virtio_device_broken(vm->vdev, "queue outside RAM, misaligned or of a bad size");
+	virtio_queue_enable(vm->vdev, vq);
 }
 
 static void mmio_queue_num(struct virtio_mmio *vm, struct virtqueue *vq,
@@ -169,7 +156,7 @@ static void mmio_queue_num(struct virtio_mmio *vm, struct virtqueue *vq,
 /* Queue configuration; the addresses are frozen while the queue runs. */
 static void mmio_write_queue(struct virtio_mmio *vm, u64 off, u32 val)
 {
-	struct virtqueue *vq = mmio_sel_vq(vm);
+	struct virtqueue *vq = virtio_queue(vm->vdev, vm->queue_sel);
 
 	if (!vq)
 		return;
@@ -179,29 +166,10 @@ static void mmio_write_queue(struct virtio_mmio *vm, u64 off, u32 val)
 	}
 	if (vq->ready)
 		return;
-	switch (off) {
-	case VIRTIO_MMIO_QUEUE_NUM:
+	if (off == VIRTIO_MMIO_QUEUE_NUM)
 		mmio_queue_num(vm, vq, val);
-		break;
-	case VIRTIO_MMIO_QUEUE_DESC_LOW:
-		set_lo(&vq->desc_gpa, val);
-		break;
-	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
-		set_hi(&vq->desc_gpa, val);
-		break;
-	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
-		set_lo(&vq->avail_gpa, val);
-		break;
-	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
-		set_hi(&vq->avail_gpa, val);
-		break;
-	case VIRTIO_MMIO_QUEUE_USED_LOW:
-		set_lo(&vq->used_gpa, val);
-		break;
-	case VIRTIO_MMIO_QUEUE_USED_HIGH:
-		set_hi(&vq->used_gpa, val);
-		break;
-	}
+	else
+		virtio_queue_set_addr(vq, mmio_ring_regs, off, val);
 }
 
 static void mmio_write(struct virtio_mmio *vm, u64 off, u32 val)
@@ -244,23 +212,6 @@ static void mmio_write(struct virtio_mmio *vm, u64 off, u32 val)
 	pthread_mutex_unlock(&vdev->lock);
 }
 
-static void mmio_config(struct virtio_mmio *vm, u64 off, u8 *data, u32 len,
-			bool is_write)
-{
-	struct virtio_device *vdev = vm->vdev;
-	u64 size = vdev->ops->config_size;
-
-	off -= VIRTIO_MMIO_CONFIG;
-	if (off > size || len > size - off || !vdev->ops->config_access) {
-		if (!is_write)
-			memset(data, 0, len);
-		return;
-	}
-	pthread_mutex_lock(&vdev->lock);
-	vdev->ops->config_access(vdev, off, data, len, is_write);
-	pthread_mutex_unlock(&vdev->lock);
-}
-
 static void mmio_access(void *opaque, u64 off, u8 *data, u32 len,
 			bool is_write)
 {
@@ -268,7 +219,8 @@ static void mmio_access(void *opaque, u64 off, u8 *data, u32 len,
 	u32 val;
 
 	if (off >= VIRTIO_MMIO_CONFIG) {
-		mmio_config(vm, off, data, len, is_write);
+		virtio_config_access(vm->vdev, off - VIRTIO_MMIO_CONFIG, data,
+				     len, is_write);
 		return;
 	}
 	/* Registers are 32 bits wide and aligned (4.2.2.2). */

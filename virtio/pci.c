@@ -143,12 +143,12 @@ static u8 vpci_read_isr(struct virtio_pci *vp)
 
 /* ---- common configuration ---- */
 
-static struct virtqueue *vpci_sel_vq(struct virtio_pci *vp)
-{
-	if (vp->queue_sel >= vp->vdev->ops->nr_queues)
-		return NULL;
-	return &vp->vdev->vqs[vp->queue_sel];
-}
+/* The driver writes each ring address as two 32-bit halves. */
+static const struct virtio_ring_regs vpci_ring_regs[VIRTQ_NR_RINGS] = {
+	[VIRTQ_RING_DESC] = { VIRTIO_PCI_COMMON_Q_DESCLO, VIRTIO_PCI_COMMON_Q_DESCHI },
+	[VIRTQ_RING_AVAIL] = { VIRTIO_PCI_COMMON_Q_AVAILLO, VIRTIO_PCI_COMMON_Q_AVAILHI },
+	[VIRTQ_RING_USED] = { VIRTIO_PCI_COMMON_Q_USEDLO, VIRTIO_PCI_COMMON_Q_USEDHI },
+};
 
 static u16 vpci_vector(struct virtio_pci *vp, u32 val)
 {
@@ -160,7 +160,8 @@ static u16 vpci_vector(struct virtio_pci *vp, u32 val)
 static u32 vpci_common_read(struct virtio_pci *vp, u64 off)
 {
 	struct virtio_device *vdev = vp->vdev;
-	struct virtqueue *vq = vpci_sel_vq(vp);
+	struct virtqueue *vq = virtio_queue(vdev, vp->queue_sel);
+	u32 val;
 
 	switch (off) {
 	case VIRTIO_PCI_COMMON_DFSELECT:
@@ -194,30 +195,8 @@ static u32 vpci_common_read(struct virtio_pci *vp, u64 off)
 		return vq->ready;
 	case VIRTIO_PCI_COMMON_Q_NOFF:
 		return vp->queue_sel;
-	case VIRTIO_PCI_COMMON_Q_DESCLO:
-		return (u32)vq->desc_gpa;
-	case VIRTIO_PCI_COMMON_Q_DESCHI:
-		return vq->desc_gpa >> 32;
-	case VIRTIO_PCI_COMMON_Q_AVAILLO:
-		return (u32)vq->avail_gpa;
-	case VIRTIO_PCI_COMMON_Q_AVAILHI:
-		return vq->avail_gpa >> 32;
-	case VIRTIO_PCI_COMMON_Q_USEDLO:
-		return (u32)vq->used_gpa;
-	case VIRTIO_PCI_COMMON_Q_USEDHI:
-		return vq->used_gpa >> 32;
 	}
-	return 0;
-}
-
-static void set_lo(u64 *v, u32 lo)
-{
-	*v = (*v & ~0xffffffffULL) | lo;
-}
-
-static void set_hi(u64 *v, u32 hi)
-{
-	*v = (*v & 0xffffffffULL) | ((u64)hi << 32);
+	return virtio_queue_get_addr(vq, vpci_ring_regs, off, &val) ? val : 0;
 }
 
 static void vpci_queue_size(struct virtio_pci *vp, struct virtqueue *vq,
@@ -236,7 +215,7 @@ static void vpci_queue_size(struct virtio_pci *vp, struct virtqueue *vq,
 /* Called with vdev->lock held. */
 static void vpci_write_queue(struct virtio_pci *vp, u64 off, u32 val)
 {
-	struct virtqueue *vq = vpci_sel_vq(vp);
+	struct virtqueue *vq = virtio_queue(vp->vdev, vp->queue_sel);
 
 	if (!vq)
 		return;
@@ -247,37 +226,17 @@ static void vpci_write_queue(struct virtio_pci *vp, u64 off, u32 val)
 	}
 	if (off == VIRTIO_PCI_COMMON_Q_ENABLE) {
 		/* Writing 0 is not allowed (4.1.4.3.2); a reset stops queues. */
-		if (val == 1 && !vq->ready &&
-		    virtq_start(vq, vp->vdev->mem) < 0)
-			virtio_device_broken(vp->vdev, "queue outside RAM, misaligned or of a bad size");
+		if (val == 1)
+			virtio_queue_enable(vp->vdev, vq);
 		return;
 	}
 	/* The configuration of an enabled queue is frozen. */
 	if (vq->ready)
 		return;
-	switch (off) {
-	case VIRTIO_PCI_COMMON_Q_SIZE:
+	if (off == VIRTIO_PCI_COMMON_Q_SIZE)
 		vpci_queue_size(vp, vq, val);
-		break;
-	case VIRTIO_PCI_COMMON_Q_DESCLO:
-		set_lo(&vq->desc_gpa, val);
-		break;
-	case VIRTIO_PCI_COMMON_Q_DESCHI:
-		set_hi(&vq->desc_gpa, val);
-		break;
-	case VIRTIO_PCI_COMMON_Q_AVAILLO:
-		set_lo(&vq->avail_gpa, val);
-		break;
-	case VIRTIO_PCI_COMMON_Q_AVAILHI:
-		set_hi(&vq->avail_gpa, val);
-		break;
-	case VIRTIO_PCI_COMMON_Q_USEDLO:
-		set_lo(&vq->used_gpa, val);
-		break;
-	case VIRTIO_PCI_COMMON_Q_USEDHI:
-		set_hi(&vq->used_gpa, val);
-		break;
-	}
+	else
+		virtio_queue_set_addr(vq, vpci_ring_regs, off, val);
 }
 
 static void vpci_reset_transport(struct virtio_pci *vp)
@@ -408,22 +367,6 @@ static void vpci_common_access(struct virtio_pci *vp, u64 off, u8 *data,
 
 /* ---- the BAR ---- */
 
-static void vpci_device_cfg(struct virtio_pci *vp, u64 off, u8 *data,
-			    u32 len, bool is_write)
-{
-	struct virtio_device *vdev = vp->vdev;
-	u64 size = vdev->ops->config_size;
-
-	if (off > size || len > size - off || !vdev->ops->config_access) {
-		if (!is_write)
-			memset(data, 0, len);
-		return;
-	}
-	pthread_mutex_lock(&vdev->lock);
-	vdev->ops->config_access(vdev, off, data, len, is_write);
-	pthread_mutex_unlock(&vdev->lock);
-}
-
 static void vpci_bar_access(void *opaque, u64 off, u8 *data, u32 len,
 			    bool is_write)
 {
@@ -445,7 +388,8 @@ static void vpci_bar_access(void *opaque, u64 off, u8 *data, u32 len,
 		return;
 	}
 	if (off >= VPCI_DEVICE_OFF && off < VPCI_DEVICE_OFF + VPCI_DEVICE_MAX) {
-		vpci_device_cfg(vp, off - VPCI_DEVICE_OFF, data, len, is_write);
+		virtio_config_access(vp->vdev, off - VPCI_DEVICE_OFF, data,
+				     len, is_write);
 		return;
 	}
 	if (off >= VPCI_NOTIFY_OFF &&

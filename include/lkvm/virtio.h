@@ -184,6 +184,22 @@ struct virtio_device {
 	struct virtqueue vqs[VIRTIO_MAX_QUEUES];
 };
 
+/* The three rings of a split virtqueue, for virtio_queue_set_addr(). */
+enum virtq_ring {
+	VIRTQ_RING_DESC,
+	VIRTQ_RING_AVAIL,
+	VIRTQ_RING_USED,
+	VIRTQ_NR_RINGS,
+};
+
+/*
+ * Where a transport puts the two 32-bit halves of each ring's address
+ * (register offsets), indexed by enum virtq_ring.
+ */
+struct virtio_ring_regs {
+	u32 lo, hi;
+};
+
 /* virtio/core.c: status state machine and negotiation. */
 void virtio_device_init(struct virtio_device *vdev,
 			const struct virtio_device_ops *ops, struct kvm *kvm,
@@ -210,6 +226,32 @@ void virtio_notify_used(struct virtio_device *vdev, unsigned int q);
  * if the device is live (DRIVER_OK, not NEEDS_RESET) and the queue ready.
  */
 void virtio_notify_queue(struct virtio_device *vdev, unsigned int q);
+
+/* The queue the transport's queue selector names, or NULL if none. */
+struct virtqueue *virtio_queue(struct virtio_device *vdev, unsigned int sel);
+/*
+ * The driver enabled @vq: start it, or set DEVICE_NEEDS_RESET if its
+ * configuration is unusable. Called with vdev->lock held.
+ */
+void virtio_queue_enable(struct virtio_device *vdev, struct virtqueue *vq);
+/*
+ * If @off is one of the ring address registers @regs, set that half of
+ * the ring's address to @value (or read it into @value) and return true.
+ * Called with vdev->lock held; the transport freezes a ready queue's
+ * addresses.
+ */
+bool virtio_queue_set_addr(struct virtqueue *vq,
+			   const struct virtio_ring_regs regs[VIRTQ_NR_RINGS],
+			   u64 off, u32 value);
+bool virtio_queue_get_addr(struct virtqueue *vq,
+			   const struct virtio_ring_regs regs[VIRTQ_NR_RINGS],
+			   u64 off, u32 *value);
+/*
+ * Device configuration space access at @off from the start of it; what
+ * lies outside reads as zeroes and ignores writes. Takes vdev->lock.
+ */
+void virtio_config_access(struct virtio_device *vdev, u64 off, u8 *data,
+			  u32 len, bool is_write);
 
 /*
  * Devices are registered with the transport chosen by

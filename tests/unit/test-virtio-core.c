@@ -300,6 +300,105 @@ static void test_notify_used(void **state)
 	assert_int_equal(fake.signal_vq, 1);
 }
 
+/* A made-up layout: the halves need not be next to each other. */
+static const struct virtio_ring_regs test_ring_regs[VIRTQ_NR_RINGS] = {
+	[VIRTQ_RING_DESC] = { 0x80, 0x84 },
+	[VIRTQ_RING_AVAIL] = { 0x90, 0xa0 },
+	[VIRTQ_RING_USED] = { 0xb4, 0xb0 },
+};
+
+static void test_queue_addr(void **state)
+{
+	struct ctx *c = *state;
+	struct virtqueue *vq = &c->vdev.vqs[0];
+	u32 v = 0xdead;
+
+	assert_true(virtio_queue_set_addr(vq, test_ring_regs, 0x80, 0x1000));
+	assert_true(virtio_queue_set_addr(vq, test_ring_regs, 0x84, 0x12));
+	assert_true(virtio_queue_set_addr(vq, test_ring_regs, 0xa0, 0x34));
+	assert_true(virtio_queue_set_addr(vq, test_ring_regs, 0x90, 0x2000));
+	assert_true(virtio_queue_set_addr(vq, test_ring_regs, 0xb0, 0x56));
+	assert_true(virtio_queue_set_addr(vq, test_ring_regs, 0xb4, 0x3000));
+	assert_int_equal(vq->desc_gpa, 0x1200001000ULL);
+	assert_int_equal(vq->avail_gpa, 0x3400002000ULL);
+	assert_int_equal(vq->used_gpa, 0x5600003000ULL);
+	/* Each half alone: the other one stays. */
+	assert_true(virtio_queue_set_addr(vq, test_ring_regs, 0x84, 0));
+	assert_int_equal(vq->desc_gpa, 0x1000);
+	assert_true(virtio_queue_set_addr(vq, test_ring_regs, 0x90, 0xffffffff));
+	assert_int_equal(vq->avail_gpa, 0x34ffffffffULL);
+	/* Read back by half. */
+	assert_true(virtio_queue_get_addr(vq, test_ring_regs, 0xa0, &v));
+	assert_int_equal(v, 0x34);
+	assert_true(virtio_queue_get_addr(vq, test_ring_regs, 0xb0, &v));
+	assert_int_equal(v, 0x56);
+	/* Not a ring address register: nothing changes. */
+	assert_false(virtio_queue_set_addr(vq, test_ring_regs, 0x88, 1));
+	assert_false(virtio_queue_get_addr(vq, test_ring_regs, 0x88, &v));
+	assert_int_equal(v, 0x56);
+	assert_int_equal(vq->desc_gpa, 0x1000);
+	assert_int_equal(vq->avail_gpa, 0x34ffffffffULL);
+	assert_int_equal(vq->used_gpa, 0x5600003000ULL);
+}
+
+static void test_queue_select_enable(void **state)
+{
+	struct ctx *c = *state;
+	struct virtqueue *vq = virtio_queue(&c->vdev, 1);
+
+	assert_ptr_equal(vq, &c->vdev.vqs[1]);
+	assert_null(virtio_queue(&c->vdev, 2));
+	/* Rings outside RAM: the device needs a reset. */
+	virtio_queue_enable(&c->vdev, vq);
+	assert_false(vq->ready);
+	assert_true(c->vdev.status & VIRTIO_CONFIG_S_NEEDS_RESET);
+	vq->desc_gpa = c->d.desc;
+	vq->avail_gpa = c->d.avail;
+	vq->used_gpa = c->d.used;
+	virtio_queue_enable(&c->vdev, vq);
+	assert_true(vq->ready);
+}
+
+static u8 test_config[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+static void test_config_rw(struct virtio_device *vdev, u32 offset, u8 *data,
+			   u32 len, bool is_write)
+{
+	if (is_write)
+		memcpy(test_config + offset, data, len);
+	else
+		memcpy(data, test_config + offset, len);
+}
+
+static void test_config_access(void **state)
+{
+	struct ctx *c = *state;
+	struct virtio_device_ops ops = fake_ops;
+	u8 buf[4];
+
+	/* No config space: reads are zeroes. */
+	memset(buf, 0xff, sizeof(buf));
+	virtio_config_access(&c->vdev, 0, buf, 4, false);
+	assert_int_equal(buf[0] | buf[1] | buf[2] | buf[3], 0);
+
+	ops.config_size = sizeof(test_config);
+	ops.config_access = test_config_rw;
+	c->vdev.ops = &ops;
+	virtio_config_access(&c->vdev, 4, buf, 4, false);
+	assert_memory_equal(buf, test_config + 4, 4);
+	buf[0] = 42;
+	virtio_config_access(&c->vdev, 7, buf, 1, true);
+	assert_int_equal(test_config[7], 42);
+	/* Past the end, or straddling it: zeroes, and writes go nowhere. */
+	virtio_config_access(&c->vdev, 6, buf, 4, false);
+	assert_int_equal(buf[0] | buf[1] | buf[2] | buf[3], 0);
+	buf[0] = 99;
+	virtio_config_access(&c->vdev, 8, buf, 1, true);
+	virtio_config_access(&c->vdev, ~0ULL, buf, 1, true);
+	assert_int_equal(test_config[7], 42);
+	c->vdev.ops = &fake_ops;
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -315,6 +414,9 @@ int main(void)
 		T(test_broken),
 		T(test_notify_queue),
 		T(test_notify_used),
+		T(test_queue_addr),
+		T(test_queue_select_enable),
+		T(test_config_access),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
