@@ -118,16 +118,30 @@ static __attribute__((noreturn)) void power_off(void)
 		pause();
 }
 
-static __attribute__((noreturn)) void fail(const char *fmt, ...)
+/*
+ * Format a failure and say it on the console; returns the message. The
+ * two ways to fail, fail() and root_fail(), differ only in how they end.
+ */
+static const char *say_failure(const char *fmt, va_list ap)
 {
-	char buf[400];
+	static char msg[400];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	say("%s", msg);
+	return msg;
+}
+
+/* lkvm learns the failure from the status file, then the guest is gone. */
+static __attribute__((noreturn, format(printf, 1, 2)))
+void fail(const char *fmt, ...)
+{
+	const char *msg;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	msg = say_failure(fmt, ap);
 	va_end(ap);
-	say("%s", buf);
-	report("error %s\n", buf);
+	report("error %s\n", msg);
 	power_off();
 }
 
@@ -392,18 +406,20 @@ static __attribute__((noreturn)) void run_command(bool tty, char **argv,
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
-/* mode=root: a failure before the disk's init runs */
-static __attribute__((noreturn)) void root_fail(const char *fmt, ...)
+/*
+ * mode=root: a failure before the disk's init runs. There is no status
+ * file: the kernel panics, as it would on a root it cannot mount.
+ */
+static __attribute__((noreturn, format(printf, 1, 2)))
+void root_fail(const char *fmt, ...)
 {
-	char buf[400];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	say_failure(fmt, ap);
 	va_end(ap);
-	say("%s", buf);
 	sync();
-	_exit(1);	/* the kernel panics: "Attempted to kill init" */
+	_exit(1);	/* "Attempted to kill init" */
 }
 
 /* The value of kernel parameter @key in @cmdline (copied to @out), or NULL. */
