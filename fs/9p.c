@@ -1849,47 +1849,54 @@ static int do_fsync(struct p9_server *s, struct p9_req *rq)
 
 /* ---- locks: open file description locks on the fid's open file ---- */
 
+/* What Tlock and Tgetlock both carry, decoded. */
+struct lock_req {
+	struct p9_fid *f;
+	struct flock fl;
+	u32 proc_id;
+	char client_id[CLIENT_ID_MAX];
+};
+
 static int lock_args(struct p9_server *s, struct p9_req *rq, bool with_flags,
-		     struct p9_fid **fp, struct flock *fl, u32 *proc_id,
-		     char *client_id)
+		     struct lock_req *lk)
 {
 	u64 start, length;
 	int ret;
 	u8 type;
 
-	ret = file_fid(s, rd32(&rq->r), fp);
+	ret = file_fid(s, rd32(&rq->r), &lk->f);
 	type = rd8(&rq->r);
 	if (with_flags)
 		rd32(&rq->r);	/* BLOCK: the client retries on BLOCKED */
 	start = rd64(&rq->r);
 	length = rd64(&rq->r);
-	*proc_id = rd32(&rq->r);
-	rdstr(&rq->r, client_id, CLIENT_ID_MAX);
+	lk->proc_id = rd32(&rq->r);
+	rdstr(&rq->r, lk->client_id, CLIENT_ID_MAX);
 	if (rq->r.err)
 		return rq->r.err;
 	if (ret)
 		return ret;
-	if ((*fp)->ofd < 0)
+	if (lk->f->ofd < 0)
 		return -EBADF;
 	if (start > INT64_MAX || length > INT64_MAX)
 		return -EINVAL;
-	memset(fl, 0, sizeof(*fl));
+	memset(&lk->fl, 0, sizeof(lk->fl));
 	switch (type) {
 	case P9_LOCK_RDLCK:
-		fl->l_type = F_RDLCK;
+		lk->fl.l_type = F_RDLCK;
 		break;
 	case P9_LOCK_WRLCK:
-		fl->l_type = F_WRLCK;
+		lk->fl.l_type = F_WRLCK;
 		break;
 	case P9_LOCK_UNLCK:
-		fl->l_type = F_UNLCK;
+		lk->fl.l_type = F_UNLCK;
 		break;
 	default:
 		return -EINVAL;
 	}
-	fl->l_whence = SEEK_SET;
-	fl->l_start = (off_t)start;
-	fl->l_len = (off_t)length;	/* 0: to the end, in both worlds */
+	lk->fl.l_whence = SEEK_SET;
+	lk->fl.l_start = (off_t)start;
+	lk->fl.l_len = (off_t)length;	/* 0: to the end, in both worlds */
 	return 0;
 }
 
@@ -1901,17 +1908,13 @@ static int lock_args(struct p9_server *s, struct p9_req *rq, bool with_flags,
  */
 static int do_lock(struct p9_server *s, struct p9_req *rq)
 {
-	char client_id[CLIENT_ID_MAX];
-	struct p9_fid *f = NULL;
-	struct flock fl;
-	u32 proc_id;
+	struct lock_req lk;
 	u8 status = P9_LOCK_SUCCESS;
-	int ret;
+	int ret = lock_args(s, rq, true, &lk);
 
-	ret = lock_args(s, rq, true, &f, &fl, &proc_id, client_id);
 	if (ret)
 		return ret;
-	if (fcntl(f->ofd, F_OFD_SETLK, &fl))
+	if (fcntl(lk.f->ofd, F_OFD_SETLK, &lk.fl))
 		status = (errno == EAGAIN || errno == EACCES) ?
 			 P9_LOCK_BLOCKED : P9_LOCK_ERROR;
 	wr8(&rq->w, status);
@@ -1920,28 +1923,24 @@ static int do_lock(struct p9_server *s, struct p9_req *rq)
 
 static int do_getlock(struct p9_server *s, struct p9_req *rq)
 {
-	char client_id[CLIENT_ID_MAX];
-	struct p9_fid *f = NULL;
-	struct flock fl;
-	u32 proc_id;
-	int ret;
+	struct lock_req lk;
+	int ret = lock_args(s, rq, false, &lk);
 	u8 type;
 
-	ret = lock_args(s, rq, false, &f, &fl, &proc_id, client_id);
 	if (ret)
 		return ret;
-	if (fl.l_type == F_UNLCK)
+	if (lk.fl.l_type == F_UNLCK)
 		return -EINVAL;
-	if (fcntl(f->ofd, F_OFD_GETLK, &fl))
+	if (fcntl(lk.f->ofd, F_OFD_GETLK, &lk.fl))
 		return -errno;
-	type = fl.l_type == F_RDLCK ? P9_LOCK_RDLCK :
-	       fl.l_type == F_WRLCK ? P9_LOCK_WRLCK : P9_LOCK_UNLCK;
+	type = lk.fl.l_type == F_RDLCK ? P9_LOCK_RDLCK :
+	       lk.fl.l_type == F_WRLCK ? P9_LOCK_WRLCK : P9_LOCK_UNLCK;
 	wr8(&rq->w, type);
-	wr64(&rq->w, (u64)fl.l_start);
-	wr64(&rq->w, (u64)fl.l_len);
+	wr64(&rq->w, (u64)lk.fl.l_start);
+	wr64(&rq->w, (u64)lk.fl.l_len);
 	/* The holder is an open file, not a guest process: no pid to give. */
-	wr32(&rq->w, type == P9_LOCK_UNLCK ? proc_id : 0);
-	wrstr(&rq->w, type == P9_LOCK_UNLCK ? client_id : "");
+	wr32(&rq->w, type == P9_LOCK_UNLCK ? lk.proc_id : 0);
+	wrstr(&rq->w, type == P9_LOCK_UNLCK ? lk.client_id : "");
 	return 0;
 }
 
