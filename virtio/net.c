@@ -81,14 +81,22 @@
 
 struct vnet;
 
+/*
+ * A backend thread and the eventfd that wakes it: for work, and to see
+ * vn->stop when the device goes away.
+ */
+struct vnet_thread {
+	pthread_t tid;
+	bool started;
+	int wake_fd;
+};
+
 /* One receiveq/transmitq pair and its backend state. */
 struct vnet_pair {
 	struct vnet *vn;
 	unsigned int idx;
 	int tap_fd;
-	int wake_fd;		/* tap: wakes the receive thread */
-	pthread_t thread;
-	bool thread_started;
+	struct vnet_thread rx;	/* tap: the receive thread */
 	/* tap receive: one frame read from the tap, not yet delivered */
 	u8 *rx_buf;
 	size_t rx_len;
@@ -119,15 +127,10 @@ struct vnet {
 	/* statistics, atomic */
 	u64 tx_frames, tx_dropped, rx_frames, rx_dropped;
 
-	/* vhost: the call relay thread */
-	int relay_stop_fd;
-	pthread_t relay_thread;
-	bool relay_started;
+	struct vnet_thread relay;	/* vhost: the call relay thread */
 
 	/* user */
-	int wake_fd;
-	pthread_t user_thread;
-	bool user_started;
+	struct vnet_thread user;
 	u8 *tx_buf;			/* one frame, NET_MAX_FRAME */
 	struct net_pktq rxq;		/* owned by the user thread */
 #ifdef HAVE_LIBSLIRP
@@ -166,6 +169,34 @@ static void drain(int fd)
 static bool vnet_stopping(struct vnet *vn)
 {
 	return __atomic_load_n(&vn->stop, __ATOMIC_ACQUIRE);
+}
+
+static int vnet_thread_start(struct vnet_thread *t, void *(*fn)(void *),
+			     void *arg)
+{
+	int ret;
+
+	t->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (t->wake_fd < 0)
+		return -errno;
+	ret = -pthread_create(&t->tid, NULL, fn, arg);
+	if (ret)
+		return ret;
+	t->started = true;
+	return 0;
+}
+
+/* With vn->stop set: the thread sees it once woken. */
+static void vnet_thread_stop(struct vnet_thread *t)
+{
+	if (t->started) {
+		wake(t->wake_fd);
+		pthread_join(t->tid, NULL);
+		t->started = false;
+	}
+	if (t->wake_fd >= 0)
+		close(t->wake_fd);
+	t->wake_fd = -1;
 }
 
 static bool vnet_mergeable(struct vnet *vn)
@@ -320,7 +351,7 @@ static void *vnet_tap_thread(void *arg)
 		}
 		pthread_mutex_unlock(&vdev->lock);
 
-		pfd[0] = (struct pollfd) { .fd = p->wake_fd, .events = POLLIN };
+		pfd[0] = (struct pollfd) { .fd = p->rx.wake_fd, .events = POLLIN };
 		/* No room in the guest: leave frames in the tap's queue. */
 		pfd[1] = (struct pollfd) {
 			.fd = p->tap_fd,
@@ -331,7 +362,7 @@ static void *vnet_tap_thread(void *arg)
 			break;
 		}
 		if (pfd[0].revents & POLLIN)
-			drain(p->wake_fd);
+			drain(p->rx.wake_fd);
 	}
 	return NULL;
 }
@@ -563,7 +594,7 @@ static void *vnet_relay_thread(void *arg)
 
 	while (!vnet_stopping(vn)) {
 		n = 0;
-		pfd[n++] = (struct pollfd) { .fd = vn->relay_stop_fd, .events = POLLIN };
+		pfd[n++] = (struct pollfd) { .fd = vn->relay.wake_fd, .events = POLLIN };
 		for (i = 0; i < 2 * vn->nr_pairs; i++)
 			pfd[n++] = (struct pollfd) {
 				.fd = vn->pairs[i / 2]->call_fd[i % 2],
@@ -901,7 +932,7 @@ static void *vnet_user_thread(void *arg)
 
 	while (!vnet_stopping(vn)) {
 		vn->nr_pfds = 0;
-		if (slirp_add_poll(vn->wake_fd, SLIRP_POLL_IN, vn) < 0) {
+		if (slirp_add_poll(vn->user.wake_fd, SLIRP_POLL_IN, vn) < 0) {
 			pr_err("virtio-%s: out of memory", vn->name);
 			break;
 		}
@@ -913,7 +944,7 @@ static void *vnet_user_thread(void *arg)
 			break;
 		}
 		if (vn->pfds[0].revents & POLLIN)
-			drain(vn->wake_fd);
+			drain(vn->user.wake_fd);
 		slirp_pollfds_poll(vn->slirp, n < 0, slirp_get_revents, vn);
 		slirp_run_timers(vn, 0);
 
@@ -936,7 +967,6 @@ static int vnet_user_setup(struct vnet *vn)
 	SlirpConfig cfg = { 0 };
 	u32 net = ntohl(ns->host_ip.s_addr) & 0xffffff00;
 	unsigned int i;
-	int ret;
 
 	cfg.version = 1;
 	cfg.in_enabled = true;
@@ -970,14 +1000,7 @@ static int vnet_user_setup(struct vnet *vn)
 	vn->tx_buf = malloc(NET_MAX_FRAME);
 	if (!vn->tx_buf || net_pktq_init(&vn->rxq, VNET_RXQ_FRAMES) < 0)
 		return -ENOMEM;
-	vn->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vn->wake_fd < 0)
-		return -errno;
-	ret = -pthread_create(&vn->user_thread, NULL, vnet_user_thread, vn);
-	if (ret)
-		return ret;
-	vn->user_started = true;
-	return 0;
+	return vnet_thread_start(&vn->user, vnet_user_thread, vn);
 }
 
 static void vnet_user_teardown(struct vnet *vn)
@@ -1019,7 +1042,7 @@ static void vnet_notify(struct virtio_device *vdev, unsigned int q)
 		return;
 	}
 	if (vn->spec.mode == NET_MODE_USER) {
-		wake(vn->wake_fd);
+		wake(vn->user.wake_fd);
 		return;
 	}
 	p = vn->pairs[q / 2];
@@ -1031,7 +1054,7 @@ static void vnet_notify(struct virtio_device *vdev, unsigned int q)
 	if (q % 2)
 		vnet_tap_tx(vn, p);
 	else
-		wake(p->wake_fd);
+		wake(p->rx.wake_fd);
 }
 
 static int vnet_start(struct virtio_device *vdev)
@@ -1047,7 +1070,7 @@ static int vnet_start(struct virtio_device *vdev)
 
 		if (!vn->spec.vhost) {
 			tap_set_offloads(vn, p);
-			wake(p->wake_fd);
+			wake(p->rx.wake_fd);
 			continue;
 		}
 		/* pairs the driver did not set up stay idle */
@@ -1074,7 +1097,7 @@ static void vnet_reset(struct virtio_device *vdev)
 		}
 	}
 	/* user mode: its thread drops the queued frames while not live */
-	wake(vn->wake_fd);
+	wake(vn->user.wake_fd);
 }
 
 /* ---- init/exit ---- */
@@ -1092,10 +1115,7 @@ static void vnet_free(struct vnet *vn)
 
 		if (!p)
 			continue;
-		if (p->thread_started) {
-			wake(p->wake_fd);
-			pthread_join(p->thread, NULL);
-		}
+		vnet_thread_stop(&p->rx);
 		if (p->vhost_fd >= 0) {
 			vhost_stop_pair(vn, p);
 			close(p->vhost_fd);
@@ -1108,24 +1128,12 @@ static void vnet_free(struct vnet *vn)
 		}
 		if (p->tap_fd >= 0)
 			close(p->tap_fd);
-		if (p->wake_fd >= 0)
-			close(p->wake_fd);
 		free(p->rx_buf);
 		free(p);
 	}
-	if (vn->relay_started) {
-		wake(vn->relay_stop_fd);
-		pthread_join(vn->relay_thread, NULL);
-	}
-	if (vn->relay_stop_fd >= 0)
-		close(vn->relay_stop_fd);
-	if (vn->user_started) {
-		wake(vn->wake_fd);
-		pthread_join(vn->user_thread, NULL);
-	}
+	vnet_thread_stop(&vn->relay);
+	vnet_thread_stop(&vn->user);
 	vnet_user_teardown(vn);
-	if (vn->wake_fd >= 0)
-		close(vn->wake_fd);
 	net_pktq_free(&vn->rxq);
 	free(vn->tx_buf);
 	free(vn);
@@ -1149,8 +1157,7 @@ static int vnet_tap_setup(struct vnet *vn)
 			continue;
 		}
 		p->rx_buf = malloc(VNET_RX_BUF);
-		p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (!p->rx_buf || p->wake_fd < 0)
+		if (!p->rx_buf)
 			return -ENOMEM;
 	}
 	if (vn->spec.script[0]) {
@@ -1174,10 +1181,9 @@ static int vnet_tap_run(struct vnet *vn)
 		struct vnet_pair *p = vn->pairs[i];
 
 		if (!vn->spec.vhost) {
-			ret = -pthread_create(&p->thread, NULL, vnet_tap_thread, p);
-			if (ret)
+			ret = vnet_thread_start(&p->rx, vnet_tap_thread, p);
+			if (ret < 0)
 				return ret;
-			p->thread_started = true;
 			continue;
 		}
 		for (j = 0; j < 2 && t->set_kick_fd; j++) {
@@ -1189,14 +1195,7 @@ static int vnet_tap_run(struct vnet *vn)
 	}
 	if (!vn->spec.vhost)
 		return 0;
-	vn->relay_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vn->relay_stop_fd < 0)
-		return -errno;
-	ret = -pthread_create(&vn->relay_thread, NULL, vnet_relay_thread, vn);
-	if (ret)
-		return ret;
-	vn->relay_started = true;
-	return 0;
+	return vnet_thread_start(&vn->relay, vnet_relay_thread, vn);
 }
 
 static struct vnet *vnet_new(struct kvm *kvm, unsigned int index,
@@ -1210,7 +1209,7 @@ static struct vnet *vnet_new(struct kvm *kvm, unsigned int index,
 	vn->kvm = kvm;
 	vn->index = index;
 	vn->spec = *ns;
-	vn->wake_fd = vn->relay_stop_fd = -1;
+	vn->relay.wake_fd = vn->user.wake_fd = -1;
 	snprintf(vn->name, sizeof(vn->name), "net%u", index);
 	vn->nr_pairs = ns->mode == NET_MODE_TAP ? ns->queues : 1;
 	for (i = 0; i < vn->nr_pairs; i++) {
@@ -1221,7 +1220,7 @@ static struct vnet *vnet_new(struct kvm *kvm, unsigned int index,
 			return NULL;
 		}
 		*p = (struct vnet_pair) {
-			.vn = vn, .idx = i, .tap_fd = -1, .wake_fd = -1,
+			.vn = vn, .idx = i, .tap_fd = -1, .rx.wake_fd = -1,
 			.vhost_fd = -1, .kick_fd = { -1, -1 },
 			.call_fd = { -1, -1 },
 		};
