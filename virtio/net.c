@@ -265,9 +265,16 @@ static bool vnet_rx_one(struct vnet *vn, struct vnet_pair *p, const u8 *pkt,
 	}
 }
 
-/* ---- transmit, tap: the guest's buffers go to the tap as they are ---- */
+/* ---- transmit: the backend's send() takes one chain at a time ---- */
 
-static void vnet_tap_tx(struct vnet *vn, struct vnet_pair *p)
+/*
+ * Every transmit buffer of pair @p to @send, which returns false if it
+ * dropped the frame. Called with vdev.lock held.
+ */
+static void vnet_tx(struct vnet *vn, struct vnet_pair *p,
+		    bool (*send)(struct vnet *vn, struct vnet_pair *p,
+				 struct virtq_elem *e,
+				 const struct net_tx_caps *caps))
 {
 	struct virtio_device *vdev = &vn->vdev;
 	unsigned int q = tx_q(p->idx);
@@ -275,32 +282,45 @@ static void vnet_tap_tx(struct vnet *vn, struct vnet_pair *p)
 	struct virtq_elem *e = &p->tx_elem;
 	struct net_tx_caps caps = net_tx_caps_from_features(vdev->driver_features);
 	enum virtq_pop_result r;
-	enum net_tx_error err;
-	struct net_hdr h;
-	size_t flen;
 
+	if (!vq->ready)
+		return;
 	do {
 		virtq_enable_notify(vq, false);
 		while ((r = virtq_pop(vq, e)) == VIRTQ_GOT) {
-			err = net_tx_parse(virtq_elem_out(e), e->out_num, &caps,
-					   &h, &flen);
-			if (err != NET_TX_OK) {
-				stat_add(&vn->tx_dropped, 1);
-				pr_warn_ratelimited("virtio-%s: transmit buffer dropped: %s",
-						    vn->name, net_tx_strerror(err));
-			} else if (writev(p->tap_fd, virtq_elem_out(e),
-					  e->out_num) < 0) {
-				/* full (EAGAIN) or refused by the tap */
-				stat_add(&vn->tx_dropped, 1);
-			} else {
+			if (send(vn, p, e, &caps))
 				stat_add(&vn->tx_frames, 1);
-			}
+			else
+				stat_add(&vn->tx_dropped, 1);
 			virtq_push(vq, e->head, 0);
 		}
 		virtio_notify_used(vdev, q);
 	} while (r == VIRTQ_EMPTY && virtq_enable_notify(vq, true));
 	if (r == VIRTQ_BAD)
 		virtio_device_broken(vdev, "malformed transmitq chain");
+}
+
+/* A transmit buffer the driver got wrong: say why once in a while. */
+static bool vnet_tx_bad(struct vnet *vn, enum net_tx_error err)
+{
+	pr_warn_ratelimited("virtio-%s: transmit buffer dropped: %s",
+			    vn->name, net_tx_strerror(err));
+	return false;
+}
+
+/* Tap: the guest's buffers go to the tap as they are. */
+static bool vnet_tap_send(struct vnet *vn, struct vnet_pair *p,
+			  struct virtq_elem *e, const struct net_tx_caps *caps)
+{
+	enum net_tx_error err;
+	struct net_hdr h;
+	size_t flen;
+
+	err = net_tx_parse(virtq_elem_out(e), e->out_num, caps, &h, &flen);
+	if (err != NET_TX_OK)
+		return vnet_tx_bad(vn, err);
+	/* false: full (EAGAIN) or refused by the tap */
+	return writev(p->tap_fd, virtq_elem_out(e), e->out_num) >= 0;
 }
 
 /* ---- receive, tap: one thread per queue pair ---- */
@@ -868,40 +888,20 @@ static u32 slirp_run_timers(struct vnet *vn, u32 max)
 	return next;
 }
 
-/* Transmit buffers -> slirp_input(). Called with vdev.lock held. */
-static void vnet_user_tx(struct vnet *vn)
+/* User: a copy of the frame, without its header, to slirp_input(). */
+static bool vnet_user_send(struct vnet *vn, struct vnet_pair *p,
+			   struct virtq_elem *e, const struct net_tx_caps *caps)
 {
-	struct virtio_device *vdev = &vn->vdev;
-	struct vnet_pair *p = vn->pairs[0];
-	struct virtqueue *vq = &vdev->vqs[tx_q(0)];
-	struct virtq_elem *e = &p->tx_elem;
-	struct net_tx_caps caps = net_tx_caps_from_features(vdev->driver_features);
-	enum virtq_pop_result r;
 	enum net_tx_error err;
 	struct net_hdr h;
 	size_t flen;
 
-	if (!vq->ready)
-		return;
-	do {
-		virtq_enable_notify(vq, false);
-		while ((r = virtq_pop(vq, e)) == VIRTQ_GOT) {
-			err = net_tx_extract(virtq_elem_out(e), e->out_num,
-					     &caps, &h, vn->tx_buf, &flen);
-			virtq_push(vq, e->head, 0);
-			if (err != NET_TX_OK) {
-				stat_add(&vn->tx_dropped, 1);
-				pr_warn_ratelimited("virtio-%s: transmit buffer dropped: %s",
-						    vn->name, net_tx_strerror(err));
-				continue;
-			}
-			stat_add(&vn->tx_frames, 1);
-			slirp_input(vn->slirp, vn->tx_buf, flen);
-		}
-		virtio_notify_used(vdev, tx_q(0));
-	} while (r == VIRTQ_EMPTY && virtq_enable_notify(vq, true));
-	if (r == VIRTQ_BAD)
-		virtio_device_broken(vdev, "malformed transmitq chain");
+	err = net_tx_extract(virtq_elem_out(e), e->out_num, caps, &h,
+			     vn->tx_buf, &flen);
+	if (err != NET_TX_OK)
+		return vnet_tx_bad(vn, err);
+	slirp_input(vn->slirp, vn->tx_buf, flen);
+	return true;
 }
 
 /* Queued frames -> receive buffers. Called with vdev.lock held. */
@@ -950,7 +950,7 @@ static void *vnet_user_thread(void *arg)
 
 		pthread_mutex_lock(&vdev->lock);
 		if (virtio_device_live(vdev)) {
-			vnet_user_tx(vn);
+			vnet_tx(vn, vn->pairs[0], vnet_user_send);
 			vnet_user_rx(vn);
 		} else if (vn->rxq.count) {
 			stat_add(&vn->rx_dropped, vn->rxq.count);
@@ -1052,7 +1052,7 @@ static void vnet_notify(struct virtio_device *vdev, unsigned int q)
 		return;
 	}
 	if (q % 2)
-		vnet_tap_tx(vn, p);
+		vnet_tx(vn, p, vnet_tap_send);
 	else
 		wake(p->rx.wake_fd);
 }
