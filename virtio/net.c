@@ -172,7 +172,7 @@ static bool vnet_stopping(struct vnet *vn)
 }
 
 static int vnet_thread_start(struct vnet_thread *t, void *(*fn)(void *),
-			     void *arg)
+			     void *arg, const char *name)
 {
 	int ret;
 
@@ -183,6 +183,7 @@ static int vnet_thread_start(struct vnet_thread *t, void *(*fn)(void *),
 	if (ret)
 		return ret;
 	t->started = true;
+	pthread_setname_np(t->tid, name);
 	return 0;
 }
 
@@ -1000,7 +1001,7 @@ static int vnet_user_setup(struct vnet *vn)
 	vn->tx_buf = malloc(NET_MAX_FRAME);
 	if (!vn->tx_buf || net_pktq_init(&vn->rxq, VNET_RXQ_FRAMES) < 0)
 		return -ENOMEM;
-	return vnet_thread_start(&vn->user, vnet_user_thread, vn);
+	return vnet_thread_start(&vn->user, vnet_user_thread, vn, "net-user");
 }
 
 static void vnet_user_teardown(struct vnet *vn)
@@ -1181,7 +1182,7 @@ static int vnet_tap_run(struct vnet *vn)
 		struct vnet_pair *p = vn->pairs[i];
 
 		if (!vn->spec.vhost) {
-			ret = vnet_thread_start(&p->rx, vnet_tap_thread, p);
+			ret = vnet_thread_start(&p->rx, vnet_tap_thread, p, "net-tap-rx");
 			if (ret < 0)
 				return ret;
 			continue;
@@ -1195,7 +1196,8 @@ static int vnet_tap_run(struct vnet *vn)
 	}
 	if (!vn->spec.vhost)
 		return 0;
-	return vnet_thread_start(&vn->relay, vnet_relay_thread, vn);
+	return vnet_thread_start(&vn->relay, vnet_relay_thread, vn,
+				 "net-vhost-irq");
 }
 
 static struct vnet *vnet_new(struct kvm *kvm, unsigned int index,
