@@ -1043,6 +1043,173 @@ if [ -d "$DSK" ]; then
 	expect_out "disk '.*lock.img': in use by another process"
 	run_case blk-lock 1 lock_case
 
+	# SIGKILL while the guest keeps writing: the image must stay
+	# consistent (qemu-img check: leaked clusters at most) and hold what
+	# the guest synced before the kill (run-tests.sh checks both after the
+	# run). The disk is vda, a fresh 256 MiB ext4 (qcow2 with 64 KiB,
+	# 4 KiB and 512-byte clusters, and raw); the guest syncs a marker and
+	# a 1 MiB file, says GUEST-SYNCED, then churns: new 256 KiB files,
+	# each fsynced, and a growing one (new clusters, L2 tables, refcount
+	# blocks and, with small clusters, refcount tables), a sync every 4th
+	# round, the oldest files removed.
+	CHURN=/tmp/blkchurn
+	rm -rf "$CHURN" && mkdir -p "$CHURN/reopen"
+	cat >"$CHURN/run.sh" <<'EOF'
+mkdir -p /mnt/d
+mount -t ext4 /dev/vda /mnt/d || { echo "GUEST-CHURN-MOUNT-FAILED"; exit; }
+cd /mnt/d || exit
+echo "synced before SIGKILL" >marker.txt
+dd if=/dev/urandom of=synced.bin bs=64k count=16 2>/dev/null
+sha256sum synced.bin | cut -d" " -f1 >synced.sha256
+sync
+echo "GUEST-SYNCED $(cat synced.sha256)"
+i=0
+while :; do
+	dd if=/dev/urandom of=churn$i.bin bs=64k count=4 conv=fsync 2>/dev/null
+	head -c 65536 /dev/zero >>grow.bin
+	[ $((i % 4)) = 3 ] && sync
+	[ $i -ge 32 ] && rm -f churn$((i - 32)).bin
+	i=$((i + 1))
+	echo "GUEST-CHURN $i"
+done
+EOF
+	# sigkill_case ROUNDS DELAY DISK: SIGKILL DELAY seconds after the
+	# guest's churn round ROUNDS
+	sigkill_case() {
+		_o=$RES/.sigkill.out
+		: >"$_o"
+		guest 1 9p --9p "$CHURN,script,ro" -d "$3" >"$_o" 2>&1 &
+		_pid=$!
+		_i=0
+		while [ $_i -lt $((CASE_TIMEOUT * 10)) ]; do
+			[ "$(grep -c GUEST-CHURN "$_o")" -ge "$1" ] && break
+			kill -0 $_pid 2>/dev/null || break
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+		sleep "$2"
+		_n=$(grep -c GUEST-CHURN "$_o")
+		kill -KILL $(pidof lkvm) 2>/dev/null
+		wait $_pid
+		_st=$?
+		cat "$_o"
+		echo "SIGKILL after $_n churn rounds"
+		[ "$_n" -ge "$1" ] || { echo "wanted $1 rounds" >&2; return 99; }
+		return $_st
+	}
+	# at four moments: early in the churn, and later on
+	expect_out 'GUEST-SYNCED'
+	run_case blk-qcow2-sigkill 137 sigkill_case 2 0.5 "$DSK/sigkill.qcow2"
+	expect_out 'GUEST-SYNCED'
+	run_case blk-qcow2-sigkill-4k 137 sigkill_case 1 0 "$DSK/sigkill-4k.qcow2"
+	expect_out 'GUEST-SYNCED'
+	run_case blk-qcow2-sigkill-512 137 sigkill_case 6 1 "$DSK/sigkill-512.qcow2"
+	expect_out 'GUEST-SYNCED'
+	run_case blk-raw-sigkill 137 sigkill_case 3 0.3 "$DSK/sigkill.raw"
+
+	# lkvm reopens a killed image (a copy of the 512-byte-cluster one) and
+	# goes on: the guest's ext4 replays its journal, finds the synced
+	# files, writes another and unmounts (checked again after the run)
+	reopen_case() {
+		cp "$DSK/sigkill-512.qcow2" "$DSK/sigkill-reopen.qcow2" || return 99
+		cat >"$CHURN/reopen/run.sh" <<'EOF'
+mkdir -p /mnt/d
+mount -t ext4 /dev/vda /mnt/d || exit
+echo "GUEST-MARKER $(cat /mnt/d/marker.txt)"
+[ "$(sha256sum /mnt/d/synced.bin | cut -d" " -f1)" = "$(cat /mnt/d/synced.sha256)" ] &&
+	echo GUEST-SYNCED-INTACT
+dd if=/dev/urandom of=/mnt/d/after.bin bs=64k count=64 2>/dev/null
+echo "written after the reopen" >/mnt/d/after.txt
+umount /mnt/d && echo GUEST-REOPEN-UMOUNTED
+EOF
+		guest 1 9p --9p "$CHURN/reopen,script,ro" \
+			-d "$DSK/sigkill-reopen.qcow2"
+	}
+	expect_out 'GUEST-MARKER synced before SIGKILL'
+	expect_out 'GUEST-SYNCED-INTACT'
+	expect_out 'GUEST-REOPEN-UMOUNTED'
+	run_case blk-qcow2-sigkill-reopen 0 reopen_case
+
+	# direct (O_DIRECT) needs a file system that has it: the emulated
+	# host's own disk (run-tests.sh gives it one: /dev/vda there, ext4),
+	# mounted at /mnt/hostdisk. The image is copied there, booted with
+	# ,direct (lkvm's descriptors on it must carry O_DIRECT) and copied
+	# back for the checks after the run.
+	HD=/mnt/hostdisk
+	hostdisk_mount() {
+		grep -q " $HD ext4 " /proc/mounts && return 0
+		modprobe virtio_blk && modprobe crc32c_generic && modprobe ext4 ||
+			return 1
+		_i=0
+		while [ ! -b /dev/vda ] && [ $_i -lt 50 ]; do
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+		mkdir -p "$HD" && mount -t ext4 /dev/vda "$HD"
+	}
+	# fd_flags PID PATH: the open flags (octal) of PID's descriptors on PATH
+	fd_flags() {
+		for _f in /proc/"$1"/fd/*; do
+			[ "$(readlink "$_f")" = "$2" ] &&
+				sed -n 's/^flags:[[:space:]]*//p' "/proc/$1/fdinfo/${_f##*/}"
+		done 2>/dev/null
+	}
+	direct_case() {
+		grep -q " $HD ext4 " /proc/mounts ||
+			{ echo "no disk of the emulated host at $HD" >&2; return 99; }
+		_img=$HD/direct-root.img
+		cp "$DSK/direct-root.img" "$_img" || return 98
+		: >"$RES/.direct.out"
+		disk_guest 1 write -d "$_img,direct" >"$RES/.direct.out" 2>&1 &
+		_pid=$!
+		# once lkvm holds both descriptors (the locked one and the
+		# O_DIRECT one): O_DIRECT is 0200000 on arm64
+		_fl="" _i=0
+		while [ "$(echo "$_fl" | wc -w)" -lt 2 ] &&
+		      kill -0 $_pid 2>/dev/null && [ $_i -lt $((CASE_TIMEOUT * 10)) ]; do
+			sleep 0.1
+			_fl=$(fd_flags "$(pidof lkvm)" "$_img")
+			_i=$((_i + 1))
+		done
+		_direct=no
+		for _x in $_fl; do
+			[ $((_x & 0200000)) = 0 ] || _direct=yes
+		done
+		wait $_pid
+		_st=$?
+		cat "$RES/.direct.out"
+		echo "lkvm's descriptors on the image: flags $(echo $_fl); O_DIRECT: $_direct"
+		cp "$_img" "$DSK/direct-root.img" || return 97
+		rm -f "$_img"
+		return $_st
+	}
+	selected blk-direct-root && ! hostdisk_mount >"$RES/.hostdisk.log" 2>&1 &&
+		tap "# the emulated host's disk did not mount: $(tail -n 1 "$RES/.hostdisk.log")"
+	expect_out 'ROOTFS-INIT-OK act=write /dev/vda ext4 rw'
+	expect_out 'GUEST-DISK-WRITTEN'
+	expect_out 'GUEST-DISK-DONE'
+	expect_out 'O_DIRECT: yes'
+	run_case blk-direct-root 0 direct_case
+	grep -q " $HD " /proc/mounts && umount "$HD"
+
+	# direct where it cannot be: a file system without O_DIRECT (tmpfs),
+	# a qcow2 image: one line naming the disk and why, exit 1
+	direct_refused() { # IMAGE
+		guest 1 poweroff -d "$1,direct" 2>"$RES/.direct.err"
+		_st=$?
+		cat "$RES/.direct.err"
+		cat "$RES/.direct.err" >&2
+		return $_st
+	}
+	dd if=/dev/zero of=/tmp/direct-tmpfs.img bs=1M count=0 seek=16 2>/dev/null
+	expect_err_lines 1
+	expect_out "disk '/tmp/direct-tmpfs.img': direct: the file system does not support O_DIRECT"
+	run_case blk-direct-tmpfs-refused 1 direct_refused /tmp/direct-tmpfs.img
+	rm -f /tmp/direct-tmpfs.img
+	expect_err_lines 1
+	expect_out "disk '.*root.qcow2': direct is supported for raw images"
+	run_case blk-direct-qcow2-refused 1 direct_refused "$DSK/root.qcow2"
+
 	# the host's distribution kernel (virtio_blk, ext4: modules) and no
 	# -i: lkvm packs its init with the modules from /lib/modules, which
 	# mounts root= and hands PID 1 to the disk's init

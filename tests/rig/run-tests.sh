@@ -51,10 +51,15 @@ config_args() {
 	esac
 }
 
-# boot_host CONFIG ARGS CONSOLE_LOG: run the emulated host to completion
+# boot_host CONFIG ARGS CONSOLE_LOG: run the emulated host to completion.
+# The host gets a disk of its own, an empty ext4 (/dev/vda there), for
+# what its tmpfs cannot do (O_DIRECT: blk-direct-root).
 boot_host() {
-	local cfg=$1 args=$2 log=$3 cpuargs
+	local cfg=$1 args=$2 log=$3 cpuargs st hd=$RIG/hostdisk-$1.img
 	cpuargs=$(config_args "$cfg") || { echo "rig: unknown config $cfg" >&2; return 2; }
+	rm -f "$hd"
+	truncate -s 512M "$hd" && mke2fs -q -F -t ext4 -L hostdisk "$hd" ||
+		{ echo "rig: cannot make $hd" >&2; return 2; }
 	# shellcheck disable=SC2086
 	timeout --foreground -k 10 "$TIMEOUT" qemu-system-aarch64 $cpuargs \
 		-m 3G -smp 2 -nographic -nic none -no-reboot \
@@ -62,9 +67,13 @@ boot_host() {
 		-append "console=ttyAMA0 quiet panic=-1 rig.config=$cfg rig.case_timeout=$CASE_TIMEOUT rig.args=$args" \
 		-fsdev local,id=share,path="$SHARE",security_model=none \
 		-device virtio-9p-device,fsdev=share,mount_tag=share \
+		-drive if=none,id=hostdisk,format=raw,file="$hd" \
+		-device virtio-blk-device,drive=hostdisk \
 		</dev/null 2>&1 | tr -d '\r' |
 		if [ "${RIG_VERBOSE:-0}" = 1 ]; then tee "$log"; else cat >"$log"; fi
-	return "${PIPESTATUS[0]}"
+	st=${PIPESTATUS[0]}
+	rm -f "$hd"
+	return "$st"
 }
 
 pass=0
@@ -82,12 +91,21 @@ prepare_disks() { # CONFIG
 	[ -e "$DISKS/rootfs.img" ] || return 0
 	mkdir -p "$d"
 	for f in root.img two-root.img snap.img sigterm.img pci-root.img \
-			lock.img base.raw; do
+			lock.img base.raw direct-root.img; do
 		cp --sparse=always "$DISKS/rootfs.img" "$d/$f"
 	done
 	qemu-img convert -O qcow2 "$DISKS/rootfs.img" "$d/root.qcow2"
 	(cd "$d" && qemu-img create -q -f qcow2 -b base.raw -F raw overlay.qcow2)
 	cp "$DISKS/data.img" "$DISKS/ro.img" "$d/"
+	# the SIGKILL cases: an empty 256 MiB ext4, raw and in qcow2 images
+	# with 64 KiB (default), 4 KiB and 512-byte clusters
+	truncate -s 256M "$d/sigkill.raw"
+	mke2fs -q -F -t ext4 -L churn "$d/sigkill.raw"
+	qemu-img convert -O qcow2 "$d/sigkill.raw" "$d/sigkill.qcow2"
+	qemu-img convert -O qcow2 -o cluster_size=4096 "$d/sigkill.raw" \
+		"$d/sigkill-4k.qcow2"
+	qemu-img convert -O qcow2 -o cluster_size=512 "$d/sigkill.raw" \
+		"$d/sigkill-512.qcow2"
 	sha256sum "$DISKS/rootfs.img" | cut -d' ' -f1 >"$d/rootfs.sha256"
 	sha256sum "$DISKS/ro.img" | cut -d' ' -f1 >"$d/ro.sha256"
 }
@@ -143,9 +161,66 @@ qcow2_files() {
 	return $ret
 }
 
+# crash_files RAW [reopened]: after lkvm was killed: the journal replayed
+# on a copy (e2fsck -fy: replay, and what a crash may leave), then the
+# copy is clean (e2fsck -fn) and holds what the guest synced before the
+# kill (and, reopened, what it wrote after)
+crash_files() {
+	local t got want ret=1
+	t=$(mktemp -d)
+	cp --sparse=always "$1" "$t/img"
+	e2fsck -fy "$t/img" >"$t/fsck" 2>&1
+	if [ $? -gt 1 ]; then
+		cat "$t/fsck"
+	elif ! e2fsck -fn "$t/img"; then
+		echo "e2fsck -fn: not clean after the replay"
+	else
+		got=$(debugfs -R 'cat /marker.txt' "$t/img" 2>/dev/null)
+		want=$(debugfs -R 'cat /synced.sha256' "$t/img" 2>/dev/null)
+		debugfs -R "dump /synced.bin $t/data" "$t/img" >/dev/null 2>&1
+		if [ "$got" != "synced before SIGKILL" ]; then
+			echo "/marker.txt: '$got'"
+		elif [ -z "$want" ] || [ "$want" != "$(sha256sum <"$t/data" | cut -d' ' -f1)" ]; then
+			echo "/synced.bin differs from its synced sha256 '$want'"
+		elif [ "${2:-}" = reopened ] &&
+		     [ "$(debugfs -R 'cat /after.txt' "$t/img" 2>/dev/null)" != "written after the reopen" ]; then
+			echo "/after.txt missing"
+		else
+			ret=0
+		fi
+	fi
+	rm -rf "$t"
+	return $ret
+}
+
+# qcow2_crash QCOW2 [reopened]: qemu-img check finds no corruption (leaked
+# clusters are allowed: status 0 or 3), then crash_files on it as raw
+qcow2_crash() {
+	local st t ret
+	qemu-img check "$1" >"$1.check" 2>&1
+	st=$?
+	cat "$1.check"
+	case $st in
+	0|3) ;;
+	*) echo "qemu-img check: status $st (2: corrupt, 1: check failed)"; return 1 ;;
+	esac
+	t=$(mktemp)
+	qemu-img convert -O raw "$1" "$t" || { rm -f "$t"; return 1; }
+	crash_files "$t" "${2:-}"
+	ret=$?
+	rm -f "$t"
+	return $ret
+}
+
 same_sha() { # FILE SHA-FILE
 	[ "$(sha256sum "$1" | cut -d' ' -f1)" = "$(cat "$2")" ] ||
 		{ echo "$1 changed"; return 1; }
+}
+
+leaks() { # QEMU-IMG-CHECK-OUTPUT: what qemu-img check said, in a comment
+	[ -e "$1" ] || return 0
+	echo "#   qemu-img check: $(grep -m1 -i -e 'leaked clusters were found' \
+		-e 'no errors were found' -e 'corrupt' "$1")"
 }
 
 check_disks() { # CONFIG
@@ -188,6 +263,26 @@ check_disks() { # CONFIG
 	if ran blk-pci-root; then
 		disk_ok "$cfg" blk-pci-root "files intact, e2fsck -fn clean" \
 			ext4_files "$d/pci-root.img"
+	fi
+	local c
+	for c in sigkill sigkill-4k sigkill-512; do
+		ran "blk-qcow2-$c" || continue
+		disk_ok "$cfg" "blk-qcow2-$c" "qemu-img check no corruption, synced files intact" \
+			qcow2_crash "$d/$c.qcow2"
+		leaks "$d/$c.qcow2.check"
+	done
+	if ran blk-qcow2-sigkill-reopen; then
+		disk_ok "$cfg" blk-qcow2-sigkill-reopen "qemu-img check no corruption, files intact" \
+			qcow2_crash "$d/sigkill-reopen.qcow2" reopened
+		leaks "$d/sigkill-reopen.qcow2.check"
+	fi
+	if ran blk-raw-sigkill; then
+		disk_ok "$cfg" blk-raw-sigkill "synced files intact after the journal replay" \
+			crash_files "$d/sigkill.raw"
+	fi
+	if ran blk-direct-root; then
+		disk_ok "$cfg" blk-direct-root "files intact, e2fsck -fn clean" \
+			ext4_files "$d/direct-root.img"
 	fi
 }
 
