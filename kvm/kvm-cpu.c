@@ -84,16 +84,21 @@ static int kvm_cpus_init(struct kvm *kvm)
 
 static void kvm_cpus_exit(struct kvm *kvm)
 {
-	u64 exits = 0, mmio = 0;
+	u64 exits = 0, mmio = 0, ticks = 0, guest = 0;
+	double hz = sysconf(_SC_CLK_TCK);
 	int i;
 
 	for (i = 0; i < kvm->nr_cpus; i++) {
 		exits += kvm->cpus[i]->nr_exits;
 		mmio += kvm->cpus[i]->nr_mmio_exits;
+		ticks += kvm->cpus[i]->cpu_ticks;
+		guest += kvm->cpus[i]->guest_ticks;
 		kvm_cpu_destroy(kvm->cpus[i]);
 	}
 	pr_debug("vCPU exits to userspace: %llu, of which MMIO %llu",
 		 (unsigned long long)exits, (unsigned long long)mmio);
+	pr_debug("CPU time of the vCPU threads: %.2fs, of which in the guest %.2fs",
+		 ticks / hz, guest / hz);
 	free(kvm->cpus);
 	kvm->cpus = NULL;
 	kvm->nr_cpus = 0;
@@ -169,6 +174,18 @@ static bool handle_exit(struct kvm_cpu *cpu)
 	return false;
 }
 
+/* Add this vCPU thread's CPU time to what --debug reports at exit. */
+static void kvm_cpu_account(struct kvm_cpu *cpu)
+{
+	u64 ticks, guest;
+	char comm[16];
+
+	if (thread_cpu_time(gettid(), comm, sizeof(comm), &ticks, &guest)) {
+		cpu->cpu_ticks += ticks;
+		cpu->guest_ticks += guest;
+	}
+}
+
 static void *kvm_cpu_thread(void *arg)
 {
 	struct kvm_cpu *cpu = arg;
@@ -191,6 +208,8 @@ static void *kvm_cpu_thread(void *arg)
 		if (!handle_exit(cpu))
 			break;
 	}
+	if (lkvm_debug)
+		kvm_cpu_account(cpu);
 	return NULL;
 }
 

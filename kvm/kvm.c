@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The VM: /dev/kvm, guest RAM, bring-up and shutdown. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -295,6 +296,48 @@ static void report_memory(struct kvm *kvm)
 		 (unsigned long long)(hwm > ram ? hwm - ram : 0));
 }
 
+/*
+ * With --debug, where lkvm's CPU time went, by thread name (blk-vda,
+ * lkvm-ioeventfd, iou-wrk...), while every device thread still runs; the
+ * vCPUs report their own (kvm/kvm-cpu.c).
+ */
+static void report_cpu_time(void)
+{
+	struct { char comm[16]; u64 cpu; } t[64];
+	char line[1024], comm[16];
+	u64 cpu, guest;
+	double hz = sysconf(_SC_CLK_TCK);
+	int nt = 0, i, len = 0;
+
+	line[0] = '\0';
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/task");
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' ||
+		    !thread_cpu_time(atoi(de->d_name), comm, sizeof(comm), &cpu,
+				     &guest) || !strncmp(comm, "vcpu", 4))
+			continue;
+		for (i = 0; i < nt && strcmp(t[i].comm, comm); i++)
+			;
+		if (i == nt) {
+			if (nt == (int)ARRAY_SIZE(t))
+				continue;
+			memcpy(t[nt].comm, comm, sizeof(comm));
+			t[nt].cpu = 0;
+			nt++;
+		}
+		t[i].cpu += cpu;
+	}
+	closedir(d);
+	for (i = 0; i < nt && len < (int)sizeof(line) - 64; i++)
+		len += snprintf(line + len, sizeof(line) - len, "%s%s %.2fs",
+				i ? ", " : "", t[i].comm, t[i].cpu / hz);
+	pr_debug("CPU time of lkvm's threads: %s", len ? line : "none");
+}
+
 static void kvm_core_exit(struct kvm *kvm)
 {
 	if (kvm->ram_mapping && lkvm_debug)
@@ -400,6 +443,8 @@ int kvm_run_vm(struct kvm *kvm)
 			break;
 		}
 		wait_for_stop(kvm);
+		if (lkvm_debug)
+			report_cpu_time();
 		kvm_cpus_join(kvm);
 		status = kvm_exit_status(kvm);
 		if (status != LKVM_EXIT_RESET || !kvm->cfg.reboot)

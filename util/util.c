@@ -397,3 +397,40 @@ void set_err(char *err, size_t errlen, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 }
+
+/* Fields 14, 15 and 43 of /proc/PID/task/TID/stat, after "(comm)". */
+bool thread_cpu_time(int tid, char *comm, size_t len, u64 *cpu, u64 *guest)
+{
+	char path[64], buf[1024], *p, *name, *save;
+	u64 v[3] = { 0 };
+	int field = 2, got = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	name = strchr(buf, '(');
+	p = strrchr(buf, ')');
+	if (!name || !p || p < name)
+		return false;
+	*p = '\0';
+	snprintf(comm, len, "%s", name + 1);
+	/* iou-wrk-TID, one per io_uring worker: count them together */
+	if (!strncmp(comm, "iou-wrk-", 8))
+		comm[7] = '\0';
+	for (p = strtok_r(p + 1, " ", &save); p; p = strtok_r(NULL, " ", &save)) {
+		field++;
+		if (field == 14 || field == 15 || field == 43)
+			v[got++] = strtoull(p, NULL, 10);
+	}
+	*cpu = v[0] + v[1];
+	*guest = v[2];
+	return got == 3;
+}

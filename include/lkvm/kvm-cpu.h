@@ -18,6 +18,8 @@ struct kvm_cpu {
 	bool thread_running;
 	u64 nr_exits;		/* KVM_RUN returns to userspace */
 	u64 nr_mmio_exits;
+	u64 cpu_ticks;		/* --debug: CPU time of its thread(s) */
+	u64 guest_ticks;	/* ... of which running the guest */
 };
 
 /* kvm/kvm-cpu.c */

@@ -88,6 +88,12 @@ ssize_t write_in_full(int fd, const void *buf, size_t count);
  * buffers are ignored).
  */
 void set_err(char *err, size_t errlen, const char *fmt, ...) __printf(3, 4);
+/*
+ * CPU time of thread @tid of this process in clock ticks (user + system,
+ * and the part spent running a guest), and its name in @comm; io_uring's
+ * workers, "iou-wrk-TID", all come out as "iou-wrk". False if it is gone.
+ */
+bool thread_cpu_time(int tid, char *comm, size_t len, u64 *cpu, u64 *guest);
 /* Copy helpers over an iovec array; return bytes copied. */
 size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip,
 		  void *buf, size_t len);

@@ -3,12 +3,15 @@
  * Block throughput probe for `make bench` (static, runs in the guest on
  * /dev/vda and on the emulated host on the image file itself):
  *
- *   blk-bench PATH MIB [DEPTH]
+ *   blk-bench PATH MIB [DEPTH [FLAGS]]
  *
- * Sequential write then read of MIB MiB in 1 MiB requests, then 4 KiB
- * reads at random offsets for about 3 seconds, DEPTH requests in flight
- * (io_uring; default 1); O_DIRECT where the file allows it (so the
- * guest's page cache is not measured), fdatasync after the writes.
+ * Sequential write (phase w) then read (r) of MIB MiB in 1 MiB requests,
+ * then 4 KiB reads at random offsets for about 3 seconds (x), DEPTH
+ * requests in flight (io_uring; default 1). FLAGS: the phases (default
+ * wrx), and h for buffers in 2 MiB transparent huge pages (a request's
+ * pages are then contiguous: one segment instead of 256). O_DIRECT
+ * where the file allows it (so the guest's page cache is not measured),
+ * fdatasync after the writes. Phases left out print 0.
  * Prints one line:
  *   BLK-BENCH seqwrite=N MiB/s seqread=N MiB/s randread4k=N IOPS depth=N direct=0|1
  */
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -125,13 +129,15 @@ static void phase(const char *name)
 int main(int argc, char **argv)
 {
 	const size_t big = 1 << 20;
-	double t0, wr, rd, rr;
+	double t0, wr = 0, rd = 0, rr = 0;
+	const char *phases = argc > 4 ? argv[4] : "wrx";
+	char *pool = NULL;
 	int direct = 1, i, ret;
-	long mib, n;
+	long mib, n = 0;
 
-	if (argc < 3 || argc > 4 || (mib = atol(argv[2])) <= 0 ||
-	    (argc == 4 && ((depth = atoi(argv[3])) < 1 || depth > MAX_DEPTH))) {
-		fprintf(stderr, "usage: blk-bench PATH MIB [DEPTH 1-%d]\n",
+	if (argc < 3 || argc > 5 || (mib = atol(argv[2])) <= 0 ||
+	    (argc >= 4 && ((depth = atoi(argv[3])) < 1 || depth > MAX_DEPTH))) {
+		fprintf(stderr, "usage: blk-bench PATH MIB [DEPTH 1-%d [FLAGS wrxh]]\n",
 			MAX_DEPTH);
 		return 2;
 	}
@@ -142,8 +148,15 @@ int main(int argc, char **argv)
 	}
 	if (fd < 0)
 		die(argv[1], errno);
+	if (strchr(phases, 'h')) {
+		if (posix_memalign((void **)&pool, 2 << 20, depth * big))
+			die("memory", ENOMEM);
+		madvise(pool, depth * big, MADV_HUGEPAGE);
+	}
 	for (i = 0; i < depth; i++) {
-		if (posix_memalign((void **)&bufs[i], 4096, big))
+		if (pool)
+			bufs[i] = pool + i * big;
+		else if (posix_memalign((void **)&bufs[i], 4096, big))
 			die("memory", ENOMEM);
 		memset(bufs[i], 0x5a, big);
 	}
@@ -151,26 +164,31 @@ int main(int argc, char **argv)
 	if (ret < 0)
 		die("io_uring", -ret);
 
-	phase("write");
-	t0 = now();
-	sequential(0, big, mib);
-	fdatasync(fd);
-	wr = now() - t0;
-
+	if (strchr(phases, 'w')) {
+		phase("write");
+		t0 = now();
+		sequential(0, big, mib);
+		fdatasync(fd);
+		wr = now() - t0;
+	}
 	if (!direct)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	phase("read");
-	t0 = now();
-	sequential(1, big, mib);
-	rd = now() - t0;
-
-	phase("randread");
-	t0 = now();
-	n = random_reads(mib * big, 3.0);
-	rr = now() - t0;
+	if (strchr(phases, 'r')) {
+		phase("read");
+		t0 = now();
+		sequential(1, big, mib);
+		rd = now() - t0;
+	}
+	if (strchr(phases, 'x')) {
+		phase("randread");
+		t0 = now();
+		n = random_reads(mib * big, 3.0);
+		rr = now() - t0;
+	}
 	phase("end");
 
 	printf("BLK-BENCH seqwrite=%.1f MiB/s seqread=%.1f MiB/s randread4k=%.0f IOPS depth=%d direct=%d\n",
-	       mib / wr, mib / rd, n / rr, depth, direct);
+	       wr ? mib / wr : 0, rd ? mib / rd : 0, rr ? n / rr : 0, depth,
+	       direct);
 	return 0;
 }

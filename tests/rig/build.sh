@@ -404,12 +404,12 @@ switchroot)
 	;;
 blkbench)
 	# virtio-blk throughput on /dev/vda (tests/rig/blk-bench.c);
-	# lkvm.blk_bench=MIB,DEPTH (default 64,1)
+	# lkvm.blk_bench=MIB,DEPTH[,PHASES] (default 64,1)
 	a=64,1
 	for w in $(cat /proc/cmdline); do
 		case "$w" in lkvm.blk_bench=*) a=${w#lkvm.blk_bench=} ;; esac
 	done
-	blk-bench /dev/vda ${a%,*} ${a#*,}
+	blk-bench /dev/vda $(echo "$a" | tr , ' ')
 	;;
 shell) setsid cttyhack sh -l ;;
 esac

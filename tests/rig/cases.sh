@@ -330,10 +330,11 @@ blk_bench() {
 		-p "quiet lkvm.test=blkbench lkvm.blk_bench=64,$_bq" "$@" \
 		</dev/null >"$_bout" 2>&1
 	_g=$(grep -a -m1 '^BLK-BENCH ' "$_bout")
-	_h=$("$SHARE/bin/blk-bench" "$_bd/bench.img" 64 "$_bq")
+	_h=$("$SHARE/bin/blk-bench" "$_bd/bench.img" 64 "$_bq" 2>/dev/null)
 	echo "$_bl, depth $_bq${_bo:+, -d ...$_bo}${*:+, $*}:"
 	echo "  lkvm guest: ${_g:-no result (see $_bout)}"
 	echo "  host file:  $_h"
+	grep -a "CPU time" "$_bout" | sed 's/^lkvm: debug: /  lkvm /'
 	echo "$_g|$_h" | awk -F'|' '{
 		n = split("seqwrite seqread randread4k", k, " ")
 		for (i = 1; i <= n; i++) {
@@ -350,7 +351,8 @@ blk_bench() {
 bench_blk() {
 	echo "bench: virtio-blk, 64 MiB raw image, 1 vCPU, 256 MiB;"
 	echo "bench:   guest: tests/rig/blk-bench.c on /dev/vda (O_DIRECT, io_uring);"
-	echo "bench:   ceiling: the same program on the emulated host on the image file"
+	echo "bench:   ceiling: the same program on the emulated host on the image file;"
+	echo "bench:   lkvm's CPU time by thread from --debug (io_uring workers: iou-wrk)"
 	for t in mmio pci; do
 		for q in 1 8; do
 			blk_bench /tmp "image in tmpfs" $q "" --virtio-transport $t
