@@ -95,6 +95,7 @@ struct vblk {
 	/* under vdev.lock */
 	struct vblk_req *free_reqs;
 	unsigned int inflight;
+	u64 nr_reqs, nr_segs, nr_kicks;	/* for --debug */
 	pthread_cond_t idle;	/* inflight dropped to zero */
 	bool resetting;
 
@@ -377,6 +378,8 @@ static void uring_round(struct vblk *vb, struct vblk_req *done, u64 kicked)
 	for (q = 0; q < vb->nr_queues && !vb->resetting; q++)
 		if (queues & BIT_ULL(q))
 			virtio_notify_used(vdev, q);
+	if (kicked)
+		vb->nr_kicks++;
 	for (q = 0; q < vb->nr_queues; q++)
 		if ((kicked & BIT_ULL(q)) && !vb->resetting &&
 		    virtio_device_live(vdev) && vdev->vqs[q].ready)
@@ -573,6 +576,8 @@ static bool vblk_start_req(struct vblk *vb, struct vblk_req *r,
 	r->bounce = NULL;
 	r->next = NULL;
 	vb->inflight++;
+	vb->nr_reqs++;
+	vb->nr_segs += q->data_num;
 	if (r->status != VIRTIO_BLK_S_OK || q->type == VIRTIO_BLK_T_GET_ID) {
 		if (r->status == VIRTIO_BLK_S_OK)
 			req_exec(vb, r);
@@ -887,6 +892,11 @@ static void vblk_exit(struct kvm *kvm)
 		vblk_drain(vb);
 		pthread_mutex_unlock(&vb->vdev.lock);
 		vblk_stop_threads(vb);
+		if (vb->nr_reqs)
+			pr_debug("virtio-blk %s: %llu requests, %.1f data segments each, %llu rounds of kicks",
+				 vb->name, (unsigned long long)vb->nr_reqs,
+				 (double)vb->nr_segs / vb->nr_reqs,
+				 (unsigned long long)vb->nr_kicks);
 		vblk_free(vb);
 		vblks[i] = NULL;
 	}

@@ -8,8 +8,9 @@
  * Sequential write (phase w) then read (r) of MIB MiB in 1 MiB requests,
  * then 4 KiB reads at random offsets for about 3 seconds (x), DEPTH
  * requests in flight (io_uring; default 1). FLAGS: the phases (default
- * wrx), and h for buffers in 2 MiB transparent huge pages (a request's
- * pages are then contiguous: one segment instead of 256). O_DIRECT
+ * wrx), h for buffers in 2 MiB transparent huge pages (a request's
+ * pages are then contiguous: one segment instead of 256), v for one
+ * iovec per 4 KiB page (as a VMM gets a guest's request). O_DIRECT
  * where the file allows it (so the guest's page cache is not measured),
  * fdatasync after the writes. Phases left out print 0.
  * Prints one line:
@@ -19,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,8 @@ static double now(void)
 static struct io_uring ring;
 static int fd, depth = 1;
 static char *bufs[MAX_DEPTH];
+static bool pages;		/* flag v: one iovec per 4 KiB page */
+static struct iovec iovs[MAX_DEPTH][256];
 
 static void die(const char *what, int err)
 {
@@ -53,7 +57,16 @@ static void queue(int slot, int is_read, size_t len, off_t off)
 
 	if (!sqe)
 		die("io_uring_get_sqe", EBUSY);
-	if (is_read)
+	if (pages && len > 4096) {
+		unsigned int i, n = len / 4096;
+
+		for (i = 0; i < n; i++)
+			iovs[slot][i] = (struct iovec) { bufs[slot] + i * 4096, 4096 };
+		if (is_read)
+			io_uring_prep_readv(sqe, fd, iovs[slot], n, off);
+		else
+			io_uring_prep_writev(sqe, fd, iovs[slot], n, off);
+	} else if (is_read)
 		io_uring_prep_read(sqe, fd, bufs[slot], len, off);
 	else
 		io_uring_prep_write(sqe, fd, bufs[slot], len, off);
@@ -137,7 +150,7 @@ int main(int argc, char **argv)
 
 	if (argc < 3 || argc > 5 || (mib = atol(argv[2])) <= 0 ||
 	    (argc >= 4 && ((depth = atoi(argv[3])) < 1 || depth > MAX_DEPTH))) {
-		fprintf(stderr, "usage: blk-bench PATH MIB [DEPTH 1-%d [FLAGS wrxh]]\n",
+		fprintf(stderr, "usage: blk-bench PATH MIB [DEPTH 1-%d [FLAGS wrxhv]]\n",
 			MAX_DEPTH);
 		return 2;
 	}
@@ -148,6 +161,7 @@ int main(int argc, char **argv)
 	}
 	if (fd < 0)
 		die(argv[1], errno);
+	pages = strchr(phases, 'v');
 	if (strchr(phases, 'h')) {
 		if (posix_memalign((void **)&pool, 2 << 20, depth * big))
 			die("memory", ENOMEM);

@@ -434,6 +434,8 @@ run_case dump-dtb 0 guest 2 poweroff --dump-dtb "$RES/guest.dtb"
 signal_after_boots() {
 	_boots=$1 _sig=$2
 	shift 2
+	# the file exists before the first grep, whenever the child opens it
+	: >"$RES/.bg.out"
 	"$@" >"$RES/.bg.out" 2>&1 &
 	_pid=$!
 	_i=0

@@ -224,66 +224,44 @@ leaks() { # QEMU-IMG-CHECK-OUTPUT: what qemu-img check said, in a comment
 }
 
 check_disks() { # CONFIG
-	local cfg=$1 d=$SHARE/disks/$1 res=$SHARE/results/$1
+	local cfg=$1 d=$SHARE/disks/$1 res=$SHARE/results/$1 c
 	[ -d "$d" ] || return 0
-	ran() { [ -e "$res/$1.log" ]; }
-	if ran blk-raw-root; then
-		disk_ok "$cfg" blk-raw-root "files intact, e2fsck -fn clean" \
-			ext4_files "$d/root.img"
-	fi
-	if ran blk-qcow2-root; then
-		disk_ok "$cfg" blk-qcow2-root "qemu-img check, files intact" \
-			qcow2_files "$d/root.qcow2"
-	fi
-	if ran blk-qcow2-overlay; then
-		disk_ok "$cfg" blk-qcow2-overlay "qemu-img check, files intact" \
-			qcow2_files "$d/overlay.qcow2"
-		disk_ok "$cfg" blk-qcow2-overlay "backing file unchanged" \
-			same_sha "$d/base.raw" "$d/rootfs.sha256"
-	fi
-	if ran blk-two-disks; then
-		disk_ok "$cfg" blk-two-disks "vda files intact" \
-			ext4_files "$d/two-root.img"
-		disk_ok "$cfg" blk-two-disks "vdb file intact, e2fsck -fn clean" \
-			sh -c "e2fsck -fn '$d/data.img' &&
-				[ \"\$(debugfs -R 'cat /second.txt' '$d/data.img' 2>/dev/null)\" = 'on the second disk' ]"
-	fi
-	if ran blk-ro; then
-		disk_ok "$cfg" blk-ro "read-only image unchanged" \
-			same_sha "$d/ro.img" "$d/ro.sha256"
-	fi
-	if ran blk-snapshot; then
-		disk_ok "$cfg" blk-snapshot "image byte-identical" \
-			same_sha "$d/snap.img" "$d/rootfs.sha256"
-	fi
-	if ran blk-sigterm-flushed; then
-		disk_ok "$cfg" blk-sigterm-flushed "synced file survives SIGTERM" \
-			ext4_files "$d/sigterm.img" sigterm
-	fi
-	if ran blk-pci-root; then
-		disk_ok "$cfg" blk-pci-root "files intact, e2fsck -fn clean" \
-			ext4_files "$d/pci-root.img"
-	fi
-	local c
+	# chk CASE WHAT COMMAND...: judge CASE's image if CASE ran
+	chk() { [ ! -e "$res/$1.log" ] || disk_ok "$cfg" "$@"; }
+	chk blk-raw-root "files intact, e2fsck -fn clean" \
+		ext4_files "$d/root.img"
+	chk blk-qcow2-root "qemu-img check, files intact" \
+		qcow2_files "$d/root.qcow2"
+	chk blk-qcow2-overlay "qemu-img check, files intact" \
+		qcow2_files "$d/overlay.qcow2"
+	chk blk-qcow2-overlay "backing file unchanged" \
+		same_sha "$d/base.raw" "$d/rootfs.sha256"
+	chk blk-two-disks "vda files intact" ext4_files "$d/two-root.img"
+	chk blk-two-disks "vdb file intact, e2fsck -fn clean" \
+		sh -c "e2fsck -fn '$d/data.img' &&
+			[ \"\$(debugfs -R 'cat /second.txt' '$d/data.img' 2>/dev/null)\" = 'on the second disk' ]"
+	chk blk-ro "read-only image unchanged" same_sha "$d/ro.img" "$d/ro.sha256"
+	chk blk-snapshot "image byte-identical" \
+		same_sha "$d/snap.img" "$d/rootfs.sha256"
+	chk blk-sigterm-flushed "synced file survives SIGTERM" \
+		ext4_files "$d/sigterm.img" sigterm
+	chk blk-pci-root "files intact, e2fsck -fn clean" \
+		ext4_files "$d/pci-root.img"
 	for c in sigkill sigkill-4k sigkill-512; do
-		ran "blk-qcow2-$c" || continue
-		disk_ok "$cfg" "blk-qcow2-$c" "qemu-img check no corruption, synced files intact" \
+		[ -e "$res/blk-qcow2-$c.log" ] || continue
+		chk "blk-qcow2-$c" "qemu-img check no corruption, synced files intact" \
 			qcow2_crash "$d/$c.qcow2"
 		leaks "$d/$c.qcow2.check"
 	done
-	if ran blk-qcow2-sigkill-reopen; then
-		disk_ok "$cfg" blk-qcow2-sigkill-reopen "qemu-img check no corruption, files intact" \
+	if [ -e "$res/blk-qcow2-sigkill-reopen.log" ]; then
+		chk blk-qcow2-sigkill-reopen "qemu-img check no corruption, files intact" \
 			qcow2_crash "$d/sigkill-reopen.qcow2" reopened
 		leaks "$d/sigkill-reopen.qcow2.check"
 	fi
-	if ran blk-raw-sigkill; then
-		disk_ok "$cfg" blk-raw-sigkill "synced files intact after the journal replay" \
-			crash_files "$d/sigkill.raw"
-	fi
-	if ran blk-direct-root; then
-		disk_ok "$cfg" blk-direct-root "files intact, e2fsck -fn clean" \
-			ext4_files "$d/direct-root.img"
-	fi
+	chk blk-raw-sigkill "synced files intact after the journal replay" \
+		crash_files "$d/sigkill.raw"
+	chk blk-direct-root "files intact, e2fsck -fn clean" \
+		ext4_files "$d/direct-root.img"
 }
 
 case_args=$(IFS=,; echo "${cases[*]:-}")
