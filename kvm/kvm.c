@@ -304,12 +304,10 @@ static void report_memory(struct kvm *kvm)
 static void report_cpu_time(void)
 {
 	struct { char comm[16]; u64 cpu; } t[64];
-	char line[1024], comm[16];
+	char line[1024] = "", comm[16];
 	u64 cpu, guest;
 	double hz = sysconf(_SC_CLK_TCK);
 	int nt = 0, i, len = 0;
-
-	line[0] = '\0';
 	struct dirent *de;
 	DIR *d = opendir("/proc/self/task");
 

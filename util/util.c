@@ -423,7 +423,7 @@ bool thread_cpu_time(int tid, char *comm, size_t len, u64 *cpu, u64 *guest)
 	*p = '\0';
 	snprintf(comm, len, "%s", name + 1);
 	/* iou-wrk-TID, one per io_uring worker: count them together */
-	if (!strncmp(comm, "iou-wrk-", 8))
+	if (len > 8 && !strncmp(comm, "iou-wrk-", 8))
 		comm[7] = '\0';
 	for (p = strtok_r(p + 1, " ", &save); p; p = strtok_r(NULL, " ", &save)) {
 		field++;

@@ -458,6 +458,13 @@ signal_after_boots() {
 	return $_st
 }
 
+# --debug: lkvm's own figures at exit, from threads that really ran
+debug_report() { guest 1 poweroff --debug --rng 2>&1; }
+expect_out 'CPU time of the vCPU threads: [0-9.]*s, of which in the guest [0-9.]*[1-9]'
+expect_out "CPU time of lkvm's threads: lkvm [0-9.]*s"
+expect_out 'peak RSS [0-9]* KiB'
+run_case debug-report 0 debug_report
+
 # SIGTERM stops the VM: status 128 + 15, no error output
 expect_out 'GUEST-INIT-OK'
 expect_err_lines 0
