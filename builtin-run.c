@@ -24,8 +24,6 @@
 #include "lkvm/options.h"
 #include "lkvm/watch.h"
 
-extern const u8 lkvm_guest_init[], lkvm_guest_init_end[];
-
 static int pack_root_initramfs(struct kvm *kvm, struct cpio *c,
 			       const struct modlist *mods)
 {
@@ -36,10 +34,8 @@ static int pack_root_initramfs(struct kvm *kvm, struct cpio *c,
 	char err[PATH_MAX + 64];
 
 	cpio_init(c);
-	if (cpio_add_init_and_modules(c, dirs, ARRAY_SIZE(dirs),
-				      lkvm_guest_init,
-				      lkvm_guest_init_end - lkvm_guest_init,
-				      mods, err, sizeof(err)) < 0) {
+	if (cpio_add_lkvm_init(c, dirs, ARRAY_SIZE(dirs), mods, err,
+			       sizeof(err)) < 0) {
 		pr_err("%s", err);
 		return c->error;
 	}

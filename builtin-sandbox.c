@@ -40,8 +40,6 @@
 #define TAG_CTL			"lkvm-ctl"
 #define TAG_HOST		"lkvm-host"
 
-extern const u8 lkvm_guest_init[], lkvm_guest_init_end[];
-
 struct sandbox {
 	const char *kernel;
 	char kver[128];
@@ -254,10 +252,8 @@ static int build_initramfs(struct kvm *kvm, struct sandbox *sb,
 	int n = 0, len;
 
 	cpio_init(c);
-	if (cpio_add_init_and_modules(c, dirs, ARRAY_SIZE(dirs),
-				      lkvm_guest_init,
-				      lkvm_guest_init_end - lkvm_guest_init,
-				      mods, name, sizeof(name)) < 0) {
+	if (cpio_add_lkvm_init(c, dirs, ARRAY_SIZE(dirs), mods, name,
+			       sizeof(name)) < 0) {
 		pr_err("sandbox: %s", name);
 		return c->error;
 	}

@@ -73,6 +73,20 @@ int cpio_add_init_and_modules(struct cpio *c, const char *const *dirs,
 			      size_t init_len, const struct modlist *mods,
 			      char *err, size_t errlen);
 
+/* lkvm's own init (guest/init.c), embedded by guest/init-blob.S */
+extern const u8 lkvm_guest_init[], lkvm_guest_init_end[];
+
+/* cpio_add_init_and_modules() with lkvm's own init, for run and sandbox */
+static inline int cpio_add_lkvm_init(struct cpio *c, const char *const *dirs,
+				     unsigned int nr_dirs,
+				     const struct modlist *mods, char *err,
+				     size_t errlen)
+{
+	return cpio_add_init_and_modules(c, dirs, nr_dirs, lkvm_guest_init,
+					 lkvm_guest_init_end - lkvm_guest_init,
+					 mods, err, errlen);
+}
+
 /*
  * lkvm run -d DISK with no -i: the drivers a virtio-blk ext4 root needs,
  * for modules_resolve(). Fills @names (room for 8), sets @nr_required
