@@ -422,6 +422,18 @@ void root_fail(const char *fmt, ...)
 	_exit(1);	/* "Attempted to kill init" */
 }
 
+/*
+ * Step *@p to the next word of the kernel command line, its length in *@n;
+ * false at the end, or at "--" (what follows is init's, not the kernel's).
+ */
+static bool next_param(const char **p, size_t *n)
+{
+	while (**p == ' ' || **p == '\n')
+		(*p)++;
+	*n = strcspn(*p, " \n");
+	return *n && !(*n == 2 && !strncmp(*p, "--", 2));
+}
+
 /* The value of kernel parameter @key in @cmdline (copied to @out), or NULL. */
 static const char *param(const char *cmdline, const char *key, char *out,
 			 size_t len)
@@ -429,12 +441,7 @@ static const char *param(const char *cmdline, const char *key, char *out,
 	size_t klen = strlen(key), n, vlen;
 	const char *p = cmdline, *found = NULL;
 
-	while (*p) {
-		while (*p == ' ' || *p == '\n')
-			p++;
-		n = strcspn(p, " \n");
-		if (n == 2 && !strncmp(p, "--", 2))
-			break;
+	for (; next_param(&p, &n); p += n) {
 		if (n >= klen && !strncmp(p, key, klen) &&
 		    (n == klen || p[klen] == '=')) {
 			/* "key" alone is an empty value; the last one wins */
@@ -445,7 +452,6 @@ static const char *param(const char *cmdline, const char *key, char *out,
 			out[vlen] = '\0';
 			found = out;
 		}
-		p += n;
 	}
 	return found;
 }
@@ -457,16 +463,9 @@ static bool read_only(const char *cmdline)
 	bool ro = false;
 	size_t n;
 
-	while (*p) {
-		while (*p == ' ' || *p == '\n')
-			p++;
-		n = strcspn(p, " \n");
-		if (n == 2 && !strncmp(p, "--", 2))
-			break;
+	for (; next_param(&p, &n); p += n)
 		if (n == 2 && (!strncmp(p, "ro", 2) || !strncmp(p, "rw", 2)))
 			ro = p[1] == 'o';
-		p += n;
-	}
 	return ro;
 }
 
