@@ -1,7 +1,8 @@
 #!/bin/bash
 # `make check`: native unit tests, then the boot tests in the emulated arm64
 # host (tests/rig/run-tests.sh, all configs unless RIG_CONFIGS is set).
-# Ends with exactly one "N passed, N failed" line for both together.
+# Ends with exactly one "N passed, N failed, N skipped" line for both
+# together (skips are unit tests whose prerequisite is absent).
 #
 # Usage: tests/check.sh UNIT_TEST_BINARY...
 set -uo pipefail
@@ -16,10 +17,10 @@ echo "# boot tests"
 # shellcheck disable=SC2086
 RIG_SUMMARY_FILE=$tmp/rig tests/rig/run-tests.sh ${RIG_CONFIGS:-}
 
-read -r up uf <"$tmp/unit" 2>/dev/null || { up=0; uf=1; }
+read -r up uf us <"$tmp/unit" 2>/dev/null || { up=0; uf=1; us=0; }
 read -r rp rf <"$tmp/rig" 2>/dev/null || { rp=0; rf=1; }
-echo "# unit: $up ok, $uf not ok; boot: $rp ok, $rf not ok"
+echo "# unit: $up ok, $uf not ok, $us skipped; boot: $rp ok, $rf not ok"
 pass=$((up + rp))
 fail=$((uf + rf))
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $us skipped"
 [ "$fail" = 0 ] && [ "$pass" -gt 0 ]

@@ -3,10 +3,12 @@
 #
 # Usage: tests/run-unit.sh TEST_BINARY...
 # Prints each binary's TAP output (indented under its name) and ends with
-# "N passed, N failed".  Exits non-zero if any test failed, a binary exited
-# non-zero without reporting a failure (crash, sanitizer error), or no test
-# ran.  With UNIT_SUMMARY_FILE set, writes "PASS FAIL" there instead of
-# printing the summary line (used by tests/check.sh).
+# "N passed, N failed, N skipped".  A TAP "# SKIP" line (cmocka prints
+# "not ok N # SKIP name") counts as skipped, not failed.  Exits non-zero if
+# any test failed, a binary exited non-zero without reporting a failure
+# (crash, sanitizer error), or no test ran.  With UNIT_SUMMARY_FILE set,
+# writes "PASS FAIL SKIP" there instead of printing the summary line (used
+# by tests/check.sh).
 set -uo pipefail
 
 export CMOCKA_MESSAGE_OUTPUT=TAP
@@ -16,6 +18,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 pass=0
 fail=0
+skip=0
 for bin in "$@"; do
 	name=$(basename "$bin")
 	if [ ! -x "$bin" ]; then
@@ -25,24 +28,26 @@ for bin in "$@"; do
 	fi
 	out=$("$bin" 2>&1)
 	st=$?
-	p=$(grep -cE '^ok ' <<<"$out")
-	f=$(grep -cE '^not ok ' <<<"$out")
+	s=$(grep -cE '^(not )?ok [0-9]+.*# SKIP' <<<"$out")
+	p=$(grep -E '^ok ' <<<"$out" | grep -cv '# SKIP')
+	f=$(grep -E '^not ok ' <<<"$out" | grep -cv '# SKIP')
 	sed -e "s/^\(not \)\{0,1\}ok [0-9]* - /&$name: /" <<<"$out"
 	if [ "$st" != 0 ] && [ "$f" = 0 ]; then
 		echo "not ok - $name: exited with status $st"
 		f=1
 	fi
-	if [ $((p + f)) = 0 ]; then
+	if [ $((p + f + s)) = 0 ]; then
 		echo "not ok - $name: ran no test"
 		f=1
 	fi
 	pass=$((pass + p))
 	fail=$((fail + f))
+	skip=$((skip + s))
 done
 
 if [ -n "${UNIT_SUMMARY_FILE:-}" ]; then
-	echo "$pass $fail" >"$UNIT_SUMMARY_FILE"
+	echo "$pass $fail $skip" >"$UNIT_SUMMARY_FILE"
 else
-	echo "$pass passed, $fail failed"
+	echo "$pass passed, $fail failed, $skip skipped"
 fi
 [ "$fail" = 0 ] && [ "$pass" -gt 0 ]
