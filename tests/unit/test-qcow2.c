@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "lkvm/qcow2.h"
+#include "fds.h"
 
 static char dir[64];
 
@@ -722,7 +723,66 @@ static void test_backing_errors(void **state)
 	snprintf(name, sizeof(name), "c%d.qcow2", QCOW2_MAX_CHAIN - 1);
 	qcow2_close(qopen(name, 0));
 	snprintf(name, sizeof(name), "c%d.qcow2", QCOW2_MAX_CHAIN);
-	refused(name, "longer than");
+	refused(name, "backing chain deeper than 16 images");
+}
+
+/*
+ * Without qemu: every image below the top is opened O_RDONLY (a writable
+ * top included), the backing format extension is obeyed, and a chain of
+ * QCOW2_MAX_CHAIN images opens while one more is refused.
+ */
+static void test_backing_readonly_depth(void **state)
+{
+	char err[256], name[32], prev[32];
+	static u8 big[SZ_64K];
+	struct iovec v = { big, sizeof(big) };
+	size_t l1, l2;
+	struct qcow2 *q;
+	u8 *a, *b;
+	int i, mode = -1;
+
+	make_raw("base.raw", SZ_1M, 60);
+	assert_int_equal(qcow2_create(P("mid.qcow2"), 0, "base.raw", "raw", err,
+				      sizeof(err)), 0);
+	assert_int_equal(qcow2_create(P("top.qcow2"), 0, "mid.qcow2", "qcow2", err,
+				      sizeof(err)), 0);
+	a = slurp("mid.qcow2", &l1);
+	q = qopen("top.qcow2", 0);
+	assert_int_equal(fds_open_on(P("top.qcow2"), &mode), 1);
+	assert_int_equal(mode, O_RDWR);
+	assert_int_equal(fds_open_on(P("mid.qcow2"), &mode), 1);
+	assert_int_equal(mode, O_RDONLY);
+	assert_int_equal(fds_open_on(P("base.raw"), &mode), 1);
+	assert_int_equal(mode, O_RDONLY);
+	memset(big, 0x5c, sizeof(big));
+	assert_int_equal(qcow2_pwritev(q, &v, 1, 0), sizeof(big));
+	qcow2_close(q);
+	b = slurp("mid.qcow2", &l2);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(a, b, l1);
+	free(a);
+	free(b);
+
+	/* "raw" in the extension: a qcow2 backing file is read as bytes */
+	assert_int_equal(qcow2_create(P("asraw.qcow2"), SZ_1M, "mid.qcow2", "raw",
+				      err, sizeof(err)), 0);
+	q = qopen("asraw.qcow2", QCOW2_RDONLY);
+	assert_int_equal(qcow2_preadv(q, &v, 1, 0), sizeof(big));
+	assert_memory_equal(big, "QFI\xfb", 4);
+	qcow2_close(q);
+
+	/* c1 (on base.raw) ... c15: 16 images; c16 is one too many */
+	strcpy(prev, "base.raw");
+	for (i = 1; i <= QCOW2_MAX_CHAIN; i++) {
+		snprintf(name, sizeof(name), "c%d.qcow2", i);
+		assert_int_equal(qcow2_create(P(name), 0, prev, i == 1 ? "raw" : "qcow2",
+					      err, sizeof(err)), 0);
+		strcpy(prev, name);
+	}
+	qcow2_close(qopen("c15.qcow2", 0));
+	refused("c16.qcow2", "base.raw: backing chain deeper than 16 images");
+	assert_int_equal(qcow2_create(P("c17.qcow2"), 0, "c16.qcow2", "qcow2", err,
+				      sizeof(err)), -ELOOP);
 }
 
 /* ---- crash consistency ---- */
@@ -920,6 +980,7 @@ int main(void)
 		cmocka_unit_test_setup(test_write_big_clusters, reset_dir),
 		cmocka_unit_test_setup(test_raw_backing, reset_dir),
 		cmocka_unit_test_setup(test_qcow2_chain, reset_dir),
+		cmocka_unit_test_setup(test_backing_readonly_depth, reset_dir),
 		cmocka_unit_test_setup(test_snapshots, reset_dir),
 		cmocka_unit_test_setup(test_create, reset_dir),
 		cmocka_unit_test_setup(test_corrupt, reset_dir),

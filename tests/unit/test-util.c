@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "lkvm/util.h"
+#include "capture.h"
 
 /* ---- parse_mem_size ---- */
 
@@ -86,38 +87,6 @@ static void test_parse_mem_size_invalid(void **state)
 	expect_invalid("18446744073709551615");
 	expect_invalid("99999999999999999999999999");
 	expect_invalid("17179869184G");
-}
-
-/* ---- capturing stderr ---- */
-
-static int saved_stderr = -1;
-static char capture_path[] = "/tmp/lkvm-test-util-XXXXXX";
-
-static void capture_start(void)
-{
-	int fd = mkstemp(capture_path);
-
-	assert_true(fd >= 0);
-	/* O_APPEND so that concurrent writers cannot overwrite each other. */
-	assert_int_equal(fcntl(fd, F_SETFL, O_APPEND), 0);
-	saved_stderr = dup(STDERR_FILENO);
-	assert_true(saved_stderr >= 0);
-	assert_true(dup2(fd, STDERR_FILENO) >= 0);
-	close(fd);
-}
-
-/* Stop capturing; returns the captured text (malloc'ed). */
-static char *capture_end(void)
-{
-	void *buf;
-	size_t len;
-
-	assert_true(dup2(saved_stderr, STDERR_FILENO) >= 0);
-	close(saved_stderr);
-	assert_int_equal(read_file(capture_path, &buf, &len), 0);
-	unlink(capture_path);
-	strcpy(capture_path, "/tmp/lkvm-test-util-XXXXXX");
-	return buf;
 }
 
 /* ---- messages ---- */
