@@ -166,7 +166,8 @@ static void req_exec(struct vblk *vb, struct vblk_req *r)
 	struct blk_req *q = &r->req;
 	int ret = blk_req_exec(vb->disk, q, &r->written);
 
-	if (ret < 0)
+	/* -EPERM: the guard of sector 0, which said why once already */
+	if (ret < 0 && ret != -EPERM)
 		pr_warn_ratelimited("virtio-blk %s: request %u at sector %llu: %s",
 				    vb->name, q->type,
 				    (unsigned long long)q->sector,
