@@ -248,6 +248,39 @@ static int open_snapshot(struct disk *d, const char *path, char *err,
 	return ret;
 }
 
+/* A raw image in @fd (which @d owns from here on); O_DIRECT if asked. */
+static int open_raw(struct disk *d, int fd, bool write, char *err,
+		    size_t errlen)
+{
+	int ret;
+
+	d->fd = fd;
+	ret = image_size(fd, &d->size);
+	if (ret < 0) {
+		snprintf(err, errlen, "disk '%s': %s", d->path,
+			 ret == -EINVAL ? "not a regular file or block device" :
+			 strerror(-ret));
+		return ret;
+	}
+	if (d->direct) {
+		/* Reopen: the lock stays with the first descriptor. */
+		d->base_fd = fd;
+		d->fd = open(d->path, (write ? O_RDWR : O_RDONLY) |
+			     O_DIRECT | O_CLOEXEC);
+		if (d->fd < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "disk '%s': direct: %s", d->path,
+				 ret == -EINVAL ? "the file system does not support O_DIRECT" :
+				 strerror(-ret));
+			return ret;
+		}
+		d->align = probe_direct_align(d->fd);
+	}
+	if (write)
+		d->can_discard = probe_punch(d->fd, d->size);
+	return 0;
+}
+
 int disk_open(struct disk **dp, const struct disk_spec *spec, char *err,
 	      size_t errlen)
 {
@@ -312,30 +345,9 @@ int disk_open(struct disk **dp, const struct disk_spec *spec, char *err,
 			goto fail;
 		}
 	} else {
-		d->fd = fd;
-		ret = image_size(fd, &d->size);
-		if (ret < 0) {
-			snprintf(err, errlen, "disk '%s': %s", path,
-				 ret == -EINVAL ? "not a regular file or block device" :
-				 strerror(-ret));
+		ret = open_raw(d, fd, write, err, errlen);
+		if (ret < 0)
 			goto fail;
-		}
-		if (spec->direct) {
-			/* Reopen: the lock stays with the first descriptor. */
-			d->base_fd = fd;
-			d->fd = open(path, (write ? O_RDWR : O_RDONLY) |
-				     O_DIRECT | O_CLOEXEC);
-			if (d->fd < 0) {
-				ret = -errno;
-				snprintf(err, errlen, "disk '%s': direct: %s", path,
-					 ret == -EINVAL ? "the file system does not support O_DIRECT" :
-					 strerror(-ret));
-				goto fail;
-			}
-			d->align = probe_direct_align(d->fd);
-		}
-		if (write)
-			d->can_discard = probe_punch(d->fd, d->size);
 	}
 	if (d->q) {
 		d->size = qcow2_size(d->q);
@@ -623,6 +635,7 @@ static int check_sector0(struct disk *d, const u8 *sec)
 	return -EPERM;
 }
 
+/* A write reaching sector 0: checked, then written from the checked copy. */
 static ssize_t checked_write(struct disk *d, const struct iovec *iov, int n,
 			     u64 offset, u64 len)
 {

@@ -20,10 +20,10 @@
  * and sends writes to a qcow2 overlay in $TMPDIR, unlinked at once and
  * so discarded at exit; the overlay names the image's format as decided
  * here (format= or the one probe), so the image is never probed again.
- * `direct` (raw images only) uses O_DIRECT: the
- * disk's logical block size becomes the alignment the file system
- * wants (512 or 4096 bytes), and guest buffers that are not aligned to
- * it in memory are bounced through an aligned buffer.
+ * `direct` (raw images only) uses O_DIRECT: the disk's logical block size
+ * becomes the alignment the file system wants (512 or 4096 bytes), and
+ * guest buffers that are not aligned to it in memory are bounced through
+ * an aligned buffer.
  *
  * The synchronous calls below serve both formats and may be called
  * concurrently; virtio/blk.c adds asynchronous raw I/O on top.

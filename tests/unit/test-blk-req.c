@@ -420,6 +420,21 @@ static struct disk *open_disk(const char *arg)
 }
 
 /*
+ * Open: raw (under a snapshot overlay, which is qcow2), and the secret
+ * (the forged header's backing file) not opened.
+ */
+static struct disk *open_raw(const char *arg)
+{
+	struct disk *d = open_disk(arg);
+	int mode;
+
+	if (!d->snapshot)
+		assert_int_equal(d->format, DISK_RAW);
+	assert_int_equal(fds_open_on(P("secret"), &mode), 0);
+	return d;
+}
+
+/*
  * A request as a guest driver queues it: header, then @len bytes of data
  * in two buffers (the first @split bytes long; 0: one buffer), then the
  * status byte. The device's part as virtio/blk.c does it; returns the
@@ -507,7 +522,6 @@ static void test_probed_raw_guarded(void **state)
 	u8 hdr[512], sec[512], zero[512] = { 0 }, buf[1024];
 	struct disk *d;
 	char *out;
-	int mode;
 
 	forge_qcow2(hdr, P("secret"));
 	make_file(P("vm.img"), "", 0, SZ_1M);
@@ -552,10 +566,7 @@ static void test_probed_raw_guarded(void **state)
 
 	file_sector0(P("vm.img"), sec);
 	assert_memory_equal(sec, buf, 512);
-	d = open_disk(P("vm.img"));
-	assert_int_equal(d->format, DISK_RAW);
-	assert_int_equal(fds_open_on(P("secret"), &mode), 0);
-	disk_close(d);
+	disk_close(open_raw(P("vm.img")));
 }
 
 /*
@@ -585,9 +596,7 @@ static void test_format_raw_unguarded(void **state)
 	file_sector0(P("vm.img"), sec);
 	assert_memory_equal(sec, hdr, 512);
 
-	d = open_disk(P("vm.img,format=raw"));
-	assert_int_equal(d->format, DISK_RAW);
-	assert_int_equal(fds_open_on(P("secret"), &mode), 0);
+	d = open_raw(P("vm.img,format=raw"));
 	assert_int_equal(guest_req(d, VIRTIO_BLK_T_IN, 0, sec, 512, 0),
 			 VIRTIO_BLK_S_OK);
 	assert_memory_equal(sec, hdr, 512);
@@ -595,8 +604,7 @@ static void test_format_raw_unguarded(void **state)
 
 	/* snapshot carries format=raw over to the image under the overlay */
 	setenv("TMPDIR", dir, 1);
-	d = open_disk(P("vm.img,snapshot,format=raw"));
-	assert_int_equal(fds_open_on(P("secret"), &mode), 0);
+	d = open_raw(P("vm.img,snapshot,format=raw"));
 	assert_int_equal(guest_req(d, VIRTIO_BLK_T_IN, 0, sec, 512, 0),
 			 VIRTIO_BLK_S_OK);
 	assert_memory_equal(sec, hdr, 512);

@@ -136,6 +136,18 @@ static u8 *slurp(const char *name, size_t *len)
 	return buf;
 }
 
+/* @name still holds the @len bytes of @before (which is freed). */
+static void assert_unchanged(const char *name, u8 *before, size_t len)
+{
+	size_t l;
+	u8 *now = slurp(name, &l);
+
+	assert_int_equal(l, len);
+	assert_memory_equal(now, before, len);
+	free(now);
+	free(before);
+}
+
 /* Our view of the whole disk equals qemu-img's raw conversion. */
 static void assert_reads_like_qemu(const char *name)
 {
@@ -526,16 +538,12 @@ static void poke64(const char *name, u64 off, u64 v)
 /* Open read-write and read-only must both fail, leaving the file as it was. */
 static void refused(const char *name, const char *needle)
 {
-	size_t l1, l2;
-	u8 *a = slurp(name, &l1), *b;
+	size_t l1;
+	u8 *a = slurp(name, &l1);
 
 	qopen_fails(name, 0, needle);
 	qopen_fails(name, QCOW2_RDONLY, needle);
-	b = slurp(name, &l2);
-	assert_int_equal(l1, l2);
-	assert_memory_equal(a, b, l1);
-	free(a);
-	free(b);
+	assert_unchanged(name, a, l1);
 }
 
 static void fresh(const char *name)
@@ -665,17 +673,13 @@ static void test_corrupt_tables(void **state)
 	fresh("x.qcow2");
 	poke64("x.qcow2", l2, l1 | (1ULL << 63));
 	{
-		size_t l1a, l1b;
-		u8 *a = slurp("x.qcow2", &l1a), *b;
+		size_t l1a;
+		u8 *a = slurp("x.qcow2", &l1a);
 
 		q = qopen("x.qcow2", 0);
 		assert_int_equal(qcow2_pwritev(q, &v, 1, 0), -EIO);
 		qcow2_close(q);
-		b = slurp("x.qcow2", &l1b);
-		assert_int_equal(l1a, l1b);
-		assert_memory_equal(a, b, l1a);
-		free(a);
-		free(b);
+		assert_unchanged("x.qcow2", a, l1a);
 	}
 
 	/* Out-of-range requests. */
@@ -736,10 +740,10 @@ static void test_backing_readonly_depth(void **state)
 	char err[256], name[32], prev[32];
 	static u8 big[SZ_64K];
 	struct iovec v = { big, sizeof(big) };
-	size_t l1, l2;
 	struct qcow2 *q;
-	u8 *a, *b;
 	int i, mode = -1;
+	size_t l1;
+	u8 *a;
 
 	make_raw("base.raw", SZ_1M, 60);
 	assert_int_equal(qcow2_create(P("mid.qcow2"), 0, "base.raw", "raw", err,
@@ -757,11 +761,7 @@ static void test_backing_readonly_depth(void **state)
 	memset(big, 0x5c, sizeof(big));
 	assert_int_equal(qcow2_pwritev(q, &v, 1, 0), sizeof(big));
 	qcow2_close(q);
-	b = slurp("mid.qcow2", &l2);
-	assert_int_equal(l1, l2);
-	assert_memory_equal(a, b, l1);
-	free(a);
-	free(b);
+	assert_unchanged("mid.qcow2", a, l1);
 
 	/* "raw" in the extension: a qcow2 backing file is read as bytes */
 	assert_int_equal(qcow2_create(P("asraw.qcow2"), SZ_1M, "mid.qcow2", "raw",
