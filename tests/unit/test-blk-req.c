@@ -602,6 +602,7 @@ static void test_format_raw_unguarded(void **state)
 	assert_memory_equal(sec, hdr, 512);
 	disk_close(d);
 
+	disk_close(open_raw(P("vm.img,ro,format=raw")));
 	/* snapshot carries format=raw over to the image under the overlay */
 	setenv("TMPDIR", dir, 1);
 	d = open_raw(P("vm.img,snapshot,format=raw"));
