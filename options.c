@@ -51,7 +51,7 @@ static const struct run_option run_options[] = {
 	{ "irqchip",	OPT_IRQCHIP, "auto|gicv2|gicv3", "interrupt controller (default: GICv3 if the host has it)" },
 	{ "virtio-transport", OPT_TRANSPORT, "mmio|pci", "how virtio devices are attached (default mmio)" },
 	{ "rng",	OPT_RNG, NULL,	"add a virtio-rng device fed by the host's getrandom()" },
-	{ "disk",	'd', "PATH[,ro][,direct][,snapshot][,id=SERIAL]", "add a virtio-blk disk (raw or qcow2; repeatable)" },
+	{ "disk",	'd', "PATH[,ro][,direct][,snapshot][,id=SERIAL][,format=raw|qcow2]", "add a virtio-blk disk (raw or qcow2, probed unless format= says; repeatable)" },
 	{ "network",	'n', "mode=user|tap|none[,...]", "add a virtio-net NIC (repeatable)" },
 	{ "9p",		OPT_9P, "HOSTDIR,TAG[,ro]", "share a host folder over virtio-9p (repeatable)" },
 	{ "modules",	OPT_MODULES, "DIR", "kernel modules to pack into the initramfs (default /lib/modules/VERSION; also for -d without -i)" },

@@ -16,6 +16,40 @@
 
 #define BAD(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
 
+static const char *const format_names[] = {
+	[DISK_RAW] = "raw",
+	[DISK_QCOW2] = "qcow2",
+};
+
+const char *disk_format_name(enum disk_format f)
+{
+	return format_names[f];
+}
+
+/* @n bytes at @s name a format: 0, or -1 if none. */
+static int parse_format(const char *s, size_t n, enum disk_format *f)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(format_names); i++) {
+		if (strlen(format_names[i]) == n && !strncmp(s, format_names[i], n)) {
+			*f = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Every format lkvm would take an image for, judged from its start: the
+ * open and the guard of a probed-raw image's first sector both ask here,
+ * so a format added to the probe is guarded too.
+ */
+enum disk_format disk_probe(const u8 *buf, size_t len)
+{
+	return qcow2_probe(buf, len) ? DISK_QCOW2 : DISK_RAW;
+}
+
 int disk_spec_parse(const char *arg, struct disk_spec *spec, char *err,
 		    size_t errlen)
 {
@@ -41,6 +75,11 @@ int disk_spec_parse(const char *arg, struct disk_spec *spec, char *err,
 			spec->direct = true;
 		} else if (n == 8 && !strncmp(w, "snapshot", 8)) {
 			spec->snapshot = true;
+		} else if (n >= 7 && !strncmp(w, "format=", 7)) {
+			if (parse_format(w + 7, n - 7, &spec->format) < 0)
+				BAD("invalid -d '%s': unknown format '%.*s' (known: raw, qcow2)",
+				    arg, (int)(n - 7), w + 7);
+			spec->has_format = true;
 		} else if (n >= 3 && !strncmp(w, "id=", 3)) {
 			if (n == 3)
 				BAD("invalid -d '%s': empty id", arg);
@@ -51,7 +90,7 @@ int disk_spec_parse(const char *arg, struct disk_spec *spec, char *err,
 			spec->id[n - 3] = '\0';
 			spec->has_id = true;
 		} else {
-			BAD("invalid -d '%s': unknown flag '%.*s' (known: ro, direct, snapshot, id=SERIAL)",
+			BAD("invalid -d '%s': unknown flag '%.*s' (known: ro, direct, snapshot, id=SERIAL, format=raw|qcow2)",
 			    arg, (int)n, w);
 		}
 	}
@@ -116,12 +155,13 @@ static int image_size(int fd, u64 *size)
 	return 0;
 }
 
-static bool looks_qcow2(int fd)
+/* The format the start of the file says (raw if it cannot be read). */
+static enum disk_format probe_file(int fd)
 {
-	u8 hdr[QCOW2_MAGIC_LEN];
+	u8 buf[DISK_PROBE_LEN];
+	ssize_t r = pread_in_full(fd, buf, sizeof(buf), 0);
 
-	return pread_in_full(fd, hdr, sizeof(hdr), 0) == sizeof(hdr) &&
-	       qcow2_probe(hdr, sizeof(hdr));
+	return r > 0 ? disk_probe(buf, r) : DISK_RAW;
 }
 
 /* The O_DIRECT alignment this file wants: 512 or 4096 bytes. */
@@ -160,6 +200,10 @@ static const char *strip_path(const char *msg, const char *path)
 	return msg;
 }
 
+/*
+ * The overlay records the image's format as decided at open, so that
+ * opening the overlay does not probe the image a second time.
+ */
 static int open_snapshot(struct disk *d, const char *path, char *err,
 			 size_t errlen)
 {
@@ -177,7 +221,8 @@ static int open_snapshot(struct disk *d, const char *path, char *err,
 		snprintf(tmp, sizeof(tmp), "%s/lkvm-snapshot-%d-%u.qcow2",
 			 tmpdir, (int)getpid(),
 			 __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
-		ret = qcow2_create(tmp, 0, base, NULL, why, sizeof(why));
+		ret = qcow2_create(tmp, 0, base, disk_format_name(d->format),
+				   why, sizeof(why));
 	}
 	free(base);
 	if (ret < 0) {
@@ -203,6 +248,39 @@ static int open_snapshot(struct disk *d, const char *path, char *err,
 	return ret;
 }
 
+/* A raw image in @fd (which @d owns from here on); O_DIRECT if asked. */
+static int open_raw(struct disk *d, int fd, bool write, char *err,
+		    size_t errlen)
+{
+	int ret;
+
+	d->fd = fd;
+	ret = image_size(fd, &d->size);
+	if (ret < 0) {
+		snprintf(err, errlen, "disk '%s': %s", d->path,
+			 ret == -EINVAL ? "not a regular file or block device" :
+			 strerror(-ret));
+		return ret;
+	}
+	if (d->direct) {
+		/* Reopen: the lock stays with the first descriptor. */
+		d->base_fd = fd;
+		d->fd = open(d->path, (write ? O_RDWR : O_RDONLY) |
+			     O_DIRECT | O_CLOEXEC);
+		if (d->fd < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "disk '%s': direct: %s", d->path,
+				 ret == -EINVAL ? "the file system does not support O_DIRECT" :
+				 strerror(-ret));
+			return ret;
+		}
+		d->align = probe_direct_align(d->fd);
+	}
+	if (write)
+		d->can_discard = probe_punch(d->fd, d->size);
+	return 0;
+}
+
 int disk_open(struct disk **dp, const struct disk_spec *spec, char *err,
 	      size_t errlen)
 {
@@ -219,6 +297,7 @@ int disk_open(struct disk **dp, const struct disk_spec *spec, char *err,
 		return -ENOMEM;
 	}
 	d->fd = d->base_fd = -1;
+	pthread_mutex_init(&d->guard_lock, NULL);
 	d->ro = spec->ro;
 	d->direct = spec->direct;
 	d->snapshot = spec->snapshot;
@@ -241,7 +320,8 @@ int disk_open(struct disk **dp, const struct disk_spec *spec, char *err,
 			 path);
 		goto fail;
 	}
-	d->format = looks_qcow2(fd) ? DISK_QCOW2 : DISK_RAW;
+	d->format = spec->has_format ? spec->format : probe_file(fd);
+	d->probed_raw = !spec->has_format && d->format == DISK_RAW;
 	if (spec->direct && (d->format == DISK_QCOW2 || spec->snapshot)) {
 		ret = -EINVAL;
 		snprintf(err, errlen, "disk '%s': direct is supported for raw images without snapshot only",
@@ -265,30 +345,9 @@ int disk_open(struct disk **dp, const struct disk_spec *spec, char *err,
 			goto fail;
 		}
 	} else {
-		d->fd = fd;
-		ret = image_size(fd, &d->size);
-		if (ret < 0) {
-			snprintf(err, errlen, "disk '%s': %s", path,
-				 ret == -EINVAL ? "not a regular file or block device" :
-				 strerror(-ret));
+		ret = open_raw(d, fd, write, err, errlen);
+		if (ret < 0)
 			goto fail;
-		}
-		if (spec->direct) {
-			/* Reopen: the lock stays with the first descriptor. */
-			d->base_fd = fd;
-			d->fd = open(path, (write ? O_RDWR : O_RDONLY) |
-				     O_DIRECT | O_CLOEXEC);
-			if (d->fd < 0) {
-				ret = -errno;
-				snprintf(err, errlen, "disk '%s': direct: %s", path,
-					 ret == -EINVAL ? "the file system does not support O_DIRECT" :
-					 strerror(-ret));
-				goto fail;
-			}
-			d->align = probe_direct_align(d->fd);
-		}
-		if (write)
-			d->can_discard = probe_punch(d->fd, d->size);
 	}
 	if (d->q) {
 		d->size = qcow2_size(d->q);
@@ -306,6 +365,7 @@ fail:
 		close(d->fd);
 	if (d->base_fd >= 0)
 		close(d->base_fd);
+	pthread_mutex_destroy(&d->guard_lock);
 	free(d->path);
 	free(d);
 	return ret;
@@ -332,6 +392,7 @@ void disk_close(struct disk *d)
 	}
 	if (d->base_fd >= 0)
 		close(d->base_fd);
+	pthread_mutex_destroy(&d->guard_lock);
 	free(d->path);
 	free(d);
 }
@@ -446,24 +507,18 @@ ssize_t disk_preadv(struct disk *d, const struct iovec *iov, int n,
 	return raw_rw(d, iov, n, offset, false);
 }
 
-ssize_t disk_pwritev(struct disk *d, const struct iovec *iov, int n,
-		     u64 offset)
+/* ---- writes, discards and write zeroes ---- */
+
+static ssize_t write_iov(struct disk *d, const struct iovec *iov, int n,
+			 u64 offset)
 {
-	if (d->ro)
-		return -EROFS;
-	if (!in_disk(d, offset, iov_total(iov, n)))
-		return -EINVAL;
 	if (d->q)
 		return qcow2_pwritev(d->q, iov, n, offset);
 	return raw_rw(d, iov, n, offset, true);
 }
 
-int disk_discard(struct disk *d, u64 offset, u64 len)
+static int discard_range(struct disk *d, u64 offset, u64 len)
 {
-	if (d->ro)
-		return -EROFS;
-	if (!in_disk(d, offset, len))
-		return -EINVAL;
 	if (d->q)
 		return qcow2_discard(d->q, offset, len);
 	if (!d->can_discard || !len)
@@ -493,12 +548,8 @@ static int write_zero_buf(struct disk *d, u64 offset, u64 len)
 	return r < 0 ? (int)r : 0;
 }
 
-int disk_write_zeroes(struct disk *d, u64 offset, u64 len, bool unmap)
+static int zero_range(struct disk *d, u64 offset, u64 len, bool unmap)
 {
-	if (d->ro)
-		return -EROFS;
-	if (!in_disk(d, offset, len))
-		return -EINVAL;
 	if (d->q)
 		return qcow2_write_zeroes(d->q, offset, len);
 	if (!len)
@@ -513,4 +564,150 @@ int disk_write_zeroes(struct disk *d, u64 offset, u64 len, bool unmap)
 	if (errno != EOPNOTSUPP && errno != EINVAL)
 		return -errno;
 	return write_zero_buf(d, offset, len);
+}
+
+/*
+ * ---- the first sector of an image probed as raw ----
+ *
+ * A change to it is checked against disk_probe() as the sector will be
+ * after the change: the bytes the request brings (copied from guest
+ * memory once, and the write then takes them from that copy, so another
+ * vCPU cannot change them after the check) over the bytes it leaves
+ * alone (read from the image). Discards count as zeroing: the most they
+ * can do. guard_lock serialises these changes, so two of them cannot
+ * combine into a sector neither was checked as. Guest requests are whole
+ * sectors, so the read is only for byte-granular callers; the lock costs
+ * nothing elsewhere, as no other write reaches sector 0.
+ */
+
+bool disk_write_checked(const struct disk *d, u64 offset)
+{
+	return d->probed_raw && offset < DISK_PROBE_LEN;
+}
+
+static int read_sector0(struct disk *d, u8 *sec)
+{
+	struct iovec v = { .iov_len = MAX(d->align, DISK_PROBE_LEN) };
+	ssize_t r;
+
+	/* O_DIRECT reads whole aligned blocks */
+	if (posix_memalign(&v.iov_base, MAX(d->align, 64), v.iov_len))
+		return -ENOMEM;
+	r = disk_preadv(d, &v, 1, 0);
+	if (r >= 0)
+		memcpy(sec, v.iov_base, DISK_PROBE_LEN);
+	free(v.iov_base);
+	return r < 0 ? (int)r : 0;
+}
+
+/*
+ * Fill @sec with the first sector as it will be once @len bytes at
+ * @offset (< DISK_PROBE_LEN) come from @iov, or are zeros if it is NULL.
+ */
+static int sector0_after(struct disk *d, const struct iovec *iov, int n,
+			 u64 offset, u64 len, u8 *sec)
+{
+	size_t k = MIN(len, DISK_PROBE_LEN - offset);
+	int ret;
+
+	if (offset || k < DISK_PROBE_LEN) {
+		ret = read_sector0(d, sec);
+		if (ret < 0)
+			return ret;
+	}
+	if (iov)
+		iov_to_buf(iov, n, 0, sec + offset, k);
+	else
+		memset(sec + offset, 0, k);
+	return 0;
+}
+
+/* -EPERM, and once per disk a line saying why, if @sec would not probe raw. */
+static int check_sector0(struct disk *d, const u8 *sec)
+{
+	enum disk_format f = disk_probe(sec, DISK_PROBE_LEN);
+
+	if (f == DISK_RAW)
+		return 0;
+	if (!__atomic_exchange_n(&d->warned_probe, true, __ATOMIC_RELAXED))
+		pr_warn("disk '%s': refused a guest write that would make this image, probed as raw, look like %s at its next open; add format=raw to its -d if the guest may write that",
+			d->path, disk_format_name(f));
+	return -EPERM;
+}
+
+/* A write reaching sector 0: checked, then written from the checked copy. */
+static ssize_t checked_write(struct disk *d, const struct iovec *iov, int n,
+			     u64 offset, u64 len)
+{
+	size_t k = MIN(len, DISK_PROBE_LEN - offset);
+	u8 sec[DISK_PROBE_LEN];
+	struct iovec *v;
+	unsigned int m;
+	ssize_t ret;
+
+	v = malloc((n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v[0] = (struct iovec) { sec + offset, k };	/* the checked copy */
+	m = iov_slice(iov, n, k, len - k, v + 1, n);
+	pthread_mutex_lock(&d->guard_lock);
+	ret = sector0_after(d, iov, n, offset, len, sec);
+	if (!ret)
+		ret = check_sector0(d, sec);
+	if (!ret)
+		ret = write_iov(d, v, m + 1, offset);
+	pthread_mutex_unlock(&d->guard_lock);
+	free(v);
+	return ret;
+}
+
+ssize_t disk_pwritev(struct disk *d, const struct iovec *iov, int n,
+		     u64 offset)
+{
+	u64 len = iov_total(iov, n);
+
+	if (d->ro)
+		return -EROFS;
+	if (!in_disk(d, offset, len))
+		return -EINVAL;
+	if (len && disk_write_checked(d, offset))
+		return checked_write(d, iov, n, offset, len);
+	return write_iov(d, iov, n, offset);
+}
+
+/* Discard (@discard) or write zeroes, checked as zeroing. */
+static int checked_zero(struct disk *d, u64 offset, u64 len, bool discard,
+			bool unmap)
+{
+	u8 sec[DISK_PROBE_LEN];
+	bool check;
+	int ret = 0;
+
+	if (d->ro)
+		return -EROFS;
+	if (!in_disk(d, offset, len))
+		return -EINVAL;
+	check = len && disk_write_checked(d, offset);
+	if (check) {
+		pthread_mutex_lock(&d->guard_lock);
+		ret = sector0_after(d, NULL, 0, offset, len, sec);
+		if (!ret)
+			ret = check_sector0(d, sec);
+	}
+	if (!ret)
+		ret = discard ? discard_range(d, offset, len) :
+				zero_range(d, offset, len, unmap);
+	if (check)
+		pthread_mutex_unlock(&d->guard_lock);
+	return ret;
+}
+
+int disk_discard(struct disk *d, u64 offset, u64 len)
+{
+	return checked_zero(d, offset, len, true, false);
+}
+
+int disk_write_zeroes(struct disk *d, u64 offset, u64 len, bool unmap)
+{
+	return checked_zero(d, offset, len, false, unmap);
 }

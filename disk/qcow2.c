@@ -237,28 +237,6 @@ static int sync_fd(int fd)
 	return fdatasync(fd) < 0 ? -errno : 0;
 }
 
-/* Point @dst at bytes [skip, skip + len) of @iov; returns the entry count. */
-static int qiov_slice(const struct iovec *iov, int cnt, size_t skip, size_t len,
-		      struct iovec *dst)
-{
-	int i, n = 0;
-
-	for (i = 0; i < cnt && len; i++) {
-		size_t l = iov[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		dst[n].iov_base = (u8 *)iov[i].iov_base + skip;
-		dst[n].iov_len = MIN(l - skip, len);
-		len -= dst[n].iov_len;
-		skip = 0;
-		n++;
-	}
-	return n;
-}
-
 static void qiov_advance(struct iovec **v, int *n, size_t bytes)
 {
 	while (*n && bytes >= (*v)->iov_len) {
@@ -330,7 +308,7 @@ static int qiov_rw(int fd, const struct iovec *iov, int cnt, size_t skip,
 	buf = cnt <= (int)ARRAY_SIZE(small) ? small : malloc(cnt * sizeof(*buf));
 	if (!buf)
 		return -ENOMEM;
-	n = qiov_slice(iov, cnt, skip, len, buf);
+	n = iov_slice(iov, cnt, skip, len, buf, cnt);
 	v = buf;
 	while (n) {
 		int nv = MIN(n, IOV_MAX);
@@ -1683,7 +1661,7 @@ static int chain_add(struct chain *ch, int fd, const char *path, char *err, size
 		}
 	}
 	if (ch->depth == QCOW2_MAX_CHAIN) {
-		set_err(err, errlen, "%s: backing chain longer than %d images", path,
+		set_err(err, errlen, "%s: backing chain deeper than %d images", path,
 		       QCOW2_MAX_CHAIN);
 		return -ELOOP;
 	}

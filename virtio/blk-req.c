@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * virtio-blk request parsing (virtio 1.2, 5.2.6): a header of 16
- * driver-readable bytes, data, and a status byte, the last device-writable
- * byte of the chain. Everything the guest controls is checked here.
+ * virtio-blk requests (virtio 1.2, 5.2.6): a header of 16 driver-readable
+ * bytes, data, and a status byte, the last device-writable byte of the
+ * chain. Everything the guest controls is checked here; then the request
+ * is carried out on the disk (disk/disk.c), which guards the image.
  */
 #include <endian.h>
 #include <string.h>
@@ -168,4 +169,51 @@ u8 blk_req_parse(struct virtq_elem *e, const struct blk_limits *lim,
 	default:	/* GET_ID */
 		return VIRTIO_BLK_S_OK;
 	}
+}
+
+static int exec_dwz(struct disk *d, const struct blk_req *r)
+{
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < r->nr_segs && ret >= 0; i++) {
+		u64 s = r->segs[i].sector * DISK_SECTOR_SIZE;
+		u64 n = (u64)r->segs[i].num_sectors * DISK_SECTOR_SIZE;
+
+		if (r->type == VIRTIO_BLK_T_DISCARD)
+			ret = disk_discard(d, s, n);
+		else
+			ret = disk_write_zeroes(d, s, n, r->segs[i].flags &
+						VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+	}
+	return ret;
+}
+
+int blk_req_exec(struct disk *d, const struct blk_req *r, u32 *written)
+{
+	u64 off = r->sector * DISK_SECTOR_SIZE;
+	ssize_t ret = 0;
+
+	switch (r->type) {
+	case VIRTIO_BLK_T_IN:
+		ret = disk_preadv(d, r->data, r->data_num, off);
+		if (ret >= 0)
+			*written += r->data_len;
+		break;
+	case VIRTIO_BLK_T_OUT:
+		ret = disk_pwritev(d, r->data, r->data_num, off);
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		ret = disk_flush(d);
+		break;
+	case VIRTIO_BLK_T_GET_ID:
+		*written += iov_from_buf(r->data, r->data_num, 0, d->serial,
+					 MIN(r->data_len, sizeof(d->serial)));
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		ret = exec_dwz(d, r);
+		break;
+	}
+	return ret < 0 ? (int)ret : 0;
 }

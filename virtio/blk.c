@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * virtio-blk (-d PATH[,ro][,direct][,snapshot][,id=SERIAL]): one device per
- * disk, vda, vdb... in command line order, one request queue per vCPU.
+ * virtio-blk (-d PATH[,ro][,direct][,snapshot][,id=SERIAL][,format=F]): one
+ * device per disk, vda, vdb... in command line order, one request queue per
+ * vCPU.
  *
  * No disk I/O is done on a vCPU thread. Two ways to serve the queues:
  *
@@ -27,7 +28,9 @@
  *     the qcow2 library (which may be called concurrently).
  *
  * Discard, write zeroes and GET_ID of raw images are served where they are
- * popped (fallocate() and a copy: quick).
+ * popped (fallocate() and a copy: quick), and so are the writes that reach
+ * the first sector of an image probed as raw: disk_pwritev() checks those
+ * (include/lkvm/disk.h), which the ring would bypass.
  *
  * Every request in flight is counted under vdev->lock; a driver reset and
  * the device's exit wait for the count to drop to zero, so no I/O touches
@@ -161,46 +164,14 @@ static u8 errno_status(ssize_t ret)
 static void req_exec(struct vblk *vb, struct vblk_req *r)
 {
 	struct blk_req *q = &r->req;
-	struct disk *d = vb->disk;
-	u64 off = q->sector * DISK_SECTOR_SIZE;
-	ssize_t ret = 0;
-	unsigned int i;
+	int ret = blk_req_exec(vb->disk, q, &r->written);
 
-	switch (q->type) {
-	case VIRTIO_BLK_T_IN:
-		ret = disk_preadv(d, q->data, q->data_num, off);
-		if (ret >= 0)
-			r->written += q->data_len;
-		break;
-	case VIRTIO_BLK_T_OUT:
-		ret = disk_pwritev(d, q->data, q->data_num, off);
-		break;
-	case VIRTIO_BLK_T_FLUSH:
-		ret = disk_flush(d);
-		break;
-	case VIRTIO_BLK_T_GET_ID:
-		r->written += iov_from_buf(q->data, q->data_num, 0, d->serial,
-					   MIN(q->data_len, sizeof(d->serial)));
-		break;
-	case VIRTIO_BLK_T_DISCARD:
-	case VIRTIO_BLK_T_WRITE_ZEROES:
-		for (i = 0; i < q->nr_segs && ret >= 0; i++) {
-			u64 s = q->segs[i].sector * DISK_SECTOR_SIZE;
-			u64 n = (u64)q->segs[i].num_sectors * DISK_SECTOR_SIZE;
-
-			if (q->type == VIRTIO_BLK_T_DISCARD)
-				ret = disk_discard(d, s, n);
-			else
-				ret = disk_write_zeroes(d, s, n, q->segs[i].flags &
-							VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
-		}
-		break;
-	}
-	if (ret < 0)
+	/* -EPERM: the guard of sector 0, which said why once already */
+	if (ret < 0 && ret != -EPERM)
 		pr_warn_ratelimited("virtio-blk %s: request %u at sector %llu: %s",
 				    vb->name, q->type,
 				    (unsigned long long)q->sector,
-				    strerror((int)-ret));
+				    strerror(-ret));
 	r->status = errno_status(ret);
 }
 
@@ -586,8 +557,11 @@ static bool vblk_start_req(struct vblk *vb, struct vblk_req *r,
 	}
 #ifdef HAVE_LIBURING
 	if (vb->uring) {
-		if (q->type != VIRTIO_BLK_T_IN && q->type != VIRTIO_BLK_T_OUT &&
-		    q->type != VIRTIO_BLK_T_FLUSH) {
+		/* and writes that disk/disk.c must check: sector 0 */
+		if ((q->type != VIRTIO_BLK_T_IN && q->type != VIRTIO_BLK_T_OUT &&
+		     q->type != VIRTIO_BLK_T_FLUSH) ||
+		    (q->type == VIRTIO_BLK_T_OUT &&
+		     disk_write_checked(vb->disk, q->sector * DISK_SECTOR_SIZE))) {
 			req_exec(vb, r);
 			req_done(vb, r);
 			return true;
@@ -860,8 +834,7 @@ static int vblk_add(struct kvm *kvm, const char *arg, unsigned int idx)
 #endif
 	vblks[nr_vblks++] = vb;
 	pr_debug("virtio-blk %s: %s, %s%s%s%s, %llu sectors, %u queue%s%s",
-		 vb->name, vb->disk->path,
-		 vb->disk->format == DISK_QCOW2 ? "qcow2" : "raw",
+		 vb->name, vb->disk->path, disk_format_name(vb->disk->format),
 		 spec.ro ? ", ro" : "", spec.direct ? ", direct" : "",
 		 spec.snapshot ? ", snapshot" : "",
 		 (unsigned long long)vb->lim.capacity, nr_queues,

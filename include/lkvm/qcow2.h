@@ -4,9 +4,11 @@
  *
  * Reads: allocated, unallocated (zeros or the backing file), zero
  * (v3 zero flag) and zlib-compressed clusters. Backing files are raw or
- * qcow2 and always opened read-only; a relative backing path is resolved
- * against the directory of the image naming it; loops and chains deeper
- * than QCOW2_MAX_CHAIN are refused.
+ * qcow2, as the backing format header extension says (probed only when
+ * it is absent), and always opened read-only (O_RDONLY), so nothing in
+ * the chain below the top image is ever written; a relative backing path
+ * is resolved against the directory of the image naming it; loops and
+ * chains deeper than QCOW2_MAX_CHAIN are refused.
  *
  * Writes allocate clusters at the end of the file (freed clusters are
  * never reused) and keep the refcounts exact on disk at every point: new

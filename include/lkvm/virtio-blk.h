@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * virtio-blk request parsing (virtio/blk-req.c), portable: no KVM. The
- * device (virtio/blk.c) parses every chain with blk_req_parse() before
- * touching the disk, so a malformed chain gets an error status and never
- * reaches the I/O code.
+ * virtio-blk requests (virtio/blk-req.c), portable: no KVM. The device
+ * (virtio/blk.c) parses every chain with blk_req_parse() before touching
+ * the disk, so a malformed chain gets an error status and never reaches
+ * the I/O code, and carries checked requests out with blk_req_exec()
+ * (raw reads and writes may go through its io_uring instead).
  */
 #ifndef LKVM_VIRTIO_BLK_H
 #define LKVM_VIRTIO_BLK_H
@@ -49,5 +50,14 @@ struct blk_req {
  */
 u8 blk_req_parse(struct virtq_elem *e, const struct blk_limits *lim,
 		 struct blk_req *r);
+
+struct disk;
+
+/*
+ * Carry out a checked request on @d synchronously. Returns 0 or -errno
+ * (the status is VIRTIO_BLK_S_IOERR then); adds the data bytes written
+ * into the guest's buffers to *@written.
+ */
+int blk_req_exec(struct disk *d, const struct blk_req *r, u32 *written);
 
 #endif

@@ -239,7 +239,8 @@ GUEST_INIT=$(cat <<'EOF'
 # lkvm rig: init of the nested guest.  Acts on lkvm.test=ACTION from the
 # kernel command line: poweroff (default), reboot, big, demo, panic, hang, shell,
 # virtio (lists virtio devices, writes to /dev/hvc0, reads /dev/hwrng),
-# input (reads a line from the console and prints it).
+# input (reads a line from the console and prints it), probeattack and
+# dumpvda (image format probing, see there).
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin HOME=/root
 mount -t proc proc /proc
@@ -410,6 +411,37 @@ blkbench)
 		case "$w" in lkvm.blk_bench=*) a=${w#lkvm.blk_bench=} ;; esac
 	done
 	blk-bench /dev/vda $(echo "$a" | tr , ' ')
+	;;
+probeattack)
+	# CVE-2008-2004 as a guest does it: a qcow2 header naming a host
+	# file (lkvm.backing=PATH, default /tmp/host-secret) as its backing
+	# file, onto the disk's first sector: v2, 64 KiB clusters, 1 MiB,
+	# an empty L1 table at 64 KiB and refcount table at 128 KiB (zeros on
+	# a fresh disk), so every read would go to the backing file.  The
+	# same header as forge_qcow2() in tests/unit/test-blk-req.c.
+	b=/tmp/host-secret
+	for w in $(cat /proc/cmdline); do
+		case "$w" in lkvm.backing=*) b=${w#lkvm.backing=} ;; esac
+	done
+	{
+		printf 'QFI\373\0\0\0\2\0\0\0\0\0\0\0\110\0\0\0'
+		printf "\\$(printf %03o ${#b})"
+		printf '\0\0\0\20\0\0\0\0\0\20\0\0\0\0\0\0\0\0\0\1'
+		printf '\0\0\0\0\0\1\0\0\0\0\0\0\0\2\0\0\0\0\0\1'
+		printf '\0\0\0\0\0\0\0\0\0\0\0\0%s' "$b"
+		head -c 512 /dev/zero
+	} | head -c 512 >/tmp/qcow2-header
+	if dd if=/tmp/qcow2-header of=/dev/vda bs=512 count=1 conv=fsync 2>/tmp/dd.err; then
+		echo "GUEST-PROBE-WRITE ok"
+	else
+		echo "GUEST-PROBE-WRITE failed: $(cat /tmp/dd.err)"
+	fi
+	;;
+dumpvda)
+	# every word (letters and digits) on /dev/vda, and its size
+	echo "GUEST-VDA-BEGIN"
+	tr -c 'A-Za-z0-9' '\n' </dev/vda | grep .
+	echo "GUEST-VDA-END bytes=$(wc -c </dev/vda)"
 	;;
 shell) setsid cttyhack sh -l ;;
 esac

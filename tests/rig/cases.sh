@@ -1277,6 +1277,75 @@ expect_err_lines 1
 run_case blk-bad-spec-exit-2 2 lkvm run -k "$KERNEL" -d /tmp/x.img,bogus
 expect_err_lines 1
 run_case blk-bad-id-exit-2 2 lkvm run -k "$KERNEL" -d /tmp/x.img,id=123456789012345678901
+expect_err_lines 1
+run_case blk-bad-format-exit-2 2 lkvm run -k "$KERNEL" -d /tmp/x.img,format=vmdk
+
+# Image format probing (CVE-2008-2004). The guest writes a qcow2 header
+# naming a host file as its backing file onto its raw disk (lkvm.test=
+# probeattack), then at a later start prints every word of its disk
+# (dumpvda). The host file holds a random marker: it must never show.
+# Run together, in order ('blk-probe-*'): the later cases use the images
+# the earlier ones attacked.
+PROBE_SECRET=/tmp/host-secret
+PROBE_IMG=/tmp/probe.img
+PROBE_RAW=/tmp/probe-raw.img
+PROBE_MARK=HOSTSECRET$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+echo "$PROBE_MARK" >"$PROBE_SECRET"
+# probe_attack IMAGE [,OPTIONS]: a fresh 1 MiB image of zeros, attacked
+probe_attack() {
+	dd if=/dev/zero of="$1" bs=64k count=16 2>/dev/null || return 99
+	guest 1 probeattack -d "$1$2"
+}
+# probe_dump -d-ARGUMENT: the guest reads its whole disk; the marker must
+# not be among the words it prints
+probe_dump() {
+	[ -f "${1%%,*}" ] || { echo "no ${1%%,*}: run its blk-probe attack case first"; return 99; }
+	guest 1 dumpvda -d "$1" >"$RES/.probe.out" 2>"$RES/.probe.err"
+	_st=$?
+	cat "$RES/.probe.out"
+	cat "$RES/.probe.err" >&2
+	if grep -q "$PROBE_MARK" "$RES/.probe.out"; then
+		echo "PROBE: the host file's marker is on the guest's disk"
+		return 98
+	fi
+	return $_st
+}
+# lkvm probed the image as raw: the write fails in the guest (EIO), lkvm
+# says why in one line naming the image and format=raw, and the image is
+# still zeros
+probe_refused_case() {
+	probe_attack "$PROBE_IMG" 2>"$RES/.probe.err"
+	_st=$?
+	cat "$RES/.probe.err" >&2
+	grep "look like qcow2 at its next open" "$RES/.probe.err" |
+		grep -F "'$PROBE_IMG'" | grep -q 'add format=raw' ||
+		{ echo "PROBE: no line saying why"; return 96; }
+	[ -z "$(head -c 512 "$PROBE_IMG" | tr -d '\0')" ] ||
+		{ echo "PROBE: the header reached the image"; return 97; }
+	return $_st
+}
+expect_out 'GUEST-PROBE-WRITE failed: .*error'
+expect_err_lines 1
+run_case blk-probe-attack-refused 0 probe_refused_case
+for m in plain ro snapshot; do
+	expect_out 'GUEST-VDA-END bytes=1048576'
+	expect_err_lines 0
+	run_case "blk-probe-dump-$m" 0 probe_dump "$PROBE_IMG$(echo ,$m | sed s/,plain//)"
+done
+
+# format=raw: the guest may write the header, and the image stays raw
+expect_out 'GUEST-PROBE-WRITE ok'
+expect_err_lines 0
+run_case blk-probe-format-raw 0 probe_attack "$PROBE_RAW" ,format=raw
+# (format=raw under ro and snapshot: tests/unit/test-blk-req.c)
+expect_out 'GUEST-VDA-END bytes=1048576'
+expect_out 'QFI'
+expect_err_lines 0
+run_case blk-probe-format-raw-dump 0 probe_dump "$PROBE_RAW,format=raw"
+# The control: that image without format= is qcow2 by probing, and the
+# guest reads the host file; so the dumps above could have failed.
+expect_out "$PROBE_MARK"
+run_case blk-probe-control-leaks 98 probe_dump "$PROBE_RAW,ro"
 
 # lkvm setup NAME, then a sandbox booting from ~/.lkvm/NAME over 9p
 sandbox_setup_case() {

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* disk/disk.c: raw and qcow2 images, locking, ro, snapshot, direct. */
+/*
+ * disk/disk.c: raw and qcow2 images, locking, ro, snapshot, direct, format=
+ * and the guard of the first sector of images probed as raw (whole guest
+ * requests through it: test-blk-req.c).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -15,6 +19,7 @@
 
 #include "lkvm/disk.h"
 #include "lkvm/qcow2.h"
+#include "capture.h"
 
 static char dir[64];
 static char err[512];
@@ -260,6 +265,93 @@ static void test_direct(void **state)
 	free(buf);
 }
 
+/* ---- format= and the guard of a probed-raw image's first sector ---- */
+
+static ssize_t put(struct disk *d, u64 off, const char *bytes, size_t n)
+{
+	struct iovec v = { (void *)bytes, n };
+
+	return disk_pwritev(d, &v, 1, off);
+}
+
+static void test_probe(void **state)
+{
+	u8 b[DISK_PROBE_LEN] = "QFI\xfb";
+
+	assert_int_equal(disk_probe(b, sizeof(b)), DISK_QCOW2);
+	assert_int_equal(disk_probe(b, 4), DISK_QCOW2);
+	assert_int_equal(disk_probe(b, 3), DISK_RAW);
+	b[3] = 0xfa;
+	assert_int_equal(disk_probe(b, sizeof(b)), DISK_RAW);
+}
+
+/* Writes of any size and offset are judged on the sector they leave. */
+static void test_guard_bytes(void **state)
+{
+	struct disk *d;
+	char *out;
+
+	make_raw(P("g.img"), SZ_64K, 0);
+	assert_int_equal(open_spec(&d, P("g.img")), 0);
+	assert_true(d->probed_raw);
+	capture_start();
+	assert_int_equal(put(d, 0, "Q", 1), 1);
+	assert_int_equal(put(d, 1, "FI\xfb", 3), -EPERM);	/* merged */
+	assert_int_equal(put(d, 1, "FI\xfa", 3), 3);
+	assert_int_equal(put(d, 3, "\xfb", 1), -EPERM);
+	assert_int_equal(put(d, 0, "xxI\xfb", 4), 4);
+	assert_int_equal(put(d, 0, "QF", 2), -EPERM);
+	assert_int_equal(put(d, 0, "", 0), 0);
+	assert_int_equal(put(d, 4, "QFI\xfb", 4), 4);	/* not at the start */
+	assert_int_equal(byte_at(d, 4), 'Q');
+	/* zeros never make a magic: every partial zeroing passes */
+	assert_int_equal(disk_write_zeroes(d, 0, 2, false), 0);
+	assert_int_equal(disk_discard(d, 8, 504), 0);
+	out = capture_end();
+	assert_int_equal(count_of(out, "lkvm: warning: disk '"), 1);
+	free(out);
+	disk_close(d);
+	assert_int_equal(file_byte(P("g.img"), 0), 0);
+	assert_int_equal(file_byte(P("g.img"), 2), 'I');
+
+	/* format=raw: no guard, and the image is raw whatever it holds */
+	assert_int_equal(open_spec(&d, P("g.img,format=raw")), 0);
+	assert_false(d->probed_raw);
+	assert_int_equal(put(d, 0, "QFI\xfb", 4), 4);
+	disk_close(d);
+	assert_int_equal(open_spec(&d, P("g.img,format=raw,ro")), 0);
+	assert_int_equal(d->format, DISK_RAW);
+	assert_int_equal(d->size, SZ_64K);
+	assert_int_equal(byte_at(d, 3), 0xfb);
+	disk_close(d);
+	/* probed, it is a (broken) qcow2 image now: refused, untouched */
+	assert_true(open_spec(&d, P("g.img")) < 0);
+	assert_non_null(strstr(err, "g.img"));
+}
+
+/* format=qcow2 is never probed either: a raw file is not taken as raw. */
+static void test_format_qcow2(void **state)
+{
+	struct disk *d;
+
+	make_raw(P("notq.img"), SZ_64K, 0);
+	assert_true(open_spec(&d, P("notq.img,format=qcow2")) < 0);
+	assert_non_null(strstr(err, "not a qcow2 image"));
+	assert_true(open_spec(&d, P("notq.img,format=qcow2,snapshot")) < 0);
+	assert_non_null(strstr(err, "not a qcow2 image"));
+	assert_int_equal(qcow2_create(P("f.qcow2"), SZ_1M, NULL, NULL, err,
+				      sizeof(err)), 0);
+	assert_int_equal(open_spec(&d, P("f.qcow2,format=qcow2")), 0);
+	assert_int_equal(d->format, DISK_QCOW2);
+	assert_false(d->probed_raw);
+	assert_int_equal(d->size, SZ_1M);
+	disk_close(d);
+	/* a qcow2 file opened as raw shows its bytes */
+	assert_int_equal(open_spec(&d, P("f.qcow2,format=raw,ro")), 0);
+	assert_int_equal(byte_at(d, 0), 'Q');
+	disk_close(d);
+}
+
 static int setup(void **state)
 {
 	snprintf(dir, sizeof(dir), "/tmp/lkvm-test-disk-XXXXXX");
@@ -284,6 +376,9 @@ int main(void)
 		cmocka_unit_test(test_qcow2),
 		cmocka_unit_test(test_snapshot),
 		cmocka_unit_test(test_direct),
+		cmocka_unit_test(test_probe),
+		cmocka_unit_test(test_guard_bytes),
+		cmocka_unit_test(test_format_qcow2),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

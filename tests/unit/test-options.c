@@ -93,6 +93,11 @@ static void test_errors(void **state)
 	assert_int_equal(parse(&cfg, 4, "-k", "I", "--fail-on", "a{1"), PARSE_ERROR);
 	/* One line: no newline inside the message. */
 	assert_null(strchr(err, '\n'));
+	/* -d specs are checked while parsing (exit 2), format= too */
+	assert_int_equal(parse(&cfg, 4, "-k", "I", "-d", "a.img,format=vmdk"), PARSE_ERROR);
+	assert_non_null(strstr(err, "unknown format 'vmdk' (known: raw, qcow2)"));
+	assert_null(strchr(err, '\n'));
+	assert_int_equal(parse(&cfg, 4, "-k", "I", "-d", "a.img,format=qcow2"), PARSE_OK);
 }
 
 static void test_scripted_run_options(void **state)

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "lkvm/qcow2.h"
+#include "fds.h"
 
 static char dir[64];
 
@@ -133,6 +134,18 @@ static u8 *slurp(const char *name, size_t *len)
 
 	assert_int_equal(read_file(P(name), &buf, len), 0);
 	return buf;
+}
+
+/* @name still holds the @len bytes of @before (which is freed). */
+static void assert_unchanged(const char *name, u8 *before, size_t len)
+{
+	size_t l;
+	u8 *now = slurp(name, &l);
+
+	assert_int_equal(l, len);
+	assert_memory_equal(now, before, len);
+	free(now);
+	free(before);
 }
 
 /* Our view of the whole disk equals qemu-img's raw conversion. */
@@ -525,16 +538,12 @@ static void poke64(const char *name, u64 off, u64 v)
 /* Open read-write and read-only must both fail, leaving the file as it was. */
 static void refused(const char *name, const char *needle)
 {
-	size_t l1, l2;
-	u8 *a = slurp(name, &l1), *b;
+	size_t l1;
+	u8 *a = slurp(name, &l1);
 
 	qopen_fails(name, 0, needle);
 	qopen_fails(name, QCOW2_RDONLY, needle);
-	b = slurp(name, &l2);
-	assert_int_equal(l1, l2);
-	assert_memory_equal(a, b, l1);
-	free(a);
-	free(b);
+	assert_unchanged(name, a, l1);
 }
 
 static void fresh(const char *name)
@@ -664,17 +673,13 @@ static void test_corrupt_tables(void **state)
 	fresh("x.qcow2");
 	poke64("x.qcow2", l2, l1 | (1ULL << 63));
 	{
-		size_t l1a, l1b;
-		u8 *a = slurp("x.qcow2", &l1a), *b;
+		size_t l1a;
+		u8 *a = slurp("x.qcow2", &l1a);
 
 		q = qopen("x.qcow2", 0);
 		assert_int_equal(qcow2_pwritev(q, &v, 1, 0), -EIO);
 		qcow2_close(q);
-		b = slurp("x.qcow2", &l1b);
-		assert_int_equal(l1a, l1b);
-		assert_memory_equal(a, b, l1a);
-		free(a);
-		free(b);
+		assert_unchanged("x.qcow2", a, l1a);
 	}
 
 	/* Out-of-range requests. */
@@ -722,7 +727,62 @@ static void test_backing_errors(void **state)
 	snprintf(name, sizeof(name), "c%d.qcow2", QCOW2_MAX_CHAIN - 1);
 	qcow2_close(qopen(name, 0));
 	snprintf(name, sizeof(name), "c%d.qcow2", QCOW2_MAX_CHAIN);
-	refused(name, "longer than");
+	refused(name, "backing chain deeper than 16 images");
+}
+
+/*
+ * Without qemu: every image below the top is opened O_RDONLY (a writable
+ * top included), the backing format extension is obeyed, and a chain of
+ * QCOW2_MAX_CHAIN images opens while one more is refused.
+ */
+static void test_backing_readonly_depth(void **state)
+{
+	char err[256], name[32], prev[32];
+	static u8 big[SZ_64K];
+	struct iovec v = { big, sizeof(big) };
+	struct qcow2 *q;
+	int i, mode = -1;
+	size_t l1;
+	u8 *a;
+
+	make_raw("base.raw", SZ_1M, 60);
+	assert_int_equal(qcow2_create(P("mid.qcow2"), 0, "base.raw", "raw", err,
+				      sizeof(err)), 0);
+	assert_int_equal(qcow2_create(P("top.qcow2"), 0, "mid.qcow2", "qcow2", err,
+				      sizeof(err)), 0);
+	a = slurp("mid.qcow2", &l1);
+	q = qopen("top.qcow2", 0);
+	assert_int_equal(fds_open_on(P("top.qcow2"), &mode), 1);
+	assert_int_equal(mode, O_RDWR);
+	assert_int_equal(fds_open_on(P("mid.qcow2"), &mode), 1);
+	assert_int_equal(mode, O_RDONLY);
+	assert_int_equal(fds_open_on(P("base.raw"), &mode), 1);
+	assert_int_equal(mode, O_RDONLY);
+	memset(big, 0x5c, sizeof(big));
+	assert_int_equal(qcow2_pwritev(q, &v, 1, 0), sizeof(big));
+	qcow2_close(q);
+	assert_unchanged("mid.qcow2", a, l1);
+
+	/* "raw" in the extension: a qcow2 backing file is read as bytes */
+	assert_int_equal(qcow2_create(P("asraw.qcow2"), SZ_1M, "mid.qcow2", "raw",
+				      err, sizeof(err)), 0);
+	q = qopen("asraw.qcow2", QCOW2_RDONLY);
+	assert_int_equal(qcow2_preadv(q, &v, 1, 0), sizeof(big));
+	assert_memory_equal(big, "QFI\xfb", 4);
+	qcow2_close(q);
+
+	/* c1 (on base.raw) ... c15: 16 images; c16 is one too many */
+	strcpy(prev, "base.raw");
+	for (i = 1; i <= QCOW2_MAX_CHAIN; i++) {
+		snprintf(name, sizeof(name), "c%d.qcow2", i);
+		assert_int_equal(qcow2_create(P(name), 0, prev, i == 1 ? "raw" : "qcow2",
+					      err, sizeof(err)), 0);
+		strcpy(prev, name);
+	}
+	qcow2_close(qopen("c15.qcow2", 0));
+	refused("c16.qcow2", "base.raw: backing chain deeper than 16 images");
+	assert_int_equal(qcow2_create(P("c17.qcow2"), 0, "c16.qcow2", "qcow2", err,
+				      sizeof(err)), -ELOOP);
 }
 
 /* ---- crash consistency ---- */
@@ -920,6 +980,7 @@ int main(void)
 		cmocka_unit_test_setup(test_write_big_clusters, reset_dir),
 		cmocka_unit_test_setup(test_raw_backing, reset_dir),
 		cmocka_unit_test_setup(test_qcow2_chain, reset_dir),
+		cmocka_unit_test_setup(test_backing_readonly_depth, reset_dir),
 		cmocka_unit_test_setup(test_snapshots, reset_dir),
 		cmocka_unit_test_setup(test_create, reset_dir),
 		cmocka_unit_test_setup(test_corrupt, reset_dir),

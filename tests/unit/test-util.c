@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "lkvm/util.h"
+#include "capture.h"
 
 /* ---- parse_mem_size ---- */
 
@@ -86,38 +87,6 @@ static void test_parse_mem_size_invalid(void **state)
 	expect_invalid("18446744073709551615");
 	expect_invalid("99999999999999999999999999");
 	expect_invalid("17179869184G");
-}
-
-/* ---- capturing stderr ---- */
-
-static int saved_stderr = -1;
-static char capture_path[] = "/tmp/lkvm-test-util-XXXXXX";
-
-static void capture_start(void)
-{
-	int fd = mkstemp(capture_path);
-
-	assert_true(fd >= 0);
-	/* O_APPEND so that concurrent writers cannot overwrite each other. */
-	assert_int_equal(fcntl(fd, F_SETFL, O_APPEND), 0);
-	saved_stderr = dup(STDERR_FILENO);
-	assert_true(saved_stderr >= 0);
-	assert_true(dup2(fd, STDERR_FILENO) >= 0);
-	close(fd);
-}
-
-/* Stop capturing; returns the captured text (malloc'ed). */
-static char *capture_end(void)
-{
-	void *buf;
-	size_t len;
-
-	assert_true(dup2(saved_stderr, STDERR_FILENO) >= 0);
-	close(saved_stderr);
-	assert_int_equal(read_file(capture_path, &buf, &len), 0);
-	unlink(capture_path);
-	strcpy(capture_path, "/tmp/lkvm-test-util-XXXXXX");
-	return buf;
 }
 
 /* ---- messages ---- */
@@ -483,6 +452,30 @@ static void test_thread_cpu_time(void **state)
 	pthread_setname_np(pthread_self(), "test-util");
 }
 
+/* ---- iov_slice ---- */
+
+static void test_iov_slice(void **state)
+{
+	char a[4] = "abcd", b[2] = "ef", c[3] = "ghi";
+	struct iovec v[3] = { { a, 4 }, { b, 2 }, { c, 3 } }, d[3];
+
+	/* "cdefg": the tail of a, all of b, the head of c */
+	assert_int_equal(iov_slice(v, 3, 2, 5, d, 3), 3);
+	assert_ptr_equal(d[0].iov_base, a + 2);
+	assert_int_equal(d[0].iov_len, 2);
+	assert_ptr_equal(d[1].iov_base, b);
+	assert_int_equal(d[1].iov_len, 2);
+	assert_ptr_equal(d[2].iov_base, c);
+	assert_int_equal(d[2].iov_len, 1);
+	/* skipping whole buffers; @max and the end bound it */
+	assert_int_equal(iov_slice(v, 3, 6, 100, d, 3), 1);
+	assert_ptr_equal(d[0].iov_base, c);
+	assert_int_equal(d[0].iov_len, 3);
+	assert_int_equal(iov_slice(v, 3, 0, 9, d, 2), 2);
+	assert_int_equal(iov_slice(v, 3, 0, 0, d, 3), 0);
+	assert_int_equal(iov_slice(v, 3, 9, 1, d, 3), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_full_io_nonblocking_pipe),
 		cmocka_unit_test(test_full_io_errors),
 		cmocka_unit_test(test_thread_cpu_time),
+		cmocka_unit_test(test_iov_slice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
