@@ -367,29 +367,6 @@ static size_t iov_total(const struct iovec *iov, unsigned int n)
 	return total;
 }
 
-/* Describe bytes [skip, skip + len) of @iov in @dst; returns the count. */
-static unsigned int iov_slice(const struct iovec *iov, unsigned int n,
-			      size_t skip, size_t len, struct iovec *dst,
-			      unsigned int max)
-{
-	unsigned int i, k = 0;
-	size_t chunk;
-
-	for (i = 0; i < n && len && k < max; i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		chunk = MIN(iov[i].iov_len - skip, len);
-		dst[k].iov_base = (u8 *)iov[i].iov_base + skip;
-		dst[k].iov_len = chunk;
-		k++;
-		len -= chunk;
-		skip = 0;
-	}
-	return k;
-}
-
 /* ---- fid table: chained hash, bounded ---- */
 
 static unsigned int fid_hash(u32 num)

@@ -387,6 +387,27 @@ size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip,
 	return iov_copy(iov, n, skip, (void *)buf, len, false);
 }
 
+unsigned int iov_slice(const struct iovec *iov, unsigned int n, size_t skip,
+		       size_t len, struct iovec *dst, unsigned int max)
+{
+	unsigned int i, k = 0;
+	size_t chunk;
+
+	for (i = 0; i < n && len && k < max; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		chunk = MIN(iov[i].iov_len - skip, len);
+		dst[k].iov_base = (u8 *)iov[i].iov_base + skip;
+		dst[k].iov_len = chunk;
+		k++;
+		len -= chunk;
+		skip = 0;
+	}
+	return k;
+}
+
 void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

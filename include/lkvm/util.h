@@ -99,5 +99,11 @@ size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip,
 		  void *buf, size_t len);
 size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip,
 		    const void *buf, size_t len);
+/*
+ * Describe bytes [@skip, @skip + @len) of @iov in @dst (at most @max
+ * entries, pointing into the same buffers); returns the count.
+ */
+unsigned int iov_slice(const struct iovec *iov, unsigned int n, size_t skip,
+		       size_t len, struct iovec *dst, unsigned int max);
 
 #endif
