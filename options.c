@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lkvm/disk.h"
+#include "lkvm/layout.h"
 #include "lkvm/net.h"
 #include "lkvm/options.h"
 #include "lkvm/virtio-9p.h"
@@ -65,6 +66,36 @@ static const struct run_option run_options[] = {
 	{ "debug",	OPT_DEBUG, NULL, "print debugging messages" },
 	{ "help",	'h', NULL,	"show this help" },
 };
+
+/* KVM's guest physical address space when the VM type asks for none. */
+#define KVM_DEFAULT_IPA_BITS	40
+
+u64 ram_max_for_ipa(unsigned int ipa_bits)
+{
+	u64 top;
+
+	if (!ipa_bits)
+		ipa_bits = KVM_DEFAULT_IPA_BITS;
+	top = ipa_bits >= 64 ? UINT64_MAX : 1ULL << ipa_bits;
+	return top > LKVM_RAM_BASE ? top - LKVM_RAM_BASE : 0;
+}
+
+int ram_size_check(u64 ram_size, unsigned int ipa_bits, char *err,
+		   size_t errlen)
+{
+	u64 max = ram_max_for_ipa(ipa_bits);
+	char want[32], most[32];
+
+	if (ram_size <= max)
+		return 0;
+	format_mem_size(ram_size, want, sizeof(want));
+	format_mem_size(max, most, sizeof(most));
+	set_err(err, errlen,
+		"-m %s: this host's KVM allows at most %s of guest RAM (%u-bit guest physical addresses, RAM from %#llx)",
+		want, most, ipa_bits ? ipa_bits : KVM_DEFAULT_IPA_BITS,
+		LKVM_RAM_BASE);
+	return -E2BIG;
+}
 
 void run_config_defaults(struct kvm_config *cfg)
 {

@@ -225,6 +225,22 @@ int parse_mem_size(const char *s, u64 *bytes)
 	return 0;
 }
 
+void format_mem_size(u64 bytes, char *buf, size_t len)
+{
+	static const char units[] = "TGMK";
+	unsigned int i, shift;
+
+	for (i = 0; bytes && i < sizeof(units) - 1; i++) {
+		shift = 40 - 10 * i;
+		if (!(bytes & ((1ULL << shift) - 1))) {
+			snprintf(buf, len, "%llu%c",
+				 (unsigned long long)(bytes >> shift), units[i]);
+			return;
+		}
+	}
+	snprintf(buf, len, "%llu bytes", (unsigned long long)bytes);
+}
+
 /* Wait until @fd is ready, for descriptors someone made non-blocking. */
 static int wait_fd(int fd, short events)
 {

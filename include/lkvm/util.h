@@ -69,6 +69,8 @@ bool ratelimit_ok(struct ratelimit *rl);
 
 /* Parse a size such as "512", "512M", "2G" (plain numbers in MiB). */
 int parse_mem_size(const char *s, u64 *bytes);
+/* @bytes as parse_mem_size() reads it: "2T", "1022G", "640K". */
+void format_mem_size(u64 bytes, char *buf, size_t len);
 /*
  * Read a whole file into a malloc'ed buffer (NUL-terminated, the NUL not
  * counted in @len). Returns 0 or -errno.

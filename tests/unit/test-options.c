@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -112,6 +113,29 @@ static void test_scripted_run_options(void **state)
 	assert_int_equal(cfg.nr_p9, 1);
 }
 
+/* -m against the host's IPA size: RAM starts at 2 GiB. */
+static void test_ram_limit(void **state)
+{
+	char err[256];
+
+	assert_int_equal(ram_max_for_ipa(0), 1022 * SZ_1G);	/* 40 bits */
+	assert_int_equal(ram_max_for_ipa(40), 1022 * SZ_1G);
+	assert_int_equal(ram_max_for_ipa(36), 62 * SZ_1G);
+	assert_int_equal(ram_max_for_ipa(48), (256ULL << 40) - 2 * SZ_1G);
+	assert_int_equal(ram_max_for_ipa(31), 0);
+	assert_int_equal(ram_size_check(1022 * SZ_1G, 40, err, sizeof(err)), 0);
+	assert_int_equal(ram_size_check(2048 * SZ_1G, 44, err, sizeof(err)), 0);
+	assert_int_equal(ram_size_check(2048 * SZ_1G, 40, err, sizeof(err)),
+			 -E2BIG);
+	assert_string_equal(err, "-m 2T: this host's KVM allows at most 1022G of guest RAM (40-bit guest physical addresses, RAM from 0x80000000)");
+	assert_int_equal(ram_size_check(1022 * SZ_1G + SZ_1M, 0, err,
+					sizeof(err)), -E2BIG);
+	assert_string_equal(err, "-m 1046529M: this host's KVM allows at most 1022G of guest RAM (40-bit guest physical addresses, RAM from 0x80000000)");
+	assert_int_equal(ram_size_check(64 * SZ_1G, 36, err, sizeof(err)),
+			 -E2BIG);
+	assert_non_null(strstr(err, "at most 62G"));
+}
+
 static void test_help(void **state)
 {
 	struct kvm_config cfg;
@@ -170,6 +194,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_scripted_run_options),
 		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_ram_limit),
 		cmocka_unit_test(test_cmdline_has_param),
 		cmocka_unit_test(test_cmdline_add_default),
 	};
