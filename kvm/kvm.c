@@ -124,7 +124,8 @@ static int check_ram_size(struct kvm *kvm)
 	int bits = kvm_check_cap(kvm, KVM_CAP_ARM_VM_IPA_SIZE);
 	char err[256];
 
-	if (!ram_size_check(kvm->cfg.ram_size, bits, err, sizeof(err)))
+	if (!ram_size_check(kvm->cfg.ram_size, bits, sysconf(_SC_PAGESIZE), err,
+			    sizeof(err)))
 		return 0;
 	pr_err("%s", err);
 	return -E2BIG;
