@@ -102,7 +102,7 @@ void term_set_console(const struct console_ops *ops)
 /* To stdout, the log and the patterns, in that order (term/watch.c). */
 void term_output(const u8 *buf, size_t len)
 {
-	console_output(STDOUT_FILENO, buf, len);
+	console_output(buf, len);
 }
 
 /* ---- signals ---- */
@@ -329,6 +329,7 @@ static int term_init(struct kvm *kvm)
 	int ret;
 
 	term_kvm = kvm;
+	console_write_init(STDOUT_FILENO);
 	/* A closed stdout must fail writes with EPIPE, not kill us. */
 	sigemptyset(&ign.sa_mask);
 	sigaction(SIGPIPE, &ign, NULL);

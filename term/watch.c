@@ -237,12 +237,12 @@ static int watch_decide(const u8 *buf, size_t len)
 	return result;
 }
 
-void console_output(int fd, const u8 *buf, size_t len)
+void console_output(const u8 *buf, size_t len)
 {
 	int result = -1;
 
 	pthread_mutex_lock(&watch_lock);
-	if (!out_dead && console_write(fd, buf, len) < 0) {
+	if (!out_dead && console_write(buf, len) < 0) {
 		/*
 		 * Nobody reads it any more (EPIPE, EBADF, EIO after a hangup):
 		 * drop the output from now on rather than fail the guest.

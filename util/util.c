@@ -29,25 +29,14 @@ bool lkvm_debug;
  * 2>&1): a message must not land in the middle of a console line. The
  * console's writes and ours take msg_lock; error-checking, so that a
  * message from a signal handler that interrupted one of them does not
- * deadlock (it goes out unordered instead).
+ * deadlock (it goes out unordered instead). Whether stderr is the
+ * console's file is found once, at setup: no thread asks the kernel
+ * anything new to print a message.
  */
 static pthread_mutex_t msg_lock = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP;
-static int msg_console_fd = -1;		/* where the console went last */
+static int msg_console_fd = STDOUT_FILENO;
+static bool msg_shared;			/* stderr is msg_console_fd's file */
 static bool msg_mid_line;		/* its last byte was not a newline */
-
-ssize_t console_write(int fd, const void *buf, size_t len)
-{
-	int locked = !pthread_mutex_lock(&msg_lock);
-	ssize_t ret = write_in_full(fd, buf, len);
-
-	if (len) {
-		msg_console_fd = fd;
-		msg_mid_line = ((const u8 *)buf)[len - 1] != '\n';
-	}
-	if (locked)
-		pthread_mutex_unlock(&msg_lock);
-	return ret;
-}
 
 static bool same_file(int a, int b)
 {
@@ -57,10 +46,33 @@ static bool same_file(int a, int b)
 	       sa.st_ino == sb.st_ino;
 }
 
+void console_write_init(int fd)
+{
+	int locked = !pthread_mutex_lock(&msg_lock);
+
+	msg_console_fd = fd;
+	msg_shared = same_file(fd, STDERR_FILENO);
+	msg_mid_line = false;
+	if (locked)
+		pthread_mutex_unlock(&msg_lock);
+}
+
+ssize_t console_write(const void *buf, size_t len)
+{
+	int locked = !pthread_mutex_lock(&msg_lock);
+	ssize_t ret = write_in_full(msg_console_fd, buf, len);
+
+	if (len)
+		msg_mid_line = ((const u8 *)buf)[len - 1] != '\n';
+	if (locked)
+		pthread_mutex_unlock(&msg_lock);
+	return ret;
+}
+
 /* Called with msg_lock: does our line need a newline first? */
 static bool msg_needs_newline(void)
 {
-	if (!msg_mid_line || !same_file(msg_console_fd, STDERR_FILENO))
+	if (!msg_mid_line || !msg_shared)
 		return false;
 	msg_mid_line = false;
 	return true;

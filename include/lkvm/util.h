@@ -97,11 +97,13 @@ void set_err(char *err, size_t errlen, const char *fmt, ...) __printf(3, 4);
  */
 bool thread_cpu_time(int tid, char *comm, size_t len, u64 *cpu, u64 *guest);
 /*
- * Write the guest console's output to @fd (write_in_full()). lkvm's own
+ * The guest console's output goes to @fd (default stdout); call before
+ * threads start. console_write() writes it (write_in_full()); lkvm's own
  * messages (pr_*) then start on a fresh line while the console is
- * mid-line, when stderr is the same file as @fd (a terminal, 2>&1).
+ * mid-line, if stderr is the same file as @fd (a terminal, 2>&1).
  */
-ssize_t console_write(int fd, const void *buf, size_t len);
+void console_write_init(int fd);
+ssize_t console_write(const void *buf, size_t len);
 /* Copy helpers over an iovec array; return bytes copied. */
 size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip,
 		  void *buf, size_t len);

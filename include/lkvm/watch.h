@@ -50,11 +50,12 @@ bool watch_active(const struct console_watch *w);
 
 /*
  * term/watch.c glue, one per process. console_output() takes the VM's
- * console output (term_output() passes it stdout): it writes @buf to @fd,
- * then to the --console-log, then feeds the patterns; a decision prints
- * its line (after the bytes, on a fresh line) and stops the VM.
+ * console output (from term_output()): it writes @buf with
+ * console_write() (stdout), then to the --console-log, then feeds the
+ * patterns; a decision prints its line (after the bytes, on a fresh
+ * line) and stops the VM.
  */
-void console_output(int fd, const u8 *buf, size_t len);
+void console_output(const u8 *buf, size_t len);
 /* The final exit status of a run (see watch_final). */
 int console_watch_final(int status);
 /* Set up from kvm->cfg (an INIT_DEV_BASE step), and close the log. */

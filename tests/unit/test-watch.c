@@ -219,9 +219,9 @@ static int tmp_file(char *path)
 	return fd;
 }
 
-static void out(int fd, const char *s)
+static void out(const char *s)
 {
-	console_output(fd, (const u8 *)s, strlen(s));
+	console_output((const u8 *)s, strlen(s));
 }
 
 /*
@@ -243,16 +243,18 @@ static void test_output_order(void **state)
 	stub_stop_status = -1;
 	assert_int_equal(console_watch_init(&kvm), 0);
 	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
-	out(fd, "[ 1.0] init\r\nUSERSPACE O");
+	console_write_init(fd);
+	out("[ 1.0] init\r\nUSERSPACE O");
 	assert_int_equal(stub_stop_status, -1);
-	out(fd, "K");
+	out("K");
 	assert_int_equal(stub_stop_status, LKVM_EXIT_OK);
-	out(fd, "\r\nafter");
+	out("\r\nafter");
 	pr_warn("stopping");		/* mid-line again: a fresh line */
-	out(fd, "done\n");
+	out("done\n");
 	pr_info("at a line start");	/* no empty line */
 	dup2(saved, STDERR_FILENO);
 	close(saved);
+	console_write_init(STDOUT_FILENO);
 	console_watch_exit(&kvm);
 	assert_int_equal(console_watch_final(LKVM_EXIT_TIMEOUT), LKVM_EXIT_OK);
 	close(fd);
@@ -275,10 +277,12 @@ static void test_output_stderr_apart(void **state)
 	char buf[256];
 
 	assert_int_equal(dup2(efd, STDERR_FILENO), STDERR_FILENO);
-	out(fd, "login: ");
+	console_write_init(fd);
+	out("login: ");
 	pr_warn("elsewhere");
 	dup2(saved, STDERR_FILENO);
 	close(saved);
+	console_write_init(STDOUT_FILENO);
 	close(efd);
 	close(fd);
 	read_back(outp, buf, sizeof(buf));
