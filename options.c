@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lkvm/disk.h"
+#include "lkvm/layout.h"
 #include "lkvm/net.h"
 #include "lkvm/options.h"
 #include "lkvm/virtio-9p.h"
@@ -65,6 +66,57 @@ static const struct run_option run_options[] = {
 	{ "debug",	OPT_DEBUG, NULL, "print debugging messages" },
 	{ "help",	'h', NULL,	"show this help" },
 };
+
+/* KVM's guest physical address space when the VM type asks for none. */
+#define KVM_DEFAULT_IPA_BITS	40
+/* Pages one KVM memory slot can hold (KVM_MEM_MAX_NR_PAGES); RAM is one. */
+#define KVM_SLOT_MAX_PAGES	((1ULL << 31) - 1)
+
+static u64 ram_max_for_ipa(unsigned int ipa_bits)
+{
+	u64 top = ipa_bits >= 64 ? UINT64_MAX : 1ULL << ipa_bits;
+
+	return top > LKVM_RAM_BASE ? top - LKVM_RAM_BASE : 0;
+}
+
+/* In whole GiB, so that the limit reads as a size -m takes. */
+static u64 ram_max_for_slot(u64 page_size)
+{
+	return KVM_SLOT_MAX_PAGES * page_size / SZ_1G * SZ_1G;
+}
+
+u64 ram_max_size(unsigned int ipa_bits, u64 page_size)
+{
+	if (!ipa_bits)
+		ipa_bits = KVM_DEFAULT_IPA_BITS;
+	return MIN(ram_max_for_ipa(ipa_bits), ram_max_for_slot(page_size));
+}
+
+int ram_size_check(u64 ram_size, unsigned int ipa_bits, u64 page_size,
+		   char *err, size_t errlen)
+{
+	u64 max = ram_max_size(ipa_bits, page_size);
+	char want[32], most[32], why[96];
+
+	if (ram_size <= max)
+		return 0;
+	if (!ipa_bits)
+		ipa_bits = KVM_DEFAULT_IPA_BITS;
+	if (max == ram_max_for_ipa(ipa_bits))
+		snprintf(why, sizeof(why),
+			 "%u-bit guest physical addresses, RAM from %#llx",
+			 ipa_bits, LKVM_RAM_BASE);
+	else
+		snprintf(why, sizeof(why),
+			 "one memory slot of at most 2^31 - 1 pages of %llu KiB",
+			 (unsigned long long)page_size >> 10);
+	format_mem_size(ram_size, want, sizeof(want));
+	format_mem_size(max, most, sizeof(most));
+	set_err(err, errlen,
+		"-m %s: this host's KVM allows at most %s of guest RAM (%s)",
+		want, most, why);
+	return -E2BIG;
+}
 
 void run_config_defaults(struct kvm_config *cfg)
 {

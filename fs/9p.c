@@ -28,6 +28,19 @@
  *
  * The server is single-threaded per session: the caller serialises
  * p9_handle() calls, so nothing is ever in flight for Tflush to cancel.
+ *
+ * Root. When lkvm runs as root, a root guest must not leave behind what
+ * an unprivileged host user could not: set-user-ID and set-group-ID bits
+ * never come from the guest (stripped from every create and chmod, and
+ * from a file before it is chowned, truncated or opened for writing, as
+ * the kernel does for writers without CAP_FSETID), security.capability
+ * cannot be set, and trusted.* xattrs are answered for as an
+ * unprivileged user would see them: not listed, not readable, not
+ * writable. Device nodes are refused at Tmknod.
+ *
+ * Memory. Every fid's xattr buffer is charged to the export's budget
+ * (P9_XATTR_TOTAL_MAX) until the fid is clunked: 65536 fids cannot pin
+ * 65536 values of 64 KiB each.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -123,6 +136,7 @@ enum {
 #define VERSION_MAX		64
 #define DOTDOT_MAX_DEPTH	4096
 #define P9_IOV_MAX		1024	/* IOV_MAX on Linux */
+#define P9_SETID		(S_ISUID | S_ISGID)
 
 enum fid_kind {
 	FID_FILE,		/* a file system object */
@@ -147,6 +161,7 @@ struct p9_fid {
 	/* extended attributes */
 	char *xname;
 	u8 *xbuf;
+	size_t xcharge;		/* bytes of xbuf charged to xattr_bytes */
 	size_t xsize;		/* value size (read: snapshot length) */
 	size_t xlen;		/* bytes written so far */
 	int xflags;
@@ -163,6 +178,7 @@ struct p9_server {
 	bool no_openat2;	/* the kernel said ENOSYS once */
 	u32 msize;
 	unsigned int nr_fids;
+	size_t xattr_bytes;	/* all fids' xbufs, <= P9_XATTR_TOTAL_MAX */
 	struct p9_fid *fids[FID_BUCKETS];
 	u8 req[REQ_MAX];
 	u8 *rbuf;		/* P9_MAX_MSIZE: replies but Rread data */
@@ -401,16 +417,42 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static void fid_clear(struct p9_fid *f)
+/*
+ * An xattr buffer of @size bytes charged to the export's budget, or NULL
+ * (the budget is spent, or malloc failed): the request fails with ENOMEM.
+ */
+static u8 *xbuf_get(struct p9_server *s, size_t size)
+{
+	u8 *buf;
+
+	size = MAX(size, (size_t)1);
+	if (size > P9_XATTR_TOTAL_MAX - s->xattr_bytes)
+		return NULL;
+	buf = calloc(1, size);
+	if (buf)
+		s->xattr_bytes += size;
+	return buf;
+}
+
+static void xbuf_put(struct p9_server *s, u8 *buf, size_t size)
+{
+	if (!buf)
+		return;
+	s->xattr_bytes -= MAX(size, (size_t)1);
+	free(buf);
+}
+
+static void fid_clear(struct p9_server *s, struct p9_fid *f)
 {
 	close_fd(&f->fd);
 	close_fd(&f->ofd);
 	close_fd(&f->pfd);
 	free(f->name);
 	free(f->xname);
-	free(f->xbuf);
+	xbuf_put(s, f->xbuf, f->xcharge);
 	f->name = f->xname = NULL;
 	f->xbuf = NULL;
+	f->xcharge = 0;
 	f->isdir = false;
 	f->kind = FID_FILE;
 }
@@ -422,7 +464,7 @@ static void fid_free(struct p9_server *s, struct p9_fid *f)
 	while (*pp != f)
 		pp = &(*pp)->next;
 	*pp = f->next;
-	fid_clear(f);
+	fid_clear(s, f);
 	free(f);
 	s->nr_fids--;
 }
@@ -639,6 +681,25 @@ static int fd_chmod(struct p9_server *s, int fd, mode_t mode)
 	if (fchmodat(s->proc_fd, buf, mode, 0) < 0)
 		return -errno;
 	return 0;
+}
+
+/* A mode from the guest, without the set-id bits it may never set. */
+static mode_t guest_mode(u32 mode)
+{
+	return mode & 07777 & ~P9_SETID;
+}
+
+/*
+ * Clear the set-id bits of the object @fd holds (@st), if it has any:
+ * before a chown, a truncate or an open for writing. Symlinks have none
+ * that mean anything; the /proc magic link is never a symlink's target.
+ * Without /proc this fails (EOPNOTSUPP), and so does the operation.
+ */
+static int strip_setid(struct p9_server *s, int fd, const struct stat *st)
+{
+	if (S_ISLNK(st->st_mode) || !(st->st_mode & P9_SETID))
+		return 0;
+	return fd_chmod(s, fd, st->st_mode & 07777 & ~P9_SETID);
 }
 
 static u64 qid_path(struct p9_server *s, dev_t dev, ino_t ino)
@@ -958,6 +1019,9 @@ static int set_size(struct p9_server *s, struct p9_fid *f,
 		return -EINVAL;
 	if (size > INT64_MAX)
 		return -EFBIG;
+	ret = strip_setid(s, f->fd, st);
+	if (ret)
+		return ret;
 	/* An fd opened for writing may truncate whatever the mode says now. */
 	if (f->ofd >= 0 && (fcntl(f->ofd, F_GETFL) & O_ACCMODE) != O_RDONLY)
 		return ftruncate(f->ofd, (off_t)size) ? -errno : 0;
@@ -1030,16 +1094,24 @@ static int do_setattr(struct p9_server *s, struct p9_req *rq)
 	ret = fd_stat(f->fd, &st);
 	if (ret)
 		return ret;
-	/* chown first: it may clear set-id bits that a chmod then sets. */
-	if (valid & (P9_SETATTR_UID | P9_SETATTR_GID) &&
-	    fchownat(f->fd, "", valid & P9_SETATTR_UID ? uid : (u32)-1,
-		     valid & P9_SETATTR_GID ? gid : (u32)-1,
-		     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
-		return -errno;
+	/*
+	 * Set-id bits go before the chown, so that no moment has a set-id
+	 * file with its new owner: the kernel leaves some (directories,
+	 * setgid without group execute) and root's chown keeps none here.
+	 */
+	if (valid & (P9_SETATTR_UID | P9_SETATTR_GID)) {
+		ret = strip_setid(s, f->fd, &st);
+		if (ret)
+			return ret;
+		if (fchownat(f->fd, "", valid & P9_SETATTR_UID ? uid : (u32)-1,
+			     valid & P9_SETATTR_GID ? gid : (u32)-1,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+			return -errno;
+	}
 	if (valid & P9_SETATTR_MODE) {
 		if (S_ISLNK(st.st_mode))
 			return -EOPNOTSUPP;
-		ret = fd_chmod(s, f->fd, mode & 07777);
+		ret = fd_chmod(s, f->fd, guest_mode(mode));
 		if (ret)
 			return ret;
 	}
@@ -1152,6 +1224,9 @@ static int do_lopen(struct p9_server *s, struct p9_req *rq)
 	} else if (S_ISREG(st.st_mode)) {
 		if (flags & P9_DOTL_DIRECTORY)
 			return -ENOTDIR;
+		ret = writes(flags) ? strip_setid(s, f->fd, &st) : 0;
+		if (ret)
+			return ret;
 		fd = reopen(s, f, host_open_flags(flags));
 		if (fd < 0)
 			return fd;
@@ -1206,6 +1281,8 @@ static int open_existing(struct p9_server *s, int dirfd, const char *name,
 		ret = -EISDIR;
 	else if (!ret && !S_ISREG(st.st_mode))
 		ret = -EEXIST;
+	if (!ret && (oflags & (O_ACCMODE | O_TRUNC)))
+		ret = strip_setid(s, tmp.fd, &st);
 	fd = ret ? ret : reopen(s, &tmp, oflags);
 	close(tmp.fd);
 	return fd;
@@ -1254,7 +1331,7 @@ static int do_lcreate(struct p9_server *s, struct p9_req *rq)
 	ret = file_fid(s, rd32(&rq->r), &f);
 	rdstr(&rq->r, name, sizeof(name));
 	flags = rd32(&rq->r);
-	mode = rd32(&rq->r) & 07777;
+	mode = guest_mode(rd32(&rq->r));
 	gid = rd32(&rq->r);
 	if (rq->r.err)
 		return rq->r.err;
@@ -1334,7 +1411,7 @@ static int do_mkdir(struct p9_server *s, struct p9_req *rq)
 
 	ret = file_fid(s, rd32(&rq->r), &f);
 	rdstr(&rq->r, name, sizeof(name));
-	mode = rd32(&rq->r) & 07777;
+	mode = guest_mode(rd32(&rq->r));
 	gid = rd32(&rq->r);
 	if (rq->r.err)
 		return rq->r.err;
@@ -1393,9 +1470,10 @@ static int do_mknod(struct p9_server *s, struct p9_req *rq)
 	default:
 		return -EINVAL;
 	}
-	if (mknodat(f->fd, name, mode & (S_IFMT | 07777), makedev(major, minor)))
+	if (mknodat(f->fd, name, (mode & S_IFMT) | guest_mode(mode),
+		    makedev(major, minor)))
 		return -errno;
-	return finish_create(s, rq, f->fd, name, f->uid, gid, mode & 07777,
+	return finish_create(s, rq, f->fd, name, f->uid, gid, guest_mode(mode),
 			     true, 0);
 }
 
@@ -1937,6 +2015,36 @@ static int xattr_path(struct p9_fid *f, char *path, size_t size)
 	return 0;
 }
 
+static bool xattr_trusted(const char *name)
+{
+	return !strncmp(name, "trusted.", strlen("trusted."));
+}
+
+/*
+ * Names the guest may not set or remove: file capabilities would grant
+ * host privileges to whoever runs the file; trusted.* is CAP_SYS_ADMIN's.
+ */
+static bool xattr_forbidden(const char *name)
+{
+	return xattr_trusted(name) || !strcmp(name, "security.capability");
+}
+
+/* Drop the trusted.* names from a listxattr() list; the new length. */
+static size_t hide_trusted(char *list, size_t len)
+{
+	size_t in = 0, out = 0, n;
+
+	while (in < len) {
+		n = strnlen(list + in, len - in) + 1;
+		if (!xattr_trusted(list + in)) {
+			memmove(list + out, list + in, MIN(n, len - in));
+			out += MIN(n, len - in);
+		}
+		in += n;
+	}
+	return out;
+}
+
 static ssize_t get_xattr(const char *path, const char *name, void *buf,
 			 size_t size)
 {
@@ -1946,13 +2054,39 @@ static ssize_t get_xattr(const char *path, const char *name, void *buf,
 	return n < 0 ? -errno : n;
 }
 
+/*
+ * The value of @name ("": the list of names) into @f's buffer, charged
+ * to the export; sets xsize to its length.
+ */
+static int read_xattr_value(struct p9_server *s, const char *path,
+			    const char *name, struct p9_fid *f)
+{
+	ssize_t size;
+
+	/* The value may grow between the two calls: then ERANGE. */
+	size = get_xattr(path, name, NULL, 0);
+	if (size > P9_XATTR_MAX)
+		return -E2BIG;
+	if (size > 0) {
+		f->xbuf = xbuf_get(s, (size_t)size);
+		if (!f->xbuf)
+			return -ENOMEM;
+		f->xcharge = (size_t)size;
+		size = get_xattr(path, name, f->xbuf, (size_t)size);
+	}
+	if (size < 0)
+		return (int)size;
+	f->xsize = (size_t)size;
+	if (!name[0])
+		f->xsize = hide_trusted((char *)f->xbuf, f->xsize);
+	return 0;
+}
+
 static int do_xattrwalk(struct p9_server *s, struct p9_req *rq)
 {
 	char name[XATTR_NAME_MAX + 1], path[48];
 	struct p9_fid *f = NULL, *nf = NULL;
 	u32 newnum;
-	ssize_t size;
-	u8 *buf = NULL;
 	int ret;
 
 	ret = file_fid(s, rd32(&rq->r), &f);
@@ -1966,32 +2100,22 @@ static int do_xattrwalk(struct p9_server *s, struct p9_req *rq)
 		return -EEXIST;
 	if (s->proc_fd < 0)
 		return -EOPNOTSUPP;
+	/* As for an unprivileged reader: trusted.* does not exist. */
+	if (xattr_trusted(name))
+		return -ENODATA;
 	ret = xattr_path(f, path, sizeof(path));
 	if (ret)
 		return ret;
-	/* "" lists the names. The value may grow in between: ERANGE. */
-	size = get_xattr(path, name, NULL, 0);
-	if (size > P9_XATTR_MAX)
-		size = -E2BIG;
-	if (size > 0) {
-		buf = malloc((size_t)size);
-		if (!buf)
-			return -ENOMEM;
-		size = get_xattr(path, name, buf, (size_t)size);
-	}
-	if (size < 0) {
-		free(buf);
-		return (int)size;
-	}
 	ret = fid_new(s, newnum, f->uid, &nf);
+	if (ret)
+		return ret;
+	nf->kind = FID_XATTR_READ;
+	ret = read_xattr_value(s, path, name, nf);
 	if (ret) {
-		free(buf);
+		fid_free(s, nf);
 		return ret;
 	}
-	nf->kind = FID_XATTR_READ;
-	nf->xbuf = buf;
-	nf->xsize = (size_t)size;
-	wr64(&rq->w, (u64)size);
+	wr64(&rq->w, (u64)nf->xsize);
 	return 0;
 }
 
@@ -2015,6 +2139,8 @@ static int do_xattrcreate(struct p9_server *s, struct p9_req *rq)
 		return -EROFS;
 	if (!name[0] || flags & ~(u32)(XATTR_CREATE | XATTR_REPLACE))
 		return -EINVAL;
+	if (xattr_forbidden(name))
+		return -EPERM;
 	if (size > P9_XATTR_MAX)
 		return -E2BIG;
 	if (s->proc_fd < 0)
@@ -2023,16 +2149,17 @@ static int do_xattrcreate(struct p9_server *s, struct p9_req *rq)
 	if (ret)
 		return ret;
 	f->xname = strdup(name);
-	f->xbuf = calloc(1, size ? size : 1);
+	f->xbuf = xbuf_get(s, size);
 	if (!f->xname || !f->xbuf) {
 		free(f->xname);
-		free(f->xbuf);
+		xbuf_put(s, f->xbuf, size);
 		f->xname = NULL;
 		f->xbuf = NULL;
 		return -ENOMEM;
 	}
 	/* The fid now stands for the value; Tclunk sets it. */
 	close_fd(&f->ofd);
+	f->xcharge = size;
 	f->kind = FID_XATTR_WRITE;
 	f->xsize = size;
 	f->xlen = 0;

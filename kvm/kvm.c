@@ -16,6 +16,7 @@
 #include "lkvm/init.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
+#include "lkvm/options.h"
 #include "lkvm/pci.h"
 #include "lkvm/virtio.h"
 
@@ -117,6 +118,19 @@ static unsigned long vm_type(struct kvm *kvm)
 	return KVM_VM_TYPE_ARM_IPA_SIZE(bits);
 }
 
+/* Before any attempt: -m beyond what this host's KVM can map is refused. */
+static int check_ram_size(struct kvm *kvm)
+{
+	int bits = kvm_check_cap(kvm, KVM_CAP_ARM_VM_IPA_SIZE);
+	char err[256];
+
+	if (!ram_size_check(kvm->cfg.ram_size, bits, sysconf(_SC_PAGESIZE), err,
+			    sizeof(err)))
+		return 0;
+	pr_err("%s", err);
+	return -E2BIG;
+}
+
 static int create_vm(struct kvm *kvm)
 {
 	int max;
@@ -209,7 +223,10 @@ static int map_ram(struct kvm *kvm)
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	}
 	if (map == MAP_FAILED) {
-		pr_err("cannot allocate %llu MiB of guest RAM: %s",
+		char want[32];
+
+		format_mem_size(size, want, sizeof(want));
+		pr_err("-m %s: cannot allocate %llu MiB of guest RAM: %s", want,
 		       (unsigned long long)size >> 20, strerror(errno));
 		return -ENOMEM;
 	}
@@ -243,6 +260,8 @@ static int kvm_core_init(struct kvm *kvm)
 	int ret;
 
 	ret = open_kvm_device(kvm);
+	if (!ret)
+		ret = check_ram_size(kvm);
 	if (!ret)
 		ret = create_vm(kvm);
 	if (!ret)

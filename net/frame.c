@@ -134,6 +134,23 @@ enum net_tx_error net_tx_parse(const struct iovec *iov, unsigned int n,
 	return net_hdr_check(h, *frame_len, caps);
 }
 
+enum net_tx_error net_tx_iov(const struct iovec *iov, unsigned int n,
+			     const struct net_tx_caps *caps, u8 *hdr,
+			     struct iovec *out, unsigned int *out_num)
+{
+	struct net_hdr h;
+	size_t flen;
+	enum net_tx_error e = net_tx_parse(iov, n, caps, &h, &flen);
+
+	if (e != NET_TX_OK)
+		return e;
+	/* What was checked is what goes out: our copy, not the guest's. */
+	net_hdr_encode(&h, hdr);
+	out[0] = (struct iovec) { hdr, NET_HDR_LEN };
+	*out_num = 1 + iov_slice(iov, n, NET_HDR_LEN, flen, out + 1, n);
+	return NET_TX_OK;
+}
+
 enum net_tx_error net_tx_extract(const struct iovec *iov, unsigned int n,
 				 const struct net_tx_caps *caps,
 				 struct net_hdr *h, u8 *frame,

@@ -63,9 +63,6 @@ static bool term_stdin_active;
 static pthread_mutex_t term_console_lock = PTHREAD_MUTEX_INITIALIZER;
 static const struct console_ops *term_console;
 
-static pthread_mutex_t term_out_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool term_out_dead;
-
 static const int term_stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
 static const int term_fatal_signals[] = {
 	SIGQUIT, SIGSEGV, SIGABRT, SIGBUS, SIGILL, SIGFPE,
@@ -102,20 +99,10 @@ void term_set_console(const struct console_ops *ops)
 	pthread_mutex_unlock(&term_console_lock);
 }
 
+/* To stdout, the log and the patterns, in that order (term/watch.c). */
 void term_output(const u8 *buf, size_t len)
 {
-	console_watch_feed(buf, len);
-	pthread_mutex_lock(&term_out_lock);
-	if (!term_out_dead && write_in_full(STDOUT_FILENO, buf, len) < 0) {
-		/*
-		 * Nobody reads it any more (EPIPE, EBADF, EIO after a hangup):
-		 * drop the output from now on rather than fail the guest.
-		 */
-		term_out_dead = true;
-		pr_warn("stdout: %s: guest console output discarded",
-			strerror(errno));
-	}
-	pthread_mutex_unlock(&term_out_lock);
+	console_output(buf, len);
 }
 
 /* ---- signals ---- */
@@ -342,6 +329,7 @@ static int term_init(struct kvm *kvm)
 	int ret;
 
 	term_kvm = kvm;
+	console_write_init(STDOUT_FILENO);
 	/* A closed stdout must fail writes with EPIPE, not kill us. */
 	sigemptyset(&ign.sa_mask);
 	sigaction(SIGPIPE, &ign, NULL);

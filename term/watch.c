@@ -1,8 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Scripted boot runs: --console-log, --expect and --fail-on. The console
- * is split into lines (CR dropped) as it streams; --expect patterns are
- * also tried on the line so far, so a prompt without a newline counts.
+ * is split into lines (CR dropped, split every WATCH_LINE_MAX bytes) as
+ * it streams; --expect patterns are also tried on the line so far, so a
+ * prompt without a newline counts. That try is on the line's last
+ * WATCH_TAIL_MAX bytes only: a long line printed a byte at a time (the
+ * UART) costs its length times that bound, not its length squared; the
+ * whole line is still tried when it ends.
+ *
+ * The console output of the VM goes through console_output() alone: to
+ * stdout, to the log, then to the patterns, under one lock, so that the
+ * line lkvm prints for a decision follows the bytes that led to it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -97,16 +105,26 @@ bool watch_active(const struct console_watch *w)
 	return w->log_fd >= 0 || w->nr_expect || w->nr_fail_on;
 }
 
-/* Try the awaited --expect patterns on the unmatched rest of the line. */
-static void match_expect(struct console_watch *w)
+/*
+ * Try the awaited --expect patterns on the unmatched rest of the line, or
+ * of a @partial line only on its last WATCH_TAIL_MAX bytes. Text that
+ * does not start the line is not the beginning of a line for '^'.
+ */
+static void match_expect(struct console_watch *w, bool partial)
 {
+	size_t start;
 	regmatch_t m;
 
-	while (w->next_expect < w->nr_expect &&
-	       !regexec(&w->expect[w->next_expect], w->line + w->consumed,
-			1, &m, 0)) {
+	while (w->next_expect < w->nr_expect) {
+		start = w->consumed;
+		if (partial && w->len - start > WATCH_TAIL_MAX)
+			start = w->len - WATCH_TAIL_MAX;
+		w->scanned += w->len - start;
+		if (regexec(&w->expect[w->next_expect], w->line + start, 1, &m,
+			    start ? REG_NOTBOL : 0))
+			break;
 		/* Later patterns must match later text: skip what matched. */
-		w->consumed += m.rm_eo;
+		w->consumed = start + m.rm_eo;
 		w->next_expect++;
 	}
 	if (w->next_expect == w->nr_expect && w->nr_expect && w->result < 0) {
@@ -151,17 +169,19 @@ int watch_feed(struct console_watch *w, const u8 *buf, size_t len)
 		if (c == '\r' || c == '\0')
 			continue;
 		if (c == '\n') {
-			match_expect(w);
+			match_expect(w, false);
 			end_line(w);
 			continue;
 		}
-		if (w->len == WATCH_LINE_MAX)	/* an endless line: split it */
+		if (w->len == WATCH_LINE_MAX) {	/* an endless line: split it */
+			match_expect(w, false);
 			end_line(w);
+		}
 		w->line[w->len++] = c;
 		w->line[w->len] = '\0';
 	}
 	if (w->result < 0 && w->len > w->consumed)
-		match_expect(w);
+		match_expect(w, true);
 	return w->result;
 }
 
@@ -194,25 +214,45 @@ int watch_final(struct console_watch *w, int status)
 	return status;
 }
 
-/* ---- glue: one watch for the VM, fed by term_output() ---- */
+/* ---- glue: the VM's console output, and one watch for it ---- */
 
 static struct console_watch watch = { .log_fd = -1, .result = -1 };
+/* Serialises the console devices' output, stdout writes included. */
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kvm *watch_kvm;
 static bool watch_on;
+static bool out_dead;
 
-void console_watch_feed(const u8 *buf, size_t len)
+/* Feed the watch; the status it decided just now, or -1. */
+static int watch_decide(const u8 *buf, size_t len)
+{
+	bool undecided = watch.result < 0;
+	int result;
+
+	/* Once decided, the log still takes what the guest prints. */
+	result = watch_feed(&watch, buf, len);
+	if (!undecided || result < 0)
+		return -1;
+	pr_info("%s", watch.why);
+	return result;
+}
+
+void console_output(const u8 *buf, size_t len)
 {
 	int result = -1;
 
-	if (!__atomic_load_n(&watch_on, __ATOMIC_ACQUIRE))
-		return;
 	pthread_mutex_lock(&watch_lock);
-	if (watch.result < 0) {
-		result = watch_feed(&watch, buf, len);
-		if (result >= 0)
-			pr_info("%s", watch.why);
+	if (!out_dead && console_write(buf, len) < 0) {
+		/*
+		 * Nobody reads it any more (EPIPE, EBADF, EIO after a hangup):
+		 * drop the output from now on rather than fail the guest.
+		 */
+		out_dead = true;
+		pr_warn("stdout: %s: guest console output discarded",
+			strerror(errno));
 	}
+	if (watch_on)
+		result = watch_decide(buf, len);
 	pthread_mutex_unlock(&watch_lock);
 	if (result >= 0)
 		kvm_request_stop(watch_kvm, result);
@@ -237,22 +277,22 @@ int console_watch_final(int status)
 	return ret;
 }
 
-static int console_watch_init(struct kvm *kvm)
+int console_watch_init(struct kvm *kvm)
 {
 	char err[256];
 	int ret;
 
+	pthread_mutex_lock(&watch_lock);
 	ret = watch_init(&watch, &kvm->cfg, err, sizeof(err));
-	if (ret < 0) {
+	if (ret < 0)
 		pr_err("%s", err);
-		return ret;
-	}
 	watch_kvm = kvm;
-	__atomic_store_n(&watch_on, watch_active(&watch), __ATOMIC_RELEASE);
-	return 0;
+	watch_on = !ret && watch_active(&watch);
+	pthread_mutex_unlock(&watch_lock);
+	return ret;
 }
 
-static void console_watch_exit(struct kvm *kvm)
+void console_watch_exit(struct kvm *kvm)
 {
 	/* Keep the patterns for console_watch_final(); close the log. */
 	pthread_mutex_lock(&watch_lock);

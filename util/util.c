@@ -25,6 +25,60 @@ bool lkvm_debug;
 #define RATELIMIT_SECS	5
 
 /*
+ * Messages and the guest's console share a terminal (or a file, with
+ * 2>&1): a message must not land in the middle of a console line. The
+ * console's writes and ours take msg_lock; error-checking, so that a
+ * message from a signal handler that interrupted one of them does not
+ * deadlock (it goes out unordered instead). Whether stderr is the
+ * console's file is found once, at setup: no thread asks the kernel
+ * anything new to print a message.
+ */
+static pthread_mutex_t msg_lock = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP;
+static int msg_console_fd = STDOUT_FILENO;
+static bool msg_shared;			/* stderr is msg_console_fd's file */
+static bool msg_mid_line;		/* its last byte was not a newline */
+
+static bool same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	return !fstat(a, &sa) && !fstat(b, &sb) && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+void console_write_init(int fd)
+{
+	int locked = !pthread_mutex_lock(&msg_lock);
+
+	msg_console_fd = fd;
+	msg_shared = same_file(fd, STDERR_FILENO);
+	msg_mid_line = false;
+	if (locked)
+		pthread_mutex_unlock(&msg_lock);
+}
+
+ssize_t console_write(const void *buf, size_t len)
+{
+	int locked = !pthread_mutex_lock(&msg_lock);
+	ssize_t ret = write_in_full(msg_console_fd, buf, len);
+
+	if (len)
+		msg_mid_line = ((const u8 *)buf)[len - 1] != '\n';
+	if (locked)
+		pthread_mutex_unlock(&msg_lock);
+	return ret;
+}
+
+/* Called with msg_lock: does our line need a newline first? */
+static bool msg_needs_newline(void)
+{
+	if (!msg_mid_line || !msg_shared)
+		return false;
+	msg_mid_line = false;
+	return true;
+}
+
+/*
  * Format the whole line first and emit it with one write(), so that
  * messages from several vCPU threads never interleave mid-line.
  */
@@ -33,8 +87,8 @@ static void vmessage(const char *prefix, const char *fmt, va_list ap)
 	char buf[MSG_MAX];
 	int saved_errno = errno;	/* callers often print, then use errno */
 	const char *eol;
-	size_t len, eol_len;
-	int n;
+	size_t len, eol_len, start;
+	int n, locked;
 
 	/*
 	 * While the guest runs, the terminal is in raw mode and a bare
@@ -43,15 +97,19 @@ static void vmessage(const char *prefix, const char *fmt, va_list ap)
 	eol = isatty(STDERR_FILENO) ? "\r\n" : "\n";
 	eol_len = strlen(eol);
 
+	locked = !pthread_mutex_lock(&msg_lock);
+	start = msg_needs_newline() ? eol_len : 0;
+	memcpy(buf, eol, start);
 	len = strlen(prefix);
-	memcpy(buf, prefix, len);
+	memcpy(buf + start, prefix, len);
+	len += start;
 	n = vsnprintf(buf + len, sizeof(buf) - len, fmt, ap);
 	if (n < 0)
 		n = 0;
 	len += MIN((size_t)n, sizeof(buf) - len - 1);
 
 	/* Drop the caller's own newline: we always add exactly one. */
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+	while (len > start && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		len--;
 	if (len > sizeof(buf) - eol_len)
 		len = sizeof(buf) - eol_len;
@@ -61,6 +119,8 @@ static void vmessage(const char *prefix, const char *fmt, va_list ap)
 	if (write_in_full(STDERR_FILENO, buf, len) < 0) {
 		/* Nowhere left to report it. */
 	}
+	if (locked)
+		pthread_mutex_unlock(&msg_lock);
 	errno = saved_errno;
 }
 
@@ -175,6 +235,22 @@ int parse_mem_size(const char *s, u64 *bytes)
 
 	*bytes = (u64)val << shift;
 	return 0;
+}
+
+void format_mem_size(u64 bytes, char *buf, size_t len)
+{
+	static const char units[] = "TGMK";
+	unsigned int i, shift;
+
+	for (i = 0; bytes && i < sizeof(units) - 1; i++) {
+		shift = 40 - 10 * i;
+		if (!(bytes & ((1ULL << shift) - 1))) {
+			snprintf(buf, len, "%llu%c",
+				 (unsigned long long)(bytes >> shift), units[i]);
+			return;
+		}
+	}
+	snprintf(buf, len, "%llu bytes", (unsigned long long)bytes);
 }
 
 /* Wait until @fd is ready, for descriptors someone made non-blocking. */

@@ -108,6 +108,9 @@ struct vnet_pair {
 	/* under vdev.lock */
 	struct virtq_elem rx_elem[2];
 	struct virtq_elem tx_elem;
+	/* tap transmit: the checked header, then the guest's frame */
+	u8 tx_hdr[NET_HDR_LEN];
+	struct iovec tx_iov[VIRTQ_MAX_IOV + 1];
 };
 
 struct vnet {
@@ -309,19 +312,22 @@ static bool vnet_tx_bad(struct vnet *vn, enum net_tx_error err)
 	return false;
 }
 
-/* Tap: the guest's buffers go to the tap as they are. */
+/*
+ * Tap: the frame goes from the guest's buffers, behind our copy of the
+ * header we checked (the guest's may change under another vCPU).
+ */
 static bool vnet_tap_send(struct vnet *vn, struct vnet_pair *p,
 			  struct virtq_elem *e, const struct net_tx_caps *caps)
 {
 	enum net_tx_error err;
-	struct net_hdr h;
-	size_t flen;
+	unsigned int n;
 
-	err = net_tx_parse(virtq_elem_out(e), e->out_num, caps, &h, &flen);
+	err = net_tx_iov(virtq_elem_out(e), e->out_num, caps, p->tx_hdr,
+			 p->tx_iov, &n);
 	if (err != NET_TX_OK)
 		return vnet_tx_bad(vn, err);
 	/* false: full (EAGAIN) or refused by the tap */
-	return writev(p->tap_fd, virtq_elem_out(e), e->out_num) >= 0;
+	return writev(p->tap_fd, p->tx_iov, (int)n) >= 0;
 }
 
 /* ---- receive, tap: one thread per queue pair ---- */

@@ -507,9 +507,12 @@ static bool vpci_cfg_access(struct pci_device *pci, u32 reg, u8 *data,
 	bar = pci_cfg_read8(pci, cap + VIRTIO_PCI_CAP_BAR);
 	bar_off = pci_cfg_read32(pci, cap + VIRTIO_PCI_CAP_OFFSET);
 	bar_len = pci_cfg_read32(pci, cap + VIRTIO_PCI_CAP_LENGTH);
-	/* 4.1.4.9.1: length 1, 2 or 4, offset aligned to it, inside the BAR. */
+	/*
+	 * 4.1.4.9.1: length 1, 2 or 4, offset aligned to it, inside the BAR
+	 * (in 64 bits: an offset near 4 GiB must not wrap round to 0).
+	 */
 	if (bar != VPCI_BAR || (bar_len != 1 && bar_len != 2 && bar_len != 4) ||
-	    bar_off % bar_len || bar_off + bar_len > VPCI_BAR_SIZE) {
+	    bar_off % bar_len || (u64)bar_off + bar_len > VPCI_BAR_SIZE) {
 		if (is_write)
 			memcpy(pci->cfg + reg, data, len);
 		else

@@ -24,7 +24,9 @@
  * root, new files, directories, nodes and symlinks are given to the
  * attaching user (Tattach n_uname) and the gid the guest asked for, as a
  * "passthrough" server does; unprivileged, the guest sees the real owners
- * and its chown attempts fail with EPERM.
+ * and its chown attempts fail with EPERM. Either way the guest never
+ * sets a set-user-ID or set-group-ID bit, a file capability
+ * (security.capability) or a trusted.* xattr (fs/9p.c, "Root").
  */
 
 /* Largest message size we negotiate (Tversion msize is clamped to it). */
@@ -35,6 +37,12 @@
 #define P9_MAX_FIDS		65536
 /* Largest extended attribute value or list we move (XATTR_SIZE_MAX). */
 #define P9_XATTR_MAX		65536
+/*
+ * Host memory all xattr values in transit (Txattrwalk snapshots, pending
+ * Txattrcreate values) of one export may hold; beyond it they fail with
+ * ENOMEM until fids are clunked.
+ */
+#define P9_XATTR_TOTAL_MAX	(1024 * 1024)
 
 struct p9_server;
 

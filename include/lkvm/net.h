@@ -128,6 +128,17 @@ enum net_tx_error net_tx_parse(const struct iovec *iov, unsigned int n,
 			       const struct net_tx_caps *caps,
 			       struct net_hdr *h, size_t *frame_len);
 /*
+ * net_tx_parse(), then describe the buffer in @out (room for n + 1
+ * entries) for a backend that sends header and frame together: out[0] is
+ * the checked header, encoded into @hdr (NET_HDR_LEN bytes, the caller's
+ * memory), then the frame, still in the guest's buffers. Another vCPU may
+ * rewrite the guest's header at any time; what is sent is what was
+ * checked. The frame needs no check: nothing in it is trusted.
+ */
+enum net_tx_error net_tx_iov(const struct iovec *iov, unsigned int n,
+			     const struct net_tx_caps *caps, u8 *hdr,
+			     struct iovec *out, unsigned int *out_num);
+/*
  * net_tx_parse(), then copy the frame (without its header) into @frame,
  * which holds NET_MAX_FRAME bytes.
  */

@@ -19,6 +19,16 @@ enum parse_result run_parse_options(int argc, char **argv,
 				    struct kvm_config *cfg,
 				    char *err, size_t errlen);
 void run_usage(FILE *out);
+/*
+ * The most guest RAM KVM maps for us: RAM is mapped from LKVM_RAM_BASE
+ * up in @ipa_bits of guest physical address space
+ * (KVM_CAP_ARM_VM_IPA_SIZE; 0: the cap is missing, 40 bits), as one
+ * memory slot of at most 2^31 - 1 host pages of @page_size bytes.
+ */
+u64 ram_max_size(unsigned int ipa_bits, u64 page_size);
+/* 0 if -m fits; else -E2BIG with one line naming -m and the limit. */
+int ram_size_check(u64 ram_size, unsigned int ipa_bits, u64 page_size,
+		   char *err, size_t errlen);
 /* The option table alone (lkvm help sandbox shares it). */
 void run_options_usage(FILE *out);
 /*

@@ -69,6 +69,8 @@ bool ratelimit_ok(struct ratelimit *rl);
 
 /* Parse a size such as "512", "512M", "2G" (plain numbers in MiB). */
 int parse_mem_size(const char *s, u64 *bytes);
+/* @bytes as parse_mem_size() reads it: "2T", "1022G", "640K". */
+void format_mem_size(u64 bytes, char *buf, size_t len);
 /*
  * Read a whole file into a malloc'ed buffer (NUL-terminated, the NUL not
  * counted in @len). Returns 0 or -errno.
@@ -94,6 +96,14 @@ void set_err(char *err, size_t errlen, const char *fmt, ...) __printf(3, 4);
  * workers, "iou-wrk-TID", all come out as "iou-wrk". False if it is gone.
  */
 bool thread_cpu_time(int tid, char *comm, size_t len, u64 *cpu, u64 *guest);
+/*
+ * The guest console's output goes to @fd (default stdout); call before
+ * threads start. console_write() writes it (write_in_full()); lkvm's own
+ * messages (pr_*) then start on a fresh line while the console is
+ * mid-line, if stderr is the same file as @fd (a terminal, 2>&1).
+ */
+void console_write_init(int fd);
+ssize_t console_write(const void *buf, size_t len);
 /* Copy helpers over an iovec array; return bytes copied. */
 size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip,
 		  void *buf, size_t len);

@@ -5,6 +5,7 @@
 #include <regex.h>
 #include "lkvm/util.h"
 
+struct kvm;
 struct kvm_config;
 
 /*
@@ -14,6 +15,8 @@ struct kvm_config;
  * machine is free of I/O other than the log so it is unit-testable.
  */
 #define WATCH_LINE_MAX	4096
+/* A line still being printed is tried on this many last bytes only. */
+#define WATCH_TAIL_MAX	256
 
 struct console_watch {
 	int log_fd;			/* -1 without --console-log */
@@ -27,6 +30,7 @@ struct console_watch {
 	char line[WATCH_LINE_MAX + 1];	/* the current console line */
 	size_t len;
 	size_t consumed;		/* bytes of line an --expect matched */
+	u64 scanned;			/* bytes given to regexec(), for tests */
 	int result;			/* -1, or the exit status decided */
 	char why[WATCH_LINE_MAX + 128];	/* message for the decision */
 };
@@ -44,9 +48,18 @@ int watch_feed(struct console_watch *w, const u8 *buf, size_t len);
 int watch_final(struct console_watch *w, int status);
 bool watch_active(const struct console_watch *w);
 
-/* term/watch.c glue: called by term_output() for every console byte. */
-void console_watch_feed(const u8 *buf, size_t len);
+/*
+ * term/watch.c glue, one per process. console_output() takes the VM's
+ * console output (from term_output()): it writes @buf with
+ * console_write() (stdout), then to the --console-log, then feeds the
+ * patterns; a decision prints its line (after the bytes, on a fresh
+ * line) and stops the VM.
+ */
+void console_output(const u8 *buf, size_t len);
 /* The final exit status of a run (see watch_final). */
 int console_watch_final(int status);
+/* Set up from kvm->cfg (an INIT_DEV_BASE step), and close the log. */
+int console_watch_init(struct kvm *kvm);
+void console_watch_exit(struct kvm *kvm);
 
 #endif

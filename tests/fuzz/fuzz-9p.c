@@ -7,7 +7,9 @@
  * It also checks containment: the tree sits next to an "outside"
  * directory holding a secret, and the export holds symlinks pointing
  * there and to "/". If, after any input, the outside directory or the
- * top directory changed, something escaped: abort.
+ * top directory changed, something escaped: abort. Nor may anything in
+ * the export carry a set-id bit or a security.capability or trusted.*
+ * xattr (the server strips and refuses them all): abort.
  *
  * Input: byte 0 = flags: bit 0 read-only export; bits 1-3 split requests
  * into pieces of 1 << n bytes (0: one piece); bits 4-7 the reply buffer,
@@ -17,10 +19,12 @@
  * (LKVM_9P_CORPUS=DIR).
  */
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "lkvm/9p.h"
@@ -95,6 +99,35 @@ static void check_contained(void)
 		fprintf(stderr, "fuzz-9p: something escaped the export\n");
 		abort();
 	}
+}
+
+/* An entry of the export that a root guest must not have left: abort. */
+static int check_entry(const char *path, const struct stat *st, int type,
+		       struct FTW *ftw)
+{
+	char names[4096];
+	ssize_t n, i;
+
+	if (!S_ISLNK(st->st_mode) && (st->st_mode & (S_ISUID | S_ISGID))) {
+		fprintf(stderr, "fuzz-9p: %s has mode %o\n", path,
+			st->st_mode & 07777);
+		abort();
+	}
+	n = llistxattr(path, names, sizeof(names));
+	for (i = 0; i < n; i += (ssize_t)strlen(names + i) + 1) {
+		if (!strncmp(names + i, "trusted.", 8) ||
+		    !strcmp(names + i, "security.capability")) {
+			fprintf(stderr, "fuzz-9p: %s has xattr %s\n", path,
+				names + i);
+			abort();
+		}
+	}
+	return 0;
+}
+
+static void check_no_privileges(void)
+{
+	nftw(export, check_entry, 16, FTW_PHYS);
 }
 
 /* The guest may have made it unreadable: chmod before removing. */
@@ -213,5 +246,6 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	}
 	p9_server_free(s);
 	check_contained();
+	check_no_privileges();
 	return 0;
 }

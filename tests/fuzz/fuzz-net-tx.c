@@ -6,7 +6,8 @@
  * byte. The vnet header is checked and the frame extracted exactly as
  * virtio/net.c does; what is accepted must be consistent (length, bytes,
  * header fields inside the frame), and an accepted frame goes through the
- * bounded receive queue too. ASan/UBSan catch any out-of-bounds access.
+ * bounded receive queue too. The tap's iovec (net_tx_iov) must agree:
+ * the checked header from our copy, then exactly the frame's bytes. ASan/UBSan catch any out-of-bounds access.
  *
  * Input: caps (1 byte), nsplit (1 byte, up to 16), nsplit 2-byte cut
  * lengths, then the buffer (header + frame).
@@ -22,6 +23,33 @@
 static u8 frame[NET_MAX_FRAME];
 /* the buffer may be larger than the largest accepted one */
 #define MAX_INPUT	(NET_MAX_PACKET + 256)
+
+/* The tap's view of an accepted buffer: our header, then the frame. */
+static void check_tx_iov(const struct iovec *iov, unsigned int n,
+			 const struct net_tx_caps *caps,
+			 const struct net_hdr *h, size_t flen)
+{
+	struct iovec out[MAX_IOV + 1];
+	u8 hdr[NET_HDR_LEN], want[NET_HDR_LEN];
+	unsigned int out_num = 0, i;
+	size_t off = 0;
+
+	if (net_tx_iov(iov, n, caps, hdr, out, &out_num) != NET_TX_OK ||
+	    out_num < 1 || out_num > n + 1 || out[0].iov_base != hdr ||
+	    out[0].iov_len != NET_HDR_LEN)
+		abort();
+	net_hdr_encode(h, want);
+	if (memcmp(hdr, want, NET_HDR_LEN))
+		abort();
+	for (i = 1; i < out_num; i++) {
+		if (off + out[i].iov_len > flen ||
+		    memcmp(out[i].iov_base, frame + off, out[i].iov_len))
+			abort();
+		off += out[i].iov_len;
+	}
+	if (off != flen)
+		abort();
+}
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
@@ -75,6 +103,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE &&
 	    (!h.gso_size || h.hdr_len > flen))
 		abort();
+
+	check_tx_iov(iov, n, &caps, &h, flen);
 
 	if (net_pktq_init(&q, 2) < 0)
 		return 0;

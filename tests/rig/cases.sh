@@ -418,6 +418,19 @@ run_case bad-kernel-truncated 1 lkvm run -k /tmp/truncated.img -i "$INITRD" -m 2
 expect_err_lines 1
 run_case bad-kernel-missing 1 lkvm run -k /nonexistent/Image -i "$INITRD" -m 256 -c 1
 
+# -m beyond what the host's KVM maps (here one memory slot, 8 TiB less a
+# page, binds before the 48-bit IPA): one line naming -m and the largest
+# size, before any attempt (it was KVM_SET_USER_MEMORY_REGION's EINVAL)
+mem_too_big() {
+	lkvm run -k "$KERNEL" -i "$INITRD" -m 8T >/tmp/mem.out 2>&1
+	_st=$?
+	cat /tmp/mem.out
+	[ "$(wc -l </tmp/mem.out)" -eq 1 ] || return 99
+	return $_st
+}
+expect_out "^lkvm: -m 8T: this host's KVM allows at most 8191G of guest RAM ("
+run_case mem-too-big 1 mem_too_big
+
 expect_err_lines 1
 run_case usage-exit-2 2 lkvm run --no-such-option
 
@@ -636,6 +649,13 @@ console_log_case() {
 rm -f "$RES/console.log"
 expect_file "$RES/console.log"
 run_case ci-console-log 0 console_log_case
+
+# the console bytes that matched come before lkvm's verdict, which has a
+# line of its own (stdout and stderr one file, as in a CI log)
+expect_order_case() { guest 1 hang --expect 'test=hang' 2>&1; }
+expect_out 'GUEST-INIT-OK cpus=1 test=hang$'
+expect_out '^lkvm: every --expect pattern was seen$'
+run_case ci-expect-order 0 expect_order_case
 
 # ---------------------------------------------------------------- virtio-net
 # net_guest PARAMS LKVM-OPTIONS...: the guest's net action (see build.sh)
@@ -892,6 +912,30 @@ echo GUEST-ESCAPE-TRIED
 }
 expect_out 'GUEST-ESCAPE-TRIED'
 run_case 9p-escape 0 p9_escape_case
+
+# a root guest on an export of root's lkvm leaves no set-id bit behind
+p9_setid_case() {
+	p9_setup
+	echo x >"$P9/rw/host-suid" && chmod 4755 "$P9/rw/host-suid"
+	echo x >"$P9/rw/host-sgid" && chmod 2755 "$P9/rw/host-sgid"
+	p9_guest '
+cd /mnt/rw || exit
+echo x >f && chmod 4755 f
+mkdir -m 2755 d
+mknod -m 6755 p p
+touch g && chmod 6755 g && chown 0:0 g
+chown 0:0 host-suid
+echo y >>host-sgid
+echo "GUEST-SETID $(stat -c %a f d p g host-suid host-sgid | tr "\n" " ")"
+' --9p "$P9/rw,rw" || return
+	cd "$P9/rw" || return
+	_modes=$(stat -c %a f d p g host-suid host-sgid | tr '\n' ' ')
+	cd /share || return
+	echo "HOST-SETID $_modes"
+	[ "$_modes" = "755 755 755 755 755 755 " ]
+}
+expect_out 'HOST-SETID 755 755 755 755 755 755 $'
+run_case 9p-setid-stripped 0 p9_setid_case
 
 # bad --9p values: one line, before any VM
 expect_err_lines 1

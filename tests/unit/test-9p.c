@@ -1039,6 +1039,200 @@ static void test_xattr(void **state)
 	teardown();
 }
 
+/* ---- root rules: no set-id bits, no capabilities, bounded xattrs ---- */
+
+static mode_t host_mode(const char *rel)
+{
+	char p[256];
+	struct stat st;
+
+	host_path(p, sizeof(p), rel);
+	assert_int_equal(lstat(p, &st), 0);
+	return st.st_mode & 07777;
+}
+
+static void host_chmod(const char *rel, mode_t mode)
+{
+	char p[256];
+
+	host_path(p, sizeof(p), rel);
+	assert_int_equal(chmod(p, mode), 0);
+	assert_int_equal(host_mode(rel), mode);
+}
+
+/* Tsetattr chown to @uid:@gid (ourselves: allowed whoever we are). */
+static int chown_fid(u32 fid, u32 uid, u32 gid)
+{
+	m_begin(TSETATTR);
+	m_u32(fid);
+	m_u32(0x2 | 0x4);
+	m_u32(0);
+	m_u32(uid);
+	m_u32(gid);
+	m_u64(0);
+	m_u64(0);
+	m_u64(0);
+	m_u64(0);
+	m_u64(0);
+	return rpc();
+}
+
+static void test_setid_create(void **state)
+{
+	fixture("setid_create", false);
+	assert_int_equal(walk(ROOT, 2), 0);
+	assert_int_equal(lcreate(2, "suid", O_WR, 06755), 0);
+	assert_int_equal(host_mode("suid"), 0755);
+	assert_int_equal(mkdir_fid(ROOT, "sdir", 06775), 0);
+	assert_int_equal(host_mode("sdir"), 0775);
+	assert_int_equal(mknod_fid(ROOT, "sreg", S_IFREG | 06755), 0);
+	assert_int_equal(host_mode("sreg"), 0755);
+	assert_int_equal(mknod_fid(ROOT, "sfifo", S_IFIFO | 06644), 0);
+	assert_int_equal(host_mode("sfifo"), 0644);
+	/* A setgid parent passes its bit on to new directories: not here. */
+	host_chmod("dir", 02755);
+	assert_int_equal(walk(ROOT, 3, "dir"), 1);
+	assert_int_equal(mkdir_fid(3, "child", 0755), 0);
+	assert_int_equal(host_mode("dir/child"), 0755);
+	teardown();
+}
+
+static void test_setid_chmod_chown(void **state)
+{
+	fixture("setid_chmod_chown", false);
+	assert_int_equal(walk(ROOT, 2, "file.txt"), 1);
+	assert_int_equal(setattr_fid(2, 0x1, 04755, 0, 0), 0);
+	assert_int_equal(host_mode("file.txt"), 0755);
+	assert_int_equal(setattr_fid(2, 0x1, 02711, 0, 0), 0);
+	assert_int_equal(host_mode("file.txt"), 0711);
+	/* chown: setuid and setgid without group execute, which the kernel keeps. */
+	host_chmod("file.txt", 06744);
+	assert_int_equal(chown_fid(2, getuid(), getgid()), 0);
+	assert_int_equal(host_mode("file.txt"), 0744);
+	host_chmod("file.txt", 06755);
+	assert_int_equal(chown_fid(2, (u32)-1, getgid()), 0);
+	assert_int_equal(host_mode("file.txt"), 0755);
+	/* A directory keeps them through a chown, unless we strip them. */
+	host_chmod("dir", 06755);
+	assert_int_equal(walk(ROOT, 3, "dir"), 1);
+	assert_int_equal(chown_fid(3, getuid(), getgid()), 0);
+	assert_int_equal(host_mode("dir"), 0755);
+	/* Symlinks have no mode to strip: a chown still works. */
+	assert_int_equal(walk(ROOT, 4, "abs_link"), 1);
+	assert_int_equal(chown_fid(4, getuid(), getgid()), 0);
+	teardown();
+}
+
+/* Writing a set-id file clears its bits, as for a writer without CAP_FSETID. */
+static void test_setid_write(void **state)
+{
+	fixture("setid_write", false);
+	host_chmod("file.txt", 06755);
+	assert_int_equal(walk(ROOT, 2, "file.txt"), 1);
+	assert_int_equal(lopen(2, O_RD), 0);
+	assert_int_equal(host_mode("file.txt"), 06755);	/* reading: kept */
+	assert_int_equal(walk(ROOT, 3, "file.txt"), 1);
+	assert_int_equal(lopen(3, O_WR), 0);
+	assert_int_equal(host_mode("file.txt"), 0755);
+	host_chmod("file.txt", 04700);
+	assert_int_equal(setattr_fid(3, 0x8, 0, 2, 0), 0);	/* truncate */
+	assert_int_equal(host_mode("file.txt"), 0700);
+	host_chmod("file.txt", 04700);
+	assert_int_equal(walk(ROOT, 4), 0);
+	assert_int_equal(lcreate(4, "file.txt", O_WR, 0644), 0);	/* exists */
+	assert_int_equal(host_mode("file.txt"), 0700);
+	teardown();
+}
+
+static void test_xattr_names_refused(void **state)
+{
+	char p[256], val[512];
+	bool root_xattrs;
+	u64 size;
+	int n;
+
+	fixture("xattr_names", false);
+	assert_int_equal(walk(ROOT, 2, "file.txt"), 1);
+	assert_int_equal(xattrcreate_fid(2, "security.capability", 20, 0),
+			 -EPERM);
+	assert_int_equal(xattrcreate_fid(2, "security.capability", 0, 0),
+			 -EPERM);
+	assert_int_equal(xattrcreate_fid(2, "trusted.overlay.redirect", 4, 0),
+			 -EPERM);
+	assert_int_equal(xattrcreate_fid(2, "trusted.", 1, 0), -EPERM);
+	assert_int_equal(xattrwalk_fid(2, 3, "trusted.lkvm", &size), -ENODATA);
+	assert_int_equal(clunk(3), -EBADF);
+	/* The fid is still a file: the refusals changed nothing. */
+	assert_int_equal(lopen(2, O_RD), 0);
+	/* A trusted.* xattr the host set (root only): unseen, unread. */
+	host_path(p, sizeof(p), "file.txt");
+	root_xattrs = !setxattr(p, "trusted.lkvm", "host", 4, 0);
+	if (!root_xattrs)
+		assert_true(errno == EPERM || errno == EOPNOTSUPP);
+	setxattr(p, "user.lkvm", "1", 1, 0);
+	assert_int_equal(walk(ROOT, 4, "file.txt"), 1);
+	assert_int_equal(xattrwalk_fid(4, 5, "trusted.lkvm", &size), -ENODATA);
+	assert_int_equal(xattrwalk_fid(4, 5, "", &size), 0);
+	n = read_fid(5, 0, sizeof(val) - 1, val);
+	assert_int_equal(n, (int)size);
+	for (int i = 0; i < n; i += (int)strlen(val + i) + 1)
+		assert_int_not_equal(strncmp(val + i, "trusted.", 8), 0);
+	if (root_xattrs) {
+		assert_true(listxattr(p, val, sizeof(val)) > (ssize_t)size);
+		assert_int_equal(getxattr(p, "trusted.lkvm", val, sizeof(val)), 4);
+	}
+	teardown();
+}
+
+#define XATTR_FIDS	(P9_XATTR_TOTAL_MAX / P9_XATTR_MAX)
+
+/* Pending xattr values are bounded per export, and released by Tclunk. */
+static void test_xattr_memory_bound(void **state)
+{
+	char p[256];
+	bool user_xattrs;
+	unsigned int i;
+	u64 size;
+
+	fixture("xattr_bound", false);
+	host_path(p, sizeof(p), "file.txt");
+	user_xattrs = !setxattr(p, "user.big", "12345678", 8, 0);
+	for (i = 0; i < XATTR_FIDS; i++) {
+		assert_int_equal(walk(ROOT, 100 + i, "file.txt"), 1);
+		assert_int_equal(xattrcreate_fid(100 + i, "user.v",
+						 P9_XATTR_MAX, 0), 0);
+	}
+	/* Full: one more byte is refused, for writes and reads alike. */
+	assert_int_equal(walk(ROOT, 2, "file.txt"), 1);
+	assert_int_equal(xattrcreate_fid(2, "user.v", 1, 0), -ENOMEM);
+	assert_int_equal(walk(ROOT, 3, "file.txt"), 1);
+	if (user_xattrs) {
+		assert_int_equal(xattrwalk_fid(3, 4, "user.big", &size),
+				 -ENOMEM);
+		assert_int_equal(clunk(4), -EBADF);
+	}
+	/* A clunk gives its share back (an unfinished value is not set). */
+	assert_int_equal(clunk(100), -EINVAL);
+	assert_int_equal(xattrcreate_fid(2, "user.v", P9_XATTR_MAX, 0), 0);
+	assert_int_equal(xattrcreate_fid(3, "user.v", 1, 0), -ENOMEM);
+	assert_int_equal(clunk(2), -EINVAL);
+	if (user_xattrs) {
+		assert_int_equal(xattrwalk_fid(3, 4, "user.big", &size), 0);
+		assert_int_equal(size, 8);
+		assert_int_equal(clunk(4), 0);
+	}
+	/* A new session frees every fid, and with them the whole budget. */
+	assert_int_equal(version(65536, "9P2000.L", &(u32){ 0 }, (char[32]){ 0 }),
+			 0);
+	assert_int_equal(attach(ROOT), 0);
+	for (i = 0; i < XATTR_FIDS; i++) {
+		assert_int_equal(walk(ROOT, 200 + i, "file.txt"), 1);
+		assert_int_equal(xattrcreate_fid(200 + i, "user.v",
+						 P9_XATTR_MAX, 0), 0);
+	}
+	teardown();
+}
+
 /* ---- containment ---- */
 
 static void test_dotdot_stays_inside(void **state)
@@ -1340,6 +1534,11 @@ int main(void)
 		cmocka_unit_test(test_statfs_fsync_lock),
 		cmocka_unit_test(test_setattr),
 		cmocka_unit_test(test_xattr),
+		cmocka_unit_test(test_setid_create),
+		cmocka_unit_test(test_setid_chmod_chown),
+		cmocka_unit_test(test_setid_write),
+		cmocka_unit_test(test_xattr_names_refused),
+		cmocka_unit_test(test_xattr_memory_bound),
 		cmocka_unit_test(test_dotdot_stays_inside),
 		cmocka_unit_test(test_symlinks_not_followed),
 		cmocka_unit_test(test_moved_out_dotdot),

@@ -258,6 +258,56 @@ static void test_tx_header(void **state)
 	assert_int_equal(tx(&h, 100, &all, &len), NET_TX_BAD_HDR);
 }
 
+/*
+ * The tap's iovec: the header checked, from our copy; the frame from the
+ * guest's buffers. A vCPU rewriting the guest's header after the check
+ * changes nothing that is sent.
+ */
+static void test_tx_iov_checked_header(void **state)
+{
+	struct net_tx_caps all = { .csum = true, .tso4 = true };
+	struct net_hdr h = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 1448,
+		.hdr_len = 54, .csum_start = 34, .csum_offset = 16,
+	};
+	u8 checked[NET_HDR_LEN], hdr[NET_HDR_LEN], sent[4000];
+	struct iovec iov[3], out[4];
+	size_t len = mk_pkt(&h, 3000), got = 0;
+	unsigned int n = 0, i;
+
+	net_hdr_encode(&h, checked);
+	iov[0] = (struct iovec) { pkt, 5 };
+	iov[1] = (struct iovec) { pkt + 5, 20 };
+	iov[2] = (struct iovec) { pkt + 25, len - 25 };
+	assert_int_equal(net_tx_iov(iov, 3, &all, hdr, out, &n), NET_TX_OK);
+	assert_int_equal(n, 3);
+	assert_ptr_equal(out[0].iov_base, hdr);
+	assert_int_equal(out[0].iov_len, NET_HDR_LEN);
+	/* The rest is the frame, in place (its bytes were never checked). */
+	assert_ptr_equal(out[1].iov_base, pkt + NET_HDR_LEN);
+	for (i = 1; i < n; i++) {
+		assert_true((u8 *)out[i].iov_base >= pkt + NET_HDR_LEN);
+		memcpy(sent + got, out[i].iov_base, out[i].iov_len);
+		got += out[i].iov_len;
+	}
+	assert_int_equal(got, 3000);
+	assert_memory_equal(sent, pkt + NET_HDR_LEN, 3000);
+	/* Another vCPU makes the header one we would have refused. */
+	memset(pkt, 0xff, NET_HDR_LEN);
+	assert_memory_equal(out[0].iov_base, checked, NET_HDR_LEN);
+	assert_int_equal(net_tx_iov(iov, 3, &all, hdr, out, &n),
+			 NET_TX_BAD_HDR);
+	/* A header alone in its buffer: the frame is the other buffers. */
+	mk_pkt(&h, 3000);
+	iov[0] = (struct iovec) { pkt, NET_HDR_LEN };
+	iov[1] = (struct iovec) { pkt + NET_HDR_LEN, len - NET_HDR_LEN };
+	assert_int_equal(net_tx_iov(iov, 2, &all, hdr, out, &n), NET_TX_OK);
+	assert_int_equal(n, 2);
+	assert_ptr_equal(out[1].iov_base, pkt + NET_HDR_LEN);
+	assert_int_equal(out[1].iov_len, 3000);
+}
+
 static void test_caps_from_features(void **state)
 {
 	struct net_tx_caps c = net_tx_caps_from_features(
@@ -446,6 +496,7 @@ int main(void)
 		cmocka_unit_test(test_tx_plain),
 		cmocka_unit_test(test_tx_sizes),
 		cmocka_unit_test(test_tx_header),
+		cmocka_unit_test(test_tx_iov_checked_header),
 		cmocka_unit_test(test_caps_from_features),
 		T(test_rx_single),
 		T(test_rx_mergeable),

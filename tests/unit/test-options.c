@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -117,6 +118,43 @@ static void test_scripted_run_options(void **state)
 	assert_int_equal(cfg.nr_p9, 1);
 }
 
+/*
+ * -m against what KVM maps: the IPA size less the 2 GiB below RAM, and
+ * one memory slot of 2^31 - 1 pages.
+ */
+static void test_ram_limit(void **state)
+{
+	const u64 k4 = 4096, k64 = 65536;
+	char err[256];
+
+	assert_int_equal(ram_max_size(0, k4), 1022 * SZ_1G);	/* 40 bits */
+	assert_int_equal(ram_max_size(40, k4), 1022 * SZ_1G);
+	assert_int_equal(ram_max_size(36, k4), 62 * SZ_1G);
+	assert_int_equal(ram_max_size(31, k4), 0);
+	/* 48 bits: the slot is the limit, 8 TiB less a page, in GiB. */
+	assert_int_equal(ram_max_size(48, k4), 8191 * SZ_1G);
+	assert_int_equal(ram_max_size(48, k64), 131071 * SZ_1G);
+	assert_int_equal(ram_max_size(44, k64), (16ULL << 40) - 2 * SZ_1G);
+
+	assert_int_equal(ram_size_check(1022 * SZ_1G, 40, k4, err,
+					sizeof(err)), 0);
+	assert_int_equal(ram_size_check(2048 * SZ_1G, 44, k4, err,
+					sizeof(err)), 0);
+	assert_int_equal(ram_size_check(2048 * SZ_1G, 40, k4, err,
+					sizeof(err)), -E2BIG);
+	assert_string_equal(err, "-m 2T: this host's KVM allows at most 1022G of guest RAM (40-bit guest physical addresses, RAM from 0x80000000)");
+	assert_int_equal(ram_size_check(1022 * SZ_1G + SZ_1M, 0, k4, err,
+					sizeof(err)), -E2BIG);
+	assert_string_equal(err, "-m 1046529M: this host's KVM allows at most 1022G of guest RAM (40-bit guest physical addresses, RAM from 0x80000000)");
+	assert_int_equal(ram_size_check(256ULL << 40, 48, k4, err,
+					sizeof(err)), -E2BIG);
+	assert_string_equal(err, "-m 256T: this host's KVM allows at most 8191G of guest RAM (one memory slot of at most 2^31 - 1 pages of 4 KiB)");
+	assert_int_equal(ram_size_check(8191 * SZ_1G, 48, k4, err,
+					sizeof(err)), 0);
+	assert_int_equal(ram_size_check(8192 * SZ_1G, 48, k4, err,
+					sizeof(err)), -E2BIG);
+}
+
 static void test_help(void **state)
 {
 	struct kvm_config cfg;
@@ -175,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_scripted_run_options),
 		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_ram_limit),
 		cmocka_unit_test(test_cmdline_has_param),
 		cmocka_unit_test(test_cmdline_add_default),
 	};

@@ -757,6 +757,28 @@ static void test_virtio_pci(void **state)
 	cfg_write(kvm, 0, c.pci_cfg + VIRTIO_PCI_CAP_OFFSET, 4, 1);
 	cfg_write(kvm, 0, c.pci_cfg + 16, 2, 0);
 	assert_int_equal(mem_read(kvm, common + VIRTIO_PCI_COMMON_Q_SELECT, 2), 1);
+	/*
+	 * Offsets whose end wraps round 2^32 to 0: outside the BAR, so the
+	 * window is plain storage (a BAR access would have read back 0).
+	 */
+	{
+		static const u32 wrap[][2] = {
+			{ 0xfffffffc, 4 }, { 0xfffffffe, 2 }, { 0xffffffff, 1 },
+		};
+		unsigned int i;
+
+		for (i = 0; i < ARRAY_SIZE(wrap); i++) {
+			cfg_write(kvm, 0, c.pci_cfg + VIRTIO_PCI_CAP_OFFSET, 4,
+				  wrap[i][0]);
+			cfg_write(kvm, 0, c.pci_cfg + VIRTIO_PCI_CAP_LENGTH, 4,
+				  wrap[i][1]);
+			cfg_write(kvm, 0, c.pci_cfg + 16, wrap[i][1], 0xa5);
+			assert_int_equal(cfg_read(kvm, 0, 0, 0, c.pci_cfg + 16,
+						  wrap[i][1]), 0xa5);
+		}
+		assert_int_equal(mem_read(kvm, common + VIRTIO_PCI_COMMON_Q_SELECT,
+					  2), 1);
+	}
 
 	/* Moving the BAR moves the notify ioeventfds. */
 	cfg_write(kvm, 0, PCI_BASE_ADDRESS_0, 4, (u32)moved & ~0x7fffU);

@@ -42,6 +42,31 @@ static void expect_invalid(const char *s)
 	assert_int_equal(got, 12345);
 }
 
+static void expect_format(u64 bytes, const char *want)
+{
+	char buf[32];
+	u64 back = 0;
+
+	format_mem_size(bytes, buf, sizeof(buf));
+	assert_string_equal(buf, want);
+	/* What it prints, -m reads back (whole KiB). */
+	if (bytes && bytes % 1024 == 0) {
+		assert_int_equal(parse_mem_size(buf, &back), 0);
+		assert_int_equal(back, bytes);
+	}
+}
+
+static void test_format_mem_size(void **state)
+{
+	expect_format(2ULL << 40, "2T");
+	expect_format(1022 * SZ_1G, "1022G");
+	expect_format(256 * SZ_1M, "256M");
+	expect_format(SZ_1G + SZ_1M, "1025M");
+	expect_format(4096, "4K");
+	expect_format(1000, "1000 bytes");
+	expect_format(0, "0 bytes");
+}
+
 static void test_parse_mem_size_valid(void **state)
 {
 	expect_size("512", 512 * SZ_1M);
@@ -480,6 +505,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_mem_size_valid),
+		cmocka_unit_test(test_format_mem_size),
 		cmocka_unit_test(test_parse_mem_size_invalid),
 		cmocka_unit_test(test_messages),
 		cmocka_unit_test(test_message_preserves_errno),

@@ -11,6 +11,7 @@
 
 #include "lkvm/kvm.h"
 #include "lkvm/watch.h"
+#include "stubs.h"
 
 static int feed(struct console_watch *w, const char *s)
 {
@@ -134,6 +135,162 @@ static void test_console_log_and_long_lines(void **state)
 	free(big);
 }
 
+/* Feed @s a byte at a time, as the UART prints. */
+static int feed_bytes(struct console_watch *w, const char *s, size_t n)
+{
+	int ret = -1;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ret = watch_feed(w, (const u8 *)s + i, 1);
+	return ret;
+}
+
+/* A long line printed a byte at a time costs its length times a bound. */
+static void test_partial_line_bounded(void **state)
+{
+	struct kvm_config cfg = { 0 };
+	struct console_watch w;
+	char *line = malloc(WATCH_LINE_MAX + 1000);
+
+	memset(line, 'x', WATCH_LINE_MAX + 1000);
+	cfg.expect[0] = "NEVER";
+	cfg.nr_expect = 1;
+	setup(&cfg, &w);
+	assert_int_equal(feed_bytes(&w, line, 4000), -1);
+	assert_true(w.scanned <= 4000ULL * WATCH_TAIL_MAX);
+	assert_true(w.scanned >= 4000ULL * 100);	/* it did look */
+	assert_int_equal(feed(&w, "\n"), -1);
+	assert_true(w.scanned <= 4000ULL * WATCH_TAIL_MAX + 4000);
+	watch_free(&w);
+
+	/* A prompt at the end of a long unfinished line is still seen. */
+	cfg.expect[0] = "login: $";
+	setup(&cfg, &w);
+	assert_int_equal(feed_bytes(&w, line, 3000), -1);
+	assert_int_equal(feed_bytes(&w, "login: ", 7), LKVM_EXIT_OK);
+	watch_free(&w);
+
+	/* The tail of a line is not its start for '^'; the next line is. */
+	cfg.expect[0] = "^login";
+	setup(&cfg, &w);
+	assert_int_equal(feed_bytes(&w, line, 1000), -1);
+	assert_int_equal(feed_bytes(&w, "login", 5), -1);
+	assert_int_equal(feed(&w, "\nlogin"), LKVM_EXIT_OK);
+	watch_free(&w);
+
+	/* Longer than the tail: matched once the line ends. */
+	cfg.expect[0] = "^a{300}b";
+	setup(&cfg, &w);
+	memset(line, 'a', 300);
+	line[300] = 'b';
+	assert_int_equal(feed_bytes(&w, line, 301), -1);
+	assert_int_equal(feed(&w, "\r\n"), LKVM_EXIT_OK);
+	watch_free(&w);
+
+	/* A line split at WATCH_LINE_MAX: its first part is tried whole. */
+	cfg.expect[0] = "^y{1000}";
+	setup(&cfg, &w);
+	memset(line, 'y', WATCH_LINE_MAX + 1000);
+	assert_int_equal(watch_feed(&w, (u8 *)line, WATCH_LINE_MAX + 1000),
+			 LKVM_EXIT_OK);
+	watch_free(&w);
+	free(line);
+}
+
+static void read_back(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	n = read(fd, buf, size - 1);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	close(fd);
+	unlink(path);
+}
+
+static int tmp_file(char *path)
+{
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static void out(const char *s)
+{
+	console_output((const u8 *)s, strlen(s));
+}
+
+/*
+ * The console bytes that matched reach stdout and the log before lkvm's
+ * verdict, which starts on a line of its own: "USERSPACE O" + verdict +
+ * "K" was the bug. Here stdout and stderr are one file, as with 2>&1.
+ */
+static void test_output_order(void **state)
+{
+	char outp[] = "/tmp/lkvm-out-XXXXXX", logp[] = "/tmp/lkvm-log-XXXXXX";
+	static struct kvm kvm;
+	char buf[512];
+	int fd = tmp_file(outp), saved = dup(STDERR_FILENO);
+
+	close(tmp_file(logp));
+	kvm.cfg.expect[0] = "USERSPACE OK";
+	kvm.cfg.nr_expect = 1;
+	kvm.cfg.console_log = logp;
+	stub_stop_status = -1;
+	assert_int_equal(console_watch_init(&kvm), 0);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	console_write_init(fd);
+	out("[ 1.0] init\r\nUSERSPACE O");
+	assert_int_equal(stub_stop_status, -1);
+	out("K");
+	assert_int_equal(stub_stop_status, LKVM_EXIT_OK);
+	out("\r\nafter");
+	pr_warn("stopping");		/* mid-line again: a fresh line */
+	out("done\n");
+	pr_info("at a line start");	/* no empty line */
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	console_write_init(STDOUT_FILENO);
+	console_watch_exit(&kvm);
+	assert_int_equal(console_watch_final(LKVM_EXIT_TIMEOUT), LKVM_EXIT_OK);
+	close(fd);
+	read_back(outp, buf, sizeof(buf));
+	assert_string_equal(buf, "[ 1.0] init\r\nUSERSPACE OK\n"
+			    "lkvm: every --expect pattern was seen\n"
+			    "\r\nafter\nlkvm: warning: stopping\n"
+			    "done\nlkvm: at a line start\n");
+	/* The log has the console alone, after the decision too. */
+	read_back(logp, buf, sizeof(buf));
+	assert_string_equal(buf, "[ 1.0] init\r\nUSERSPACE OK\r\nafterdone\n");
+}
+
+/* stderr elsewhere (2>file): no newline of ours in front of its lines. */
+static void test_output_stderr_apart(void **state)
+{
+	char outp[] = "/tmp/lkvm-out-XXXXXX", errp[] = "/tmp/lkvm-err-XXXXXX";
+	int fd = tmp_file(outp), efd = tmp_file(errp);
+	int saved = dup(STDERR_FILENO);
+	char buf[256];
+
+	assert_int_equal(dup2(efd, STDERR_FILENO), STDERR_FILENO);
+	console_write_init(fd);
+	out("login: ");
+	pr_warn("elsewhere");
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	console_write_init(STDOUT_FILENO);
+	close(efd);
+	close(fd);
+	read_back(outp, buf, sizeof(buf));
+	assert_string_equal(buf, "login: ");
+	read_back(errp, buf, sizeof(buf));
+	assert_string_equal(buf, "lkvm: warning: elsewhere\n");
+}
+
 static void test_bad_log_path(void **state)
 {
 	struct kvm_config cfg = { 0 };
@@ -154,6 +311,9 @@ int main(void)
 		cmocka_unit_test(test_final),
 		cmocka_unit_test(test_console_log_and_long_lines),
 		cmocka_unit_test(test_bad_log_path),
+		cmocka_unit_test(test_partial_line_bounded),
+		cmocka_unit_test(test_output_order),
+		cmocka_unit_test(test_output_stderr_apart),
 	};
 
 	return cmocka_run_group_tests_name("watch", tests, NULL, NULL);
