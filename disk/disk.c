@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lkvm/disk.h"
+#include "lkvm/iov.h"
 #include "lkvm/qcow2.h"
 
 #define BAD(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
@@ -410,36 +411,26 @@ bool disk_iov_aligned(const struct disk *d, const struct iovec *iov, int n)
 	return true;
 }
 
-static size_t iov_total(const struct iovec *iov, int n)
-{
-	size_t len = 0;
-	int i;
-
-	for (i = 0; i < n; i++)
-		len += iov[i].iov_len;
-	return len;
-}
-
 /* preadv/pwritev until done, restarting after short transfers. */
 static ssize_t rw_full(int fd, const struct iovec *iov, int n, u64 offset,
 		       bool write)
 {
-	struct iovec local[64], *v = local;
+	struct iovec local[64], *buf = local, *v;
 	size_t total = iov_total(iov, n), done = 0;
+	unsigned int m = n;
 	ssize_t r;
-	int first = 0;
 
 	if (n > (int)ARRAY_SIZE(local)) {
-		v = malloc(n * sizeof(*v));
-		if (!v)
+		buf = malloc(n * sizeof(*buf));
+		if (!buf)
 			return -ENOMEM;
 	}
-	memcpy(v, iov, n * sizeof(*v));
+	memcpy(buf, iov, n * sizeof(*buf));
+	v = buf;
+	iov_advance(&v, &m, 0);	/* no empty head, as after each transfer */
 	while (done < total) {
-		while (first < n && !v[first].iov_len)
-			first++;
-		r = write ? pwritev(fd, v + first, n - first, offset + done) :
-			    preadv(fd, v + first, n - first, offset + done);
+		r = write ? pwritev(fd, v, m, offset + done) :
+			    preadv(fd, v, m, offset + done);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
@@ -447,27 +438,19 @@ static ssize_t rw_full(int fd, const struct iovec *iov, int n, u64 offset,
 			goto out;
 		}
 		done += r;
-		while (r > 0) {
-			size_t k = MIN((size_t)r, v[first].iov_len);
-
-			v[first].iov_base = (u8 *)v[first].iov_base + k;
-			v[first].iov_len -= k;
-			r -= k;
-			if (!v[first].iov_len)
-				first++;
-		}
+		iov_advance(&v, &m, r);
 	}
 	r = done;
 out:
-	if (v != local)
-		free(v);
+	if (buf != local)
+		free(buf);
 	return r;
 }
 
 static ssize_t raw_rw(struct disk *d, const struct iovec *iov, int n,
 		      u64 offset, bool write)
 {
-	size_t len = iov_total(iov, n), i, off;
+	size_t len = iov_total(iov, n);
 	struct iovec b;
 	ssize_t r;
 
@@ -480,14 +463,10 @@ static ssize_t raw_rw(struct disk *d, const struct iovec *iov, int n,
 		return -ENOMEM;
 	b.iov_len = len;
 	if (write)
-		for (i = 0, off = 0; i < (size_t)n; off += iov[i++].iov_len)
-			memcpy((u8 *)b.iov_base + off, iov[i].iov_base,
-			       iov[i].iov_len);
+		iov_to_buf(iov, n, 0, b.iov_base, len);
 	r = rw_full(d->fd, &b, 1, offset, write);
 	if (!write && r > 0)
-		for (i = 0, off = 0; i < (size_t)n; off += iov[i++].iov_len)
-			memcpy(iov[i].iov_base, (u8 *)b.iov_base + off,
-			       iov[i].iov_len);
+		iov_from_buf(iov, n, 0, b.iov_base, len);
 	free(b.iov_base);
 	return r;
 }
