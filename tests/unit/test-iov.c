@@ -31,13 +31,15 @@ static void fixture_init(struct fixture *f)
 	f->v[4] = (struct iovec) { f->c, 3 };
 }
 
-/* The fixture's 9 bytes as one string. */
-static void fixture_flat(const struct fixture *f, char out[10])
+/* The fixture's 9 bytes, read straight from its buffers, are @want. */
+static void expect_bytes(const struct fixture *f, const char *want)
 {
-	memcpy(out, f->a, 4);
-	memcpy(out + 4, f->b, 2);
-	memcpy(out + 6, f->c, 3);
-	out[9] = 0;
+	char flat[9];
+
+	memcpy(flat, f->a, 4);
+	memcpy(flat + 4, f->b, 2);
+	memcpy(flat + 6, f->c, 3);
+	assert_memory_equal(flat, want, 9);
 }
 
 /* ---- iov_total ---- */
@@ -57,6 +59,9 @@ static void test_total(void **state)
 	/* exactly SIZE_MAX fits; one more byte saturates, never wraps */
 	assert_true(iov_total(big, 2) == SIZE_MAX);
 	assert_true(iov_total(big, 3) == SIZE_MAX);
+	big[1].iov_len = 20;		/* would wrap to 9 */
+	assert_true(iov_total(big, 2) == SIZE_MAX);
+	big[1].iov_len = 10;
 	big[0].iov_len = SIZE_MAX;
 	assert_true(iov_total(big, 3) == SIZE_MAX);
 	big[0].iov_len = SIZE_MAX - 11;
@@ -66,38 +71,34 @@ static void test_total(void **state)
 
 /* ---- iov_to_buf ---- */
 
+/* Copying @len bytes from @skip of the first @n entries gives @want, no more. */
+static void expect_to_buf(const struct fixture *f, unsigned int n,
+			  size_t skip, size_t len, const char *want)
+{
+	size_t k = strlen(want);
+	char buf[16];
+
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(iov_to_buf(f->v, n, skip, buf, len), k);
+	assert_memory_equal(buf, want, k);
+	assert_int_equal(buf[k], 'x');
+}
+
 static void test_to_buf(void **state)
 {
 	struct fixture f;
-	char buf[16];
 
 	fixture_init(&f);
-	/* across every entry, empty ones included */
-	memset(buf, 'x', sizeof(buf));
-	assert_int_equal(iov_to_buf(f.v, 5, 0, buf, 9), 9);
-	assert_memory_equal(buf, "abcdefghix", 10);
-	/* from inside an entry; the copy stops at @len */
-	memset(buf, 'x', sizeof(buf));
-	assert_int_equal(iov_to_buf(f.v, 5, 3, buf, 4), 4);
-	assert_memory_equal(buf, "defgx", 5);
-	/* skip lands exactly on an entry boundary (and on empty ones) */
-	memset(buf, 'x', sizeof(buf));
-	assert_int_equal(iov_to_buf(f.v, 5, 6, buf, 16), 3);
-	assert_memory_equal(buf, "ghix", 4);
-	/* more asked than there is: what there is */
-	memset(buf, 'x', sizeof(buf));
-	assert_int_equal(iov_to_buf(f.v, 5, 0, buf, 16), 9);
-	assert_memory_equal(buf, "abcdefghix", 10);
-	/* at or past the end, nothing at all, nothing written */
-	memset(buf, 'x', sizeof(buf));
-	assert_int_equal(iov_to_buf(f.v, 5, 9, buf, 4), 0);
-	assert_int_equal(iov_to_buf(f.v, 5, 100, buf, 4), 0);
-	assert_int_equal(iov_to_buf(f.v, 5, 0, buf, 0), 0);
-	assert_int_equal(iov_to_buf(f.v, 0, 0, buf, 4), 0);
-	assert_int_equal(buf[0], 'x');
-	/* only the first @n entries count */
-	assert_int_equal(iov_to_buf(f.v, 3, 2, buf, 16), 4);
-	assert_memory_equal(buf, "cdefx", 5);
+	expect_to_buf(&f, 5, 0, 9, "abcdefghi");	/* empty entries too */
+	expect_to_buf(&f, 5, 3, 4, "defg");		/* inside; @len stops it */
+	expect_to_buf(&f, 5, 4, 3, "efg");		/* skip on a boundary */
+	expect_to_buf(&f, 5, 6, 16, "ghi");		/* ... and on empty ones */
+	expect_to_buf(&f, 5, 0, 16, "abcdefghi");	/* more than there is */
+	expect_to_buf(&f, 5, 9, 4, "");			/* at the end */
+	expect_to_buf(&f, 5, 100, 4, "");		/* past it */
+	expect_to_buf(&f, 5, 0, 0, "");
+	expect_to_buf(&f, 0, 0, 4, "");
+	expect_to_buf(&f, 3, 2, 16, "cdef");		/* only @n entries */
 }
 
 /* ---- iov_from_buf ---- */
@@ -105,22 +106,19 @@ static void test_to_buf(void **state)
 static void test_from_buf(void **state)
 {
 	struct fixture f;
-	char flat[10];
+	char flat[9];
 
 	fixture_init(&f);
 	assert_int_equal(iov_from_buf(f.v, 5, 3, "DEFG", 4), 4);
-	fixture_flat(&f, flat);
-	assert_string_equal(flat, "abcDEFGhi");
+	expect_bytes(&f, "abcDEFGhi");
 	/* stops at the end of the array */
 	assert_int_equal(iov_from_buf(f.v, 5, 7, "HIJK", 4), 2);
-	fixture_flat(&f, flat);
-	assert_string_equal(flat, "abcDEFGHI");
+	expect_bytes(&f, "abcDEFGHI");
 	assert_int_equal(iov_from_buf(f.v, 5, 9, "Z", 1), 0);
 	assert_int_equal(iov_from_buf(f.v, 5, 1000, "Z", 1), 0);
 	assert_int_equal(iov_from_buf(f.v, 5, 0, "Z", 0), 0);
 	assert_int_equal(iov_from_buf(f.v, 0, 0, "Z", 1), 0);
-	fixture_flat(&f, flat);
-	assert_string_equal(flat, "abcDEFGHI");
+	expect_bytes(&f, "abcDEFGHI");
 	/* round trip through a flat buffer */
 	assert_int_equal(iov_from_buf(f.v, 5, 0, "123456789", 9), 9);
 	assert_int_equal(iov_to_buf(f.v, 5, 0, flat, 9), 9);
@@ -132,23 +130,18 @@ static void test_from_buf(void **state)
 static void test_memset(void **state)
 {
 	struct fixture f;
-	char flat[10];
 
 	fixture_init(&f);
 	assert_int_equal(iov_memset(f.v, 5, 2, '-', 5), 5);
-	fixture_flat(&f, flat);
-	assert_string_equal(flat, "ab-----hi");
+	expect_bytes(&f, "ab-----hi");
 	assert_int_equal(iov_memset(f.v, 5, 8, '+', SIZE_MAX), 1);
-	fixture_flat(&f, flat);
-	assert_string_equal(flat, "ab-----h+");
+	expect_bytes(&f, "ab-----h+");
 	assert_int_equal(iov_memset(f.v, 5, 9, '!', 1), 0);
 	assert_int_equal(iov_memset(f.v, 5, 0, '!', 0), 0);
-	fixture_flat(&f, flat);
-	assert_string_equal(flat, "ab-----h+");
+	expect_bytes(&f, "ab-----h+");
 	assert_int_equal(iov_memset(f.v, 5, 0, 0, SIZE_MAX), 9);
 	assert_int_equal(iov_total(f.v, 5), 9);
-	fixture_flat(&f, flat);
-	assert_memory_equal(flat, "\0\0\0\0\0\0\0\0\0", 9);
+	expect_bytes(&f, "\0\0\0\0\0\0\0\0\0");
 }
 
 /* ---- iov_slice ---- */
@@ -202,70 +195,50 @@ static void test_slice_empty_entries(void **state)
 
 static void test_advance(void **state)
 {
+	/* from entry @start of @n, consume @bytes: entry @first of @left
+	 * comes out first, @len bytes long (its end never moves) */
+	static const struct {
+		unsigned int start, n;
+		size_t bytes;
+		unsigned int first, left;
+		size_t len;
+	} t[] = {
+		{ 0, 5, 3, 0, 5, 1 },		/* inside the first entry */
+		{ 0, 5, 4, 2, 3, 2 },		/* to a boundary: the empty one goes */
+		{ 0, 5, 7, 4, 1, 2 },		/* across entries, empty ones too */
+		{ 0, 5, 9, 5, 0, 0 },		/* exactly to the end */
+		{ 0, 5, 14, 5, 0, 0 },		/* past it */
+		{ 0, 5, 0, 0, 5, 4 },		/* nothing: nothing changes */
+		{ 1, 4, 0, 2, 3, 2 },		/* nothing: the empty head goes */
+		{ 3, 1, SIZE_MAX, 4, 0, 0 },	/* only empty entries */
+		{ 0, 0, 3, 0, 0, 0 },		/* an empty array stays so */
+		{ 2, 1, 1, 2, 1, 1 },		/* @n bounds it, not the array */
+	};
+	static const size_t orig[5] = { 4, 0, 2, 0, 3 };
 	struct fixture f;
 	struct iovec *v;
-	unsigned int n;
+	unsigned int i, j, n;
+	char *end = NULL;
 
-	/* inside the first entry: it shrinks, nothing is dropped */
-	fixture_init(&f);
-	v = f.v;
-	n = 5;
-	iov_advance(&v, &n, 3);
-	assert_ptr_equal(v, f.v);
-	assert_int_equal(n, 5);
-	assert_ptr_equal(v->iov_base, f.a + 3);
-	assert_int_equal(v->iov_len, 1);
-	/* to an entry boundary: the empty entry met there goes too */
-	iov_advance(&v, &n, 1);
-	assert_ptr_equal(v, f.v + 2);
-	assert_int_equal(n, 3);
-	assert_int_equal(v->iov_len, 2);
-	/* across an entry and an empty one into the next */
-	iov_advance(&v, &n, 3);
-	assert_ptr_equal(v, f.v + 4);
-	assert_int_equal(n, 1);
-	assert_ptr_equal(v->iov_base, f.c + 1);
-	assert_int_equal(v->iov_len, 2);
-	/* exactly to the end, then past it: empty, and stays so */
-	iov_advance(&v, &n, 2);
-	assert_int_equal(n, 0);
-	iov_advance(&v, &n, 5);
-	assert_int_equal(n, 0);
-	assert_ptr_equal(v, f.v + 5);
-}
-
-static void test_advance_zero(void **state)
-{
-	struct fixture f;
-	struct iovec *v;
-	unsigned int n;
-
-	/* 0 bytes: only leading empty entries go */
-	fixture_init(&f);
-	v = f.v;
-	n = 5;
-	iov_advance(&v, &n, 0);
-	assert_ptr_equal(v, f.v);
-	assert_int_equal(n, 5);
-	assert_int_equal(v->iov_len, 4);
-	v = f.v + 1;
-	n = 4;
-	iov_advance(&v, &n, 0);
-	assert_ptr_equal(v, f.v + 2);
-	assert_int_equal(n, 3);
-	assert_int_equal(v->iov_len, 2);
-	/* far past the end of an array of empty entries */
-	v = f.v + 3;
-	n = 1;
-	iov_advance(&v, &n, SIZE_MAX);
-	assert_int_equal(n, 0);
-	assert_ptr_equal(v, f.v + 4);
-	/* an empty array is left alone */
-	v = f.v;
-	n = 0;
-	iov_advance(&v, &n, 3);
-	assert_ptr_equal(v, f.v);
-	assert_int_equal(f.v[0].iov_len, 4);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		fixture_init(&f);
+		v = f.v + t[i].start;
+		n = t[i].n;
+		if (t[i].left)
+			end = (char *)f.v[t[i].first].iov_base +
+			      f.v[t[i].first].iov_len;
+		iov_advance(&v, &n, t[i].bytes);
+		assert_ptr_equal(v, f.v + t[i].first);
+		assert_int_equal(n, t[i].left);
+		if (n) {
+			assert_int_equal(v->iov_len, t[i].len);
+			assert_ptr_equal((char *)v->iov_base + v->iov_len, end);
+		}
+		/* entries dropped whole (or never reached) are not written */
+		for (j = 0; j < 5; j++)
+			if (j != t[i].first || !n)
+				assert_int_equal(f.v[j].iov_len, orig[j]);
+	}
 }
 
 int main(void)
@@ -278,7 +251,6 @@ int main(void)
 		cmocka_unit_test(test_slice),
 		cmocka_unit_test(test_slice_empty_entries),
 		cmocka_unit_test(test_advance),
-		cmocka_unit_test(test_advance_zero),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
