@@ -846,12 +846,22 @@ static int check_range(const struct qcow2 *q, u64 offset, u64 len)
 	return offset > q->size || len > q->size - offset ? -EINVAL : 0;
 }
 
+/* A count the caller got wrong, or bytes past the end: -EINVAL. */
+static int check_iov(const struct qcow2 *q, const struct iovec *iov,
+		     int iovcnt, u64 offset, size_t *len)
+{
+	if (iovcnt < 0)
+		return -EINVAL;
+	*len = iov_total(iov, iovcnt);
+	return check_range(q, offset, *len);
+}
+
 ssize_t qcow2_preadv(struct qcow2 *q, const struct iovec *iov, int iovcnt,
 		     u64 offset)
 {
-	size_t len = iov_total(iov, iovcnt);
+	size_t len;
 
-	if (iovcnt < 0 || check_range(q, offset, len))
+	if (check_iov(q, iov, iovcnt, offset, &len))
 		return -EINVAL;
 	return do_read(q, iov, iovcnt, 0, len, offset);
 }
@@ -1081,11 +1091,11 @@ unlock:
 ssize_t qcow2_pwritev(struct qcow2 *q, const struct iovec *iov, int iovcnt,
 		      u64 offset)
 {
-	size_t len = iov_total(iov, iovcnt), done = 0;
+	size_t len, done = 0;
 
 	if (q->readonly)
 		return -EROFS;
-	if (iovcnt < 0 || check_range(q, offset, len))
+	if (check_iov(q, iov, iovcnt, offset, &len))
 		return -EINVAL;
 	while (done < len) {
 		ssize_t r = write_chunk(q, iov, iovcnt, done, len - done, offset + done);
