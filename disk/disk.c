@@ -411,40 +411,14 @@ bool disk_iov_aligned(const struct disk *d, const struct iovec *iov, int n)
 	return true;
 }
 
-/* preadv/pwritev until done, restarting after short transfers. */
+/* All of @iov at @offset, or an error (the file ends inside the disk). */
 static ssize_t rw_full(int fd, const struct iovec *iov, int n, u64 offset,
 		       bool write)
 {
-	struct iovec local[64], *buf = local, *v;
-	size_t total = iov_total(iov, n), done = 0;
-	unsigned int m = n;
-	ssize_t r;
+	size_t total = iov_total(iov, n);
+	ssize_t r = iov_pio(fd, iov, n, 0, total, offset, write);
 
-	if (n > (int)ARRAY_SIZE(local)) {
-		buf = malloc(n * sizeof(*buf));
-		if (!buf)
-			return -ENOMEM;
-	}
-	memcpy(buf, iov, n * sizeof(*buf));
-	v = buf;
-	iov_advance(&v, &m, 0);	/* no empty head, as after each transfer */
-	while (done < total) {
-		r = write ? pwritev(fd, v, m, offset + done) :
-			    preadv(fd, v, m, offset + done);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			r = r < 0 ? -errno : -EIO;	/* EOF inside the disk */
-			goto out;
-		}
-		done += r;
-		iov_advance(&v, &m, r);
-	}
-	r = done;
-out:
-	if (buf != local)
-		free(buf);
-	return r;
+	return r >= 0 && (size_t)r < total ? -EIO : r;
 }
 
 static ssize_t raw_rw(struct disk *d, const struct iovec *iov, int n,

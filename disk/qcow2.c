@@ -239,46 +239,20 @@ static int sync_fd(int fd)
 }
 
 /*
- * Vectored pread/pwrite of iov bytes [skip, skip + len) at @off, looping
- * over short transfers. Reads past the end of the file return zeros, as
- * a sparse file would.
+ * Vectored pread/pwrite of iov bytes [skip, skip + len) at @off. Reads
+ * past the end of the file return zeros, as a sparse file would.
  */
 static int qiov_rw(int fd, const struct iovec *iov, int cnt, size_t skip,
 		   size_t len, u64 off, bool write)
 {
-	struct iovec small[8], *buf, *v;
-	unsigned int n;
-	int ret = 0;
+	ssize_t r = iov_pio(fd, iov, cnt, skip, len, off, write);
 
-	buf = cnt <= (int)ARRAY_SIZE(small) ? small : malloc(cnt * sizeof(*buf));
-	if (!buf)
-		return -ENOMEM;
-	n = iov_slice(iov, cnt, skip, len, buf, cnt);
-	v = buf;
-	while (n) {
-		int nv = MIN(n, IOV_MAX);
-		ssize_t r = write ? pwritev(fd, v, nv, off) : preadv(fd, v, nv, off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			ret = -errno;
-			break;
-		}
-		if (r == 0) {
-			if (write) {
-				ret = -EIO;
-				break;
-			}
-			iov_memset(v, n, 0, 0, SIZE_MAX);
-			break;
-		}
-		off += r;
-		iov_advance(&v, &n, r);
-	}
-	if (buf != small)
-		free(buf);
-	return ret;
+	if (r < 0)
+		return r;
+	if ((size_t)r < len && write)
+		return -EIO;
+	iov_memset(iov, cnt, skip + r, 0, len - r);
+	return 0;
 }
 
 /* ---- table caches ---- */

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * iovec helpers (see include/lkvm/iov.h): totals, copies to and from flat
- * buffers, fills, slices and in-place consumption. One walker, iov_walk(),
- * finds the pieces of a byte range; copies and fills are what is done to
- * each piece.
+ * buffers, fills, slices, in-place consumption and whole transfers to or
+ * from a file. One walker, iov_walk(), finds the pieces of a byte range;
+ * copies and fills are what is done to each piece.
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lkvm/iov.h"
@@ -103,4 +106,36 @@ void iov_advance(struct iovec **iov, unsigned int *n, size_t bytes)
 		(*iov)->iov_base = (u8 *)(*iov)->iov_base + bytes;
 		(*iov)->iov_len -= bytes;
 	}
+}
+
+ssize_t iov_pio(int fd, const struct iovec *iov, unsigned int n, size_t skip,
+		size_t len, uint64_t off, bool write)
+{
+	struct iovec local[64], *buf = local, *v;
+	size_t done = 0;
+	unsigned int m;
+	ssize_t r = 0;
+
+	if (n > ARRAY_SIZE(local)) {
+		buf = malloc(n * sizeof(*buf));
+		if (!buf)
+			return -ENOMEM;
+	}
+	/* our copy, without empty entries, is consumed as bytes move */
+	m = iov_slice(iov, n, skip, len, buf, n);
+	v = buf;
+	while (m) {
+		r = write ? pwritev(fd, v, MIN(m, IOV_MAX), off + done) :
+			    preadv(fd, v, MIN(m, IOV_MAX), off + done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		done += r;
+		iov_advance(&v, &m, r);
+	}
+	r = r < 0 ? -errno : (ssize_t)done;
+	if (buf != local)
+		free(buf);
+	return r;
 }

@@ -8,16 +8,20 @@
  * helpers, so that the walking logic (skipping whole entries, splitting
  * one, stopping at the end of the array) is written and tested once.
  *
- * None of them fails: each does what fits within the array (or @max) and
- * says how much that was; bounds against guest-declared lengths are the
- * caller's. A @skip beyond the end makes every helper do nothing.
+ * None of them fails (but iov_pio(), on the file): each does what fits
+ * within the array (or @max) and says how much that was; bounds against
+ * guest-declared lengths are the caller's. A @skip beyond the end makes
+ * every helper do nothing.
  * No KVM here: util/iov.c is portable and built into the unit tests and
  * every fuzz target.
  */
 #ifndef LKVM_IOV_H
 #define LKVM_IOV_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 /* Sum of the entries' lengths; SIZE_MAX if it does not fit a size_t. */
@@ -46,5 +50,13 @@ unsigned int iov_slice(const struct iovec *iov, unsigned int n, size_t skip,
  * array comes out empty.
  */
 void iov_advance(struct iovec **iov, unsigned int *n, size_t bytes);
+/*
+ * preadv() (pwritev() if @write) bytes [skip, skip + len) of @iov at file
+ * offset @off, restarting after signals and short transfers, IOV_MAX
+ * entries at a time. Returns the bytes transferred, fewer than @len only
+ * at the end of the file (or of @iov), or -errno.
+ */
+ssize_t iov_pio(int fd, const struct iovec *iov, unsigned int n, size_t skip,
+		size_t len, uint64_t off, bool write);
 
 #endif

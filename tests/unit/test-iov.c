@@ -1,17 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The iovec module: totals, copies, fills, slices and in-place
- * consumption over arrays with zero-length entries, skips inside, at and
- * past the end, and totals that do not fit a size_t.
+ * The iovec module: totals, copies, fills, slices, in-place consumption
+ * and file transfers over arrays with zero-length entries, skips inside,
+ * at and past the end, totals that do not fit a size_t, and more entries
+ * than one system call takes.
  */
+#include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "lkvm/iov.h"
+#include "lkvm/util.h"
 
 /* "abcd" | "" | "ef" | "" | "ghi": 9 bytes in 5 entries, 2 of them empty. */
 struct fixture {
@@ -241,6 +247,59 @@ static void test_advance(void **state)
 	}
 }
 
+/* ---- iov_pio ---- */
+
+static void test_pio(void **state)
+{
+	struct fixture f;
+	char flat[16];
+	int fd = memfd_create("test-iov", 0);
+
+	assert_true(fd >= 0);
+	fixture_init(&f);
+	/* "cdefg", from inside an entry across empty ones, at offset 10 */
+	assert_int_equal(iov_pio(fd, f.v, 5, 2, 5, 10, true), 5);
+	assert_int_equal(pread(fd, flat, sizeof(flat), 0), 15);
+	assert_memory_equal(flat + 10, "cdefg", 5);
+	/* read back into the middle of the array, then its start */
+	assert_int_equal(iov_pio(fd, f.v, 5, 3, 4, 10, false), 4);
+	expect_bytes(&f, "abccdefhi");
+	assert_int_equal(iov_pio(fd, f.v, 5, 0, 4, 10, false), 4);
+	expect_bytes(&f, "cdefdefhi");
+	/* the end of the file: what there is; past it, nothing */
+	assert_int_equal(iov_pio(fd, f.v, 5, 0, 9, 13, false), 2);
+	expect_bytes(&f, "fgefdefhi");
+	assert_int_equal(iov_pio(fd, f.v, 5, 0, 9, 100, false), 0);
+	/* the end of the array; nothing at all */
+	assert_int_equal(iov_pio(fd, f.v, 5, 7, 100, 0, true), 2);
+	assert_int_equal(iov_pio(fd, f.v, 5, 9, 1, 0, true), 0);
+	assert_int_equal(iov_pio(fd, f.v, 0, 0, 1, 0, true), 0);
+	assert_int_equal(iov_pio(-1, f.v, 5, 0, 9, 0, false), -EBADF);
+	close(fd);
+}
+
+/* More entries than one preadv() takes, and than the helper's stack copy. */
+static void test_pio_many(void **state)
+{
+	enum { N = IOV_MAX * 2 + 3 };
+	static struct iovec v[N];
+	static u8 in[N], out[N];
+	int fd = memfd_create("test-iov", 0);
+	unsigned int i;
+
+	assert_true(fd >= 0);
+	for (i = 0; i < N; i++) {
+		in[i] = (u8)(i * 7);
+		v[i] = (struct iovec) { in + i, 1 };
+	}
+	assert_int_equal(iov_pio(fd, v, N, 0, N, 0, true), N);
+	for (i = 0; i < N; i++)
+		v[i].iov_base = out + i;
+	assert_int_equal(iov_pio(fd, v, N, 0, N, 0, false), N);
+	assert_memory_equal(in, out, N);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +310,8 @@ int main(void)
 		cmocka_unit_test(test_slice),
 		cmocka_unit_test(test_slice_empty_entries),
 		cmocka_unit_test(test_advance),
+		cmocka_unit_test(test_pio),
+		cmocka_unit_test(test_pio_many),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
