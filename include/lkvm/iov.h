@@ -8,11 +8,12 @@
  * helpers, so that the walking logic (skipping whole entries, splitting
  * one, stopping at the end of the array) is written and tested once.
  *
- * None of them fails (but iov_pio(), on the file): each does what fits
- * within the array (or @max) and says how much that was; bounds against
+ * Only iov_pio() can fail (on the file). The others do what fits within
+ * the array (or @max) and say how much that was; bounds against
  * guest-declared lengths are the caller's. A @skip beyond the end makes
  * every helper do nothing.
- * No KVM here: util/iov.c is portable and built into the unit tests and
+ *
+ * No KVM here: util/iov.c is portable, built into the unit tests and
  * every fuzz target.
  */
 #ifndef LKVM_IOV_H
