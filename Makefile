@@ -58,6 +58,7 @@ $(BUILD)/arm64/main.o: CFLAGS += -DLKVM_VERSION='"$(VERSION)"'
 # Sources that need no KVM: also built natively for the unit tests.
 PORTABLE_SRCS := \
 	util/util.c \
+	util/iov.c \
 	util/init.c \
 	kvm/mmio.c \
 	kvm/devices.c \
@@ -181,7 +182,8 @@ FUZZ_CFLAGS := -std=gnu11 $(WARNINGS) -Iinclude -D_GNU_SOURCE -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_BIN := $(BUILD)/fuzz/fuzz-virtqueue
 
-FUZZ_VQ_SRCS := tests/fuzz/fuzz-virtqueue.c virtio/virtqueue.c util/util.c
+FUZZ_VQ_SRCS := tests/fuzz/fuzz-virtqueue.c virtio/virtqueue.c util/util.c \
+	util/iov.c
 
 $(FUZZ_BIN): $(FUZZ_VQ_SRCS) $(wildcard include/lkvm/*.h)
 	@mkdir -p $(dir $@)
@@ -189,7 +191,8 @@ $(FUZZ_BIN): $(FUZZ_VQ_SRCS) $(wildcard include/lkvm/*.h)
 
 # qcow2: header/table parsing, reads and writes over a fuzzed image file.
 FUZZ_QCOW2_BIN := $(BUILD)/fuzz/fuzz-qcow2
-FUZZ_QCOW2_SRCS := tests/fuzz/fuzz-qcow2.c disk/qcow2.c util/util.c
+FUZZ_QCOW2_SRCS := tests/fuzz/fuzz-qcow2.c disk/qcow2.c util/util.c \
+	util/iov.c
 
 $(FUZZ_QCOW2_BIN): $(FUZZ_QCOW2_SRCS) $(wildcard include/lkvm/*.h)
 	@mkdir -p $(dir $@)
@@ -197,7 +200,7 @@ $(FUZZ_QCOW2_BIN): $(FUZZ_QCOW2_SRCS) $(wildcard include/lkvm/*.h)
 
 # 9P server: sessions of T-messages against a temporary export tree.
 FUZZ_9P_BIN := $(BUILD)/fuzz/fuzz-9p
-FUZZ_9P_SRCS := tests/fuzz/fuzz-9p.c fs/9p.c util/util.c
+FUZZ_9P_SRCS := tests/fuzz/fuzz-9p.c fs/9p.c util/util.c util/iov.c
 
 $(FUZZ_9P_BIN): $(FUZZ_9P_SRCS) $(wildcard include/lkvm/*.h)
 	@mkdir -p $(dir $@)
@@ -206,7 +209,7 @@ $(FUZZ_9P_BIN): $(FUZZ_9P_SRCS) $(wildcard include/lkvm/*.h)
 # virtio-blk: request chains, carried out on a small raw disk.
 FUZZ_BLK_BIN := $(BUILD)/fuzz/fuzz-blk
 FUZZ_BLK_SRCS := tests/fuzz/fuzz-blk.c virtio/blk-req.c virtio/virtqueue.c \
-	disk/disk.c disk/qcow2.c util/util.c
+	disk/disk.c disk/qcow2.c util/util.c util/iov.c
 
 $(FUZZ_BLK_BIN): $(FUZZ_BLK_SRCS) $(wildcard include/lkvm/*.h)
 	@mkdir -p $(dir $@)
@@ -215,7 +218,7 @@ $(FUZZ_BLK_BIN): $(FUZZ_BLK_SRCS) $(wildcard include/lkvm/*.h)
 # virtio-net transmit: vnet header checks and frame extraction from iovecs.
 FUZZ_NET_BIN := $(BUILD)/fuzz/fuzz-net-tx
 FUZZ_NET_SRCS := tests/fuzz/fuzz-net-tx.c net/frame.c virtio/virtqueue.c \
-	util/util.c
+	util/util.c util/iov.c
 
 $(FUZZ_NET_BIN): $(FUZZ_NET_SRCS) $(wildcard include/lkvm/*.h)
 	@mkdir -p $(dir $@)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lkvm/disk.h"
+#include "lkvm/iov.h"
 #include "lkvm/qcow2.h"
 
 #define BAD(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
@@ -410,64 +411,20 @@ bool disk_iov_aligned(const struct disk *d, const struct iovec *iov, int n)
 	return true;
 }
 
-static size_t iov_total(const struct iovec *iov, int n)
-{
-	size_t len = 0;
-	int i;
-
-	for (i = 0; i < n; i++)
-		len += iov[i].iov_len;
-	return len;
-}
-
-/* preadv/pwritev until done, restarting after short transfers. */
+/* All of @iov at @offset, or an error (the file ends inside the disk). */
 static ssize_t rw_full(int fd, const struct iovec *iov, int n, u64 offset,
 		       bool write)
 {
-	struct iovec local[64], *v = local;
-	size_t total = iov_total(iov, n), done = 0;
-	ssize_t r;
-	int first = 0;
+	size_t total = iov_total(iov, n);
+	ssize_t r = iov_pio(fd, iov, n, 0, total, offset, write);
 
-	if (n > (int)ARRAY_SIZE(local)) {
-		v = malloc(n * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-	}
-	memcpy(v, iov, n * sizeof(*v));
-	while (done < total) {
-		while (first < n && !v[first].iov_len)
-			first++;
-		r = write ? pwritev(fd, v + first, n - first, offset + done) :
-			    preadv(fd, v + first, n - first, offset + done);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			r = r < 0 ? -errno : -EIO;	/* EOF inside the disk */
-			goto out;
-		}
-		done += r;
-		while (r > 0) {
-			size_t k = MIN((size_t)r, v[first].iov_len);
-
-			v[first].iov_base = (u8 *)v[first].iov_base + k;
-			v[first].iov_len -= k;
-			r -= k;
-			if (!v[first].iov_len)
-				first++;
-		}
-	}
-	r = done;
-out:
-	if (v != local)
-		free(v);
-	return r;
+	return r >= 0 && (size_t)r < total ? -EIO : r;
 }
 
 static ssize_t raw_rw(struct disk *d, const struct iovec *iov, int n,
 		      u64 offset, bool write)
 {
-	size_t len = iov_total(iov, n), i, off;
+	size_t len = iov_total(iov, n);
 	struct iovec b;
 	ssize_t r;
 
@@ -480,14 +437,10 @@ static ssize_t raw_rw(struct disk *d, const struct iovec *iov, int n,
 		return -ENOMEM;
 	b.iov_len = len;
 	if (write)
-		for (i = 0, off = 0; i < (size_t)n; off += iov[i++].iov_len)
-			memcpy((u8 *)b.iov_base + off, iov[i].iov_base,
-			       iov[i].iov_len);
+		iov_to_buf(iov, n, 0, b.iov_base, len);
 	r = rw_full(d->fd, &b, 1, offset, write);
 	if (!write && r > 0)
-		for (i = 0, off = 0; i < (size_t)n; off += iov[i++].iov_len)
-			memcpy(iov[i].iov_base, (u8 *)b.iov_base + off,
-			       iov[i].iov_len);
+		iov_from_buf(iov, n, 0, b.iov_base, len);
 	free(b.iov_base);
 	return r;
 }

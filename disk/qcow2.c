@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "lkvm/iov.h"
 #include "lkvm/qcow2.h"
 
 #define QCOW2_MAGIC		0x514649fbU	/* "QFI\xfb" */
@@ -237,116 +238,21 @@ static int sync_fd(int fd)
 	return fdatasync(fd) < 0 ? -errno : 0;
 }
 
-static void qiov_advance(struct iovec **v, int *n, size_t bytes)
-{
-	while (*n && bytes >= (*v)->iov_len) {
-		bytes -= (*v)->iov_len;
-		(*v)++;
-		(*n)--;
-	}
-	if (*n && bytes) {
-		(*v)->iov_base = (u8 *)(*v)->iov_base + bytes;
-		(*v)->iov_len -= bytes;
-	}
-}
-
-static void qiov_memset(const struct iovec *iov, int cnt, size_t skip, size_t len)
-{
-	int i;
-
-	for (i = 0; i < cnt && len; i++) {
-		size_t l = iov[i].iov_len, n;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		n = MIN(l - skip, len);
-		memset((u8 *)iov[i].iov_base + skip, 0, n);
-		len -= n;
-		skip = 0;
-	}
-}
-
-/* Copy between an iovec (from byte @skip) and a flat buffer. */
-static void qiov_copy(const struct iovec *iov, int cnt, size_t skip, u8 *buf,
-		      size_t len, bool to_iov)
-{
-	int i;
-
-	for (i = 0; i < cnt && len; i++) {
-		size_t l = iov[i].iov_len, n;
-		u8 *p;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		n = MIN(l - skip, len);
-		p = (u8 *)iov[i].iov_base + skip;
-		if (to_iov)
-			memcpy(p, buf, n);
-		else
-			memcpy(buf, p, n);
-		buf += n;
-		len -= n;
-		skip = 0;
-	}
-}
-
 /*
- * Vectored pread/pwrite of iov bytes [skip, skip + len) at @off, looping
- * over short transfers. Reads past the end of the file return zeros, as
- * a sparse file would.
+ * Vectored pread/pwrite of iov bytes [skip, skip + len) at @off. Reads
+ * past the end of the file return zeros, as a sparse file would.
  */
 static int qiov_rw(int fd, const struct iovec *iov, int cnt, size_t skip,
 		   size_t len, u64 off, bool write)
 {
-	struct iovec small[8], *buf, *v;
-	int n, ret = 0;
+	ssize_t r = iov_pio(fd, iov, cnt, skip, len, off, write);
 
-	buf = cnt <= (int)ARRAY_SIZE(small) ? small : malloc(cnt * sizeof(*buf));
-	if (!buf)
-		return -ENOMEM;
-	n = iov_slice(iov, cnt, skip, len, buf, cnt);
-	v = buf;
-	while (n) {
-		int nv = MIN(n, IOV_MAX);
-		ssize_t r = write ? pwritev(fd, v, nv, off) : preadv(fd, v, nv, off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			ret = -errno;
-			break;
-		}
-		if (r == 0) {
-			if (write) {
-				ret = -EIO;
-				break;
-			}
-			while (n--) {
-				memset(v->iov_base, 0, v->iov_len);
-				v++;
-			}
-			break;
-		}
-		off += r;
-		qiov_advance(&v, &n, r);
-	}
-	if (buf != small)
-		free(buf);
-	return ret;
-}
-
-static size_t qiov_total(const struct iovec *iov, int cnt)
-{
-	size_t t = 0;
-	int i;
-
-	for (i = 0; i < cnt; i++)
-		t += iov[i].iov_len;
-	return t;
+	if (r < 0)
+		return r;
+	if ((size_t)r < len && write)
+		return -EIO;
+	iov_memset(iov, cnt, skip + r, 0, len - r);
+	return 0;
 }
 
 /* ---- table caches ---- */
@@ -868,7 +774,7 @@ static int backing_read(struct qcow2 *q, const struct iovec *iov, int cnt,
 		r = do_read(q->bq, iov, cnt, skip, n, g);
 	if (r < 0)
 		return r;
-	qiov_memset(iov, cnt, skip + n, len - n);
+	iov_memset(iov, cnt, skip + n, 0, len - n);
 	return 0;
 }
 
@@ -888,9 +794,9 @@ static ssize_t do_read(struct qcow2 *q, const struct iovec *iov, int cnt,
 		if (!ret && t == C_COMPRESSED) {
 			ret = decompress(q, host);
 			if (!ret)
-				qiov_copy(iov, cnt, skip + done,
-					  q->zcache + ((g + done) & (q->cluster_size - 1)),
-					  n, true);
+				iov_from_buf(iov, cnt, skip + done,
+					     q->zcache + ((g + done) & (q->cluster_size - 1)),
+					     n);
 		}
 		pthread_mutex_unlock(&q->lock);
 		if (ret)
@@ -899,7 +805,7 @@ static ssize_t do_read(struct qcow2 *q, const struct iovec *iov, int cnt,
 		if (t == C_NORMAL)
 			ret = qiov_rw(q->fd, iov, cnt, skip + done, n, host, false);
 		else if (t == C_ZERO || (t == C_UNALLOC && q->backing == BACKING_NONE))
-			qiov_memset(iov, cnt, skip + done, n);
+			iov_memset(iov, cnt, skip + done, 0, n);
 		else if (t == C_UNALLOC)
 			ret = backing_read(q, iov, cnt, skip + done, n, g + done);
 		if (ret)
@@ -914,12 +820,22 @@ static int check_range(const struct qcow2 *q, u64 offset, u64 len)
 	return offset > q->size || len > q->size - offset ? -EINVAL : 0;
 }
 
+/* A count the caller got wrong, or bytes past the end: -EINVAL. */
+static int check_iov(const struct qcow2 *q, const struct iovec *iov,
+		     int iovcnt, u64 offset, size_t *len)
+{
+	if (iovcnt < 0)
+		return -EINVAL;
+	*len = iov_total(iov, iovcnt);
+	return check_range(q, offset, *len);
+}
+
 ssize_t qcow2_preadv(struct qcow2 *q, const struct iovec *iov, int iovcnt,
 		     u64 offset)
 {
-	size_t len = qiov_total(iov, iovcnt);
+	size_t len;
 
-	if (iovcnt < 0 || check_range(q, offset, len))
+	if (check_iov(q, iov, iovcnt, offset, &len))
 		return -EINVAL;
 	return do_read(q, iov, iovcnt, 0, len, offset);
 }
@@ -1123,7 +1039,7 @@ static ssize_t write_chunk(struct qcow2 *q, const struct iovec *iov, int cnt,
 			       q->bounce + (k - 1) * cs);
 	if (ret)
 		goto unlock;
-	qiov_copy(iov, cnt, skip, q->bounce + in, n, false);
+	iov_to_buf(iov, cnt, skip, q->bounce + in, n);
 
 	ret = reserve(q, k, &D);
 	if (!ret)
@@ -1149,11 +1065,11 @@ unlock:
 ssize_t qcow2_pwritev(struct qcow2 *q, const struct iovec *iov, int iovcnt,
 		      u64 offset)
 {
-	size_t len = qiov_total(iov, iovcnt), done = 0;
+	size_t len, done = 0;
 
 	if (q->readonly)
 		return -EROFS;
-	if (iovcnt < 0 || check_range(q, offset, len))
+	if (check_iov(q, iov, iovcnt, offset, &len))
 		return -EINVAL;
 	while (done < len) {
 		ssize_t r = write_chunk(q, iov, iovcnt, done, len - done, offset + done);

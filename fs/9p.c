@@ -59,6 +59,7 @@
 #include <unistd.h>
 
 #include "lkvm/9p.h"
+#include "lkvm/iov.h"
 
 #ifndef SYS_openat2
 #define SYS_openat2		437
@@ -350,21 +351,6 @@ static void wrstr(struct p9_wr *w, const char *s)
 
 	wr16(w, (u16)len);
 	wrdata(w, s, len);
-}
-
-/* ---- iovec helpers (no dependency on the virtio code) ---- */
-
-static size_t iov_total(const struct iovec *iov, unsigned int n)
-{
-	size_t total = 0;
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		if (iov[i].iov_len > SIZE_MAX - total)
-			return SIZE_MAX;
-		total += iov[i].iov_len;
-	}
-	return total;
 }
 
 /* ---- fid table: chained hash, bounded ---- */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lkvm/iov.h"
 #include "lkvm/net.h"
 #include "lkvm/virtio.h"
 
@@ -101,20 +102,6 @@ enum net_tx_error net_hdr_check(const struct net_hdr *h, size_t frame_len,
 	if (h->hdr_len > frame_len)
 		return NET_TX_BAD_HDR;
 	return NET_TX_OK;
-}
-
-static size_t iov_total(const struct iovec *iov, unsigned int n)
-{
-	size_t total = 0;
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		/* virtq_pop() bounds each to u32 and the count to 1024 */
-		total += iov[i].iov_len;
-		if (total > NET_MAX_PACKET)
-			return NET_MAX_PACKET + 1;
-	}
-	return total;
 }
 
 enum net_tx_error net_tx_parse(const struct iovec *iov, unsigned int n,

@@ -425,65 +425,6 @@ out:
 	return ret;
 }
 
-/* ---- iovec helpers: copies between iovec arrays and flat buffers ---- */
-
-static size_t iov_copy(const struct iovec *iov, unsigned int n, size_t skip,
-		       void *buf, size_t len, bool to_buf)
-{
-	size_t done = 0, chunk;
-	unsigned int i;
-
-	for (i = 0; i < n && done < len; i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		chunk = MIN(iov[i].iov_len - skip, len - done);
-		if (to_buf)
-			memcpy((u8 *)buf + done, (u8 *)iov[i].iov_base + skip,
-			       chunk);
-		else
-			memcpy((u8 *)iov[i].iov_base + skip, (u8 *)buf + done,
-			       chunk);
-		done += chunk;
-		skip = 0;
-	}
-	return done;
-}
-
-size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip,
-		  void *buf, size_t len)
-{
-	return iov_copy(iov, n, skip, buf, len, true);
-}
-
-size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip,
-		    const void *buf, size_t len)
-{
-	return iov_copy(iov, n, skip, (void *)buf, len, false);
-}
-
-unsigned int iov_slice(const struct iovec *iov, unsigned int n, size_t skip,
-		       size_t len, struct iovec *dst, unsigned int max)
-{
-	unsigned int i, k = 0;
-	size_t chunk;
-
-	for (i = 0; i < n && len && k < max; i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		chunk = MIN(iov[i].iov_len - skip, len);
-		dst[k].iov_base = (u8 *)iov[i].iov_base + skip;
-		dst[k].iov_len = chunk;
-		k++;
-		len -= chunk;
-		skip = 0;
-	}
-	return k;
-}
-
 void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

@@ -9,27 +9,8 @@
 #include <string.h>
 
 #include "lkvm/disk.h"
+#include "lkvm/iov.h"
 #include "lkvm/virtio-blk.h"
-
-/*
- * Drop @skip bytes from the front of iov[0..n): returns the index of the
- * first remaining buffer, whose start was moved past the skipped bytes.
- */
-static unsigned int iov_skip_front(struct iovec *iov, unsigned int n,
-				   u64 skip)
-{
-	unsigned int i;
-
-	for (i = 0; i < n && skip; i++) {
-		if (skip < iov[i].iov_len) {
-			iov[i].iov_base = (u8 *)iov[i].iov_base + skip;
-			iov[i].iov_len -= skip;
-			return i;
-		}
-		skip -= iov[i].iov_len;
-	}
-	return i;
-}
 
 /* Take the last byte of iov[0..*n) off; returns a pointer to it. */
 static u8 *iov_take_last(struct iovec *iov, unsigned int *n)
@@ -108,7 +89,7 @@ u8 blk_req_parse(struct virtq_elem *e, const struct blk_limits *lim,
 {
 	struct virtio_blk_outhdr hdr;
 	struct iovec *out = virtq_elem_out(e), *in = virtq_elem_in(e);
-	unsigned int in_num = e->in_num, first;
+	unsigned int in_num = e->in_num;
 	u64 out_data, in_data;
 
 	memset(r, 0, offsetof(struct blk_req, segs));
@@ -139,9 +120,9 @@ u8 blk_req_parse(struct virtq_elem *e, const struct blk_limits *lim,
 	case VIRTIO_BLK_T_WRITE_ZEROES:
 		if (in_data)
 			return VIRTIO_BLK_S_IOERR;
-		first = iov_skip_front(out, e->out_num, BLK_HDR_SIZE);
-		r->data = out + first;
-		r->data_num = e->out_num - first;
+		r->data = out;
+		r->data_num = e->out_num;
+		iov_advance(&r->data, &r->data_num, BLK_HDR_SIZE);
 		r->data_len = out_data;
 		break;
 	case VIRTIO_BLK_T_FLUSH:
@@ -152,10 +133,7 @@ u8 blk_req_parse(struct virtq_elem *e, const struct blk_limits *lim,
 		return VIRTIO_BLK_S_UNSUPP;
 	}
 	/* Zero-length buffers carry nothing: leave them out. */
-	while (r->data_num && !r->data[0].iov_len) {
-		r->data++;
-		r->data_num--;
-	}
+	iov_advance(&r->data, &r->data_num, 0);
 
 	switch (r->type) {
 	case VIRTIO_BLK_T_IN:

@@ -50,6 +50,7 @@
 
 #include "lkvm/disk.h"
 #include "lkvm/init.h"
+#include "lkvm/iov.h"
 #include "lkvm/kvm.h"
 #include "lkvm/virtio-blk.h"
 

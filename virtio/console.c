@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lkvm/init.h"
+#include "lkvm/iov.h"
 #include "lkvm/kvm.h"
 #include "lkvm/layout.h"
 #include "lkvm/term.h"

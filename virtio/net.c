@@ -48,6 +48,7 @@
 #endif
 
 #include "lkvm/init.h"
+#include "lkvm/iov.h"
 #include "lkvm/kvm.h"
 #include "lkvm/net.h"
 #include "lkvm/virtio.h"

@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <sys/uio.h>
 #include <time.h>
 
 typedef uint8_t u8;
@@ -104,16 +103,5 @@ bool thread_cpu_time(int tid, char *comm, size_t len, u64 *cpu, u64 *guest);
  */
 void console_write_init(int fd);
 ssize_t console_write(const void *buf, size_t len);
-/* Copy helpers over an iovec array; return bytes copied. */
-size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip,
-		  void *buf, size_t len);
-size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip,
-		    const void *buf, size_t len);
-/*
- * Describe bytes [skip, skip + len) of @iov in @dst (at most @max
- * entries, no copy); returns the number of entries filled.
- */
-unsigned int iov_slice(const struct iovec *iov, unsigned int n, size_t skip,
-		       size_t len, struct iovec *dst, unsigned int max);
 
 #endif

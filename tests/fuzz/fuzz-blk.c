@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "lkvm/disk.h"
+#include "lkvm/iov.h"
 #include "lkvm/virtio-blk.h"
 
 #define MAX_BUFS	32
@@ -126,8 +127,6 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	e.in_num = nin;
 
 	if (blk_req_parse(&e, &lim, &r) == VIRTIO_BLK_S_OK) {
-		u64 len = 0;
-
 		for (i = 0; i < r.data_num; i++) {
 			const u8 *b = r.data[i].iov_base;
 			size_t k;
@@ -135,9 +134,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			/* touch every byte the device would */
 			for (k = 0; k < r.data[i].iov_len; k++)
 				sum += b[k];
-			len += r.data[i].iov_len;
 		}
-		if (len != r.data_len || !r.status)
+		if (iov_total(r.data, r.data_num) != r.data_len || !r.status)
 			abort();
 		execute(&r);
 	}

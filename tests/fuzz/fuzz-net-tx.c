@@ -16,11 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lkvm/iov.h"
 #include "lkvm/net.h"
 
 #define MAX_IOV		17
 
-static u8 frame[NET_MAX_FRAME];
+static u8 frame[NET_MAX_FRAME], sent[NET_MAX_FRAME];
 /* the buffer may be larger than the largest accepted one */
 #define MAX_INPUT	(NET_MAX_PACKET + 256)
 
@@ -31,8 +32,7 @@ static void check_tx_iov(const struct iovec *iov, unsigned int n,
 {
 	struct iovec out[MAX_IOV + 1];
 	u8 hdr[NET_HDR_LEN], want[NET_HDR_LEN];
-	unsigned int out_num = 0, i;
-	size_t off = 0;
+	unsigned int out_num = 0;
 
 	if (net_tx_iov(iov, n, caps, hdr, out, &out_num) != NET_TX_OK ||
 	    out_num < 1 || out_num > n + 1 || out[0].iov_base != hdr ||
@@ -41,13 +41,10 @@ static void check_tx_iov(const struct iovec *iov, unsigned int n,
 	net_hdr_encode(h, want);
 	if (memcmp(hdr, want, NET_HDR_LEN))
 		abort();
-	for (i = 1; i < out_num; i++) {
-		if (off + out[i].iov_len > flen ||
-		    memcmp(out[i].iov_base, frame + off, out[i].iov_len))
-			abort();
-		off += out[i].iov_len;
-	}
-	if (off != flen)
+	if (iov_total(out + 1, out_num - 1) != flen)
+		abort();
+	iov_to_buf(out + 1, out_num - 1, 0, sent, flen);
+	if (memcmp(sent, frame, flen))
 		abort();
 }
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lkvm/iov.h"
 #include "lkvm/virtio.h"
 
 #define FUZZ_GPA	0x10000ULL

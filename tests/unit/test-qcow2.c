@@ -687,6 +687,9 @@ static void test_corrupt_tables(void **state)
 	q = qopen("x.qcow2", 0);
 	assert_int_equal(qcow2_preadv(q, &v, 1, 4 * SZ_1M - 100), -EINVAL);
 	assert_int_equal(qcow2_pwritev(q, &v, 1, ~0ULL - 10), -EINVAL);
+	/* a negative count is refused before any entry is looked at */
+	assert_int_equal(qcow2_preadv(q, NULL, -1, 0), -EINVAL);
+	assert_int_equal(qcow2_pwritev(q, NULL, -1, 0), -EINVAL);
 	qcow2_close(q);
 	q = qopen("x.qcow2", QCOW2_RDONLY);
 	assert_int_equal(qcow2_pwritev(q, &v, 1, 0), -EROFS);

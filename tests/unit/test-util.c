@@ -477,30 +477,6 @@ static void test_thread_cpu_time(void **state)
 	pthread_setname_np(pthread_self(), "test-util");
 }
 
-/* ---- iov_slice ---- */
-
-static void test_iov_slice(void **state)
-{
-	char a[4] = "abcd", b[2] = "ef", c[3] = "ghi";
-	struct iovec v[3] = { { a, 4 }, { b, 2 }, { c, 3 } }, d[3];
-
-	/* "cdefg": the tail of a, all of b, the head of c */
-	assert_int_equal(iov_slice(v, 3, 2, 5, d, 3), 3);
-	assert_ptr_equal(d[0].iov_base, a + 2);
-	assert_int_equal(d[0].iov_len, 2);
-	assert_ptr_equal(d[1].iov_base, b);
-	assert_int_equal(d[1].iov_len, 2);
-	assert_ptr_equal(d[2].iov_base, c);
-	assert_int_equal(d[2].iov_len, 1);
-	/* skipping whole buffers; @max and the end bound it */
-	assert_int_equal(iov_slice(v, 3, 6, 100, d, 3), 1);
-	assert_ptr_equal(d[0].iov_base, c);
-	assert_int_equal(d[0].iov_len, 3);
-	assert_int_equal(iov_slice(v, 3, 0, 9, d, 2), 2);
-	assert_int_equal(iov_slice(v, 3, 0, 0, d, 3), 0);
-	assert_int_equal(iov_slice(v, 3, 9, 1, d, 3), 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -521,7 +497,6 @@ int main(void)
 		cmocka_unit_test(test_full_io_nonblocking_pipe),
 		cmocka_unit_test(test_full_io_errors),
 		cmocka_unit_test(test_thread_cpu_time),
-		cmocka_unit_test(test_iov_slice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "lkvm/iov.h"
 #include "vq-driver.h"
 
 #define W	VRING_DESC_F_WRITE
