@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "lkvm/devices.h"
+#include "lkvm/fdt-util.h"
 #include "lkvm/fdt.h"
 #include "lkvm/init.h"
 #include "lkvm/kvm.h"
@@ -574,16 +575,12 @@ static void pci_window_access(void *opaque, u64 offset, u8 *data, u32 len,
 /* ------------------------------------------------------------------ */
 /* Host bridge                                                         */
 
-#define FDT_CHECK(x) do { int __r = (x); if (__r < 0) return __r; } while (0)
-
 static int pci_generate_fdt(void *fdt, struct kvm *kvm, void *opaque)
 {
-	u32 gic_addr_cells = 2;	/* the GIC node always has #address-cells = 2 (arm/fdt.c) */
-	fdt32_t map[PCI_MAX_SLOTS * PCI_NR_INTX * 10];
+	fdt32_t map[PCI_MAX_SLOTS * PCI_NR_INTX * (4 + FDT_IRQ_MAP_PARENT_MAX)];
 	fdt32_t ranges[2 * 7], mask[4], msi_map[4];
 	unsigned int slot, pin, n = 0, nr_slots = MAX(host.nr_slots, 1U);
 	char name[32];
-	u32 i;
 
 	ranges[0] = cpu_to_fdt32(0x01000000);	/* I/O space */
 	ranges[1] = cpu_to_fdt32(0);
@@ -606,12 +603,9 @@ static int pci_generate_fdt(void *fdt, struct kvm *kvm, void *opaque)
 			map[n++] = cpu_to_fdt32(0);
 			map[n++] = cpu_to_fdt32(0);
 			map[n++] = cpu_to_fdt32(pin);
-			map[n++] = cpu_to_fdt32(LKVM_PHANDLE_GIC);
-			for (i = 0; i < gic_addr_cells; i++)
-				map[n++] = cpu_to_fdt32(0);
-			map[n++] = cpu_to_fdt32(GIC_FDT_IRQ_TYPE_SPI);
-			map[n++] = cpu_to_fdt32(host.spi[intx_line(slot, pin)]);
-			map[n++] = cpu_to_fdt32(IRQ_TYPE_LEVEL_HIGH);
+			n += fdt_irq_map_parent(&map[n],
+						host.spi[intx_line(slot, pin)],
+						IRQ_TYPE_LEVEL_HIGH);
 		}
 	}
 	mask[0] = cpu_to_fdt32(PCI_MK_DEVFN(PCI_MAX_SLOTS - 1, 0) << 8);

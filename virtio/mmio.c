@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "lkvm/devices.h"
-#include "lkvm/fdt.h"
+#include "lkvm/fdt-util.h"
 #include "lkvm/ioeventfd.h"
 #include "lkvm/irqfd.h"
 #include "lkvm/kvm.h"
@@ -304,8 +304,6 @@ static void mmio_del_kicks(struct virtio_mmio *vm)
 }
 
 /* ---- registration ---- */
-
-#define FDT_CHECK(x) do { int __r = (x); if (__r < 0) return __r; } while (0)
 
 static int mmio_generate_fdt(void *fdt, struct kvm *kvm, void *opaque)
 {

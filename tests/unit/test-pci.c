@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "lkvm/devices.h"
+#include "lkvm/fdt-util.h"
 #include "lkvm/fdt.h"
 #include "lkvm/kvm.h"
 #include "lkvm/layout.h"
