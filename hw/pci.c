@@ -280,19 +280,29 @@ static bool pba_test_and_clear(struct pci_msix *m, unsigned int v)
 	return was;
 }
 
-static void msix_deliver(struct pci_device *dev, unsigned int v)
+/*
+ * Bring vector @v's KVM route up to date with its table entry and the
+ * function's requester ID (the ITS keys on it; it changes when the
+ * guest renumbers the bus). On failure the route still signals, via
+ * KVM_SIGNAL_MSI.
+ */
+static void msix_refresh_route(struct pci_device *dev, unsigned int v)
 {
 	struct pci_msix_vector *e = &dev->msix.vec[v];
 	u64 addr = (u64)e->addr_hi << 32 | e->addr_lo;
 	u32 devid = pci_requester_id(dev);
 
-	if (!e->routed || e->route.addr != addr || e->route.data != e->data ||
-	    e->route.devid != devid) {
-		/* On failure the route still signals, via KVM_SIGNAL_MSI. */
-		msi_route_set(dev->kvm, &e->route, addr, e->data, devid);
-		e->routed = true;
-	}
-	msi_route_signal(dev->kvm, &e->route);
+	if (e->routed && e->route.addr == addr && e->route.data == e->data &&
+	    e->route.devid == devid)
+		return;
+	msi_route_set(dev->kvm, &e->route, addr, e->data, devid);
+	e->routed = true;
+}
+
+static void msix_deliver(struct pci_device *dev, unsigned int v)
+{
+	msix_refresh_route(dev, v);
+	msi_route_signal(dev->kvm, &dev->msix.vec[v].route);
 }
 
 /*
@@ -302,16 +312,9 @@ static void msix_deliver(struct pci_device *dev, unsigned int v)
  */
 static void msix_update_vector(struct pci_device *dev, unsigned int v)
 {
-	struct pci_msix_vector *e = &dev->msix.vec[v];
-	u64 addr = (u64)e->addr_hi << 32 | e->addr_lo;
-
 	if (!msix_ctrl_enabled(dev) || msix_masked(dev, v))
 		return;
-	if (!e->routed || e->route.addr != addr || e->route.data != e->data) {
-		msi_route_set(dev->kvm, &e->route, addr, e->data,
-			      pci_requester_id(dev));
-		e->routed = true;
-	}
+	msix_refresh_route(dev, v);
 	if (pba_test_and_clear(&dev->msix, v))
 		msix_deliver(dev, v);
 }
