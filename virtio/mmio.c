@@ -234,7 +234,7 @@ static void mmio_access(void *opaque, u64 off, u8 *data, u32 len,
 	memcpy(data, &val, 4);
 }
 
-/* ---- kicks: each queue's matches its index in QueueNotify ---- */
+/* ---- kicks: one per queue, matching its index in QueueNotify ---- */
 
 static int mmio_add_kick(struct virtio_mmio *vm, unsigned int q)
 {
