@@ -282,8 +282,9 @@ static bool pba_test_and_clear(struct pci_msix *m, unsigned int v)
 
 /*
  * Bring vector @v's KVM route up to date with its table entry and the
- * function's requester ID (the ITS keys on it; it changes when the
- * guest renumbers the bus). On failure the route still signals, via
+ * function's requester ID (the ITS DeviceID: a route made for another
+ * requester ID must not be reused). The one place both the unmask path
+ * and the signal path check. On failure the route still signals, via
  * KVM_SIGNAL_MSI.
  */
 static void msix_refresh_route(struct pci_device *dev, unsigned int v)
