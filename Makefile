@@ -60,6 +60,7 @@ PORTABLE_SRCS := \
 	util/util.c \
 	util/iov.c \
 	util/init.c \
+	util/fdt.c \
 	kvm/mmio.c \
 	kvm/devices.c \
 	kvm/cmdline.c \

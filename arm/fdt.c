@@ -10,28 +10,45 @@
 #include <sys/random.h>
 
 #include "lkvm/devices.h"
+#include "lkvm/fdt-util.h"
 #include "lkvm/fdt.h"
 #include "lkvm/kvm.h"
 #include "lkvm/layout.h"
 #include "lkvm/serial.h"
 
-#define FDT_CHECK(x) do { int __r = (x); if (__r < 0) return __r; } while (0)
+/*
+ * The GIC binding: a unit address of GIC_ADDR_CELLS (two, so that the ITS
+ * can be a child node) and interrupt specifiers of GIC_IRQ_CELLS.
+ */
+#define GIC_ADDR_CELLS	2
+#define GIC_IRQ_CELLS	3
 
-int fdt_property_reg64(void *fdt, u64 addr, u64 size)
+static unsigned int gic_spi_cells(fdt32_t *cells, u32 spi, u32 type)
 {
-	fdt64_t reg[2] = { cpu_to_fdt64(addr), cpu_to_fdt64(size) };
-
-	return fdt_property(fdt, "reg", reg, sizeof(reg));
+	cells[0] = cpu_to_fdt32(GIC_FDT_IRQ_TYPE_SPI);
+	cells[1] = cpu_to_fdt32(spi);
+	cells[2] = cpu_to_fdt32(type);
+	return GIC_IRQ_CELLS;
 }
 
 int fdt_property_spi(void *fdt, u32 spi, u32 type)
 {
-	fdt32_t irq[3] = {
-		cpu_to_fdt32(GIC_FDT_IRQ_TYPE_SPI), cpu_to_fdt32(spi),
-		cpu_to_fdt32(type),
-	};
+	fdt32_t irq[GIC_IRQ_CELLS];
 
+	gic_spi_cells(irq, spi, type);
 	return fdt_property(fdt, "interrupts", irq, sizeof(irq));
+}
+
+unsigned int fdt_irq_map_parent(fdt32_t *cells, u32 spi, u32 type)
+{
+	unsigned int n = 0, i;
+
+	_Static_assert(1 + GIC_ADDR_CELLS + GIC_IRQ_CELLS <= FDT_IRQ_MAP_PARENT_MAX,
+		       "FDT_IRQ_MAP_PARENT_MAX too small for the GIC");
+	cells[n++] = cpu_to_fdt32(LKVM_PHANDLE_GIC);
+	for (i = 0; i < GIC_ADDR_CELLS; i++)
+		cells[n++] = cpu_to_fdt32(0);
+	return n + gic_spi_cells(cells + n, spi, type);
 }
 
 static int fdt_cpus(void *fdt, struct kvm *kvm)
@@ -142,16 +159,16 @@ static int fdt_gic(void *fdt, struct kvm *kvm)
 	FDT_CHECK(fdt_begin_node(fdt, name));
 	FDT_CHECK(fdt_property_string(fdt, "compatible",
 				      v3 ? "arm,gic-v3" : "arm,cortex-a15-gic"));
-	FDT_CHECK(fdt_property_cell(fdt, "#interrupt-cells", 3));
+	FDT_CHECK(fdt_property_cell(fdt, "#interrupt-cells", GIC_IRQ_CELLS));
 	FDT_CHECK(fdt_property(fdt, "interrupt-controller", NULL, 0));
 	FDT_CHECK(fdt_property(fdt, "reg", reg, sizeof(reg)));
 	FDT_CHECK(fdt_property_cell(fdt, "phandle", LKVM_PHANDLE_GIC));
 	/*
 	 * An interrupt provider needs #address-cells: interrupt-map entries
 	 * (the PCI host bridge's) give a parent unit address of this many
-	 * cells. Two, so that the ITS can be a child node.
+	 * cells (fdt_irq_map_parent()).
 	 */
-	FDT_CHECK(fdt_property_cell(fdt, "#address-cells", 2));
+	FDT_CHECK(fdt_property_cell(fdt, "#address-cells", GIC_ADDR_CELLS));
 	FDT_CHECK(fdt_property_cell(fdt, "#size-cells", 2));
 	FDT_CHECK(fdt_property(fdt, "ranges", NULL, 0));
 	if (v3 && kvm->has_its)

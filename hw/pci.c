@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "lkvm/devices.h"
+#include "lkvm/fdt-util.h"
 #include "lkvm/fdt.h"
 #include "lkvm/init.h"
 #include "lkvm/kvm.h"
@@ -279,19 +280,30 @@ static bool pba_test_and_clear(struct pci_msix *m, unsigned int v)
 	return was;
 }
 
-static void msix_deliver(struct pci_device *dev, unsigned int v)
+/*
+ * Bring vector @v's KVM route up to date with its table entry and the
+ * function's requester ID (the ITS DeviceID: a route made for another
+ * requester ID must not be reused). The one place both the unmask path
+ * and the signal path check. On failure the route still signals, via
+ * KVM_SIGNAL_MSI.
+ */
+static void msix_refresh_route(struct pci_device *dev, unsigned int v)
 {
 	struct pci_msix_vector *e = &dev->msix.vec[v];
 	u64 addr = (u64)e->addr_hi << 32 | e->addr_lo;
 	u32 devid = pci_requester_id(dev);
 
-	if (!e->routed || e->route.addr != addr || e->route.data != e->data ||
-	    e->route.devid != devid) {
-		/* On failure the route still signals, via KVM_SIGNAL_MSI. */
-		msi_route_set(dev->kvm, &e->route, addr, e->data, devid);
-		e->routed = true;
-	}
-	msi_route_signal(dev->kvm, &e->route);
+	if (e->routed && e->route.addr == addr && e->route.data == e->data &&
+	    e->route.devid == devid)
+		return;
+	msi_route_set(dev->kvm, &e->route, addr, e->data, devid);
+	e->routed = true;
+}
+
+static void msix_deliver(struct pci_device *dev, unsigned int v)
+{
+	msix_refresh_route(dev, v);
+	msi_route_signal(dev->kvm, &dev->msix.vec[v].route);
 }
 
 /*
@@ -301,16 +313,9 @@ static void msix_deliver(struct pci_device *dev, unsigned int v)
  */
 static void msix_update_vector(struct pci_device *dev, unsigned int v)
 {
-	struct pci_msix_vector *e = &dev->msix.vec[v];
-	u64 addr = (u64)e->addr_hi << 32 | e->addr_lo;
-
 	if (!msix_ctrl_enabled(dev) || msix_masked(dev, v))
 		return;
-	if (!e->routed || e->route.addr != addr || e->route.data != e->data) {
-		msi_route_set(dev->kvm, &e->route, addr, e->data,
-			      pci_requester_id(dev));
-		e->routed = true;
-	}
+	msix_refresh_route(dev, v);
 	if (pba_test_and_clear(&dev->msix, v))
 		msix_deliver(dev, v);
 }
@@ -574,16 +579,12 @@ static void pci_window_access(void *opaque, u64 offset, u8 *data, u32 len,
 /* ------------------------------------------------------------------ */
 /* Host bridge                                                         */
 
-#define FDT_CHECK(x) do { int __r = (x); if (__r < 0) return __r; } while (0)
-
 static int pci_generate_fdt(void *fdt, struct kvm *kvm, void *opaque)
 {
-	u32 gic_addr_cells = 2;	/* the GIC node always has #address-cells = 2 (arm/fdt.c) */
-	fdt32_t map[PCI_MAX_SLOTS * PCI_NR_INTX * 10];
+	fdt32_t map[PCI_MAX_SLOTS * PCI_NR_INTX * (4 + FDT_IRQ_MAP_PARENT_MAX)];
 	fdt32_t ranges[2 * 7], mask[4], msi_map[4];
 	unsigned int slot, pin, n = 0, nr_slots = MAX(host.nr_slots, 1U);
 	char name[32];
-	u32 i;
 
 	ranges[0] = cpu_to_fdt32(0x01000000);	/* I/O space */
 	ranges[1] = cpu_to_fdt32(0);
@@ -606,12 +607,9 @@ static int pci_generate_fdt(void *fdt, struct kvm *kvm, void *opaque)
 			map[n++] = cpu_to_fdt32(0);
 			map[n++] = cpu_to_fdt32(0);
 			map[n++] = cpu_to_fdt32(pin);
-			map[n++] = cpu_to_fdt32(LKVM_PHANDLE_GIC);
-			for (i = 0; i < gic_addr_cells; i++)
-				map[n++] = cpu_to_fdt32(0);
-			map[n++] = cpu_to_fdt32(GIC_FDT_IRQ_TYPE_SPI);
-			map[n++] = cpu_to_fdt32(host.spi[intx_line(slot, pin)]);
-			map[n++] = cpu_to_fdt32(IRQ_TYPE_LEVEL_HIGH);
+			n += fdt_irq_map_parent(&map[n],
+						host.spi[intx_line(slot, pin)],
+						IRQ_TYPE_LEVEL_HIGH);
 		}
 	}
 	mask[0] = cpu_to_fdt32(PCI_MK_DEVFN(PCI_MAX_SLOTS - 1, 0) << 8);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "lkvm/devices.h"
+#include "lkvm/fdt-util.h"
 #include "lkvm/fdt.h"
 #include "lkvm/init.h"
 #include "lkvm/kvm.h"
@@ -187,8 +188,6 @@ static void rtc_set_irq(void *ctx, int level)
 	if (irq_set_level(rd->kvm, LKVM_IRQ_RTC, level) < 0)
 		pr_warn_ratelimited("RTC: cannot set its interrupt line");
 }
-
-#define FDT_CHECK(x) do { int __r = (x); if (__r < 0) return __r; } while (0)
 
 static int rtc_generate_fdt(void *fdt, struct kvm *kvm __unused,
 			    void *opaque __unused)

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "lkvm/devices.h"
-#include "lkvm/fdt.h"
+#include "lkvm/fdt-util.h"
 #include "lkvm/init.h"
 #include "lkvm/kvm.h"
 #include "lkvm/layout.h"
@@ -354,8 +354,6 @@ static size_t serial_input(void *opaque, const u8 *buf, size_t len)
 
 	return serial8250_receive(&sd->uart, buf, len);
 }
-
-#define FDT_CHECK(x) do { int __r = (x); if (__r < 0) return __r; } while (0)
 
 static int serial_generate_fdt(void *fdt, struct kvm *kvm __unused,
 			       void *opaque __unused)

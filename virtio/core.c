@@ -4,7 +4,7 @@
  * feature negotiation, the device status state machine, and the queue and
  * config registers that MMIO and PCI lay out differently but mean alike.
  * The transports (virtio/mmio.c, virtio/pci.c) turn register accesses into
- * these calls.
+ * these calls, and place their kicks (ioeventfds) with the helpers here.
  *
  * Only modern (VERSION_1) drivers are supported, so the device never has
  * to guess the ring layout or the byte order.
@@ -13,6 +13,7 @@
 #include <linux/virtio_ring.h>
 #include <string.h>
 
+#include "lkvm/ioeventfd.h"
 #include "lkvm/virtio.h"
 
 #define BIT_ULL(n)		(1ULL << (n))
@@ -277,4 +278,43 @@ void virtio_config_access(struct virtio_device *vdev, u64 off, u8 *data,
 	pthread_mutex_lock(&vdev->lock);
 	vdev->ops->config_access(vdev, off, data, len, is_write);
 	pthread_mutex_unlock(&vdev->lock);
+}
+
+/* ---- kicks ---- */
+
+static void kick_notify(void *opaque)
+{
+	struct virtio_kick *k = opaque;
+
+	virtio_notify_queue(k->vdev, k->q);
+}
+
+void virtio_kick_init(struct virtio_kick *k, struct virtio_device *vdev,
+		      unsigned int q)
+{
+	*k = (struct virtio_kick) { .vdev = vdev, .q = q, .fd = -1 };
+}
+
+int virtio_kick_add(struct virtio_kick *k, struct kvm *kvm, u64 addr,
+		    u32 len, const u64 *datamatch)
+{
+	int ret;
+
+	if (k->fd >= 0)
+		ret = ioeventfd_add_fd(kvm, addr, len, datamatch, k->fd, &k->ev);
+	else
+		ret = ioeventfd_add(kvm, addr, len, datamatch, kick_notify, k,
+				    &k->ev);
+	if (ret < 0) {
+		pr_debug("virtio-%s: queue %u kicks without ioeventfd: %s",
+			 k->vdev->ops->name, k->q, strerror(-ret));
+		k->ev = NULL;
+	}
+	return ret;
+}
+
+void virtio_kick_del(struct virtio_kick *k)
+{
+	ioeventfd_del(k->ev);
+	k->ev = NULL;
 }

@@ -27,8 +27,7 @@
 #include <string.h>
 
 #include "lkvm/devices.h"
-#include "lkvm/fdt.h"
-#include "lkvm/ioeventfd.h"
+#include "lkvm/fdt-util.h"
 #include "lkvm/irqfd.h"
 #include "lkvm/kvm.h"
 #include "lkvm/layout.h"
@@ -38,14 +37,6 @@
 #define VIRTIO_MMIO_VER		2
 #define VIRTIO_MMIO_VENDOR	0x4d564b4c	/* "LKVM" */
 #define VIRTIO_MMIO_NR_SLOTS	(LKVM_VIRTIO_MMIO_SIZE / LKVM_VIRTIO_MMIO_SLOT)
-
-struct virtio_mmio;
-
-struct virtio_mmio_kick {
-	struct virtio_mmio *vm;
-	unsigned int q;
-	struct ioeventfd *ev;
-};
 
 struct virtio_mmio {
 	struct virtio_device *vdev;
@@ -58,7 +49,7 @@ struct virtio_mmio {
 	u32 dev_features_sel, drv_features_sel, queue_sel;
 	struct device_header dev;
 	char node[32];
-	struct virtio_mmio_kick kicks[VIRTIO_MAX_QUEUES];
+	struct virtio_kick kicks[VIRTIO_MAX_QUEUES];
 };
 
 static unsigned int mmio_next_slot;	/* atomic */
@@ -243,31 +234,24 @@ static void mmio_access(void *opaque, u64 off, u8 *data, u32 len,
 	memcpy(data, &val, 4);
 }
 
-/* ---- kicks ---- */
+/* ---- kicks: one per queue, matching its index in QueueNotify ---- */
 
-static void mmio_kick(void *opaque)
+static int mmio_add_kick(struct virtio_mmio *vm, unsigned int q)
 {
-	struct virtio_mmio_kick *k = opaque;
+	u64 dm = q;
 
-	virtio_notify_queue(k->vm->vdev, k->q);
+	return virtio_kick_add(&vm->kicks[q], vm->kvm,
+			       vm->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, &dm);
 }
 
 static void mmio_add_kicks(struct virtio_mmio *vm)
 {
-	u64 addr = vm->base + VIRTIO_MMIO_QUEUE_NOTIFY, q;
-	int ret;
+	unsigned int q;
 
+	/* mmio_write() serves the kicks of a queue that gets no ioeventfd. */
 	for (q = 0; q < vm->vdev->ops->nr_queues; q++) {
-		vm->kicks[q] = (struct virtio_mmio_kick) { .vm = vm, .q = q };
-		ret = ioeventfd_add(vm->kvm, addr, 4, &q, mmio_kick,
-				    &vm->kicks[q], &vm->kicks[q].ev);
-		if (ret < 0) {
-			/* mmio_write() serves this queue's kicks instead. */
-			pr_debug("virtio-%s: queue %llu kicks without ioeventfd: %s",
-				 vm->vdev->ops->name, (unsigned long long)q,
-				 strerror(-ret));
-			vm->kicks[q].ev = NULL;
-		}
+		virtio_kick_init(&vm->kicks[q], vm->vdev, q);
+		mmio_add_kick(vm, q);
 	}
 }
 
@@ -275,37 +259,23 @@ static int mmio_set_kick_fd(struct virtio_device *vdev, unsigned int q,
 			    int fd)
 {
 	struct virtio_mmio *vm = vdev->transport_priv;
-	u64 addr = vm->base + VIRTIO_MMIO_QUEUE_NOTIFY, dm = q;
-	int ret;
 
 	if (q >= vdev->ops->nr_queues)
 		return -EINVAL;
-	ioeventfd_del(vm->kicks[q].ev);
-	vm->kicks[q].ev = NULL;
-	if (fd < 0)
-		ret = ioeventfd_add(vm->kvm, addr, 4, &dm, mmio_kick,
-				    &vm->kicks[q], &vm->kicks[q].ev);
-	else
-		ret = ioeventfd_add_fd(vm->kvm, addr, 4, &dm, fd,
-				       &vm->kicks[q].ev);
-	if (ret < 0)
-		vm->kicks[q].ev = NULL;
-	return ret;
+	virtio_kick_del(&vm->kicks[q]);
+	vm->kicks[q].fd = fd < 0 ? -1 : fd;
+	return mmio_add_kick(vm, q);
 }
 
 static void mmio_del_kicks(struct virtio_mmio *vm)
 {
 	unsigned int q;
 
-	for (q = 0; q < vm->vdev->ops->nr_queues; q++) {
-		ioeventfd_del(vm->kicks[q].ev);
-		vm->kicks[q].ev = NULL;
-	}
+	for (q = 0; q < vm->vdev->ops->nr_queues; q++)
+		virtio_kick_del(&vm->kicks[q]);
 }
 
 /* ---- registration ---- */
-
-#define FDT_CHECK(x) do { int __r = (x); if (__r < 0) return __r; } while (0)
 
 static int mmio_generate_fdt(void *fdt, struct kvm *kvm, void *opaque)
 {

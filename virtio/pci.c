@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lkvm/ioeventfd.h"
 #include "lkvm/kvm.h"
 #include "lkvm/pci.h"
 #include "lkvm/virtio.h"
@@ -55,14 +54,6 @@
 #define VPCI_ISR_QUEUE		0x1
 #define VPCI_ISR_CONFIG		0x2
 
-struct virtio_pci;
-
-struct virtio_pci_kick {
-	struct virtio_pci *vp;
-	unsigned int q;
-	struct ioeventfd *ev;
-};
-
 struct virtio_pci {
 	struct pci_device pci;
 	struct virtio_device *vdev;
@@ -78,9 +69,7 @@ struct virtio_pci {
 	pthread_mutex_t isr_lock;	/* isr and the INTx level together */
 	u8 isr;
 
-	struct virtio_pci_kick kicks[VIRTIO_MAX_QUEUES];
-	/* set_kick_fd(): the eventfd each queue's kicks go to, or -1 */
-	int kick_fd[VIRTIO_MAX_QUEUES];
+	struct virtio_kick kicks[VIRTIO_MAX_QUEUES];
 	u64 bar_addr;		/* while the BAR is active */
 	bool bar_active;
 };
@@ -408,49 +397,24 @@ static void vpci_bar_access(void *opaque, u64 off, u8 *data, u32 len,
 
 /* ---- kicks: ioeventfds that follow the BAR ---- */
 
-static void vpci_kick(void *opaque)
-{
-	struct virtio_pci_kick *k = opaque;
-
-	virtio_notify_queue(k->vp->vdev, k->q);
-}
-
 static void vpci_del_kicks(struct virtio_pci *vp)
 {
 	unsigned int q;
 
-	for (q = 0; q < vp->vdev->ops->nr_queues; q++) {
-		if (vp->kicks[q].ev)
-			ioeventfd_del(vp->kicks[q].ev);
-		vp->kicks[q].ev = NULL;
-	}
+	for (q = 0; q < vp->vdev->ops->nr_queues; q++)
+		virtio_kick_del(&vp->kicks[q]);
 }
 
+/* vpci_bar_access() serves the kicks of a queue that gets no ioeventfd. */
 static void vpci_add_kicks(struct virtio_pci *vp, u64 bar_addr)
 {
 	unsigned int q;
-	int ret;
 
-	for (q = 0; q < vp->vdev->ops->nr_queues; q++) {
-		vp->kicks[q] = (struct virtio_pci_kick) { .vp = vp, .q = q };
-		/* Linux writes the queue index, 16 bits; any value will do. */
-		if (vp->kick_fd[q] >= 0)
-			ret = ioeventfd_add_fd(vp->kvm,
-					       bar_addr + VPCI_NOTIFY_OFF + q * VPCI_NOTIFY_MULT,
-					       2, NULL, vp->kick_fd[q],
-					       &vp->kicks[q].ev);
-		else
-			ret = ioeventfd_add(vp->kvm,
-					    bar_addr + VPCI_NOTIFY_OFF + q * VPCI_NOTIFY_MULT,
-					    2, NULL, vpci_kick, &vp->kicks[q],
-					    &vp->kicks[q].ev);
-		if (ret < 0) {
-			/* vpci_bar_access() serves this queue's kicks instead. */
-			pr_debug("virtio-%s: queue %u kicks without ioeventfd: %s",
-				 vp->vdev->ops->name, q, strerror(-ret));
-			vp->kicks[q].ev = NULL;
-		}
-	}
+	/* Linux writes the queue index, 16 bits; any value will do. */
+	for (q = 0; q < vp->vdev->ops->nr_queues; q++)
+		virtio_kick_add(&vp->kicks[q], vp->kvm,
+				bar_addr + VPCI_NOTIFY_OFF + q * VPCI_NOTIFY_MULT,
+				2, NULL);
 }
 
 static void vpci_bar_update(struct pci_device *pci, int bar, u64 addr,
@@ -478,7 +442,7 @@ static int vpci_set_kick_fd(struct virtio_device *vdev, unsigned int q,
 
 	if (q >= vdev->ops->nr_queues)
 		return -EINVAL;
-	vp->kick_fd[q] = fd < 0 ? -1 : fd;
+	vp->kicks[q].fd = fd < 0 ? -1 : fd;
 	if (vp->bar_active) {
 		vpci_del_kicks(vp);
 		vpci_add_kicks(vp, vp->bar_addr);
@@ -662,7 +626,7 @@ int virtio_pci_register(struct kvm *kvm, struct virtio_device *vdev)
 	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
 	for (q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 		vp->queue_vector[q] = VIRTIO_MSI_NO_VECTOR;
-		vp->kick_fd[q] = -1;
+		virtio_kick_init(&vp->kicks[q], vdev, q);
 	}
 
 	pci_device_init(&vp->pci, VPCI_VENDOR, VPCI_DEVICE_BASE + ops->device_id,

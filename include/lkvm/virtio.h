@@ -227,6 +227,33 @@ void virtio_notify_used(struct virtio_device *vdev, unsigned int q);
  */
 void virtio_notify_queue(struct virtio_device *vdev, unsigned int q);
 
+/*
+ * Kicks, for both transports: queue @q's kicks as an ioeventfd on the
+ * transport's notify address, so the vCPU does not exit to lkvm. The
+ * ioeventfd thread calls virtio_notify_queue(), or, once set_kick_fd()
+ * stored an eventfd in @fd, KVM signals that eventfd instead. When KVM
+ * cannot take the kicks (no ioeventfds) they reach the transport's
+ * register handler, which calls virtio_notify_queue() itself.
+ */
+struct ioeventfd;
+struct virtio_kick {
+	struct virtio_device *vdev;
+	unsigned int q;
+	int fd;			/* from set_kick_fd(), or -1 */
+	struct ioeventfd *ev;	/* NULL while not added */
+};
+
+void virtio_kick_init(struct virtio_kick *k, struct virtio_device *vdev,
+		      unsigned int q);
+/*
+ * Watch guest writes of @len bytes at @addr (only of value *@datamatch if
+ * not NULL). Returns 0, or -errno with the kick left to the register
+ * handler.
+ */
+int virtio_kick_add(struct virtio_kick *k, struct kvm *kvm, u64 addr,
+		    u32 len, const u64 *datamatch);
+void virtio_kick_del(struct virtio_kick *k);
+
 /* The queue the transport's queue selector names, or NULL if none. */
 struct virtqueue *virtio_queue(struct virtio_device *vdev, unsigned int sel);
 /*

@@ -64,6 +64,8 @@ u64 stub_msi_last_addr;
 u32 stub_msi_last_data, stub_msi_last_devid;
 int stub_ioeventfds;		/* currently added */
 u64 stub_ioeventfd_addr[64];
+int stub_ioeventfd_fail;	/* -errno the next adds return, or 0 */
+struct stub_ioeventfd_call stub_ioeventfd_last;
 
 void msi_route_init(struct msi_route *r)
 {
@@ -103,12 +105,19 @@ struct ioeventfd {
 static struct ioeventfd stub_ioev[64];
 static bool stub_ioev_used[64];
 
-int ioeventfd_add(struct kvm *kvm, u64 addr, u32 len, const u64 *datamatch,
-		  void (*fn)(void *opaque), void *opaque,
-		  struct ioeventfd **evp)
+static int stub_ioev_add(u64 addr, u32 len, const u64 *datamatch,
+			 void (*fn)(void *opaque), void *opaque, int fd,
+			 struct ioeventfd **evp)
 {
 	unsigned int i;
 
+	stub_ioeventfd_last = (struct stub_ioeventfd_call) {
+		.addr = addr, .len = len, .has_datamatch = datamatch != NULL,
+		.datamatch = datamatch ? *datamatch : 0, .fn = fn,
+		.opaque = opaque, .fd = fd,
+	};
+	if (stub_ioeventfd_fail)
+		return stub_ioeventfd_fail;
 	for (i = 0; i < ARRAY_SIZE(stub_ioev); i++) {
 		if (!stub_ioev_used[i]) {
 			stub_ioev_used[i] = true;
@@ -122,6 +131,13 @@ int ioeventfd_add(struct kvm *kvm, u64 addr, u32 len, const u64 *datamatch,
 	return -1;
 }
 
+int ioeventfd_add(struct kvm *kvm, u64 addr, u32 len, const u64 *datamatch,
+		  void (*fn)(void *opaque), void *opaque,
+		  struct ioeventfd **evp)
+{
+	return stub_ioev_add(addr, len, datamatch, fn, opaque, -1, evp);
+}
+
 void ioeventfd_del(struct ioeventfd *ev)
 {
 	if (!ev)
@@ -131,9 +147,9 @@ void ioeventfd_del(struct ioeventfd *ev)
 	stub_ioeventfds--;
 }
 
-/* virtio/pci.c's set_kick_fd (vhost): the same slots, fd not recorded. */
+/* set_kick_fd (vhost, io_uring): the same slots. */
 int ioeventfd_add_fd(struct kvm *kvm, u64 addr, u32 len, const u64 *datamatch,
 		     int fd, struct ioeventfd **evp)
 {
-	return ioeventfd_add(kvm, addr, len, datamatch, NULL, NULL, evp);
+	return stub_ioev_add(addr, len, datamatch, NULL, NULL, fd, evp);
 }

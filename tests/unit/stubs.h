@@ -2,6 +2,7 @@
 #ifndef LKVM_TEST_STUBS_H
 #define LKVM_TEST_STUBS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,5 +22,16 @@ extern uint64_t stub_msi_last_addr;
 extern uint32_t stub_msi_last_data, stub_msi_last_devid;
 extern int stub_ioeventfds;
 extern uint64_t stub_ioeventfd_addr[64];
+/* The arguments of the last ioeventfd_add() or ioeventfd_add_fd(). */
+struct stub_ioeventfd_call {
+	uint64_t addr, datamatch;
+	uint32_t len;
+	bool has_datamatch;
+	void (*fn)(void *opaque);
+	void *opaque;
+	int fd;			/* ioeventfd_add_fd()'s, else -1 */
+};
+extern struct stub_ioeventfd_call stub_ioeventfd_last;
+extern int stub_ioeventfd_fail;
 
 #endif

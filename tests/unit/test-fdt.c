@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "lkvm/devices.h"
+#include "lkvm/fdt-util.h"
 #include "lkvm/fdt.h"
 #include "lkvm/kvm.h"
 #include "lkvm/layout.h"
@@ -162,6 +163,34 @@ static void test_gicv2_tree(void **state)
 	assert_true(fdt_path_offset(buf, "/cpus/cpu@2") < 0);
 }
 
+/*
+ * An interrupt-map entry's parent half must have the shape the GIC node
+ * declares: phandle, #address-cells of unit address, #interrupt-cells.
+ */
+static void test_irq_map_parent_matches_gic(void **state)
+{
+	static u8 buf[LKVM_FDT_MAX_SIZE];
+	fdt32_t cells[FDT_IRQ_MAP_PARENT_MAX];
+	const char *gic = "/intc@28000000";
+	u32 addr_cells, irq_cells;
+	unsigned int n, i;
+	struct kvm kvm;
+
+	make_kvm(&kvm, IRQCHIP_GICV2, 2);
+	assert_int_equal(fdt_build(&kvm, buf, sizeof(buf)), 0);
+	addr_cells = be32_at(prop(buf, gic, "#address-cells", NULL), 0);
+	irq_cells = be32_at(prop(buf, gic, "#interrupt-cells", NULL), 0);
+
+	n = fdt_irq_map_parent(cells, 42, IRQ_TYPE_LEVEL_HIGH);
+	assert_int_equal(n, 1 + addr_cells + irq_cells);
+	assert_int_equal(fdt32_to_cpu(cells[0]), LKVM_PHANDLE_GIC);
+	for (i = 1; i <= addr_cells; i++)
+		assert_int_equal(fdt32_to_cpu(cells[i]), 0);
+	assert_int_equal(fdt32_to_cpu(cells[i]), GIC_FDT_IRQ_TYPE_SPI);
+	assert_int_equal(fdt32_to_cpu(cells[i + 1]), 42);
+	assert_int_equal(fdt32_to_cpu(cells[i + 2]), IRQ_TYPE_LEVEL_HIGH);
+}
+
 static void test_too_small_buffer(void **state)
 {
 	static u8 buf[256];
@@ -176,6 +205,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gicv3_tree),
 		cmocka_unit_test(test_gicv2_tree),
+		cmocka_unit_test(test_irq_map_parent_matches_gic),
 		cmocka_unit_test(test_too_small_buffer),
 	};
 

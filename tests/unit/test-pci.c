@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "lkvm/devices.h"
+#include "lkvm/fdt-util.h"
 #include "lkvm/fdt.h"
 #include "lkvm/kvm.h"
 #include "lkvm/layout.h"
@@ -513,6 +514,52 @@ static void test_msix(void **state)
 	assert_false(msix_access_handler_used);
 }
 
+/*
+ * Both ways a route is refreshed (a vector unmasked, a vector signalled)
+ * follow the function's requester ID, the ITS DeviceID, not only the
+ * table entry.
+ */
+static void test_msix_route_follows_requester_id(void **state)
+{
+	struct fixture *f = *state;
+	struct kvm *kvm = &f->kvm;
+	struct pci_device *pci = calloc(1, sizeof(*pci));
+	u64 table, its = LKVM_GIC_ITS_BASE + 0x10040;
+	int cap, sets;
+
+	assert_non_null(pci);
+	pci_device_init(pci, 0x1234, 0x5678, 0xff0000, 0, 0, 0);
+	assert_int_equal(pci_add_bar(pci, 0, 0x2000, false, msix_bar_handler,
+				     pci), 0);
+	assert_int_equal(pci_msix_init(pci, 2, 0, 0x0, 0x1000), 0);
+	assert_int_equal(pci_register_device(kvm, pci), 0);
+	f->devs[f->nr_devs++] = pci;
+	cap = pci_find_cap(pci, PCI_CAP_ID_MSIX, 0);
+	table = cfg_read(kvm, 0, 0, 0, PCI_BASE_ADDRESS_0, 4) & ~0xfULL;
+	cfg_write(kvm, 0, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	cfg_write(kvm, 0, cap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	msix_write_entry(kvm, table, 0, its, 40, 0);
+	msix_write_entry(kvm, table, 1, its, 41, 0);
+
+	/* Unmasking with a new requester ID re-routes. */
+	pci->bus = 1;
+	sets = stub_msi_sets;
+	mem_write(kvm, table + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+	assert_int_equal(stub_msi_sets, sets + 1);
+	assert_true(pci_msix_signal(pci, 0));
+	assert_int_equal(stub_msi_sets, sets + 1);
+	assert_int_equal(stub_msi_last_devid, 0x100);
+	assert_int_equal(stub_msi_last_data, 40);
+
+	/* So does signalling. */
+	pci->bus = 2;
+	assert_true(pci_msix_signal(pci, 1));
+	assert_int_equal(stub_msi_sets, sets + 2);
+	assert_int_equal(stub_msi_last_devid, 0x200);
+	assert_int_equal(stub_msi_last_data, 41);
+	pci->bus = 0;
+}
+
 /* ---- the device tree node ---- */
 
 static void test_fdt_node(void **state)
@@ -837,6 +884,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_capability_walk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_msix_route_follows_requester_id,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fdt_node, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci, setup, teardown),
 	};

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "lkvm/devices.h"
+#include "lkvm/fdt-util.h"
 #include "lkvm/fdt.h"
 #include "lkvm/init.h"
 #include "lkvm/kvm.h"

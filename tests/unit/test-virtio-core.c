@@ -10,6 +10,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
+#include "stubs.h"
 #include "vq-driver.h"
 
 #define BIT(n)		(1ULL << (n))
@@ -278,6 +279,62 @@ static void test_notify_queue(void **state)
 	assert_int_equal(fake.notifies, 1);
 }
 
+/*
+ * The kick helper both transports use: an ioeventfd whose callback
+ * notifies the queue, or the set_kick_fd() eventfd in its place; a
+ * failed add leaves the kick to the register handler (ev NULL).
+ */
+static void test_kick(void **state)
+{
+	struct ctx *c = *state;
+	struct virtqueue *vq = &c->vdev.vqs[1];
+	struct virtio_kick k;
+	int before = stub_ioeventfds;
+	u64 dm = 1;
+
+	virtio_kick_init(&k, &c->vdev, 1);
+	assert_int_equal(k.fd, -1);
+	assert_null(k.ev);
+	assert_int_equal(virtio_kick_add(&k, NULL, 0x1050, 4, &dm), 0);
+	assert_non_null(k.ev);
+	assert_int_equal(stub_ioeventfds, before + 1);
+	assert_int_equal(stub_ioeventfd_last.addr, 0x1050);
+	assert_int_equal(stub_ioeventfd_last.len, 4);
+	assert_true(stub_ioeventfd_last.has_datamatch);
+	assert_int_equal(stub_ioeventfd_last.datamatch, 1);
+	assert_int_equal(stub_ioeventfd_last.fd, -1);
+
+	/* The callback is virtio_notify_queue() for queue 1. */
+	vq->desc_gpa = c->d.desc;
+	vq->avail_gpa = c->d.avail;
+	vq->used_gpa = c->d.used;
+	negotiate(&c->vdev, BIT(VIRTIO_F_VERSION_1));
+	virtio_set_status(&c->vdev, ACK | DRV | FOK | DOK);
+	assert_int_equal(virtq_start(vq, c->vdev.mem), 0);
+	stub_ioeventfd_last.fn(stub_ioeventfd_last.opaque);
+	assert_int_equal(fake.notifies, 1);
+	assert_int_equal(fake.last_q, 1);
+
+	/* An eventfd of the device's own takes the kicks instead. */
+	virtio_kick_del(&k);
+	assert_null(k.ev);
+	assert_int_equal(stub_ioeventfds, before);
+	k.fd = 77;
+	assert_int_equal(virtio_kick_add(&k, NULL, 0x3004, 2, NULL), 0);
+	assert_int_equal(stub_ioeventfd_last.fd, 77);
+	assert_null(stub_ioeventfd_last.fn);
+	assert_false(stub_ioeventfd_last.has_datamatch);
+	virtio_kick_del(&k);
+
+	/* KVM without ioeventfds. */
+	stub_ioeventfd_fail = -ENOSYS;
+	assert_int_equal(virtio_kick_add(&k, NULL, 0x3004, 2, NULL), -ENOSYS);
+	stub_ioeventfd_fail = 0;
+	assert_null(k.ev);
+	virtio_kick_del(&k);
+	assert_int_equal(stub_ioeventfds, before);
+}
+
 static void test_notify_used(void **state)
 {
 	struct ctx *c = *state;
@@ -413,6 +470,7 @@ int main(void)
 		T(test_reset),
 		T(test_broken),
 		T(test_notify_queue),
+		T(test_kick),
 		T(test_notify_used),
 		T(test_queue_addr),
 		T(test_queue_select_enable),
