@@ -41,6 +41,7 @@ have_lib = $(shell echo 'int main(void){return 0;}' | \
 ifeq ($(call have_lib,uring),y)
 CFLAGS += -DHAVE_LIBURING
 LDLIBS += -luring
+KVM_SRCS_URING := virtio/blk-uring.c
 else
 $(info liburing not found: virtio-blk uses worker threads for raw images)
 endif
@@ -98,7 +99,7 @@ KVM_SRCS += virtio/9p.c
 PORTABLE_SRCS += disk/qcow2.c
 # virtio-blk: -d parsing, disks and request parsing are portable.
 PORTABLE_SRCS += disk/disk.c virtio/blk-req.c
-KVM_SRCS += virtio/blk.c
+KVM_SRCS += virtio/blk.c $(KVM_SRCS_URING)
 # virtio-net: -n parsing and frame handling are portable; the device,
 # libslirp, tap and vhost-net are not.
 PORTABLE_SRCS += net/spec.c net/frame.c

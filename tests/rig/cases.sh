@@ -1018,6 +1018,14 @@ if [ -d "$DSK" ]; then
 	expect_out 'GUEST-DISK-DONE'
 	run_case blk-qcow2-root 0 disk_guest 1 write -d "$DSK/root.qcow2"
 
+	# the one chooser (virtio/blk.c): raw through io_uring, qcow2 threads
+	blk_backends() { disk_guest 1 write -d "$DSK/root.img" \
+		-d "$DSK/root.qcow2,ro" --debug 2>&1; }
+	expect_out 'virtio-blk vda: .*, raw, .*, io_uring$'
+	expect_out 'virtio-blk vdb: .*, qcow2, ro, .*, worker threads$'
+	expect_out 'GUEST-DISK-DONE'
+	run_case blk-backends 0 blk_backends
+
 	expect_out 'GUEST-DISK-DONE'
 	run_case blk-qcow2-overlay 0 disk_guest 1 write -d "$DSK/overlay.qcow2"
 

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * virtio-blk's device (virtio/blk.c) and its I/O backends: what they
+ * share. The device pops and checks requests and completes them; a
+ * backend carries out the checked reads, writes and flushes off the vCPU
+ * threads: the worker threads (virtio/blk.c) or io_uring
+ * (virtio/blk-uring.c, built only with liburing). vblk_start_backend()
+ * in virtio/blk.c is the one place that chooses.
+ */
+#ifndef LKVM_VIRTIO_BLK_DEV_H
+#define LKVM_VIRTIO_BLK_DEV_H
+
+#include <pthread.h>
+
+#include "lkvm/virtio-blk.h"
+
+#define BIT_ULL(n)		(1ULL << (n))
+#define VBLK_QUEUE_SIZE		256
+#define VBLK_MAX_QUEUES		16
+
+struct vblk;
+
+struct vblk_req {
+	struct virtq_elem elem;
+	struct blk_req req;
+	unsigned int q;
+	u8 status;
+	u32 written;		/* used length: data in + status */
+	void *bounce;		/* O_DIRECT copy of unaligned guest memory */
+	struct iovec bounce_iov;
+	struct vblk_req *next;
+};
+
+/* A queue's worker thread and its list (the worker-thread backend). */
+struct vblk_queue {
+	struct vblk *vb;
+	unsigned int idx;
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock;	/* the list and stop */
+	pthread_cond_t cond;
+	struct vblk_req *head, **tail;
+	bool stop;
+	struct vblk_req *batch, **batch_tail;	/* this pop's, vdev.lock */
+};
+
+/*
+ * A backend. Every hook but start runs once start succeeded; submit,
+ * popped and notify run with vdev.lock held.
+ */
+struct vblk_backend_ops {
+	const char *name;	/* for --debug */
+	/* start serving @vb (before registration); -errno: cannot */
+	int (*start)(struct vblk *vb);
+	/* @vb is registered with its transport; may be NULL */
+	void (*registered)(struct vblk *vb);
+	/* take a checked request; false: the device carries it out itself */
+	bool (*submit)(struct vblk *vb, struct vblk_req *r);
+	/* every available request of a queue was popped; may be NULL */
+	void (*popped)(struct vblk *vb, unsigned int q);
+	/* a kick of queue @q reached lkvm */
+	void (*notify)(struct vblk *vb, unsigned int q);
+	/* nothing is in flight: stop, free what start took */
+	void (*stop)(struct vblk *vb);
+};
+
+struct vblk {
+	struct virtio_device vdev;
+	struct virtio_device_ops ops;
+	char name[16];		/* vda, vdb... */
+	struct disk *disk;
+	struct blk_limits lim;
+	struct virtio_blk_config cfg;
+	bool registered;
+	unsigned int nr_queues;
+	struct vblk_queue queues[VBLK_MAX_QUEUES];
+	const struct vblk_backend_ops *be;
+	void *be_state;		/* the backend's own */
+
+	/* under vdev.lock */
+	struct vblk_req *free_reqs;
+	unsigned int inflight;
+	u64 nr_reqs, nr_segs, nr_kicks;	/* for --debug */
+	pthread_cond_t idle;	/* inflight dropped to zero */
+	bool resetting;
+};
+
+/* virtio/blk-uring.c, linked only with liburing */
+extern const struct vblk_backend_ops vblk_uring_ops;
+
+/* Carry out a checked request synchronously; sets status and written. */
+void vblk_req_exec(struct vblk *vb, struct vblk_req *r);
+/* Hand the buffer back (vdev.lock held); the caller notifies the queue. */
+void vblk_req_done(struct vblk *vb, struct vblk_req *r);
+/* Pop and start every available request of queue @qi (vdev.lock held). */
+void vblk_pop_queue(struct vblk *vb, unsigned int qi);
+/* "blk-vda" for a disk's thread (@queue < 0), "blk-vda-q0" for a queue's */
+void vblk_name_thread(struct vblk *vb, pthread_t t, int queue);
+
+#endif
