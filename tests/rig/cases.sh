@@ -18,8 +18,9 @@
 # big, demo, panic, hang, shell).  Every lkvm run is under `timeout`.
 #
 # In a config named *-asan the lkvm under test is /share/asan/lkvm, built
-# with ASan/UBSan (make lkvm-asan): its reports go to
-# results/$CONFIG/<case>.asan.PID and any report fails the case.
+# with ASan/UBSan (make lkvm-asan): ASan's reports go to
+# results/$CONFIG/<case>.asan.PID, UBSan's to stderr; any report fails the
+# case.
 # REPEAT=N (rig.repeat=N, RIG_REPEAT in run-tests.sh) runs every selected
 # case N times; each run is a TAP line.
 #
@@ -35,9 +36,12 @@ CASE_TIMEOUT=${CASE_TIMEOUT:-60}
 LKVM_BIN=$SHARE/bin/lkvm
 REPEAT=${REPEAT:-1}
 M='@@TAP@@'
-# sanitizer reports to files, never to lkvm's stderr (which cases count);
-# run_case points log_path at the case. LeakSanitizer's scan at exit takes
-# ~18 s under TCG, so only cases with expect_no_leaks have it.
+# ASan and LeakSanitizer report to files, not to lkvm's stderr (which
+# cases count); run_case points log_path at the case. UBSan reports on
+# stderr whatever its log_path (GCC's libubsan beside libasan), where
+# run_case finds them too. abort_on_error: a report never exits 1, the
+# status many cases expect. LeakSanitizer's scan at exit takes ~18 s
+# under TCG, so only cases with expect_no_leaks have it.
 SAN_OPTIONS="abort_on_error=1:print_stacktrace=1"
 
 mkdir -p "$RES"
@@ -48,18 +52,19 @@ nfail=0
 CHECKS=""
 FILTER="$*"
 
-# The *-asan config runs these unless cases are named (all of them would
-# take ~30 min there): each KVM-facing path once (boot, SMP, reboot, exit
+# The *-asan config runs these unless cases are named (all of them take
+# ~30 min there, these ~12 on a busy machine): each KVM-facing path once (boot, SMP, reboot, exit
 # on signals and panics, every virtio device on both transports and their
 # driver resets, blk raw/qcow2/overlay/two disks/SIGKILL, net user/tap/
 # multiqueue/vhost, 9p, sandbox, the terminal, --expect) and the cheap
 # error paths of the option and image parsers.
-ASAN_CASES="boot-* reboot-* bad-kernel-* usage-* debug-report sigterm-exit-143
-panic-reset-3 virtio-mmio-console-input virtio-*-console-rng virtio-*-driver-reload
-tty-input tty-sigterm ci-expect-exit-0 net-bad-* net-user-dhcp-wget net-user-pci
-net-tap net-tap-mq net-tap-vhost net-tap-vhost-pci 9p-rw 9p-escape 9p-bad-*
-sandbox-cwd-write sandbox-tty blk-raw-root blk-qcow2-root blk-qcow2-overlay
-blk-pci-root blk-two-disks blk-qcow2-sigkill-512 blk-corrupt-qcow2 blk-bad-*"
+ASAN_CASES="boot-* reboot-restarts bad-kernel-* usage-* debug-report
+sigterm-exit-143 panic-reset-3 virtio-mmio-console-input virtio-pci-console-rng
+virtio-*-driver-reload tty-input tty-sigterm ci-expect-exit-0 net-bad-*
+net-user-dhcp-wget net-user-pci net-tap net-tap-mq net-tap-vhost
+net-tap-vhost-pci 9p-rw 9p-escape 9p-bad-* sandbox-cwd-write sandbox-tty
+blk-qcow2-root blk-qcow2-overlay blk-pci-root blk-two-disks
+blk-qcow2-sigkill-512 blk-corrupt-qcow2 blk-bad-*"
 case "$CONFIG" in
 *-asan) LKVM_BIN=$SHARE/asan/lkvm FILTER=${FILTER:-$ASAN_CASES} ;;
 esac
@@ -129,7 +134,9 @@ sanitizer_reports() {
 	for _f in "$RES/$_name".asan.*; do
 		[ -s "$_f" ] || continue
 		_san="$_san ${_f##*/}"
-		{ echo "--- $_f:"; cat "$_f"; } >>"$_log"
+		{ echo "--- $_f (its start and summary):"
+		  sed -n '1,/^$/p' "$_f" | head -n 24
+		  grep -m1 '^SUMMARY' "$_f"; } >>"$_log"
 	done
 	grep -q -e 'ERROR: AddressSanitizer' -e 'ERROR: LeakSanitizer' \
 		-e 'runtime error:' "$_out" "$_err" && _san="$_san in-output"
@@ -144,7 +151,7 @@ run_once() {
 	_leaks=0
 	case "$_checks" in *"leaks 1"*) _leaks=1 ;; esac
 	export ASAN_OPTIONS="$SAN_OPTIONS:detect_leaks=$_leaks:log_path=$RES/$_name.asan"
-	export UBSAN_OPTIONS="$SAN_OPTIONS:log_path=$RES/$_name.asan"
+	export UBSAN_OPTIONS="$SAN_OPTIONS"
 	_t0=$(cut -d' ' -f1 /proc/uptime)
 	"$@" >"$_out" 2>"$_err" </dev/null
 	_st=$?
