@@ -52,12 +52,12 @@ nfail=0
 CHECKS=""
 FILTER="$*"
 
-# The *-asan config runs these unless cases are named (all of them take
-# ~30 min there, these ~12 on a busy machine): each KVM-facing path once (boot, SMP, reboot, exit
-# on signals and panics, every virtio device on both transports and their
-# driver resets, blk raw/qcow2/overlay/two disks/SIGKILL, net user/tap/
-# multiqueue/vhost, 9p, sandbox, the terminal, --expect) and the cheap
-# error paths of the option and image parsers.
+# The *-asan config runs these unless cases are named (all cases take
+# ~29 min there, these ~12, on a busy machine): each KVM-facing path once
+# (boot, SMP, reboot, exit on signals and panics, every virtio device on
+# both transports and their driver resets, blk raw/qcow2/overlay/two
+# disks/SIGKILL, net user/tap/multiqueue/vhost, 9p, sandbox, the
+# terminal, --expect) and the cheap error paths of the parsers.
 ASAN_CASES="boot-* reboot-restarts bad-kernel-* usage-* debug-report
 sigterm-exit-143 panic-reset-3 virtio-mmio-console-input virtio-pci-console-rng
 virtio-*-driver-reload tty-input tty-sigterm ci-expect-exit-0 net-bad-*
