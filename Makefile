@@ -4,6 +4,7 @@
 #   make deps        install every build and test dependency (Debian 12)
 #   make check       unit tests (native, ASan/UBSan) and boot tests in the rig
 #   make unit        unit tests only
+#   make lkvm-asan   ./lkvm-asan: lkvm under ASan/UBSan (the rig's asan config)
 #   make demo        boot a demo guest inside the emulated arm64 host
 #   make bench       boot benchmarks inside the rig (BENCH="blk net": some parts)
 
@@ -54,7 +55,8 @@ $(info libslirp not found: virtio-net mode=user disabled)
 endif
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
-$(BUILD)/arm64/main.o: CFLAGS += -DLKVM_VERSION='"$(VERSION)"'
+$(BUILD)/arm64/main.o $(BUILD)/arm64-asan/main.o: \
+	CFLAGS += -DLKVM_VERSION='"$(VERSION)"'
 
 # Sources that need no KVM: also built natively for the unit tests.
 PORTABLE_SRCS := \
@@ -134,6 +136,21 @@ $(BUILD)/arm64/%.o: %.c $(wildcard include/lkvm/*.h) | $(SYSROOT)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# lkvm-asan: the same sources under AddressSanitizer and UBSan, so the
+# rig's asan config runs the KVM-facing code (which the native unit tests
+# never reach) with them; any report fails the case (tests/rig/cases.sh).
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+ASAN_OBJS := $(SRCS:%.c=$(BUILD)/arm64-asan/%.o)
+
+lkvm-asan: $(ASAN_OBJS) $(GUEST_INIT_OBJ)
+	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/arm64-asan/%.o: CFLAGS += $(SAN_FLAGS)
+$(BUILD)/arm64-asan/%.o: %.c $(wildcard include/lkvm/*.h) | $(SYSROOT)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
 $(SYSROOT):
 	@echo "missing $(SYSROOT): run 'make deps' first" >&2; exit 1
 
@@ -162,13 +179,13 @@ unit-build: $(UNIT_TESTS)
 unit: unit-build
 	tests/run-unit.sh $(UNIT_TESTS)
 
-rig: lkvm
+rig: lkvm lkvm-asan
 	tests/rig/build.sh
 
 boot-tests: rig
 	tests/rig/run-tests.sh
 
-check: lkvm unit-build rig
+check: lkvm lkvm-asan unit-build rig
 	tests/check.sh $(UNIT_TESTS)
 
 demo: lkvm rig
@@ -243,7 +260,8 @@ fuzz: $(FUZZ_BIN) $(FUZZ_QCOW2_BIN) $(FUZZ_9P_BIN) $(FUZZ_BLK_BIN) $(FUZZ_NET_BI
 		-max_len=66000 $(BUILD)/fuzz/corpus-net-tx tests/fuzz/corpus/net-tx
 
 clean:
-	rm -rf $(BUILD)/arm64 $(BUILD)/native $(BUILD)/fuzz lkvm
+	rm -rf $(BUILD)/arm64 $(BUILD)/arm64-asan $(BUILD)/native $(BUILD)/fuzz \
+		lkvm lkvm-asan
 
 .SECONDARY:
 

@@ -38,6 +38,8 @@ PKGS=(
 if [ "$native" != arm64 ]; then
 	PKGS+=(
 		gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu
+		# make lkvm-asan: the arm64 sanitizer runtimes (the rig copies them)
+		libasan8-arm64-cross libubsan1-arm64-cross
 		zlib1g-dev:arm64
 		libslirp-dev:arm64 liburing-dev:arm64
 	)

@@ -8,7 +8,9 @@
 #                                 /share/cases.sh, then powers off
 #   build/rig/share/              exported to the emulated host as /share:
 #     bin/lkvm                    the VMM under test
-#     lib/                        its arm64 shared libraries and the loader
+#     asan/lkvm                   the same under ASan/UBSan (./lkvm-asan), for
+#                                 the asan config; named lkvm for `pidof lkvm`
+#     lib/                        their arm64 shared libraries and the loader
 #     guest/Image                 the nested guest's kernel
 #     guest/initrd.img            guest initramfs (busybox + /init, see below)
 #     guest/initrd-big.img        the same padded past 64 MiB with a file whose
@@ -16,7 +18,8 @@
 #     cases.sh                    tests/rig/cases.sh
 #     results/                    written by the emulated host
 #
-# Environment: LKVM=path to the lkvm binary (default ./lkvm).
+# Environment: LKVM=path to the lkvm binary (default ./lkvm), LKVM_ASAN=
+# path to the ASan one (default ./lkvm-asan; left out if it does not exist).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -25,6 +28,7 @@ DEPS=$ROOT/build/deps
 RIG=$ROOT/build/rig
 SHARE=$RIG/share
 LKVM=${LKVM:-$ROOT/lkvm}
+LKVM_ASAN=${LKVM_ASAN:-$ROOT/lkvm-asan}
 SELF=$ROOT/tests/rig/build.sh
 BB=$DEPS/busybox/bin/busybox
 KVER=$(cat "$DEPS/kernel/VERSION" 2>/dev/null) ||
@@ -38,7 +42,7 @@ KIMAGE=$KDIR/boot/vmlinuz-$KVER
 READELF=aarch64-linux-gnu-readelf
 command -v $READELF >/dev/null || READELF=readelf
 
-mkdir -p "$RIG" "$SHARE"/{bin,lib,guest,results}
+mkdir -p "$RIG" "$SHARE"/{bin,asan,lib,guest,results}
 
 log() { echo "rig: $*"; }
 
@@ -132,6 +136,7 @@ for w in $(cat /proc/cmdline); do
 	rig.args=*) args=$(echo "${w#rig.args=}" | tr , ' ') ;;
 	rig.config=*) export RIG_CONFIG=${w#rig.config=} ;;
 	rig.case_timeout=*) export CASE_TIMEOUT=${w#rig.case_timeout=} ;;
+	rig.repeat=*) export REPEAT=${w#rig.repeat=} ;;
 	esac
 done
 if mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none \
@@ -168,6 +173,13 @@ fi
 if install_if_changed "$LKVM" "$SHARE/bin/lkvm" 755; then
 	log "installed lkvm"
 fi
+if [ -e "$LKVM_ASAN" ]; then
+	if install_if_changed "$LKVM_ASAN" "$SHARE/asan/lkvm" 755; then
+		log "installed lkvm-asan"
+	fi
+else
+	rm -f "$SHARE/asan/lkvm"
+fi
 install_if_changed "$ROOT/tests/rig/cases.sh" "$SHARE/cases.sh" 755 || true
 install_if_changed "$KIMAGE" "$SHARE/guest/Image" 644 || true
 
@@ -194,42 +206,44 @@ for probe in bench-run pty-run blk-bench dns-answer; do
 	fi
 done
 
-# arm64 shared libraries of lkvm (nothing to do for a static or script lkvm)
+# arm64 shared libraries of the lkvm binaries (libasan and libubsan for the
+# ASan one) and their loader; nothing to do for a static or script lkvm
 LIBDIRS="/usr/aarch64-linux-gnu/lib /usr/lib/aarch64-linux-gnu /lib/aarch64-linux-gnu"
-if newer "$SHARE/lib/.stamp" "$SHARE/bin/lkvm" "$SELF"; then
+find_lib() { # NAME: its path in LIBDIRS
+	local d
+	for d in $LIBDIRS; do
+		[ -e "$d/$1" ] && { echo "$d/$1"; return 0; }
+	done
+	echo "rig: lkvm needs $1: not found in $LIBDIRS" >&2
+	return 1
+}
+copy_libs() { # BINARY: copy what it needs (recursively) into share/lib
+	local todo=$1 f lib interp
+	$READELF -h "$1" >/dev/null 2>&1 || return 0
+	interp=$($READELF -lW "$1" |
+		sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+	if [ -n "$interp" ] && [ ! -e "$SHARE/lib/$(basename "$interp")" ]; then
+		cp -L "$(find_lib "$(basename "$interp")")" "$SHARE/lib/"
+	fi
+	while [ -n "$todo" ]; do
+		set -- $todo
+		f=$1; shift; todo="$*"
+		for lib in $($READELF -dW "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+			[ -e "$SHARE/lib/$lib" ] && continue
+			cp -L "$(find_lib "$lib")" "$SHARE/lib/$lib"
+			todo="$todo $SHARE/lib/$lib"
+		done
+	done
+}
+lkvms=("$SHARE/bin/lkvm")
+[ -e "$SHARE/asan/lkvm" ] && lkvms+=("$SHARE/asan/lkvm")
+if newer "$SHARE/lib/.stamp" "${lkvms[@]}" "$SELF"; then
 	rm -rf "${SHARE:?}/lib"
 	mkdir -p "$SHARE/lib"
-	if $READELF -h "$SHARE/bin/lkvm" >/dev/null 2>&1; then
-		interp=$($READELF -lW "$SHARE/bin/lkvm" |
-			sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
-		todo="$SHARE/bin/lkvm"
-		done_libs=" "
-		while [ -n "$todo" ]; do
-			set -- $todo
-			f=$1; shift; todo="$*"
-			for lib in $($READELF -dW "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-				case "$done_libs" in *" $lib "*) continue ;; esac
-				done_libs="$done_libs$lib "
-				found=""
-				for d in $LIBDIRS; do
-					if [ -e "$d/$lib" ]; then found=$d/$lib; break; fi
-				done
-				[ -n "$found" ] || { echo "rig: lkvm needs $lib: not found in $LIBDIRS" >&2; exit 1; }
-				cp -L "$found" "$SHARE/lib/$lib"
-				todo="$todo $SHARE/lib/$lib"
-			done
-		done
-		if [ -n "$interp" ]; then
-			found=""
-			for d in $LIBDIRS; do
-				b=$(basename "$interp")
-				if [ -e "$d/$b" ]; then found=$d/$b; break; fi
-			done
-			[ -n "$found" ] || { echo "rig: loader $interp not found" >&2; exit 1; }
-			cp -L "$found" "$SHARE/lib/$(basename "$interp")"
-		fi
-		log "lkvm libraries: $(ls "$SHARE/lib" | tr '\n' ' ')"
-	fi
+	for f in "${lkvms[@]}"; do
+		copy_libs "$f"
+	done
+	log "lkvm libraries: $(ls "$SHARE/lib" | tr '\n' ' ')"
 	touch "$SHARE/lib/.stamp"
 fi
 

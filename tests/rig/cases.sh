@@ -8,6 +8,7 @@
 #     expect_out 'REGEX'        # optional checks, applied to the next run_case
 #     expect_err_lines N
 #     expect_file PATH
+#     expect_no_leaks           # LeakSanitizer on (asan config only)
 #     run_case NAME EXPECTED_STATUS COMMAND [ARGS...]
 # COMMAND is usually `lkvm run ...` or the `guest` helper:
 #     guest CPUS ACTION [extra lkvm options...]
@@ -15,6 +16,13 @@
 # -p "quiet lkvm.test=ACTION"; the guest's /init prints
 # "GUEST-INIT-OK cpus=N test=ACTION" and then does ACTION (poweroff, reboot,
 # big, demo, panic, hang, shell).  Every lkvm run is under `timeout`.
+#
+# In a config named *-asan the lkvm under test is /share/asan/lkvm, built
+# with ASan/UBSan (make lkvm-asan): ASan's reports go to
+# results/$CONFIG/<case>.asan.PID, UBSan's to stderr; any report fails the
+# case.
+# REPEAT=N (rig.repeat=N, RIG_REPEAT in run-tests.sh) runs every selected
+# case N times; each run is a TAP line.
 #
 # Usage: cases.sh [demo | CASE-NAME-GLOB...]
 
@@ -26,7 +34,15 @@ INITRD=$SHARE/guest/initrd.img
 BIG_INITRD=$SHARE/guest/initrd-big.img
 CASE_TIMEOUT=${CASE_TIMEOUT:-60}
 LKVM_BIN=$SHARE/bin/lkvm
+REPEAT=${REPEAT:-1}
 M='@@TAP@@'
+# ASan and LeakSanitizer report to files, not to lkvm's stderr (which
+# cases count); run_case points log_path at the case. UBSan reports on
+# stderr whatever its log_path (GCC's libubsan beside libasan), where
+# run_case finds them too. abort_on_error: a report never exits 1, the
+# status many cases expect. LeakSanitizer's scan at exit takes ~18 s
+# under TCG, so only cases with expect_no_leaks have it.
+SAN_OPTIONS="abort_on_error=1:print_stacktrace=1"
 
 mkdir -p "$RES"
 
@@ -35,6 +51,24 @@ n=0
 nfail=0
 CHECKS=""
 FILTER="$*"
+
+# The *-asan config runs these unless cases are named (all cases take
+# ~29 min there, these ~11, on a busy machine): each KVM-facing path once
+# (boot, SMP (the -c 2 cases), reboot, exit on signals (tty-*) and
+# panics, every virtio device on both transports and their driver
+# resets, blk raw/qcow2/overlay/two disks/SIGKILL, net user/tap/
+# multiqueue/vhost, 9p, sandbox, the terminal, --expect) and the cheap
+# error paths of the parsers.
+ASAN_CASES="boot-1cpu-poweroff reboot-restarts bad-kernel-* usage-* debug-report
+panic-reset-3 virtio-mmio-console-input virtio-pci-console-rng
+virtio-*-driver-reload tty-input tty-sigterm ci-expect-exit-0 net-bad-*
+net-user-dhcp-wget net-user-pci net-tap net-tap-mq net-tap-vhost
+net-tap-vhost-pci 9p-rw 9p-escape 9p-bad-* sandbox-cwd-write sandbox-tty
+blk-qcow2-root blk-qcow2-overlay blk-pci-root blk-two-disks
+blk-qcow2-sigkill-512 blk-corrupt-qcow2 blk-bad-*"
+case "$CONFIG" in
+*-asan) LKVM_BIN=$SHARE/asan/lkvm FILTER=${FILTER:-$ASAN_CASES} ;;
+esac
 
 tap() { echo "$M $*"; }
 
@@ -64,6 +98,8 @@ expect_err_lines() { CHECKS="$CHECKS
 errlines $1"; }
 expect_file() { CHECKS="$CHECKS
 file $1"; }
+expect_no_leaks() { CHECKS="$CHECKS
+leaks 1"; }
 
 selected() {
 	[ -z "$FILTER" ] && return 0
@@ -76,19 +112,52 @@ selected() {
 	return 1
 }
 
-# run_case NAME EXPECTED_STATUS COMMAND...
+# run_case NAME EXPECTED_STATUS COMMAND...: REPEAT times if selected
 run_case() {
 	_name=$1 _want=$2
 	shift 2
 	_checks=$CHECKS
 	CHECKS=""
 	selected "$_name" || return 0
+	_rep=1
+	while [ "$_rep" -le "$REPEAT" ]; do
+		_label=$_name
+		[ "$REPEAT" = 1 ] || _label="$_name [$_rep/$REPEAT]"
+		run_once "$@"
+		_rep=$((_rep + 1))
+	done
+}
+
+# sanitizer_reports: the case's sanitizer log files, and any report in
+# its output, into $_log; false if there was one
+sanitizer_reports() {
+	_san=""
+	for _f in "$RES/$_name".asan.*; do
+		[ -s "$_f" ] || continue
+		_san="$_san ${_f##*/}"
+		{ echo "--- $_f (its start and summary):"
+		  sed -n '1,/^$/p' "$_f" | head -n 24
+		  grep -m1 '^SUMMARY' "$_f"; } >>"$_log"
+	done
+	grep -q -e 'ERROR: AddressSanitizer' -e 'ERROR: LeakSanitizer' \
+		-e 'runtime error:' "$_out" "$_err" && _san="$_san in-output"
+	[ -z "$_san" ]
+}
+
+# run_once COMMAND...: one run of case $_name, judged by $_want, $_checks
+run_once() {
 	n=$((n + 1))
 	_out=$RES/$_name.out _err=$RES/$_name.err _log=$RES/$_name.log
+	rm -f "$RES/$_name".asan.*
+	_leaks=0
+	case "$_checks" in *"leaks 1"*) _leaks=1 ;; esac
+	export ASAN_OPTIONS="$SAN_OPTIONS:detect_leaks=$_leaks:log_path=$RES/$_name.asan"
+	export UBSAN_OPTIONS="$SAN_OPTIONS"
 	_t0=$(cut -d' ' -f1 /proc/uptime)
 	"$@" >"$_out" 2>"$_err" </dev/null
 	_st=$?
 	_t1=$(cut -d' ' -f1 /proc/uptime)
+	unset ASAN_OPTIONS UBSAN_OPTIONS
 	_secs=$(awk "BEGIN{printf \"%.1f\", $_t1 - $_t0}")
 	{ echo "\$ $*"; cat "$_out"; echo "--- stderr:"; cat "$_err";
 	  echo "--- exit status $_st, ${_secs}s"; } >"$_log"
@@ -99,6 +168,7 @@ run_case() {
 		*) _why="exit status $_st, expected $_want" ;;
 		esac
 	fi
+	sanitizer_reports || _why="${_why:+$_why; }sanitizer report:$_san"
 	_oldifs=$IFS
 	IFS='
 '
@@ -120,14 +190,15 @@ run_case() {
 	done
 	IFS=$_oldifs
 	if [ -z "$_why" ]; then
-		tap "ok $n - $_name (${_secs}s)"
-	else
-		nfail=$((nfail + 1))
-		tap "not ok $n - $_name"
-		tap "# $_why"
-		tap "# --- $_log (last 40 lines):"
-		tail -n 40 "$_log" | sed "s/^/$M #   /"
+		tap "ok $n - $_label (${_secs}s)"
+		return
 	fi
+	nfail=$((nfail + 1))
+	[ "$REPEAT" = 1 ] || cp "$_log" "$RES/$_name.fail-$_rep.log"
+	tap "not ok $n - $_label"
+	tap "# $_why"
+	tap "# --- $_log (last 40 lines):"
+	tail -n 40 "$_log" | sed "s/^/$M #   /"
 }
 
 # ---------------------------------------------------------------- demo
@@ -390,6 +461,7 @@ tap "# config $CONFIG, kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) h
 
 # the emulated host itself
 dmesg | grep -i -e 'kvm' -e 'vgic' | grep -v 'command line' | tail -n 12 | sed "s/^/$M # host: /"
+grep -m1 '^Features' /proc/cpuinfo | sed "s/^/$M # host: /"
 run_case host-dev-kvm 0 test -c /dev/kvm
 
 expect_out 'GUEST-INIT-OK cpus=1 '
@@ -545,6 +617,7 @@ expect_out 'GUEST-HVC0-LINE'
 expect_out 'GUEST-HWRNG virtio_rng.0 bytes=65536'
 expect_out 'GUEST-POWEROFF'
 expect_file "$RES/virtio-pci.dtb"
+expect_no_leaks
 run_case virtio-pci-console-rng 0 guest 2 virtio --virtio-transport pci \
 	--console virtio --rng --dump-dtb "$RES/virtio-pci.dtb"
 
@@ -1016,6 +1089,7 @@ if [ -d "$DSK" ]; then
 
 	expect_out 'ROOTFS-INIT-OK act=write /dev/vda ext4 rw'
 	expect_out 'GUEST-DISK-DONE'
+	expect_no_leaks
 	run_case blk-qcow2-root 0 disk_guest 1 write -d "$DSK/root.qcow2"
 
 	# the one chooser (virtio/blk.c): raw through io_uring, qcow2 threads

@@ -5,9 +5,12 @@
 # "@@TAP@@ " lines from its console and do the x86-side post-checks.
 #
 # Usage: tests/rig/run-tests.sh [CONFIG...] [-- CASE-GLOB...]
-#   CONFIGs: n1-gicv3 (default set: all three), max-gicv3, a57-gicv2
+#   CONFIGs: n1-gicv3, max-gicv3, a57-gicv2, n1-gicv3-asan (default: all
+#   four); CONFIG-asan is CONFIG with the ASan/UBSan lkvm (make
+#   lkvm-asan), running cases.sh's ASAN_CASES unless CASE-GLOBs are given.
 #   CASE-GLOBs select cases by name (e.g. 'boot-*').
 # Environment:
+#   RIG_REPEAT=N  run every selected case N times in one host boot
 #   RIG_TIMEOUT   seconds one emulated host may run (default 900)
 #   RIG_CASE_TIMEOUT  seconds one lkvm run may take (default 60)
 #   RIG_VERBOSE=1 show the whole console while it runs
@@ -39,11 +42,11 @@ while [ $# -gt 0 ]; do
 	if [ "$1" = -- ]; then shift; cases=("$@"); break; fi
 	configs+=("$1"); shift
 done
-[ ${#configs[@]} -gt 0 ] || configs=(n1-gicv3 max-gicv3 a57-gicv2)
+[ ${#configs[@]} -gt 0 ] || configs=(n1-gicv3 max-gicv3 a57-gicv2 n1-gicv3-asan)
 
-# qemu_args CONFIG: cpu and gic options
+# config_args CONFIG: cpu and gic options (CONFIG-asan: CONFIG's)
 config_args() {
-	case "$1" in
+	case "${1%-asan}" in
 	n1-gicv3) echo "-cpu neoverse-n1 -M virt,virtualization=on,gic-version=3" ;;
 	max-gicv3) echo "-cpu max,pauth-impdef=on -M virt,virtualization=on,gic-version=3" ;;
 	a57-gicv2) echo "-cpu cortex-a57 -M virt,virtualization=on,gic-version=2" ;;
@@ -64,7 +67,7 @@ boot_host() {
 	timeout --foreground -k 10 "$TIMEOUT" qemu-system-aarch64 $cpuargs \
 		-m 3G -smp 2 -nographic -nic none -no-reboot \
 		-kernel "$HOST_KERNEL" -initrd "$HOST_INITRD" \
-		-append "console=ttyAMA0 quiet panic=-1 rig.config=$cfg rig.case_timeout=$CASE_TIMEOUT rig.args=$args" \
+		-append "console=ttyAMA0 quiet panic=-1 rig.config=$cfg rig.case_timeout=$CASE_TIMEOUT rig.repeat=${RIG_REPEAT:-1} rig.args=$args" \
 		-fsdev local,id=share,path="$SHARE",security_model=none \
 		-device virtio-9p-device,fsdev=share,mount_tag=share \
 		-drive if=none,id=hostdisk,format=raw,file="$hd" \
