@@ -11,8 +11,8 @@
 #   CASE-GLOBs select cases by name (e.g. 'boot-*').
 # Environment:
 #   RIG_REPEAT=N  run every selected case N times in one host boot
-#   RIG_TIMEOUT   seconds one emulated host may run (default 900)
-#   RIG_CASE_TIMEOUT  seconds one lkvm run may take (default 60)
+#   RIG_TIMEOUT   seconds one emulated host may run (default 2400)
+#   RIG_CASE_TIMEOUT  seconds one lkvm run may take (default 150)
 #   RIG_VERBOSE=1 show the whole console while it runs
 # Console logs: build/rig/console-CONFIG.log; guest logs:
 # build/rig/share/results/CONFIG/*.log
@@ -33,8 +33,8 @@ HOST_KERNEL=$ROOT/build/deps/kernel/boot/vmlinuz-$KVER
 HOST_INITRD=$RIG/host-initrd.img
 [ -e "$HOST_INITRD" ] && [ -e "$SHARE/cases.sh" ] ||
 	{ echo "rig: run tests/rig/build.sh (make rig) first" >&2; exit 1; }
-TIMEOUT=${RIG_TIMEOUT:-900}
-CASE_TIMEOUT=${RIG_CASE_TIMEOUT:-60}
+TIMEOUT=${RIG_TIMEOUT:-2400}
+CASE_TIMEOUT=${RIG_CASE_TIMEOUT:-150}
 
 configs=()
 cases=()
