@@ -476,7 +476,8 @@ int cmd_sandbox(int argc, char **argv)
 		kvm->cfg.console = CONSOLE_VIRTIO;
 
 	if (sandbox_prepare(kvm, &sb, argv + cmd, argc - cmd) < 0 ||
-	    kvm_arch_load_files(kvm) < 0) {
+	    kvm_arch_load_files(kvm) < 0 ||
+	    run_seccomp_prepare(kvm, SANDBOX_EXIT_FAIL) < 0) {
 		kvm_arch_free_files(kvm);
 		sandbox_cleanup(&sb);
 		kvm_delete(kvm);

@@ -53,6 +53,7 @@
 #include "lkvm/iov.h"
 #include "lkvm/kvm.h"
 #include "lkvm/virtio-blk.h"
+#include "lkvm/seccomp.h"
 
 #define BIT_ULL(n)		(1ULL << (n))
 #define VBLK_QUEUE_SIZE		256
@@ -198,6 +199,7 @@ static void *queue_thread(void *arg)
 	struct vblk_req *list, *r, *next;
 	bool stop;
 
+	seccomp_apply(SECCOMP_BLK_WORKER);
 	for (;;) {
 		pthread_mutex_lock(&vq->lock);
 		while (!vq->head && !vq->stop)
@@ -387,6 +389,7 @@ static void *uring_thread(void *arg)
 	u64 kicked;
 	int ret;
 
+	seccomp_apply(SECCOMP_BLK_URING);
 	pthread_mutex_lock(&vb->vdev.lock);
 	vb->uring_ret = uring_setup(vb);
 	pthread_cond_broadcast(&vb->idle);
