@@ -38,6 +38,7 @@
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/vhost.h>
+#include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -354,16 +355,26 @@ static int sc_add_group(scmp_filter_ctx ctx, const struct sc_group *g,
 	return ret;
 }
 
-/* Every list: the handler's PR_GET_NAME, a thread naming itself. */
+/*
+ * Every list: prctl() for the handler's PR_GET_NAME, a thread naming
+ * itself, and a thread created under this list loading its own
+ * (PR_SET_NO_NEW_PRIVS, seccomp(): both only ever restrict).
+ */
 static int sc_add_common(scmp_filter_ctx ctx, bool debug, const char *list,
 			 char *err, size_t errlen)
 {
-	struct scmp_arg_cmp get = SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME);
-	struct scmp_arg_cmp set = SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME);
-	int ret = sc_add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, &get);
+	static const int options[] = {
+		PR_GET_NAME, PR_SET_NAME, PR_SET_NO_NEW_PRIVS,
+	};
+	struct scmp_arg_cmp opt;
+	unsigned int i;
+	int ret = sc_add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 0, NULL);
 
-	if (!ret)
-		ret = sc_add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, &set);
+	for (i = 0; !ret && i < ARRAY_SIZE(options); i++) {
+		/* an int: the upper half of the register is not defined */
+		opt = SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffUL, options[i]);
+		ret = sc_add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, &opt);
+	}
 	if (ret) {
 		set_err(err, errlen, "seccomp: cannot build the %s list: %s",
 			list, strerror(-ret));
@@ -514,9 +525,15 @@ int seccomp_prepare(bool enable, bool debug, int exit_status,
  */
 void seccomp_apply(enum seccomp_class cls)
 {
+	sigset_t sys;
+
 	if (!sc_enabled)
 		return;
 	sc_thread_class = cls;
+	/* A blocked SIGSYS would kill with no line (the vCPUs block most) */
+	sigemptyset(&sys);
+	sigaddset(&sys, SIGSYS);
+	pthread_sigmask(SIG_UNBLOCK, &sys, NULL);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &sc_progs[cls]) < 0)
 		sc_exit(-1, errno);

@@ -389,13 +389,13 @@ static void *uring_thread(void *arg)
 	u64 kicked;
 	int ret;
 
-	seccomp_apply(SECCOMP_BLK_URING);
 	pthread_mutex_lock(&vb->vdev.lock);
 	vb->uring_ret = uring_setup(vb);
 	pthread_cond_broadcast(&vb->idle);
 	pthread_mutex_unlock(&vb->vdev.lock);
 	if (vb->uring_ret < 0)
 		return NULL;
+	seccomp_apply(SECCOMP_BLK_URING);	/* the ring is set up */
 	for (q = 0; q < vb->nr_queues; q++)
 		uring_arm_kick(vb, q);
 

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <seccomp.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -329,6 +330,76 @@ static void test_threads(void **state)
 		fail_msg("vcpu spawns: stderr '%s'", out);
 }
 
+/* A vCPU started under the main list (--reboot) takes its own. */
+static void *thread_vcpu_opens(void *arg)
+{
+	const struct fds *f = arg;
+
+	seccomp_apply(SECCOMP_VCPU);
+	if (!call_kvm_run(f))
+		_exit(CHILD_CALL_FAILED);
+	call_openat(f);
+	return NULL;
+}
+
+static bool call_vcpu_thread(const struct fds *f)
+{
+	pthread_t t;
+
+	return !pthread_create(&t, NULL, thread_vcpu_opens, (void *)f) &&
+	       !pthread_join(t, NULL);
+}
+
+static void test_thread_under_main(void **state)
+{
+	char out[256];
+
+	expect_exit(run_captured("test-main", SECCOMP_MAIN, true, false,
+				 LKVM_EXIT_SECCOMP, call_vcpu_thread, NULL,
+				 out, sizeof(out)),
+		    LKVM_EXIT_SECCOMP, "vcpu under main", out);
+	if (!strstr(out, "(list vcpu) made the forbidden system call") ||
+	    !strstr(out, "(openat)"))
+		fail_msg("vcpu under main: stderr '%s'", out);
+}
+
+/* The vCPUs block most signals: SIGSYS must still reach the handler. */
+static bool call_block_sigsys(const struct fds *f)
+{
+	sigset_t set;
+
+	sigfillset(&set);
+	return !pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+static void *thread_blocked(void *arg)
+{
+	seccomp_apply(SECCOMP_TERM);
+	call_socket(arg);
+	return NULL;
+}
+
+static bool call_blocked_thread(const struct fds *f)
+{
+	pthread_t t;
+
+	return call_block_sigsys(f) &&
+	       !pthread_create(&t, NULL, thread_blocked, (void *)f) &&
+	       !pthread_join(t, NULL);
+}
+
+static void test_sigsys_blocked(void **state)
+{
+	char out[256];
+
+	expect_exit(run_captured("test-blocked", SECCOMP_NR_CLASSES, true,
+				 false, LKVM_EXIT_SECCOMP, call_blocked_thread,
+				 NULL, out, sizeof(out)),
+		    LKVM_EXIT_SECCOMP, "SIGSYS blocked", out);
+	if (!strstr(out, "(list term) made the forbidden system call"))
+		fail_msg("SIGSYS blocked: stderr '%s'", out);
+}
+
 /* Per thread: another thread of the process is not filtered (no TSYNC). */
 static void *thread_vcpu(void *arg)
 {
@@ -364,6 +435,8 @@ int main(void)
 		cmocka_unit_test(test_debug),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_per_thread),
+		cmocka_unit_test(test_thread_under_main),
+		cmocka_unit_test(test_sigsys_blocked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
