@@ -51,6 +51,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "lkvm/seccomp.h"
@@ -110,6 +111,7 @@ GROUP(spawn, "set_robust_list", "rseq") = {
  */
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_IOEVENTFD, KVM_IRQFD, KVM_SET_GSI_ROUTING,
+	KVM_CHECK_EXTENSION,	/* ioeventfd, irqfd: asked at first use */
 	TUNSETOFFLOAD,
 	VHOST_SET_FEATURES, VHOST_SET_MEM_TABLE, VHOST_SET_VRING_NUM,
 	VHOST_SET_VRING_BASE, VHOST_SET_VRING_ADDR, VHOST_SET_VRING_KICK,
@@ -257,11 +259,27 @@ static size_t sc_append_num(char *buf, size_t len, size_t max, long v)
 	return len;
 }
 
+static size_t sc_append_hex(char *buf, size_t len, size_t max,
+			    unsigned long v)
+{
+	static const char hex[] = "0123456789abcdef";
+	int shift = 60;
+
+	len = sc_append(buf, len, max, "0x");
+	while (shift > 0 && !(v >> shift))
+		shift -= 4;
+	for (; shift >= 0 && len < max; shift -= 4)
+		buf[len++] = hex[(v >> shift) & 0xf];
+	return len;
+}
+
 /*
  * "lkvm: seccomp: thread vcpu0 (list vcpu) made the forbidden system call
- * 56 (openat): ...", or with @nr < 0, "could not load its filter: errno".
+ * 56 (openat): ..." (an ioctl with its @request), or with @nr < 0, "could
+ * not load its filter: errno".
  */
-static size_t sc_fault_line(char *buf, size_t max, int nr, int error)
+static size_t sc_fault_line(char *buf, size_t max, int nr, int error,
+			    unsigned long request)
 {
 	char comm[17] = "?";
 	size_t len = 0;
@@ -282,15 +300,19 @@ static size_t sc_fault_line(char *buf, size_t max, int nr, int error)
 		len = sc_append(buf, len, max, nr < SC_MAX_NR && sc_names[nr][0] ?
 				sc_names[nr] : "unknown");
 		len = sc_append(buf, len, max, ")");
+		if (nr == SCMP_SYS(ioctl)) {
+			len = sc_append(buf, len, max, " request ");
+			len = sc_append_hex(buf, len, max, request);
+		}
 	}
 	len = sc_append(buf, len, max, ": stopping lkvm (--no-seccomp turns the filters off)");
 	return sc_append(buf, len, max, sc_eol);
 }
 
-static void __noreturn sc_exit(int nr, int error)
+static void __noreturn sc_exit(int nr, int error, unsigned long request)
 {
 	char line[256];
-	size_t len = sc_fault_line(line, sizeof(line), nr, error);
+	size_t len = sc_fault_line(line, sizeof(line), nr, error, request);
 
 	if (write(STDERR_FILENO, line, len) < 0) {
 		/* nowhere to say it */
@@ -300,9 +322,23 @@ static void __noreturn sc_exit(int nr, int error)
 	_exit(sc_exit_status);
 }
 
+/* The second argument of the trapped call: an ioctl's request. */
+static unsigned long sc_arg1(const void *ucontext)
+{
+	const ucontext_t *uc = ucontext;
+
+#if defined(__aarch64__)
+	return uc->uc_mcontext.regs[1];
+#elif defined(__x86_64__)
+	return uc->uc_mcontext.gregs[REG_RSI];
+#else
+	return 0;
+#endif
+}
+
 static void sc_sigsys(int sig, siginfo_t *info, void *ucontext)
 {
-	sc_exit(info->si_syscall, 0);
+	sc_exit(info->si_syscall, 0, sc_arg1(ucontext));
 }
 
 /* ---- building the lists ---- */
@@ -536,5 +572,5 @@ void seccomp_apply(enum seccomp_class cls)
 	pthread_sigmask(SIG_UNBLOCK, &sys, NULL);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &sc_progs[cls]) < 0)
-		sc_exit(-1, errno);
+		sc_exit(-1, errno, 0);
 }

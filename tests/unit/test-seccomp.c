@@ -125,16 +125,19 @@ struct sc_case {
 	call_fn allowed;
 	call_fn forbidden;
 	const char *forbidden_name;
+	const char *request;	/* an ioctl's, as the line gives it */
 };
 
 static const struct sc_case cases[] = {
 	{ SECCOMP_MAIN,	      call_openat,	   call_socket,	   "socket" },
 	{ SECCOMP_MAIN,	      call_kvm_run,	   call_fork,	   "clone" },
 	{ SECCOMP_VCPU,	      call_kvm_run,	   call_openat,	   "openat" },
-	{ SECCOMP_VCPU,	      call_kvm_run,	   call_tunsetiff, "ioctl" },
+	{ SECCOMP_VCPU,	      call_kvm_run,	   call_tunsetiff, "ioctl",
+	  " request 0x400454ca" },
 	{ SECCOMP_VCPU,	      call_kvm_run,	   call_fork,	   "clone" },
 	{ SECCOMP_IOEVENTFD,  call_epoll_pwait,    call_openat,	   "openat" },
-	{ SECCOMP_IOEVENTFD,  call_epoll_pwait,    call_kvm_run,   "ioctl" },
+	{ SECCOMP_IOEVENTFD,  call_epoll_pwait,    call_kvm_run,   "ioctl",
+	  " request 0xae80" },
 	{ SECCOMP_TERM,	      call_ppoll,	   call_openat,	   "openat" },
 	{ SECCOMP_BLK_URING,  call_io_uring_enter, call_openat,	   "openat" },
 	{ SECCOMP_BLK_WORKER, call_fdatasync,	   call_socket,	   "socket" },
@@ -247,10 +250,10 @@ static void test_forbidden_calls(void **state)
 				  out, sizeof(out));
 		expect_exit(st, LKVM_EXIT_SECCOMP, what, out);
 		snprintf(want, sizeof(want),
-			 "lkvm: seccomp: thread test-thread (list %s) made the forbidden system call %d (%s): ",
+			 "lkvm: seccomp: thread test-thread (list %s) made the forbidden system call %d (%s)%s: ",
 			 seccomp_class_name(c->cls),
 			 seccomp_syscall_resolve_name(c->forbidden_name),
-			 c->forbidden_name);
+			 c->forbidden_name, c->request ? c->request : "");
 		if (strncmp(out, want, strlen(want)) || !strchr(out, '\n') ||
 		    strchr(out, '\n')[1])
 			fail_msg("%s: stderr '%s', expected one line starting '%s'",
