@@ -205,9 +205,11 @@ static const struct sc_list {
 	const char *name;
 	const struct sc_group *groups[SC_MAX_GROUPS];	/* NULL-terminated */
 } sc_lists[SECCOMP_NR_CLASSES] = {
+	/* main holds all of vcpu, vcpu all of ioeventfd: see the top */
 	[SECCOMP_MAIN]	     = { "main", { &base, &irq, &kick, &spawn, &vcpu,
-					   &teardown } },
-	[SECCOMP_VCPU]	     = { "vcpu", { &base, &irq, &kick, &spawn, &vcpu } },
+					   &ioev, &teardown } },
+	[SECCOMP_VCPU]	     = { "vcpu", { &base, &irq, &kick, &spawn, &vcpu,
+					   &ioev } },
 	[SECCOMP_IOEVENTFD]  = { "ioeventfd", { &base, &irq, &kick, &ioev } },
 	[SECCOMP_TERM]	     = { "term", { &base, &irq, &poll } },
 	[SECCOMP_BLK_URING]  = { "blk-uring", { &base, &irq, &disk, &uring } },

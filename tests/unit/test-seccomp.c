@@ -366,6 +366,39 @@ static void test_thread_under_main(void **state)
 		fail_msg("vcpu under main: stderr '%s'", out);
 }
 
+/* A vCPU starts the ioeventfd thread (virtio-pci): it takes its own. */
+static void *thread_ioeventfd(void *arg)
+{
+	const struct fds *f = arg;
+
+	seccomp_apply(SECCOMP_IOEVENTFD);
+	if (!call_epoll_pwait(f))
+		_exit(CHILD_CALL_FAILED);
+	call_openat(f);
+	return NULL;
+}
+
+static bool call_ioeventfd_thread(const struct fds *f)
+{
+	pthread_t t;
+
+	return !pthread_create(&t, NULL, thread_ioeventfd, (void *)f) &&
+	       !pthread_join(t, NULL);
+}
+
+static void test_ioeventfd_under_vcpu(void **state)
+{
+	char out[256];
+
+	expect_exit(run_captured("test-vcpu", SECCOMP_VCPU, true, false,
+				 LKVM_EXIT_SECCOMP, call_ioeventfd_thread, NULL,
+				 out, sizeof(out)),
+		    LKVM_EXIT_SECCOMP, "ioeventfd under vcpu", out);
+	if (!strstr(out, "(list ioeventfd) made the forbidden system call") ||
+	    !strstr(out, "(openat)"))
+		fail_msg("ioeventfd under vcpu: stderr '%s'", out);
+}
+
 /* The vCPUs block most signals: SIGSYS must still reach the handler. */
 static bool call_block_sigsys(const struct fds *f)
 {
@@ -439,6 +472,7 @@ int main(void)
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_per_thread),
 		cmocka_unit_test(test_thread_under_main),
+		cmocka_unit_test(test_ioeventfd_under_vcpu),
 		cmocka_unit_test(test_sigsys_blocked),
 	};
 
