@@ -135,7 +135,7 @@ GROUP(disk, "pread64", "pwrite64", "preadv", "pwritev", "preadv2",
 GROUP(uring, "io_uring_enter") = { uring_calls, none_ioctls, false };
 
 /* The 9P2000.L server: file system calls below its export. */
-GROUP(p9, "openat", "open", "read", "pread64", "pwrite64", "preadv",
+GROUP(p9, "openat2", "openat", "open", "read", "pread64", "pwrite64", "preadv",
       "pwritev", "lseek", "fstat", "newfstatat", "statx", "fstatfs",
       "statfs", "getdents64", "mkdirat", "mknodat", "unlinkat",
       "renameat", "renameat2", "linkat", "symlinkat", "readlinkat",

@@ -510,6 +510,9 @@ seccomp_threads() {
 	echo "filtered threads: $_on, unfiltered: $_off"
 	kill -TERM "$_lp" 2>/dev/null
 	wait "$_pid"
+	_st=$?
+	cat "$RES/.bg.out"
+	return $_st
 }
 SECCOMP_DISK=""
 [ -e "$SHARE/disks/$CONFIG/ro.img" ] && SECCOMP_DISK="-d $SHARE/disks/$CONFIG/ro.img,ro"

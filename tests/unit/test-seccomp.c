@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -102,6 +103,15 @@ static bool call_mkdirat(const struct fds *f)
 	       errno == EEXIST;
 }
 
+/* The 9p server's lookups. */
+static bool call_openat2(const struct fds *f)
+{
+	struct open_how how = { .flags = O_RDONLY, .resolve = RESOLVE_BENEATH };
+	long fd = syscall(SYS_openat2, AT_FDCWD, "dev/null", &how, sizeof(how));
+
+	return fd < 0 ? errno == EXDEV || errno == ENOENT : !close(fd);
+}
+
 static bool call_readv(const struct fds *f)
 {
 	char c;
@@ -143,6 +153,8 @@ static const struct sc_case cases[] = {
 	{ SECCOMP_BLK_WORKER, call_fdatasync,	   call_socket,	   "socket" },
 	{ SECCOMP_BLK_WORKER, call_fdatasync,	   call_io_uring_enter, "io_uring_enter" },
 	{ SECCOMP_9P,	      call_mkdirat,	   call_socket,	   "socket" },
+	{ SECCOMP_9P,	      call_openat2,	   call_kvm_run,   "ioctl",
+	  " request 0xae80" },
 	{ SECCOMP_NET_USER,   call_socket,	   call_mkdirat,   "mkdirat" },
 	{ SECCOMP_NET_TAP,    call_readv,	   call_openat,	   "openat" },
 	{ SECCOMP_NET_VHOST,  call_ppoll,	   call_socket,	   "socket" },
@@ -333,70 +345,58 @@ static void test_threads(void **state)
 		fail_msg("vcpu spawns: stderr '%s'", out);
 }
 
-/* A vCPU started under the main list (--reboot) takes its own. */
-static void *thread_vcpu_opens(void *arg)
-{
-	const struct fds *f = arg;
+/* The list a thread started under another takes, and a call it allows. */
+static struct {
+	enum seccomp_class cls;
+	call_fn allowed;
+} nested;
 
-	seccomp_apply(SECCOMP_VCPU);
-	if (!call_kvm_run(f))
+static void *thread_nested(void *arg)
+{
+	seccomp_apply(nested.cls);
+	if (!nested.allowed(arg))
 		_exit(CHILD_CALL_FAILED);
-	call_openat(f);
+	call_openat(arg);
 	return NULL;
 }
 
-static bool call_vcpu_thread(const struct fds *f)
+static bool call_nested_thread(const struct fds *f)
 {
 	pthread_t t;
 
-	return !pthread_create(&t, NULL, thread_vcpu_opens, (void *)f) &&
+	return !pthread_create(&t, NULL, thread_nested, (void *)f) &&
 	       !pthread_join(t, NULL);
 }
 
+/* Under @outer, a thread takes @inner: @allowed works, openat stops it. */
+static void expect_nested(enum seccomp_class outer, enum seccomp_class inner,
+			  call_fn allowed)
+{
+	char out[256], want[96];
+
+	nested.cls = inner;
+	nested.allowed = allowed;
+	expect_exit(run_captured("test-nested", outer, true, false,
+				 LKVM_EXIT_SECCOMP, call_nested_thread, NULL,
+				 out, sizeof(out)),
+		    LKVM_EXIT_SECCOMP, seccomp_class_name(inner), out);
+	snprintf(want, sizeof(want), "(list %s) made the forbidden system call",
+		 seccomp_class_name(inner));
+	if (!strstr(out, want) || !strstr(out, "(openat)"))
+		fail_msg("%s under %s: stderr '%s'", seccomp_class_name(inner),
+			 seccomp_class_name(outer), out);
+}
+
+/* The vCPUs are started again under the main list (--reboot). */
 static void test_thread_under_main(void **state)
 {
-	char out[256];
-
-	expect_exit(run_captured("test-main", SECCOMP_MAIN, true, false,
-				 LKVM_EXIT_SECCOMP, call_vcpu_thread, NULL,
-				 out, sizeof(out)),
-		    LKVM_EXIT_SECCOMP, "vcpu under main", out);
-	if (!strstr(out, "(list vcpu) made the forbidden system call") ||
-	    !strstr(out, "(openat)"))
-		fail_msg("vcpu under main: stderr '%s'", out);
+	expect_nested(SECCOMP_MAIN, SECCOMP_VCPU, call_kvm_run);
 }
 
-/* A vCPU starts the ioeventfd thread (virtio-pci): it takes its own. */
-static void *thread_ioeventfd(void *arg)
-{
-	const struct fds *f = arg;
-
-	seccomp_apply(SECCOMP_IOEVENTFD);
-	if (!call_epoll_pwait(f))
-		_exit(CHILD_CALL_FAILED);
-	call_openat(f);
-	return NULL;
-}
-
-static bool call_ioeventfd_thread(const struct fds *f)
-{
-	pthread_t t;
-
-	return !pthread_create(&t, NULL, thread_ioeventfd, (void *)f) &&
-	       !pthread_join(t, NULL);
-}
-
+/* A vCPU starts the ioeventfd thread (virtio-pci BARs). */
 static void test_ioeventfd_under_vcpu(void **state)
 {
-	char out[256];
-
-	expect_exit(run_captured("test-vcpu", SECCOMP_VCPU, true, false,
-				 LKVM_EXIT_SECCOMP, call_ioeventfd_thread, NULL,
-				 out, sizeof(out)),
-		    LKVM_EXIT_SECCOMP, "ioeventfd under vcpu", out);
-	if (!strstr(out, "(list ioeventfd) made the forbidden system call") ||
-	    !strstr(out, "(openat)"))
-		fail_msg("ioeventfd under vcpu: stderr '%s'", out);
+	expect_nested(SECCOMP_VCPU, SECCOMP_IOEVENTFD, call_epoll_pwait);
 }
 
 /* The vCPUs block most signals: SIGSYS must still reach the handler. */
