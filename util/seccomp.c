@@ -93,8 +93,8 @@ static const struct sc_group irq = { irq_calls, irq_ioctls, false };
 
 /*
  * Serve a kick: every device's notify runs on the ioeventfd thread, or
- * on the vCPU when there is no ioeventfd. Eventfd reads and writes, tap
- * transmit (writev), virtio-rng (getrandom).
+ * on the vCPU when there is no ioeventfd: eventfds (their writes, tap
+ * transmit's writev and virtio-rng's getrandom are every thread's).
  */
 static const unsigned long none_ioctls[] = { 0 };
 GROUP(kick, "read", "readv", "eventfd2") = {
@@ -135,8 +135,8 @@ GROUP(disk, "pread64", "pwrite64", "preadv", "pwritev", "preadv2",
 GROUP(uring, "io_uring_enter") = { uring_calls, none_ioctls, false };
 
 /* The 9P2000.L server: file system calls below its export. */
-GROUP(p9, "openat2", "openat", "open", "read", "pread64", "pwrite64", "preadv",
-      "pwritev", "lseek", "fstat", "newfstatat", "statx", "fstatfs",
+GROUP(p9, "openat2", "openat", "open", "read", "pread64", "pwrite64",
+      "preadv", "pwritev", "lseek", "fstat", "newfstatat", "statx", "fstatfs",
       "statfs", "getdents64", "mkdirat", "mknodat", "unlinkat",
       "renameat", "renameat2", "linkat", "symlinkat", "readlinkat",
       "fchmodat", "fchmod", "fchownat", "fchown", "utimensat", "fsync",
@@ -189,13 +189,17 @@ GROUP(asan_threads, "sigaltstack", "rt_sigaction") = {
 	asan_threads_calls, none_ioctls, false };
 #ifndef LKVM_SECCOMP_STRICT
 /*
- * And its reports read /proc/self/maps and the binary to name the code
- * (allowed here so that the rig's ASan build shows whole reports; the
- * unit tests, built with LKVM_SECCOMP_STRICT, check the real lists).
+ * And its reports read /proc/self/maps and the binary to name the code,
+ * and LeakSanitizer, at exit on the main thread, stops the threads from
+ * a ptrace()ing process of its own (allowed here so that the rig's ASan
+ * build shows whole reports; the unit tests, built with
+ * LKVM_SECCOMP_STRICT, check the real lists).
  */
 GROUP(asan_reports, "openat", "open", "read", "readlink", "readlinkat",
       "prctl", "rt_sigaction", "getrlimit", "prlimit64", "uname", "fstat",
-      "newfstatat", "statx") = { asan_reports_calls, none_ioctls, false };
+      "newfstatat", "statx", "getdents64", "clone", "ptrace", "wait4",
+      "waitid", "getppid", "kill") = {
+	asan_reports_calls, none_ioctls, false };
 #endif
 #endif
 
