@@ -1119,6 +1119,9 @@ static void vnet_free(struct vnet *vn)
 	unsigned int i, j;
 
 	__atomic_store_n(&vn->stop, true, __ATOMIC_RELEASE);
+	/* before the pairs they use are freed */
+	vnet_thread_stop(&vn->relay);
+	vnet_thread_stop(&vn->user);
 	if (vn->registered)
 		virtio_unregister(&vn->vdev);
 	vn->registered = false;
@@ -1143,8 +1146,6 @@ static void vnet_free(struct vnet *vn)
 		free(p->rx_buf);
 		free(p);
 	}
-	vnet_thread_stop(&vn->relay);
-	vnet_thread_stop(&vn->user);
 	vnet_user_teardown(vn);
 	net_pktq_free(&vn->rxq);
 	free(vn->tx_buf);
