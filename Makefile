@@ -34,8 +34,9 @@ LDFLAGS += -L$(SYSROOT)/usr/lib/aarch64-linux-gnu
 endif
 
 # libfdt is required and linked statically; zlib is required for gzip
-# kernels; liburing (io_uring) is optional.
-LDLIBS += -l:libfdt.a -lz
+# kernels; libseccomp (the per-thread filters) is required, linked
+# dynamically; liburing (io_uring) is optional.
+LDLIBS += -l:libfdt.a -lz -lseccomp
 have_lib = $(shell echo 'int main(void){return 0;}' | \
 	$(CC) $(LDFLAGS) -x c - -o /dev/null -l$(1) >/dev/null 2>&1 && echo y)
 # virtio-blk: raw images through io_uring, else worker threads.
@@ -64,6 +65,7 @@ PORTABLE_SRCS := \
 	util/iov.c \
 	util/init.c \
 	util/fdt.c \
+	util/seccomp.c \
 	kvm/mmio.c \
 	kvm/devices.c \
 	kvm/cmdline.c \
@@ -160,8 +162,9 @@ deps:
 # ---- unit tests: native, under AddressSanitizer and UBSan ----
 NATIVE_CFLAGS := -std=gnu11 $(WARNINGS) -Iinclude -D_GNU_SOURCE -pthread -g -O1 \
 	-fsanitize=address,undefined -fno-omit-frame-pointer \
-	-fno-sanitize-recover=all -DLKVM_VERSION='"test"'
-NATIVE_LDLIBS := -pthread -lfdt -lz -lcmocka
+	-fno-sanitize-recover=all -DLKVM_VERSION='"test"' \
+	-DLKVM_SECCOMP_STRICT	# the seccomp lists unrelaxed for ASan reports
+NATIVE_LDLIBS := -pthread -lfdt -lz -lseccomp -lcmocka
 NATIVE_OBJS := $(PORTABLE_SRCS:%.c=$(BUILD)/native/%.o)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/native/tests/%,\
 	$(filter-out tests/unit/stubs.c,$(wildcard tests/unit/test-*.c)))

@@ -18,10 +18,13 @@
 #include <unistd.h>
 
 #include "lkvm/builtin.h"
+#include "lkvm/init.h"
 #include "lkvm/initramfs.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
 #include "lkvm/options.h"
+#include "lkvm/seccomp.h"
+#include "lkvm/term.h"
 #include "lkvm/watch.h"
 
 static int pack_root_initramfs(struct kvm *kvm, struct cpio *c,
@@ -98,6 +101,26 @@ static int root_initramfs(struct kvm *kvm, struct cpio *c)
 	return ret;
 }
 
+int run_seccomp_prepare(struct kvm *kvm, int exit_status)
+{
+	char err[256];
+
+	if (seccomp_prepare(!kvm->cfg.no_seccomp, kvm->cfg.debug, exit_status,
+			    term_restore, err, sizeof(err)) < 0) {
+		pr_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The main thread takes its own list once everything is set up. */
+static int seccomp_main_thread(struct kvm *kvm)
+{
+	seccomp_apply(SECCOMP_MAIN);
+	return 0;
+}
+lkvm_init(INIT_LATE, seccomp_main_thread, NULL);
+
 void cmd_run_help(void)
 {
 	run_usage(stdout);
@@ -132,7 +155,8 @@ int cmd_run(int argc, char **argv)
 	kvm->cmdline = strdup(kvm->cfg.params ? kvm->cfg.params : "");
 	/* Bad input files are refused before any VM exists. */
 	if (!kvm->cmdline || root_initramfs(kvm, &initramfs) < 0 ||
-	    kvm_arch_load_files(kvm) < 0) {
+	    kvm_arch_load_files(kvm) < 0 ||
+	    run_seccomp_prepare(kvm, LKVM_EXIT_SECCOMP) < 0) {
 		kvm_arch_free_files(kvm);
 		cpio_free(&initramfs);
 		kvm_delete(kvm);

@@ -73,7 +73,8 @@ void cmd_sandbox_help(void)
 	       "  0-255  CMD's exit status (128+N if a signal N killed it;\n"
 	       "         126: CMD cannot be run, 127: CMD not found)\n"
 	       "  125    lkvm or the guest failed: bad option, kernel or modules,\n"
-	       "         the guest crashed or --timeout expired (the reason on stderr)\n"
+	       "         the guest crashed, --timeout expired or a seccomp filter\n"
+	       "         stopped a system call of lkvm (the reason on stderr)\n"
 	       "  128+N  lkvm was killed by signal N\n");
 }
 
@@ -476,7 +477,8 @@ int cmd_sandbox(int argc, char **argv)
 		kvm->cfg.console = CONSOLE_VIRTIO;
 
 	if (sandbox_prepare(kvm, &sb, argv + cmd, argc - cmd) < 0 ||
-	    kvm_arch_load_files(kvm) < 0) {
+	    kvm_arch_load_files(kvm) < 0 ||
+	    run_seccomp_prepare(kvm, SANDBOX_EXIT_FAIL) < 0) {
 		kvm_arch_free_files(kvm);
 		sandbox_cleanup(&sb);
 		kvm_delete(kvm);

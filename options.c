@@ -32,6 +32,7 @@ enum {
 	OPT_CONSOLE_LOG,
 	OPT_EXPECT,
 	OPT_FAIL_ON,
+	OPT_NO_SECCOMP,
 };
 
 struct run_option {
@@ -63,6 +64,7 @@ static const struct run_option run_options[] = {
 	{ "hugetlbfs",	OPT_HUGETLBFS, "DIR", "back guest RAM with huge pages from this hugetlbfs mount" },
 	{ "dump-dtb",	OPT_DUMP_DTB, "FILE", "write the generated device tree blob to FILE" },
 	{ "reboot",	OPT_REBOOT, NULL, "restart the guest when it resets instead of exiting" },
+	{ "no-seccomp",	OPT_NO_SECCOMP, NULL, "no per-thread seccomp filters of lkvm's system calls" },
 	{ "debug",	OPT_DEBUG, NULL, "print debugging messages" },
 	{ "help",	'h', NULL,	"show this help" },
 };
@@ -142,6 +144,7 @@ void run_usage(FILE *out)
 		"  5  --timeout expired\n"
 		"  6  a --fail-on pattern matched a console line\n"
 		"  7  the guest stopped before every --expect was seen\n"
+		"  8  a seccomp filter stopped a forbidden system call of lkvm\n"
 		"  128+N  lkvm was killed by signal N\n");
 }
 
@@ -256,6 +259,7 @@ static int apply_option(struct kvm_config *cfg, int val, const char *arg,
 	case OPT_DEBUG: cfg->debug = true; break;
 	case OPT_REBOOT: cfg->reboot = true; break;
 	case OPT_RNG: cfg->rng = true; break;
+	case OPT_NO_SECCOMP: cfg->no_seccomp = true; break;
 	case OPT_MODULES: cfg->modules_dir = arg; break;
 	case OPT_CONSOLE_LOG: cfg->console_log = arg; break;
 	case 'd':

@@ -21,6 +21,7 @@
 #include "lkvm/init.h"
 #include "lkvm/ioeventfd.h"
 #include "lkvm/kvm.h"
+#include "lkvm/seccomp.h"
 
 #define IOEV_BATCH	16
 
@@ -79,6 +80,9 @@ static void *ioev_thread_fn(void *arg)
 	bool stop = false;
 	int n;
 
+	/* Itself: a vCPU that starts it (PCI BARs) cannot open /proc. */
+	pthread_setname_np(pthread_self(), "lkvm-ioeventfd");
+	seccomp_apply(SECCOMP_IOEVENTFD);
 	while (!stop) {
 		pthread_mutex_lock(&ioev_lock);
 		ioev_free_dead();
@@ -116,7 +120,6 @@ static int ioev_start_thread(void)
 	ret = -pthread_create(&ioev_thread, NULL, ioev_thread_fn, NULL);
 	if (ret)
 		goto err;
-	pthread_setname_np(ioev_thread, "lkvm-ioeventfd");
 	ioev_running = true;
 	return 0;
 

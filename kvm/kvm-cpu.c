@@ -13,6 +13,7 @@
 #include "lkvm/init.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
+#include "lkvm/seccomp.h"
 
 /* Sent to a vCPU thread to make KVM_RUN return (see kvm_cpus_kick). */
 #define SIG_KICK	SIGUSR1
@@ -191,6 +192,7 @@ static void *kvm_cpu_thread(void *arg)
 	struct kvm_cpu *cpu = arg;
 	struct kvm *kvm = cpu->kvm;
 
+	seccomp_apply(SECCOMP_VCPU);
 	while (!kvm_is_stopping(kvm)) {
 		if (ioctl(cpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)

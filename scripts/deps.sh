@@ -30,7 +30,7 @@ fi
 PKGS=(
 	# build (cross on x86_64, native on arm64)
 	make gcc git pkg-config
-	device-tree-compiler libfdt-dev zlib1g-dev libcmocka-dev
+	device-tree-compiler libfdt-dev zlib1g-dev libcmocka-dev libseccomp-dev
 	clang llvm libclang-rt-dev
 	# rig
 	qemu-system-arm qemu-utils e2fsprogs cpio coreutils kmod
@@ -40,7 +40,7 @@ if [ "$native" != arm64 ]; then
 		gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu
 		# make lkvm-asan: the arm64 sanitizer runtimes (the rig copies them)
 		libasan8-arm64-cross libubsan1-arm64-cross
-		zlib1g-dev:arm64
+		zlib1g-dev:arm64 libseccomp-dev:arm64
 		libslirp-dev:arm64 liburing-dev:arm64
 	)
 else

@@ -34,6 +34,7 @@
 #include "lkvm/kvm.h"
 #include "lkvm/term.h"
 #include "lkvm/watch.h"
+#include "lkvm/seccomp.h"
 
 #define TERM_BUF		4096
 /* While the console device is full, offer it the rest this often. */
@@ -247,6 +248,7 @@ static void *term_thread_fn(void *arg __unused)
 	struct pollfd fds[2];
 	nfds_t nfds;
 
+	seccomp_apply(SECCOMP_TERM);
 	in = calloc(1, sizeof(*in));
 	if (!in) {
 		pr_err("terminal: out of memory: console input disabled");

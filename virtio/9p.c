@@ -22,6 +22,7 @@
 #include "lkvm/kvm.h"
 #include "lkvm/virtio-9p.h"
 #include "lkvm/virtio.h"
+#include "lkvm/seccomp.h"
 
 #define P9_QUEUE_SIZE		128
 
@@ -118,6 +119,7 @@ static void *p9_worker(void *arg)
 	struct p9_dev *p = arg;
 	struct virtio_device *vdev = &p->vdev;
 
+	seccomp_apply(SECCOMP_9P);
 	pthread_mutex_lock(&vdev->lock);
 	for (;;) {
 		while (!p->stop && !p->kicked)

@@ -33,6 +33,7 @@
 
 #include "lkvm/disk.h"
 #include "lkvm/iov.h"
+#include "lkvm/seccomp.h"
 #include "lkvm/util.h"
 #include "lkvm/virtio-blk-dev.h"
 
@@ -228,6 +229,7 @@ static void *uring_thread(void *arg)
 	pthread_mutex_unlock(&vb->vdev.lock);
 	if (u->ret < 0)
 		return NULL;
+	seccomp_apply(SECCOMP_BLK_URING);	/* the ring is set up */
 	for (q = 0; q < vb->nr_queues; q++)
 		uring_arm_kick(u, q);
 

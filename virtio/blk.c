@@ -37,6 +37,7 @@
 #include "lkvm/iov.h"
 #include "lkvm/kvm.h"
 #include "lkvm/virtio-blk-dev.h"
+#include "lkvm/seccomp.h"
 
 #define VBLK_SEG_MAX		(VBLK_QUEUE_SIZE - 2)
 #define VBLK_SIZE_MAX		(1U << 20)
@@ -116,6 +117,7 @@ static void *queue_thread(void *arg)
 	struct vblk_req *list, *r, *next;
 	bool stop;
 
+	seccomp_apply(SECCOMP_BLK_WORKER);
 	for (;;) {
 		pthread_mutex_lock(&vq->lock);
 		while (!vq->head && !vq->stop)

@@ -52,6 +52,7 @@
 #include "lkvm/kvm.h"
 #include "lkvm/net.h"
 #include "lkvm/virtio.h"
+#include "lkvm/seccomp.h"
 
 #define BIT_ULL(n)		(1ULL << (n))
 #define VNET_QUEUE_SIZE		256
@@ -367,6 +368,7 @@ static void *vnet_tap_thread(void *arg)
 	struct pollfd pfd[2];
 	bool live;
 
+	seccomp_apply(SECCOMP_NET_TAP);
 	while (!vnet_stopping(vn)) {
 		pthread_mutex_lock(&vdev->lock);
 		live = virtio_device_live(vdev) &&
@@ -620,6 +622,7 @@ static void *vnet_relay_thread(void *arg)
 	struct pollfd pfd[1 + 2 * NET_MAX_QUEUE_PAIRS];
 	unsigned int i, n;
 
+	seccomp_apply(SECCOMP_NET_VHOST);
 	while (!vnet_stopping(vn)) {
 		n = 0;
 		pfd[n++] = (struct pollfd) { .fd = vn->relay.wake_fd, .events = POLLIN };
@@ -938,6 +941,7 @@ static void *vnet_user_thread(void *arg)
 	u32 timeout;
 	int n;
 
+	seccomp_apply(SECCOMP_NET_USER);
 	while (!vnet_stopping(vn)) {
 		vn->nr_pfds = 0;
 		if (slirp_add_poll(vn->user.wake_fd, SLIRP_POLL_IN, vn) < 0) {
@@ -1115,6 +1119,9 @@ static void vnet_free(struct vnet *vn)
 	unsigned int i, j;
 
 	__atomic_store_n(&vn->stop, true, __ATOMIC_RELEASE);
+	/* before the pairs they use are freed */
+	vnet_thread_stop(&vn->relay);
+	vnet_thread_stop(&vn->user);
 	if (vn->registered)
 		virtio_unregister(&vn->vdev);
 	vn->registered = false;
@@ -1139,8 +1146,6 @@ static void vnet_free(struct vnet *vn)
 		free(p->rx_buf);
 		free(p);
 	}
-	vnet_thread_stop(&vn->relay);
-	vnet_thread_stop(&vn->user);
 	vnet_user_teardown(vn);
 	net_pktq_free(&vn->rxq);
 	free(vn->tx_buf);

@@ -50,6 +50,7 @@ struct kvm_config {
 	bool debug;
 	bool reboot;		/* restart the guest on reset instead of exiting */
 	bool rng;
+	bool no_seccomp;	/* --no-seccomp: no per-thread filters */
 
 	/* Repeatable device options, as given; each device parses its own. */
 	const char *disks[LKVM_MAX_DISKS];	/* -d PATH[,ro][,direct]... */

@@ -40,6 +40,7 @@ enum lkvm_exit {
 	LKVM_EXIT_TIMEOUT	= 5,	/* --timeout expired */
 	LKVM_EXIT_FAIL_ON	= 6,	/* a --fail-on pattern matched */
 	LKVM_EXIT_EXPECT	= 7,	/* the guest stopped before all --expect */
+	LKVM_EXIT_SECCOMP	= 8,	/* a seccomp filter stopped a system call */
 	LKVM_EXIT_SIGNAL	= 128,	/* + signal number, as shells do */
 };
 

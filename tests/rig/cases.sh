@@ -555,6 +555,53 @@ expect_out 'GUEST-INIT-OK'
 expect_err_lines 0
 run_case sigterm-exit-143 143 signal_after_boots 1 TERM guest 2 hang
 
+# seccomp: every thread of a running lkvm has its filter (Seccomp: 2 in
+# /proc/PID/task/*/status; a vCPU 2 filters: the main thread's, its own),
+# none with --no-seccomp. io_uring's workers (iou-*) are the kernel's.
+seccomp_threads() {
+	: >"$RES/.bg.out"
+	"$@" >"$RES/.bg.out" 2>&1 &
+	_pid=$!
+	_i=0
+	while [ "$_i" -lt $((CASE_TIMEOUT * 10)) ]; do
+		grep -q GUEST-INIT-OK "$RES/.bg.out" && break
+		kill -0 "$_pid" 2>/dev/null || break
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	_lp=$(pidof lkvm)
+	_on=0 _off=0
+	for _t in /proc/$_lp/task/*; do
+		_c=$(cat "$_t/comm")
+		_m=$(sed -n 's/^Seccomp:[[:space:]]*//p' "$_t/status")
+		_f=$(sed -n 's/^Seccomp_filters:[[:space:]]*//p' "$_t/status")
+		echo "thread $_c seccomp $_m filters $_f"
+		case "$_c" in iou-*) continue ;; esac
+		if [ "$_m" = 2 ]; then _on=$((_on + 1)); else _off=$((_off + 1)); fi
+	done
+	echo "filtered threads: $_on, unfiltered: $_off"
+	kill -TERM "$_lp" 2>/dev/null
+	wait "$_pid"
+	_st=$?
+	cat "$RES/.bg.out"
+	return $_st
+}
+SECCOMP_DISK=""
+[ -e "$SHARE/disks/$CONFIG/ro.img" ] && SECCOMP_DISK="-d $SHARE/disks/$CONFIG/ro.img,ro"
+expect_out 'thread lkvm seccomp 2 filters 1$'
+expect_out 'thread vcpu0 seccomp 2 filters 2$'
+expect_out 'thread vcpu1 seccomp 2 filters 2$'
+expect_out 'thread lkvm-term seccomp 2 filters 1$'
+expect_out 'thread net-user seccomp 2 filters 1$'
+expect_out 'thread lkvm-9p seccomp 2 filters 1$'
+expect_out 'filtered threads: [1-9][0-9]*, unfiltered: 0$'
+# shellcheck disable=SC2086
+run_case seccomp-threads 143 seccomp_threads guest 2 hang -n user --rng \
+	--9p "$RES,res,ro" $SECCOMP_DISK
+expect_out 'thread vcpu0 seccomp 0 filters 0$'
+expect_out 'filtered threads: 0, unfiltered: [1-9]'
+run_case seccomp-off 143 seccomp_threads guest 2 hang -n user --no-seccomp
+
 # --reboot restarts the guest after a reset instead of exiting
 expect_out 'GUEST-REBOOT'
 run_case reboot-restarts 143 signal_after_boots 2 TERM guest 2 reboot --reboot

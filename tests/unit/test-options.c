@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -57,6 +58,12 @@ static void test_defaults_and_values(void **state)
 	assert_int_equal(cfg.transport, VIRTIO_TRANSPORT_PCI);
 	assert_true(cfg.rng);
 	assert_true(cfg.debug);
+	assert_false(cfg.no_seccomp);
+
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--no-seccomp"), PARSE_OK);
+	assert_true(cfg.no_seccomp);
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--no-seccomp=1"),
+			 PARSE_ERROR);
 }
 
 static void test_errors(void **state)
@@ -163,6 +170,21 @@ static void test_help(void **state)
 	assert_int_equal(parse(&cfg, 1, "-h"), PARSE_HELP);
 }
 
+/* lkvm help run: the seccomp option and its exit status. */
+static void test_usage_seccomp(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	run_usage(f);
+	fclose(f);
+	assert_non_null(strstr(text, "    --no-seccomp "));
+	assert_non_null(strstr(text, "\n  8  a seccomp filter stopped"));
+	free(text);
+}
+
 static void test_cmdline_has_param(void **state)
 {
 	assert_true(cmdline_has_param("console=ttyS0 quiet", "console"));
@@ -214,6 +236,7 @@ int main(void)
 		cmocka_unit_test(test_scripted_run_options),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_ram_limit),
+		cmocka_unit_test(test_usage_seccomp),
 		cmocka_unit_test(test_cmdline_has_param),
 		cmocka_unit_test(test_cmdline_add_default),
 	};
