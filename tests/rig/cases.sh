@@ -65,7 +65,9 @@ virtio-*-driver-reload tty-input tty-sigterm ci-expect-exit-0 net-bad-*
 net-user-dhcp-wget net-user-pci net-tap net-tap-mq net-tap-vhost
 net-tap-vhost-pci 9p-rw 9p-escape 9p-bad-* sandbox-cwd-write sandbox-tty
 blk-qcow2-root blk-qcow2-overlay blk-pci-root blk-two-disks
-blk-qcow2-sigkill-512 blk-corrupt-qcow2 blk-bad-*"
+blk-qcow2-sigkill-512 blk-corrupt-qcow2 blk-bad-* blk-backends
+blk-probe-attack-refused blk-probe-dump-plain seccomp-threads
+9p-setid-stripped ci-expect-order"
 case "$CONFIG" in
 *-asan) LKVM_BIN=$SHARE/asan/lkvm FILTER=${FILTER:-$ASAN_CASES} ;;
 esac
