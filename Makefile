@@ -90,7 +90,8 @@ KVM_SRCS := \
 
 # Virtio: rings and negotiation are portable; events, transport, devices not.
 PORTABLE_SRCS += virtio/virtqueue.c virtio/core.c
-KVM_SRCS += kvm/ioeventfd.c kvm/irqfd.c virtio/mmio.c virtio/console.c \
+KVM_SRCS += kvm/ioeventfd.c kvm/irqfd.c virtio/mmio.c virtio/device.c \
+	virtio/console.c \
 	virtio/rng.c
 # PCI: config space model and virtio-pci are portable; MSI routes are not.
 PORTABLE_SRCS += hw/pci.c virtio/pci.c

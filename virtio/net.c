@@ -122,7 +122,6 @@ struct vnet {
 	struct kvm *kvm;
 	unsigned int index;
 	char name[16];
-	bool registered;
 	u8 config[VNET_CONFIG_SIZE];
 	unsigned int nr_pairs;
 	struct vnet_pair *pairs[NET_MAX_QUEUE_PAIRS];
@@ -146,11 +145,14 @@ struct vnet {
 #endif
 };
 
-static struct vnet *vnets[LKVM_MAX_NICS];
-
 static void stat_add(u64 *stat, u64 n)
 {
 	__atomic_fetch_add(stat, n, __ATOMIC_RELAXED);
+}
+
+static u64 stat_get(const u64 *stat)
+{
+	return __atomic_load_n(stat, __ATOMIC_RELAXED);
 }
 
 static void wake(int fd)
@@ -1122,9 +1124,7 @@ static void vnet_free(struct vnet *vn)
 	/* before the pairs they use are freed */
 	vnet_thread_stop(&vn->relay);
 	vnet_thread_stop(&vn->user);
-	if (vn->registered)
-		virtio_unregister(&vn->vdev);
-	vn->registered = false;
+	virtio_unregister(&vn->vdev);
 	for (i = 0; i < vn->nr_pairs; i++) {
 		struct vnet_pair *p = vn->pairs[i];
 
@@ -1212,6 +1212,30 @@ static int vnet_tap_run(struct vnet *vn)
 				 "net-vhost-irq");
 }
 
+static void vnet_stats(struct virtio_device *vdev, device_stat_fn emit,
+		       void *ctx)
+{
+	struct vnet *vn = vdev->priv;
+
+	emit(ctx, &vdev->dev, "tx_frames", stat_get(&vn->tx_frames));
+	emit(ctx, &vdev->dev, "tx_dropped", stat_get(&vn->tx_dropped));
+	emit(ctx, &vdev->dev, "rx_frames", stat_get(&vn->rx_frames));
+	emit(ctx, &vdev->dev, "rx_dropped", stat_get(&vn->rx_dropped));
+}
+
+/* The registry's exit hook: relay threads stop before the device goes. */
+static void vnet_dev_exit(struct virtio_device *vdev)
+{
+	struct vnet *vn = vdev->priv;
+
+	pr_debug("virtio-%s: tx %llu frames (%llu dropped), rx %llu frames (%llu dropped)",
+		 vn->name, (unsigned long long)vn->tx_frames,
+		 (unsigned long long)vn->tx_dropped,
+		 (unsigned long long)vn->rx_frames,
+		 (unsigned long long)vn->rx_dropped);
+	vnet_free(vn);
+}
+
 static struct vnet *vnet_new(struct kvm *kvm, unsigned int index,
 			     const struct net_spec *ns)
 {
@@ -1257,6 +1281,8 @@ static struct vnet *vnet_new(struct kvm *kvm, unsigned int index,
 		.start = vnet_start,
 		.notify = vnet_notify,
 		.reset = vnet_reset,
+		.stats = vnet_stats,
+		.exit = vnet_dev_exit,
 	};
 	if (ns->mode == NET_MODE_TAP)
 		vn->ops.features |= VNET_F_OFFLOADS;
@@ -1276,20 +1302,19 @@ static int vnet_init_one(struct kvm *kvm, unsigned int index,
 
 	if (!vn)
 		return -ENOMEM;
-	vnets[index] = vn;
 	if (ns->mode == NET_MODE_USER)
 		ret = vnet_user_setup(vn);
 	else
 		ret = vnet_tap_setup(vn);
 	if (ret < 0)
-		return ret;
+		goto err_free;
 	ret = virtio_register(kvm, &vn->vdev);
 	if (ret < 0) {
 		pr_err("virtio-%s: cannot register the device: %s", vn->name,
 		       strerror(-ret));
-		return ret;
+		goto err_free;
 	}
-	vn->registered = true;
+	/* registered: from here on the registry frees it */
 	if (ns->mode == NET_MODE_TAP) {
 		ret = vnet_tap_run(vn);
 		if (ret < 0) {
@@ -1304,9 +1329,11 @@ static int vnet_init_one(struct kvm *kvm, unsigned int index,
 		 vn->spec.mac[3], vn->spec.mac[4], vn->spec.mac[5],
 		 vn->nr_pairs, ns->vhost ? ", vhost" : "");
 	return 0;
-}
 
-static void vnet_exit(struct kvm *kvm);
+err_free:
+	vnet_free(vn);
+	return ret;
+}
 
 static int vnet_init(struct kvm *kvm)
 {
@@ -1329,27 +1356,8 @@ static int vnet_init(struct kvm *kvm)
 	}
 	return 0;
 
-err:
-	vnet_exit(kvm);
+err:	/* the registry tears down the NICs registered before */
 	return ret;
 }
 
-static void vnet_exit(struct kvm *kvm)
-{
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(vnets); i++) {
-		struct vnet *vn = vnets[i];
-
-		if (!vn)
-			continue;
-		pr_debug("virtio-%s: tx %llu frames (%llu dropped), rx %llu frames (%llu dropped)",
-			 vn->name, (unsigned long long)vn->tx_frames,
-			 (unsigned long long)vn->tx_dropped,
-			 (unsigned long long)vn->rx_frames,
-			 (unsigned long long)vn->rx_dropped);
-		vnet_free(vn);
-		vnets[i] = NULL;
-	}
-}
-lkvm_init(INIT_DEV, vnet_init, vnet_exit);
+lkvm_init(INIT_DEV, vnet_init, NULL);

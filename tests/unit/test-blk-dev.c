@@ -3,8 +3,8 @@
  * virtio-blk's device and its backend choice (virtio/blk.c, included
  * here: it is built for arm64 only). Natively there is no liburing in the
  * unit build, so every disk gets the worker threads: requests go through
- * vblk_add(), a kick, the worker, the used ring, and vblk_exit(). The
- * transport is a fake registered in place of virtio/mmio.c's.
+ * vblk_add(), a kick, the worker, the used ring, and the registry's
+ * exit. The transport is a fake registered in place of virtio/device.c's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,15 +30,36 @@ static const struct virtio_transport_ops fake_transport = {
 	.signal_vq = fake_signal_vq,
 };
 
+/* virtio/device.c's part, minus the transport choice. */
+static void fake_dev_exit(struct device_header *dev, struct kvm *kvm)
+{
+	struct virtio_device *vdev = dev->opaque;
+
+	vdev->ops->exit(vdev);
+}
+
+static const struct device_ops fake_dev_ops = {
+	.exit = fake_dev_exit,
+};
+
 int virtio_register(struct kvm *kvm, struct virtio_device *vdev)
 {
 	vdev->transport = &fake_transport;
+	vdev->dev = (struct device_header) {
+		.name = vdev->name, .ops = &fake_dev_ops, .opaque = vdev,
+	};
+	device_register(kvm, &vdev->dev);
+	vdev->registered = true;
 	return 0;
 }
 
 void virtio_unregister(struct virtio_device *vdev)
 {
+	if (!vdev->registered)
+		return;
+	device_unregister(vdev->kvm, &vdev->dev);
 	vdev->transport = NULL;
+	vdev->registered = false;
 }
 
 struct ctx {
@@ -60,8 +81,12 @@ static int setup(void **state)
 	vqd_init(&c->d, 16, false, false);
 	c->kvm.cfg.nr_cpus = 1;
 	c->kvm.mem = c->d.mem;
+	device_list_init(&c->kvm.devices);
 	assert_int_equal(vblk_add(&c->kvm, c->path, 0), 0);
-	c->vb = vblks[0];
+	/* the disk is in the VM's registry */
+	assert_non_null(c->kvm.devices.head);
+	assert_string_equal(c->kvm.devices.head->name, "vda");
+	c->vb = ((struct virtio_device *)c->kvm.devices.head->opaque)->priv;
 	/* the driver: rings of queue 0 where vq-driver.h laid them out */
 	c->vb->vdev.vqs[0] = c->d.vq;
 	c->vb->vdev.status = ACK_TO_DOK;
@@ -74,8 +99,8 @@ static int teardown(void **state)
 {
 	struct ctx *c = *state;
 
-	vblk_exit(&c->kvm);
-	assert_int_equal(nr_vblks, 0);
+	devices_exit(&c->kvm);		/* calls the disk's exit hook */
+	assert_null(c->kvm.devices.head);
 	close(c->fd);
 	unlink(c->path);
 	vqd_exit(&c->d);
