@@ -90,9 +90,10 @@ KVM_SRCS := \
 
 # Virtio: rings and negotiation are portable; events, transport, devices not.
 PORTABLE_SRCS += virtio/virtqueue.c virtio/core.c
-KVM_SRCS += kvm/ioeventfd.c kvm/irqfd.c virtio/mmio.c virtio/device.c \
-	virtio/console.c \
-	virtio/rng.c
+KVM_SRCS += kvm/ioeventfd.c kvm/irqfd.c virtio/console.c virtio/rng.c
+# The transports and the virtio device layer are portable too (their
+# KVM calls are stubbed in the unit tests).
+PORTABLE_SRCS += virtio/mmio.c virtio/device.c
 # PCI: config space model and virtio-pci are portable; MSI routes are not.
 PORTABLE_SRCS += hw/pci.c virtio/pci.c
 # 9P2000.L file server: portable, no KVM (the virtio device wraps it).
