@@ -457,8 +457,10 @@ int kvm_run_vm(struct kvm *kvm)
 			break;
 		}
 		wait_for_stop(kvm);
-		if (lkvm_debug)
+		if (lkvm_debug) {
 			report_cpu_time();
+			devices_report(kvm);
+		}
 		kvm_cpus_join(kvm);
 		status = kvm_exit_status(kvm);
 		if (status != LKVM_EXIT_RESET || !kvm->cfg.reboot)
