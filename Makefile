@@ -91,6 +91,7 @@ KVM_SRCS := \
 	builtin-run.c \
 	kvm/kvm.c \
 	kvm/kvm-cpu.c \
+	kvm/stop.c \
 	arm/gic.c \
 	arm64/kvm-cpu.c \
 	arm64/boot.c \

@@ -21,59 +21,6 @@
 #define KVM_DEV_PATH		"/dev/kvm"
 #define HUGETLBFS_MAGIC		0x958458f6
 
-static pthread_cond_t stop_cond;
-
-void kvm_request_stop(struct kvm *kvm, int status)
-{
-	pthread_mutex_lock(&kvm->stop_lock);
-	if (!kvm->stopping) {
-		__atomic_store_n(&kvm->stopping, true, __ATOMIC_RELEASE);
-		kvm->exit_status = status;
-		pthread_cond_broadcast(&stop_cond);
-	} else if (kvm->exit_status == LKVM_EXIT_RESET) {
-		/* A stop asked for while rebooting (--reboot) must win. */
-		kvm->exit_status = status;
-	}
-	pthread_mutex_unlock(&kvm->stop_lock);
-	kvm_cpus_kick(kvm);
-}
-
-bool kvm_is_stopping(struct kvm *kvm)
-{
-	return __atomic_load_n(&kvm->stopping, __ATOMIC_ACQUIRE);
-}
-
-/* Deadline for --timeout, on the monotonic clock; 0 = none. */
-static struct timespec stop_deadline;
-
-static void set_deadline(struct kvm *kvm)
-{
-	if (!kvm->cfg.timeout)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &stop_deadline);
-	stop_deadline.tv_sec += kvm->cfg.timeout;
-}
-
-static void wait_for_stop(struct kvm *kvm)
-{
-	bool expired = false;
-
-	pthread_mutex_lock(&kvm->stop_lock);
-	while (!kvm->stopping && !expired) {
-		if (stop_deadline.tv_sec)
-			expired = pthread_cond_timedwait(&stop_cond,
-					&kvm->stop_lock, &stop_deadline) == ETIMEDOUT;
-		else
-			pthread_cond_wait(&stop_cond, &kvm->stop_lock);
-	}
-	pthread_mutex_unlock(&kvm->stop_lock);
-	if (expired && !kvm_is_stopping(kvm)) {
-		pr_err("--timeout: the guest ran for %u seconds: stopping it",
-		       kvm->cfg.timeout);
-		kvm_request_stop(kvm, LKVM_EXIT_TIMEOUT);
-	}
-}
-
 static int open_kvm_device(struct kvm *kvm)
 {
 	int version;
@@ -370,17 +317,6 @@ static void kvm_core_exit(struct kvm *kvm)
 }
 lkvm_init(INIT_CORE, kvm_core_init, kvm_core_exit);
 
-/* The stop condition waits on the monotonic clock (--timeout). */
-static void stop_cond_init(void)
-{
-	pthread_condattr_t attr;
-
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&stop_cond, &attr);
-	pthread_condattr_destroy(&attr);
-}
-
 struct kvm *kvm_new(void)
 {
 	struct kvm *kvm = calloc(1, sizeof(*kvm));
@@ -391,8 +327,7 @@ struct kvm *kvm_new(void)
 	kvm->gic_fd = kvm->its_fd = -1;
 	kvm->mem.gpa_start = LKVM_RAM_BASE;
 	device_list_init(&kvm->devices);
-	pthread_mutex_init(&kvm->stop_lock, NULL);
-	stop_cond_init();
+	kvm_stop_init(&kvm->stop);
 	mmio_bus_init(&kvm->mmio);
 	return kvm;
 }
@@ -403,17 +338,8 @@ void kvm_delete(struct kvm *kvm)
 	free(kvm->cmdline);
 	free(kvm->fdt);
 	free(kvm->cpu_mpidr);
+	kvm_stop_destroy(&kvm->stop);
 	free(kvm);
-}
-
-static int kvm_exit_status(struct kvm *kvm)
-{
-	int status;
-
-	pthread_mutex_lock(&kvm->stop_lock);
-	status = kvm->exit_status;
-	pthread_mutex_unlock(&kvm->stop_lock);
-	return status;
 }
 
 /*
@@ -432,12 +358,7 @@ static int kvm_reboot(struct kvm *kvm)
 		ret = kvm_cpu_arch_reset(kvm->cpus[i]);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&kvm->stop_lock);
-	ret = kvm->exit_status != LKVM_EXIT_RESET;
-	if (!ret)
-		__atomic_store_n(&kvm->stopping, false, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&kvm->stop_lock);
-	return ret;
+	return !kvm_stop_rearm(kvm);
 }
 
 int kvm_run_vm(struct kvm *kvm)
@@ -448,7 +369,7 @@ int kvm_run_vm(struct kvm *kvm)
 		exit_all(&kvm->init, kvm);
 		return LKVM_EXIT_ERROR;
 	}
-	set_deadline(kvm);
+	kvm_stop_set_timeout(kvm, kvm->cfg.timeout);
 	for (;;) {
 		if (kvm_cpus_start(kvm) < 0) {
 			kvm_request_stop(kvm, LKVM_EXIT_ERROR);
@@ -456,16 +377,16 @@ int kvm_run_vm(struct kvm *kvm)
 			status = LKVM_EXIT_ERROR;
 			break;
 		}
-		wait_for_stop(kvm);
+		kvm_stop_wait(kvm);
 		if (lkvm_debug)
 			report_cpu_time();
 		kvm_cpus_join(kvm);
-		status = kvm_exit_status(kvm);
+		status = kvm_stop_status(kvm);
 		if (status != LKVM_EXIT_RESET || !kvm->cfg.reboot)
 			break;
 		ret = kvm_reboot(kvm);
 		if (ret) {
-			status = ret < 0 ? LKVM_EXIT_ERROR : kvm_exit_status(kvm);
+			status = ret < 0 ? LKVM_EXIT_ERROR : kvm_stop_status(kvm);
 			break;
 		}
 	}
