@@ -71,6 +71,7 @@ $(BUILD)/arm64/main.o $(BUILD)/arm64-asan/main.o: \
 PORTABLE_SRCS := \
 	util/util.c \
 	util/iov.c \
+	util/procstat.c \
 	util/init.c \
 	util/fdt.c \
 	util/seccomp.c \

@@ -13,6 +13,7 @@
 #include "lkvm/init.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
+#include "lkvm/procstat.h"
 #include "lkvm/seccomp.h"
 
 /* Sent to a vCPU thread to make KVM_RUN return (see kvm_cpus_kick). */

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The VM: /dev/kvm, guest RAM, bring-up and shutdown. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -17,6 +16,7 @@
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
 #include "lkvm/options.h"
+#include "lkvm/procstat.h"
 
 #define KVM_DEV_PATH		"/dev/kvm"
 #define HUGETLBFS_MAGIC		0x958458f6
@@ -231,21 +231,6 @@ static u64 guest_ram_resident_kb(struct kvm *kvm)
 	return n * page >> 10;
 }
 
-static u64 peak_rss_kb(void)
-{
-	char line[256];
-	u64 kb = 0;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %llu", (unsigned long long *)&kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /*
  * With --debug, report lkvm's own peak memory: the peak RSS less the guest
  * RAM that is resident at exit (guest pages are never given back, so that
@@ -253,7 +238,7 @@ static u64 peak_rss_kb(void)
  */
 static void report_memory(struct kvm *kvm)
 {
-	u64 hwm = peak_rss_kb(), ram = guest_ram_resident_kb(kvm);
+	u64 hwm = procstat_peak_rss_kb(), ram = guest_ram_resident_kb(kvm);
 
 	pr_debug("peak RSS %llu KiB, of which guest RAM %llu KiB: lkvm itself %llu KiB",
 		 (unsigned long long)hwm, (unsigned long long)ram,
@@ -267,37 +252,13 @@ static void report_memory(struct kvm *kvm)
  */
 static void report_cpu_time(void)
 {
-	struct { char comm[16]; u64 cpu; } t[64];
-	char line[1024] = "", comm[16];
-	u64 cpu, guest;
-	double hz = sysconf(_SC_CLK_TCK);
-	int nt = 0, i, len = 0;
-	struct dirent *de;
-	DIR *d = opendir("/proc/self/task");
+	struct procstat_threads pt = { 0 };
+	char line[1024];
 
-	if (!d)
+	if (procstat_threads_read(&pt, "vcpu") < 0)
 		return;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' ||
-		    !thread_cpu_time(atoi(de->d_name), comm, sizeof(comm), &cpu,
-				     &guest) || !strncmp(comm, "vcpu", 4))
-			continue;
-		for (i = 0; i < nt && strcmp(t[i].comm, comm); i++)
-			;
-		if (i == nt) {
-			if (nt == (int)ARRAY_SIZE(t))
-				continue;
-			memcpy(t[nt].comm, comm, sizeof(comm));
-			t[nt].cpu = 0;
-			nt++;
-		}
-		t[i].cpu += cpu;
-	}
-	closedir(d);
-	for (i = 0; i < nt && len < (int)sizeof(line) - 64; i++)
-		len += snprintf(line + len, sizeof(line) - len, "%s%s %.2fs",
-				i ? ", " : "", t[i].comm, t[i].cpu / hz);
-	pr_debug("CPU time of lkvm's threads: %s", len ? line : "none");
+	procstat_threads_format(&pt, sysconf(_SC_CLK_TCK), line, sizeof(line));
+	pr_debug("CPU time of lkvm's threads: %s", line);
 }
 
 static void kvm_core_exit(struct kvm *kvm)
