@@ -76,6 +76,7 @@ PORTABLE_SRCS := \
 	util/fdt.c \
 	util/seccomp.c \
 	kvm/mmio.c \
+	kvm/stop.c \
 	kvm/devices.c \
 	kvm/cmdline.c \
 	arm64/image.c \
@@ -92,7 +93,6 @@ KVM_SRCS := \
 	builtin-run.c \
 	kvm/kvm.c \
 	kvm/kvm-cpu.c \
-	kvm/stop.c \
 	arm/gic.c \
 	arm64/kvm-cpu.c \
 	arm64/boot.c \

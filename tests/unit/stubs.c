@@ -12,8 +12,6 @@
 
 int stub_next_spi = 8;
 int stub_irq_levels[64];
-int stub_stop_status = -1;
-struct kvm *stub_stop_kvm;
 u8 stub_term_out[65536];
 size_t stub_term_out_len;
 const struct console_ops *stub_console;
@@ -28,19 +26,6 @@ int irq_set_level(struct kvm *kvm, u32 spi, int level)
 	if (spi < ARRAY_SIZE(stub_irq_levels))
 		stub_irq_levels[spi] = level;
 	return 0;
-}
-
-void kvm_request_stop(struct kvm *kvm, int status)
-{
-	if (stub_stop_status < 0) {
-		stub_stop_status = status;
-		stub_stop_kvm = kvm;
-	}
-}
-
-bool kvm_is_stopping(struct kvm *kvm)
-{
-	return stub_stop_status >= 0;
 }
 
 void term_set_console(struct kvm *kvm, const struct console_ops *ops)

@@ -11,8 +11,6 @@ struct kvm;
 
 extern int stub_next_spi;
 extern int stub_irq_levels[64];
-extern int stub_stop_status;
-extern struct kvm *stub_stop_kvm;	/* whose stop stub_stop_status is */
 extern uint8_t stub_term_out[65536];
 extern size_t stub_term_out_len;
 extern const struct console_ops *stub_console;

@@ -11,7 +11,6 @@
 
 #include "lkvm/kvm.h"
 #include "lkvm/watch.h"
-#include "stubs.h"
 
 static int feed(struct console_watch *w, const char *s)
 {
@@ -240,14 +239,15 @@ static void test_output_order(void **state)
 	kvm.cfg.expect[0] = "USERSPACE OK";
 	kvm.cfg.nr_expect = 1;
 	kvm.cfg.console_log = logp;
-	stub_stop_status = -1;
+	kvm_stop_init(&kvm.stop);
 	assert_int_equal(console_watch_init(&kvm), 0);
 	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
 	console_write_init(fd);
 	out(&kvm, "[ 1.0] init\r\nUSERSPACE O");
-	assert_int_equal(stub_stop_status, -1);
+	assert_false(kvm_is_stopping(&kvm));
 	out(&kvm, "K");
-	assert_int_equal(stub_stop_status, LKVM_EXIT_OK);
+	assert_true(kvm_is_stopping(&kvm));
+	assert_int_equal(kvm_stop_status(&kvm), LKVM_EXIT_OK);
 	out(&kvm, "\r\nafter");
 	pr_warn("stopping");		/* mid-line again: a fresh line */
 	out(&kvm, "done\n");
@@ -257,6 +257,7 @@ static void test_output_order(void **state)
 	console_write_init(STDOUT_FILENO);
 	console_watch_exit(&kvm);
 	assert_int_equal(console_watch_final(&kvm, LKVM_EXIT_TIMEOUT), LKVM_EXIT_OK);
+	kvm_stop_destroy(&kvm.stop);
 	close(fd);
 	read_back(outp, buf, sizeof(buf));
 	assert_string_equal(buf, "[ 1.0] init\r\nUSERSPACE OK\n"
@@ -304,6 +305,7 @@ static void watch_vm(struct kvm *kvm, const char *expect, const char *fail_on,
 	kvm->cfg.fail_on[0] = fail_on;
 	kvm->cfg.nr_fail_on = fail_on != NULL;
 	kvm->cfg.console_log = log;
+	kvm_stop_init(&kvm->stop);
 	assert_int_equal(console_watch_init(kvm), 0);
 }
 
@@ -324,22 +326,24 @@ static void test_two_vms(void **state)
 	watch_vm(&b, "GAMMA", "ALPHA", logb);
 	assert_ptr_not_equal(a.cons_out, b.cons_out);
 	console_write_init(fd);
-	stub_stop_status = -1;
 	out(&a, "ALPHA ");
 	out(&b, "BETA\n");		/* not A's "ALPHA BETA", not B's --fail-on */
-	assert_int_equal(stub_stop_status, -1);
+	assert_false(kvm_is_stopping(&a));
+	assert_false(kvm_is_stopping(&b));
 	out(&b, "GAMMA\n");
-	assert_int_equal(stub_stop_status, LKVM_EXIT_OK);
-	assert_ptr_equal(stub_stop_kvm, &b);
-	stub_stop_status = -1;
+	assert_false(kvm_is_stopping(&a));
+	assert_true(kvm_is_stopping(&b));
+	assert_int_equal(kvm_stop_status(&b), LKVM_EXIT_OK);
 	out(&a, "BETA\n");
-	assert_int_equal(stub_stop_status, LKVM_EXIT_OK);
-	assert_ptr_equal(stub_stop_kvm, &a);
+	assert_true(kvm_is_stopping(&a));
+	assert_int_equal(kvm_stop_status(&a), LKVM_EXIT_OK);
 	console_write_init(STDOUT_FILENO);
 	console_watch_exit(&a);
 	console_watch_exit(&b);
 	assert_int_equal(console_watch_final(&a, LKVM_EXIT_TIMEOUT), LKVM_EXIT_OK);
 	assert_int_equal(console_watch_final(&b, LKVM_EXIT_TIMEOUT), LKVM_EXIT_OK);
+	kvm_stop_destroy(&a.stop);
+	kvm_stop_destroy(&b.stop);
 	close(fd);
 	read_back(outp, buf, sizeof(buf));
 	assert_string_equal(buf, "ALPHA BETA\nGAMMA\nBETA\n");
