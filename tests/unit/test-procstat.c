@@ -35,47 +35,50 @@ static void test_parse_hwm(void **state)
 
 /* A stat line: field n is n, but 14 = @utime, 15 = @stime, 43 = @gtime. */
 static void stat_line(char *buf, size_t len, const char *comm, int nfields,
-		      int utime, int stime, int gtime)
+		      u64 utime, u64 stime, u64 gtime)
 {
 	int f, n = snprintf(buf, len, "4242 (%s) S", comm);
 
 	for (f = 4; f <= nfields; f++)
-		n += snprintf(buf + n, len - n, " %d",
-			      f == 14 ? utime : f == 15 ? stime :
-			      f == 43 ? gtime : f);
+		n += snprintf(buf + n, len - n, " %llu", (unsigned long long)
+			      (f == 14 ? utime : f == 15 ? stime :
+			       f == 43 ? gtime : (u64)f));
 	snprintf(buf + n, len - n, "\n");
+}
+
+/* A stat line of @nfields fields for @name gives @want, @cpu and @guest. */
+static void expect_stat(const char *name, int nfields, const char *want,
+			u64 utime, u64 stime, u64 gtime)
+{
+	char buf[1024], comm[16];
+	u64 cpu, guest;
+	bool ok;
+
+	stat_line(buf, sizeof(buf), name, nfields, utime, stime, gtime);
+	ok = procstat_parse_task_stat(buf, comm, sizeof(comm), &cpu, &guest);
+	if (!want) {
+		assert_false(ok);
+		return;
+	}
+	assert_true(ok);
+	assert_string_equal(comm, want);
+	assert_int_equal(cpu, utime + stime);
+	assert_int_equal(guest, gtime);
 }
 
 static void test_parse_task_stat(void **state)
 {
-	char buf[1024], comm[16];
+	char buf[64], comm[16];
 	u64 cpu, guest;
 
-	stat_line(buf, sizeof(buf), "blk-vda", 52, 100, 23, 7);
-	assert_true(procstat_parse_task_stat(buf, comm, sizeof(comm), &cpu,
-					     &guest));
-	assert_string_equal(comm, "blk-vda");
-	assert_int_equal(cpu, 123);
-	assert_int_equal(guest, 7);
-
+	expect_stat("blk-vda", 52, "blk-vda", 100, 23, 7);
 	/* a name with ") " in it: the last ')' ends it */
-	stat_line(buf, sizeof(buf), "a) b", 52, 1, 2, 3);
-	assert_true(procstat_parse_task_stat(buf, comm, sizeof(comm), &cpu,
-					     &guest));
-	assert_string_equal(comm, "a) b");
-	assert_int_equal(cpu, 3);
-	assert_int_equal(guest, 3);
-
+	expect_stat("a) b", 52, "a) b", 1, 2, 3);
 	/* every io_uring worker under one name */
-	stat_line(buf, sizeof(buf), "iou-wrk-77", 52, 5, 0, 0);
-	assert_true(procstat_parse_task_stat(buf, comm, sizeof(comm), &cpu,
-					     &guest));
-	assert_string_equal(comm, "iou-wrk");
-
-	/* too few fields (an old kernel without guest time), no name */
-	stat_line(buf, sizeof(buf), "short", 42, 5, 0, 0);
-	assert_false(procstat_parse_task_stat(buf, comm, sizeof(comm), &cpu,
-					      &guest));
+	expect_stat("iou-wrk-77", 52, "iou-wrk", 5, 0, 0);
+	/* too few fields (an old kernel without guest time) */
+	expect_stat("short", 42, NULL, 5, 0, 0);
+	/* no name in parentheses */
 	snprintf(buf, sizeof(buf), "4242 lkvm S 1 2 3");
 	assert_false(procstat_parse_task_stat(buf, comm, sizeof(comm), &cpu,
 					      &guest));
