@@ -71,10 +71,12 @@ $(BUILD)/arm64/main.o $(BUILD)/arm64-asan/main.o: \
 PORTABLE_SRCS := \
 	util/util.c \
 	util/iov.c \
+	util/procstat.c \
 	util/init.c \
 	util/fdt.c \
 	util/seccomp.c \
 	kvm/mmio.c \
+	kvm/stop.c \
 	kvm/devices.c \
 	kvm/cmdline.c \
 	arm64/image.c \
