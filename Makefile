@@ -208,10 +208,10 @@ boot-tests: rig
 	tests/rig/run-tests.sh
 
 check: lkvm lkvm-asan unit-build rig
-	tests/check.sh $(UNIT_TESTS)
+	DEPLOOP_OBJS="$(OBJS)" tests/check.sh $(UNIT_TESTS)
 
 check-full: lkvm lkvm-asan unit-build rig
-	RIG_FULL=1 tests/check.sh $(UNIT_TESTS)
+	DEPLOOP_OBJS="$(OBJS)" RIG_FULL=1 tests/check.sh $(UNIT_TESTS)
 
 demo: lkvm rig
 	tests/rig/demo.sh
