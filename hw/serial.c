@@ -419,23 +419,27 @@ static const struct device_ops serial_dev_ops = {
 	.exit = serial_dev_exit,
 };
 
-/* Make the guest's console and early console this UART, unless set. */
-static int serial_add_params(struct kvm *kvm)
+/*
+ * The guest's console (@console: ttyS0, hvc0...) and, whichever it is,
+ * this UART as its early console, each unless the user set one.
+ */
+int serial_add_console_params(struct kvm *kvm, const char *console)
 {
-	char earlycon[64];
+	char param[64];
 	int ret;
 
-	ret = kvm_cmdline_add_default(kvm, "console", "console=ttyS0");
+	snprintf(param, sizeof(param), "console=%s", console);
+	ret = kvm_cmdline_add_default(kvm, "console", param);
 	if (ret < 0)
 		return ret;
-	snprintf(earlycon, sizeof(earlycon), "earlycon=uart8250,mmio,%#llx",
+	snprintf(param, sizeof(param), "earlycon=uart8250,mmio,%#llx",
 		 LKVM_UART_BASE);
-	return kvm_cmdline_add_default(kvm, "earlycon", earlycon);
+	return kvm_cmdline_add_default(kvm, "earlycon", param);
 }
 
 static int serial_own_term(struct serial_dev *sd)
 {
-	int ret = serial_add_params(sd->kvm);
+	int ret = serial_add_console_params(sd->kvm, "ttyS0");
 
 	if (ret < 0)
 		return ret;

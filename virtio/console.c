@@ -17,6 +17,7 @@
 #include "lkvm/iov.h"
 #include "lkvm/kvm.h"
 #include "lkvm/layout.h"
+#include "lkvm/serial.h"
 #include "lkvm/term.h"
 #include "lkvm/virtio.h"
 
@@ -124,20 +125,6 @@ static const struct virtio_device_ops vcon_ops = {
 	.exit = vcon_exit,
 };
 
-/* hvc0 is the console; the UART's earlycon still shows the early boot. */
-static int vcon_add_params(struct kvm *kvm)
-{
-	char earlycon[64];
-	int ret;
-
-	ret = kvm_cmdline_add_default(kvm, "console", "console=hvc0");
-	if (ret < 0)
-		return ret;
-	snprintf(earlycon, sizeof(earlycon), "earlycon=uart8250,mmio,%#llx",
-		 LKVM_UART_BASE);
-	return kvm_cmdline_add_default(kvm, "earlycon", earlycon);
-}
-
 static int vcon_init(struct kvm *kvm)
 {
 	struct vcon *vc;
@@ -157,7 +144,8 @@ static int vcon_init(struct kvm *kvm)
 		free(vc);
 		return ret;
 	}
-	ret = vcon_add_params(kvm);
+	/* hvc0 is the console; the UART's earlycon still shows the early boot */
+	ret = serial_add_console_params(kvm, "hvc0");
 	if (ret < 0) {
 		virtio_unregister(&vc->vdev);
 		free(vc);

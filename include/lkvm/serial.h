@@ -38,6 +38,12 @@ void serial8250_mmio(void *opaque, u64 offset, u8 *data, u32 len,
 		     bool is_write);
 /* Queue host input; returns the number of bytes accepted. */
 size_t serial8250_receive(struct serial8250 *s, const u8 *buf, size_t len);
+struct kvm;
+/*
+ * Add "console=@console" and the UART as earlycon to the kernel command
+ * line, each unless the user set one (hw/serial.c; virtio-console too).
+ */
+int serial_add_console_params(struct kvm *kvm, const char *console);
 /* The guest reset: power-on registers, empty FIFO, interrupt low. */
 void serial8250_reset(struct serial8250 *s);
 
