@@ -16,7 +16,6 @@
 #include "lkvm/init.h"
 #include "lkvm/iov.h"
 #include "lkvm/kvm.h"
-#include "lkvm/layout.h"
 #include "lkvm/serial.h"
 #include "lkvm/term.h"
 #include "lkvm/virtio.h"
