@@ -101,8 +101,10 @@ PORTABLE_SRCS += virtio/9p-spec.c
 KVM_SRCS += virtio/9p.c
 # Disk image formats.
 PORTABLE_SRCS += disk/qcow2.c
-# virtio-blk: -d parsing, disks and request parsing are portable.
-PORTABLE_SRCS += disk/disk.c virtio/blk-req.c
+# virtio-blk: -d parsing, disks, request parsing, the request path and
+# the worker-thread backend are portable; the device is not.
+PORTABLE_SRCS += disk/disk.c virtio/blk-req.c virtio/blk-queue.c \
+	virtio/blk-threads.c
 KVM_SRCS += virtio/blk.c $(KVM_SRCS_URING)
 # virtio-net: -n parsing and frame handling are portable; the device,
 # libslirp, tap and vhost-net are not.
