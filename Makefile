@@ -51,6 +51,7 @@ endif
 ifeq ($(call have_lib,slirp),y)
 CFLAGS += -DHAVE_LIBSLIRP
 LDLIBS += -lslirp
+KVM_SRCS_SLIRP := net/slirp.c
 else
 $(info libslirp not found: virtio-net mode=user disabled)
 endif
@@ -106,10 +107,12 @@ PORTABLE_SRCS += disk/qcow2.c
 PORTABLE_SRCS += disk/disk.c virtio/blk-req.c virtio/blk-queue.c \
 	virtio/blk-threads.c
 KVM_SRCS += virtio/blk.c $(KVM_SRCS_URING)
-# virtio-net: -n parsing and frame handling are portable; the device,
-# libslirp, tap and vhost-net are not.
-PORTABLE_SRCS += net/spec.c net/frame.c
-KVM_SRCS += virtio/net.c
+# virtio-net: -n parsing, frame handling, the queue relay and the tap and
+# vhost-net backends are portable; the device and libslirp's backend
+# (which the unit build has no library for) are not.
+PORTABLE_SRCS += net/spec.c net/frame.c virtio/net-queue.c net/tap.c \
+	net/vhost.c
+KVM_SRCS += virtio/net.c $(KVM_SRCS_SLIRP)
 KVM_SRCS += kvm/msi.c
 
 # lkvm sandbox: initramfs building is portable, the command is not.
@@ -177,7 +180,12 @@ $(BUILD)/native/%.o: %.c $(wildcard include/lkvm/*.h)
 
 $(BUILD)/native/tests/%: tests/unit/%.c tests/unit/stubs.c $(NATIVE_OBJS)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(NATIVE_CFLAGS) -Itests/unit -o $@ $^ $(NATIVE_LDLIBS)
+	$(HOSTCC) $(NATIVE_CFLAGS) -Itests/unit -o $@ \
+		$(filter tests/unit/%.c %.o,$^) $(NATIVE_LDLIBS)
+
+# Tests that #include a device built for arm64 only, to reach its statics.
+$(BUILD)/native/tests/test-blk-dev: virtio/blk.c
+$(BUILD)/native/tests/test-net-dev: virtio/net.c
 
 unit-build: $(UNIT_TESTS)
 
