@@ -348,6 +348,13 @@ static int slirp_open(struct vnet *vn)
 	ss->tx_buf = malloc(NET_MAX_FRAME);
 	if (!ss->tx_buf || net_pktq_init(&ss->rxq, SLIRP_RXQ_FRAMES) < 0)
 		return -ENOMEM;
+	return 0;
+}
+
+static int slirp_run(struct vnet *vn)
+{
+	struct slirp_state *ss = vn->be_state;
+
 	return vnet_thread_start(&ss->thread, slirp_thread, ss, "net-user");
 }
 
@@ -394,8 +401,8 @@ static void slirp_close(struct vnet *vn)
 }
 
 const struct net_backend_ops net_slirp_ops = {
-	.name = "libslirp",
 	.open = slirp_open,
+	.run = slirp_run,
 	.notify = slirp_notify,
 	.reset = slirp_reset,
 	.stop = slirp_stop,

@@ -352,7 +352,6 @@ static void tap_close(struct vnet *vn)
 }
 
 const struct net_backend_ops net_tap_ops = {
-	.name = "tap",
 	.features = VNET_F_OFFLOADS,
 	.multiqueue = true,
 	.open = tap_open,

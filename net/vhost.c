@@ -358,7 +358,6 @@ static void vhost_close(struct vnet *vn)
 }
 
 const struct net_backend_ops net_vhost_ops = {
-	.name = "vhost-net",
 	.features = VNET_F_OFFLOADS,
 	.multiqueue = true,
 	.open = vhost_open,

@@ -252,7 +252,7 @@ static int vnet_add(struct kvm *kvm, unsigned int index,
 		return ret;
 	}
 	vn->registered = true;
-	ret = be->run ? be->run(vn) : 0;
+	ret = be->run(vn);
 	if (ret < 0) {
 		pr_err("virtio-%s: cannot start: %s", vn->name, strerror(-ret));
 		return ret;

@@ -83,12 +83,11 @@ struct vnet {
  * core's calls). A backend says why it fails in one line itself.
  */
 struct net_backend_ops {
-	const char *name;		/* for --debug */
 	u64 features;			/* offered besides MAC, STATUS, MRG_RXBUF */
 	bool multiqueue;		/* serves queues=N pairs (else one) */
 	/* take what the NIC needs (fds, buffers); -errno */
 	int (*open)(struct vnet *vn);
-	/* registered: threads, kick routes; -errno; may be NULL */
+	/* registered with the transport: threads, kick routes; -errno */
 	int (*run)(struct vnet *vn);
 	/* DRIVER_OK; may be NULL */
 	int (*start)(struct vnet *vn);
