@@ -7,6 +7,7 @@
  * that records what the device asks of it, and a fake transport
  * registered in place of virtio/mmio.c's.
  */
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -320,12 +321,54 @@ static void test_ctrl(void **state)
 	assert_string_equal(calls, "open run ");
 }
 
+/* ---- the backends' threads ---- */
+
+static struct vnet_thread test_t;
+static int woken;
+
+/* As the backends' threads do: sleep on the wake eventfd until stopped. */
+static void *wait_thread(void *arg)
+{
+	struct vnet *vn = arg;
+	struct pollfd pfd = { .fd = test_t.wake_fd, .events = POLLIN };
+
+	while (!vnet_stopping(vn)) {
+		assert_int_equal(poll(&pfd, 1, 5000), 1);
+		vnet_drain(pfd.fd);
+		__atomic_fetch_add(&woken, 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void test_thread(void **state)
+{
+	struct vnet vn = { .stop = false };
+	int i;
+
+	vnet_wake(-1);		/* no thread: nothing */
+	woken = 0;
+	test_t.wake_fd = -1;
+	assert_int_equal(vnet_thread_start(&test_t, wait_thread, &vn, "test"), 0);
+	assert_true(test_t.started);
+	assert_true(test_t.wake_fd >= 0);
+	vnet_wake(test_t.wake_fd);	/* work: it wakes, drains, sleeps again */
+	for (i = 0; i < 5000 && !__atomic_load_n(&woken, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+	assert_int_equal(woken, 1);
+	__atomic_store_n(&vn.stop, true, __ATOMIC_RELEASE);
+	vnet_thread_stop(&test_t);	/* wakes it: it sees stop, joined */
+	assert_false(test_t.started);
+	assert_int_equal(test_t.wake_fd, -1);
+	vnet_thread_stop(&test_t);	/* twice: harmless */
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_choose),
+		cmocka_unit_test(test_thread),
 		T(test_device),
 		T(test_exit_order),
 		T(test_open_fails),
