@@ -3,7 +3,11 @@
 #   make             build ./lkvm (natively on arm64, cross-compiled elsewhere)
 #   make deps        install every build and test dependency (Debian 12)
 #   make check       unit tests (native, ASan/UBSan) and boot tests in the rig
+#                    (cases of one device or option in n1-gicv3 only)
+#   make check-full  the same with every rig case in every config
 #   make unit        unit tests only
+#   make fuzz        the libFuzzer targets, FUZZ_TIME seconds each
+#   make deploops    dependency loops between the source files' objects
 #   make lkvm-asan   ./lkvm-asan: lkvm under ASan/UBSan (the rig's asan config)
 #   make demo        boot a demo guest inside the emulated arm64 host
 #   make bench       boot benchmarks inside the rig (BENCH="blk net": some parts)
@@ -27,6 +31,10 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARNINGS) -Iinclude -D_GNU_SOURCE -pthread
 LDLIBS := -pthread
 LDFLAGS += -Wl,--as-needed
+# Every compile writes its dependency file (.d beside the object): an
+# object is rebuilt when a header it includes (or a .c a unit test
+# includes) changes, and only then. -MP: a deleted header is no error.
+DEPFLAGS = -MMD -MP
 
 ifneq ($(CROSS_COMPILE),)
 CFLAGS += -isystem $(SYSROOT)/usr/include
@@ -91,8 +99,10 @@ KVM_SRCS := \
 
 # Virtio: rings and negotiation are portable; events, transport, devices not.
 PORTABLE_SRCS += virtio/virtqueue.c virtio/core.c
-KVM_SRCS += kvm/ioeventfd.c kvm/irqfd.c virtio/mmio.c virtio/console.c \
-	virtio/rng.c
+KVM_SRCS += kvm/ioeventfd.c kvm/irqfd.c virtio/console.c virtio/rng.c
+# The transports and the virtio device layer are portable too (their
+# KVM calls are stubbed in the unit tests).
+PORTABLE_SRCS += virtio/mmio.c virtio/device.c
 # PCI: config space model and virtio-pci are portable; MSI routes are not.
 PORTABLE_SRCS += hw/pci.c virtio/pci.c
 # 9P2000.L file server: portable, no KVM (the virtio device wraps it).
@@ -132,16 +142,17 @@ lkvm: $(OBJS) $(GUEST_INIT_OBJ)
 # lkvm sandbox: the guest's init, a static arm64 program embedded in lkvm.
 $(GUEST_INIT): guest/init.c | $(SYSROOT)
 	@mkdir -p $(dir $@)
-	$(CC) -static -Os -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -o $@ $<
+	$(CC) -static -Os -std=gnu11 $(WARNINGS) -D_GNU_SOURCE \
+		$(DEPFLAGS) -MF $@.d -MT $@ -o $@ $<
 	$(CROSS_COMPILE)strip $@
 
 $(GUEST_INIT_OBJ): guest/init-blob.S $(GUEST_INIT)
 	@mkdir -p $(dir $@)
-	$(CC) -DGUEST_INIT_PATH='"$(GUEST_INIT)"' -c -o $@ $<
+	$(CC) -DGUEST_INIT_PATH='"$(GUEST_INIT)"' $(DEPFLAGS) -c -o $@ $<
 
-$(BUILD)/arm64/%.o: %.c $(wildcard include/lkvm/*.h) | $(SYSROOT)
+$(BUILD)/arm64/%.o: %.c | $(SYSROOT)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 # lkvm-asan: the same sources under AddressSanitizer and UBSan, so the
 # rig's asan config runs the KVM-facing code (which the native unit tests
@@ -154,9 +165,9 @@ lkvm-asan: $(ASAN_OBJS) $(GUEST_INIT_OBJ)
 	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/arm64-asan/%.o: CFLAGS += $(SAN_FLAGS)
-$(BUILD)/arm64-asan/%.o: %.c $(wildcard include/lkvm/*.h) | $(SYSROOT)
+$(BUILD)/arm64-asan/%.o: %.c | $(SYSROOT)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(SYSROOT):
 	@echo "missing $(SYSROOT): run 'make deps' first" >&2; exit 1
@@ -174,18 +185,19 @@ NATIVE_OBJS := $(PORTABLE_SRCS:%.c=$(BUILD)/native/%.o)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/native/tests/%,\
 	$(filter-out tests/unit/stubs.c,$(wildcard tests/unit/test-*.c)))
 
-$(BUILD)/native/%.o: %.c $(wildcard include/lkvm/*.h)
+$(BUILD)/native/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(NATIVE_CFLAGS) -c -o $@ $<
+	$(HOSTCC) $(NATIVE_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(BUILD)/native/tests/%: tests/unit/%.c tests/unit/stubs.c $(NATIVE_OBJS)
+# A test compiles on its own, so its .d names what it includes (a test
+# may include the .c it tests, e.g. test-blk-dev.c: virtio/blk.c).
+$(BUILD)/native/tests/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(NATIVE_CFLAGS) -Itests/unit -o $@ \
-		$(filter tests/unit/%.c %.o,$^) $(NATIVE_LDLIBS)
+	$(HOSTCC) $(NATIVE_CFLAGS) -Itests/unit $(DEPFLAGS) -c -o $@ $<
 
-# Tests that #include a device built for arm64 only, to reach its statics.
-$(BUILD)/native/tests/test-blk-dev: virtio/blk.c
-$(BUILD)/native/tests/test-net-dev: virtio/net.c
+$(BUILD)/native/tests/%: $(BUILD)/native/tests/%.o \
+		$(BUILD)/native/tests/stubs.o $(NATIVE_OBJS)
+	$(HOSTCC) $(NATIVE_CFLAGS) -o $@ $^ $(NATIVE_LDLIBS)
 
 unit-build: $(UNIT_TESTS)
 
@@ -201,76 +213,71 @@ boot-tests: rig
 check: lkvm lkvm-asan unit-build rig
 	tests/check.sh $(UNIT_TESTS)
 
+check-full: lkvm lkvm-asan unit-build rig
+	RIG_FULL=1 tests/check.sh $(UNIT_TESTS)
+
 demo: lkvm rig
 	tests/rig/demo.sh
 
 bench: lkvm rig
 	tests/rig/bench.sh n1-gicv3 $(BENCH)
 
-# ---- fuzzing: libFuzzer over the virtqueue parser (clang) ----
+# ---- fuzzing: libFuzzer targets (clang), tests/fuzz/fuzz-NAME.c ----
+# A target: its name in FUZZ_TARGETS, the sources it tests in
+# FUZZ_SRCS_NAME; optional FUZZ_LIBS_NAME and FUZZ_MAXLEN_NAME (libFuzzer's
+# -max_len). Corpus: tests/fuzz/corpus/NAME (seeds, read-only) and
+# build/fuzz/corpus-NAME (what the runs find).
 FUZZ_TIME ?= 60
 FUZZ_CC ?= clang
-FUZZ_CFLAGS := -std=gnu11 $(WARNINGS) -Iinclude -D_GNU_SOURCE -g -O1 \
+FUZZ_CFLAGS := -std=gnu11 $(WARNINGS) -Iinclude -D_GNU_SOURCE -pthread -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_BIN := $(BUILD)/fuzz/fuzz-virtqueue
+FUZZ_TARGETS := virtqueue qcow2 9p blk net-tx
 
-FUZZ_VQ_SRCS := tests/fuzz/fuzz-virtqueue.c virtio/virtqueue.c util/util.c \
-	util/iov.c
+# the virtqueue parser: descriptor chains over a fuzzed guest memory
+FUZZ_SRCS_virtqueue := virtio/virtqueue.c util/util.c util/iov.c
+# qcow2: header/table parsing, reads and writes over a fuzzed image file
+FUZZ_SRCS_qcow2 := disk/qcow2.c util/util.c util/iov.c
+FUZZ_LIBS_qcow2 := -lz
+FUZZ_MAXLEN_qcow2 := 65536
+# 9P server: sessions of T-messages against a temporary export tree
+FUZZ_SRCS_9p := fs/9p.c util/util.c util/iov.c
+FUZZ_MAXLEN_9p := 65536
+# virtio-blk: request chains, carried out on a small raw disk
+FUZZ_SRCS_blk := virtio/blk-req.c virtio/virtqueue.c disk/disk.c \
+	disk/qcow2.c util/util.c util/iov.c
+FUZZ_LIBS_blk := -lz
+FUZZ_MAXLEN_blk := 16384
+# virtio-net transmit: vnet header checks and frame extraction from iovecs
+FUZZ_SRCS_net-tx := net/frame.c virtio/virtqueue.c util/util.c util/iov.c
+FUZZ_MAXLEN_net-tx := 66000
 
-$(FUZZ_BIN): $(FUZZ_VQ_SRCS) $(wildcard include/lkvm/*.h)
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz-%)
+FUZZ_OBJ := $(BUILD)/fuzz/obj
+fuzz_objs = $(patsubst %.c,$(FUZZ_OBJ)/%.o,tests/fuzz/fuzz-$(1).c $(FUZZ_SRCS_$(1)))
+
+$(FUZZ_OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_VQ_SRCS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-# qcow2: header/table parsing, reads and writes over a fuzzed image file.
-FUZZ_QCOW2_BIN := $(BUILD)/fuzz/fuzz-qcow2
-FUZZ_QCOW2_SRCS := tests/fuzz/fuzz-qcow2.c disk/qcow2.c util/util.c \
-	util/iov.c
+.SECONDEXPANSION:
+$(BUILD)/fuzz/fuzz-%: $$(call fuzz_objs,$$*)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(FUZZ_LIBS_$*)
 
-$(FUZZ_QCOW2_BIN): $(FUZZ_QCOW2_SRCS) $(wildcard include/lkvm/*.h)
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread -o $@ $(FUZZ_QCOW2_SRCS) -lz
+# fuzz_run NAME: one target for FUZZ_TIME seconds on its two corpora
+define fuzz_run
+	@mkdir -p $(BUILD)/fuzz/corpus-$(1)
+	$(BUILD)/fuzz/fuzz-$(1) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+		$(if $(FUZZ_MAXLEN_$(1)),-max_len=$(FUZZ_MAXLEN_$(1))) \
+		$(BUILD)/fuzz/corpus-$(1) tests/fuzz/corpus/$(1)
 
-# 9P server: sessions of T-messages against a temporary export tree.
-FUZZ_9P_BIN := $(BUILD)/fuzz/fuzz-9p
-FUZZ_9P_SRCS := tests/fuzz/fuzz-9p.c fs/9p.c util/util.c util/iov.c
+endef
 
-$(FUZZ_9P_BIN): $(FUZZ_9P_SRCS) $(wildcard include/lkvm/*.h)
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_9P_SRCS)
+fuzz: $(FUZZ_BINS)
+	$(foreach t,$(FUZZ_TARGETS),$(call fuzz_run,$(t)))
 
-# virtio-blk: request chains, carried out on a small raw disk.
-FUZZ_BLK_BIN := $(BUILD)/fuzz/fuzz-blk
-FUZZ_BLK_SRCS := tests/fuzz/fuzz-blk.c virtio/blk-req.c virtio/virtqueue.c \
-	disk/disk.c disk/qcow2.c util/util.c util/iov.c
-
-$(FUZZ_BLK_BIN): $(FUZZ_BLK_SRCS) $(wildcard include/lkvm/*.h)
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread -o $@ $(FUZZ_BLK_SRCS) -lz
-
-# virtio-net transmit: vnet header checks and frame extraction from iovecs.
-FUZZ_NET_BIN := $(BUILD)/fuzz/fuzz-net-tx
-FUZZ_NET_SRCS := tests/fuzz/fuzz-net-tx.c net/frame.c virtio/virtqueue.c \
-	util/util.c util/iov.c
-
-$(FUZZ_NET_BIN): $(FUZZ_NET_SRCS) $(wildcard include/lkvm/*.h)
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_NET_SRCS)
-
-fuzz: $(FUZZ_BIN) $(FUZZ_QCOW2_BIN) $(FUZZ_9P_BIN) $(FUZZ_BLK_BIN) $(FUZZ_NET_BIN)
-	@mkdir -p $(BUILD)/fuzz/corpus-virtqueue $(BUILD)/fuzz/corpus-qcow2 \
-		$(BUILD)/fuzz/corpus-9p
-	$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
-		$(BUILD)/fuzz/corpus-virtqueue tests/fuzz/corpus/virtqueue
-	$(FUZZ_QCOW2_BIN) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
-		-max_len=65536 $(BUILD)/fuzz/corpus-qcow2 tests/fuzz/corpus/qcow2
-	$(FUZZ_9P_BIN) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
-		-max_len=65536 $(BUILD)/fuzz/corpus-9p tests/fuzz/corpus/9p
-	@mkdir -p $(BUILD)/fuzz/corpus-blk
-	$(FUZZ_BLK_BIN) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
-		-max_len=16384 $(BUILD)/fuzz/corpus-blk tests/fuzz/corpus/blk
-	@mkdir -p $(BUILD)/fuzz/corpus-net-tx
-	$(FUZZ_NET_BIN) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
-		-max_len=66000 $(BUILD)/fuzz/corpus-net-tx tests/fuzz/corpus/net-tx
+# ---- dependency loops between source files (scripts/deploops.py) ----
+deploops: $(OBJS)
+	python3 scripts/deploops.py $(OBJS)
 
 clean:
 	rm -rf $(BUILD)/arm64 $(BUILD)/arm64-asan $(BUILD)/native $(BUILD)/fuzz \
@@ -278,4 +285,9 @@ clean:
 
 .SECONDARY:
 
-.PHONY: all deps unit unit-build rig boot-tests check demo bench clean fuzz
+-include $(wildcard $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(NATIVE_OBJS:.o=.d) \
+	$(BUILD)/native/tests/*.d $(GUEST_INIT).d $(GUEST_INIT_OBJ:.o=.d) \
+	$(patsubst %.o,%.d,$(foreach t,$(FUZZ_TARGETS),$(call fuzz_objs,$(t)))))
+
+.PHONY: all deps unit unit-build rig boot-tests check check-full demo bench \
+	clean fuzz deploops

@@ -14,7 +14,6 @@
 #include "lkvm/fdt.h"
 #include "lkvm/kvm.h"
 #include "lkvm/layout.h"
-#include "lkvm/serial.h"
 
 /*
  * The GIC binding: a unit address of GIC_ADDR_CELLS (two, so that the ITS
@@ -31,25 +30,14 @@ static unsigned int gic_spi_cells(fdt32_t *cells, u32 spi, u32 type)
 	return GIC_IRQ_CELLS;
 }
 
-int fdt_property_spi(void *fdt, u32 spi, u32 type)
-{
-	fdt32_t irq[GIC_IRQ_CELLS];
-
-	gic_spi_cells(irq, spi, type);
-	return fdt_property(fdt, "interrupts", irq, sizeof(irq));
-}
-
-unsigned int fdt_irq_map_parent(fdt32_t *cells, u32 spi, u32 type)
-{
-	unsigned int n = 0, i;
-
-	_Static_assert(1 + GIC_ADDR_CELLS + GIC_IRQ_CELLS <= FDT_IRQ_MAP_PARENT_MAX,
-		       "FDT_IRQ_MAP_PARENT_MAX too small for the GIC");
-	cells[n++] = cpu_to_fdt32(LKVM_PHANDLE_GIC);
-	for (i = 0; i < GIC_ADDR_CELLS; i++)
-		cells[n++] = cpu_to_fdt32(0);
-	return n + gic_spi_cells(cells + n, spi, type);
-}
+/* How devices name their interrupts (struct kvm's irq_parent). */
+const struct fdt_irq_parent gic_fdt_irq_parent = {
+	.phandle = LKVM_PHANDLE_GIC,
+	.addr_cells = GIC_ADDR_CELLS,
+	.spi_cells = gic_spi_cells,
+};
+_Static_assert(1 + GIC_ADDR_CELLS + GIC_IRQ_CELLS <= FDT_IRQ_MAP_PARENT_MAX,
+	       "FDT_IRQ_MAP_PARENT_MAX too small for the GIC");
 
 static int fdt_cpus(void *fdt, struct kvm *kvm)
 {
@@ -195,7 +183,10 @@ static int fdt_chosen(void *fdt, struct kvm *kvm)
 	FDT_CHECK(fdt_begin_node(fdt, "chosen"));
 	FDT_CHECK(fdt_property_string(fdt, "bootargs",
 				      kvm->cmdline ? kvm->cmdline : ""));
-	FDT_CHECK(fdt_property_string(fdt, "stdout-path", serial_fdt_path()));
+	/* set by the console device that owns the terminal, if any */
+	if (kvm->stdout_path)
+		FDT_CHECK(fdt_property_string(fdt, "stdout-path",
+					      kvm->stdout_path));
 	if (kvm->initrd_size) {
 		FDT_CHECK(fdt_property_u64(fdt, "linux,initrd-start",
 					   kvm->initrd_gpa));
@@ -210,17 +201,6 @@ static int fdt_chosen(void *fdt, struct kvm *kvm)
 	return fdt_end_node(fdt);
 }
 
-static int fdt_devices(void *fdt, struct kvm *kvm)
-{
-	struct device_header *dev;
-
-	for (dev = kvm->devices; dev; dev = dev->next) {
-		if (dev->generate_fdt)
-			FDT_CHECK(dev->generate_fdt(fdt, kvm, dev->opaque));
-	}
-	return 0;
-}
-
 static int fdt_root(void *fdt, struct kvm *kvm)
 {
 	FDT_CHECK(fdt_begin_node(fdt, ""));
@@ -229,14 +209,15 @@ static int fdt_root(void *fdt, struct kvm *kvm)
 	FDT_CHECK(fdt_property_cell(fdt, "#address-cells", 2));
 	FDT_CHECK(fdt_property_cell(fdt, "#size-cells", 2));
 	FDT_CHECK(fdt_property_cell(fdt, "interrupt-parent", LKVM_PHANDLE_GIC));
-	FDT_CHECK(fdt_chosen(fdt, kvm));
 	FDT_CHECK(fdt_memory(fdt, kvm));
 	FDT_CHECK(fdt_cpus(fdt, kvm));
 	FDT_CHECK(fdt_psci(fdt, kvm));
 	FDT_CHECK(fdt_timer(fdt, kvm));
 	FDT_CHECK(fdt_gic(fdt, kvm));
 	FDT_CHECK(fdt_apb_clock(fdt));
-	FDT_CHECK(fdt_devices(fdt, kvm));
+	FDT_CHECK(devices_generate_fdt(kvm, fdt));
+	/* last: the devices have named the console (stdout-path) */
+	FDT_CHECK(fdt_chosen(fdt, kvm));
 	return fdt_end_node(fdt);
 }
 
@@ -244,6 +225,8 @@ int fdt_build(struct kvm *kvm, void *buf, size_t size)
 {
 	int ret;
 
+	kvm->irq_parent = &gic_fdt_irq_parent;
+	kvm->stdout_path = NULL;
 	ret = fdt_create(buf, (int)size);
 	if (!ret)
 		ret = fdt_finish_reservemap(buf);

@@ -11,15 +11,16 @@
  * falls out of the mask: writing all-ones reads back ~(size - 1) and the
  * type bits.
  *
- * Locking: host.lock (rwlock) protects the slots and BAR placement; ECAM
+ * Locking: host->lock (rwlock) protects the slots and BAR placement; ECAM
  * accesses take it for writing, accesses to the memory window for
  * reading while they call the BAR's handler. Below it: a function's
- * msix.lock, then host.intx_lock. pci_set_irq() and pci_msix_signal()
- * do not take host.lock, so BAR handlers and device threads may call them.
+ * msix.lock, then host->intx_lock. pci_set_irq() and pci_msix_signal()
+ * do not take host->lock, so BAR handlers and device threads may call them.
  */
 #include <errno.h>
 #include <libfdt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lkvm/devices.h"
@@ -39,8 +40,9 @@
 				 PCI_STATUS_SIG_SYSTEM_ERROR | \
 				 PCI_STATUS_DETECTED_PARITY)
 
+/* One per VM (kvm->pci), made by the first pci_register_device(). */
 struct pci_host {
-	struct kvm *kvm;	/* NULL until pci_host_setup() */
+	struct kvm *kvm;
 	pthread_rwlock_t lock;
 	struct pci_device *slots[PCI_MAX_SLOTS];
 	unsigned int nr_slots;
@@ -51,15 +53,11 @@ struct pci_host {
 	u32 line_mask[PCI_NR_INTX];	/* slots asserting each line */
 	bool line_level[PCI_NR_INTX];
 
-	struct device_header fdt_dev;
+	struct device_header dev;
 };
 
 static void pci_release_device(struct pci_device *dev);
-
-static struct pci_host host = {
-	.lock = PTHREAD_RWLOCK_INITIALIZER,
-	.intx_lock = PTHREAD_MUTEX_INITIALIZER,
-};
+static void pci_reset_function(struct pci_device *dev);
 
 /* ------------------------------------------------------------------ */
 /* Config space model                                                  */
@@ -214,16 +212,19 @@ static unsigned int intx_line(unsigned int slot, unsigned int pin)
 	return (slot + pin - 1) % PCI_NR_INTX;
 }
 
-int pci_host_intx_spi(unsigned int slot, unsigned int pin)
+int pci_host_intx_spi(struct kvm *kvm, unsigned int slot, unsigned int pin)
 {
-	if (!pin || pin > PCI_NR_INTX)
+	struct pci_host *host = kvm->pci;
+
+	if (!host || !pin || pin > PCI_NR_INTX)
 		return -EINVAL;
-	return host.spi[intx_line(slot, pin)];
+	return host->spi[intx_line(slot, pin)];
 }
 
-/* Called with host.intx_lock held. */
+/* Called with host->intx_lock held. */
 static void pci_update_intx(struct pci_device *dev)
 {
+	struct pci_host *host = dev->host;
 	bool assert = dev->intx_level &&
 		!(pci_cfg_read16(dev, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE);
 	unsigned int slot = dev->devfn >> 3, line;
@@ -234,26 +235,33 @@ static void pci_update_intx(struct pci_device *dev)
 		dev->cfg[PCI_STATUS] |= PCI_STATUS_INTERRUPT;
 	else
 		dev->cfg[PCI_STATUS] &= ~PCI_STATUS_INTERRUPT;
-	if (!dev->registered || !pin || pin > PCI_NR_INTX || !host.kvm)
+	if (!dev->registered || !pin || pin > PCI_NR_INTX || !host)
 		return;
 	line = intx_line(slot, pin);
 	if (assert)
-		host.line_mask[line] |= 1U << slot;
+		host->line_mask[line] |= 1U << slot;
 	else
-		host.line_mask[line] &= ~(1U << slot);
-	level = host.line_mask[line] != 0;
-	if (level != host.line_level[line]) {
-		host.line_level[line] = level;
-		irq_set_level(host.kvm, host.spi[line], level);
+		host->line_mask[line] &= ~(1U << slot);
+	level = host->line_mask[line] != 0;
+	if (level != host->line_level[line]) {
+		host->line_level[line] = level;
+		irq_set_level(host->kvm, host->spi[line], level);
 	}
 }
 
 void pci_set_irq(struct pci_device *dev, bool level)
 {
-	pthread_mutex_lock(&host.intx_lock);
+	struct pci_host *host = dev->host;
+
+	if (!host) {		/* not on the bus yet: no line to drive */
+		dev->intx_level = level;
+		pci_update_intx(dev);
+		return;
+	}
+	pthread_mutex_lock(&host->intx_lock);
 	dev->intx_level = level;
 	pci_update_intx(dev);
-	pthread_mutex_unlock(&host.intx_lock);
+	pthread_mutex_unlock(&host->intx_lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -472,10 +480,11 @@ static bool overlaps(u32 reg, u32 len, u32 start, u32 size)
 	return reg < start + size && start < reg + len;
 }
 
-/* Generic config space access; called with host.lock held for writing. */
+/* Generic config space access; called with host->lock held for writing. */
 static void pci_cfg_access(struct pci_device *dev, u32 reg, u8 *data,
 			   u32 len, bool is_write)
 {
+	struct pci_host *host = dev->host;
 	u32 i;
 
 	if (dev->ops && dev->ops->cfg_access &&
@@ -501,9 +510,9 @@ static void pci_cfg_access(struct pci_device *dev, u32 reg, u8 *data,
 		pthread_mutex_unlock(&dev->msix.lock);
 
 	if (overlaps(reg, len, PCI_COMMAND, 2)) {
-		pthread_mutex_lock(&host.intx_lock);
+		pthread_mutex_lock(&host->intx_lock);
 		pci_update_intx(dev);
-		pthread_mutex_unlock(&host.intx_lock);
+		pthread_mutex_unlock(&host->intx_lock);
 	}
 	if (overlaps(reg, len, PCI_COMMAND, 2) ||
 	    overlaps(reg, len, PCI_BASE_ADDRESS_0, 4 * PCI_NR_BARS))
@@ -512,19 +521,20 @@ static void pci_cfg_access(struct pci_device *dev, u32 reg, u8 *data,
 		msix_ctrl_written(dev);
 }
 
-static struct pci_device *ecam_device(u64 offset)
+static struct pci_device *ecam_device(struct pci_host *host, u64 offset)
 {
 	u32 bus = offset >> PCI_ECAM_BUS_SHIFT;
 	u32 devfn = (offset >> PCI_ECAM_DEVFN_SHIFT) & 0xff;
 
-	if (bus != 0 || (devfn & 7) || (devfn >> 3) >= host.nr_slots)
+	if (bus != 0 || (devfn & 7) || (devfn >> 3) >= host->nr_slots)
 		return NULL;
-	return host.slots[devfn >> 3];
+	return host->slots[devfn >> 3];
 }
 
 void pci_ecam_access(void *opaque, u64 offset, u8 *data, u32 len,
 		     bool is_write)
 {
+	struct pci_host *host = opaque;
 	u32 reg = offset & (PCI_CFG_SIZE - 1);
 	struct pci_device *dev;
 
@@ -536,26 +546,27 @@ void pci_ecam_access(void *opaque, u64 offset, u8 *data, u32 len,
 			memset(data, 0xff, len);
 		return;
 	}
-	pthread_rwlock_wrlock(&host.lock);
-	dev = ecam_device(offset);
+	pthread_rwlock_wrlock(&host->lock);
+	dev = ecam_device(host, offset);
 	if (dev)
 		pci_cfg_access(dev, reg, data, len, is_write);
 	else if (!is_write)
 		memset(data, 0xff, len);	/* master abort */
-	pthread_rwlock_unlock(&host.lock);
+	pthread_rwlock_unlock(&host->lock);
 }
 
 /* The memory window: find the BAR decoding @addr and pass the access on. */
 static void pci_window_access(void *opaque, u64 offset, u8 *data, u32 len,
 			      bool is_write)
 {
+	struct pci_host *host = opaque;
 	u64 addr = LKVM_PCI_MMIO_BASE + offset;
 	unsigned int s;
 	int i;
 
-	pthread_rwlock_rdlock(&host.lock);
-	for (s = 0; s < host.nr_slots; s++) {
-		struct pci_device *dev = host.slots[s];
+	pthread_rwlock_rdlock(&host->lock);
+	for (s = 0; s < host->nr_slots; s++) {
+		struct pci_device *dev = host->slots[s];
 
 		for (i = 0; dev && i < PCI_NR_BARS; i++) {
 			struct pci_bar *b = &dev->bars[i];
@@ -565,11 +576,11 @@ static void pci_window_access(void *opaque, u64 offset, u8 *data, u32 len,
 			    len > b->size - (addr - b->addr))
 				continue;
 			b->handler(b->opaque, addr - b->addr, data, len, is_write);
-			pthread_rwlock_unlock(&host.lock);
+			pthread_rwlock_unlock(&host->lock);
 			return;
 		}
 	}
-	pthread_rwlock_unlock(&host.lock);
+	pthread_rwlock_unlock(&host->lock);
 	pr_debug("pci: unclaimed %s of %u bytes at 0x%llx",
 		 is_write ? "write" : "read", len, (unsigned long long)addr);
 	if (!is_write)
@@ -579,11 +590,13 @@ static void pci_window_access(void *opaque, u64 offset, u8 *data, u32 len,
 /* ------------------------------------------------------------------ */
 /* Host bridge                                                         */
 
-static int pci_generate_fdt(void *fdt, struct kvm *kvm, void *opaque)
+static int pci_generate_fdt(struct device_header *hdr, void *fdt,
+			    struct kvm *kvm)
 {
+	struct pci_host *host = hdr->opaque;
 	fdt32_t map[PCI_MAX_SLOTS * PCI_NR_INTX * (4 + FDT_IRQ_MAP_PARENT_MAX)];
 	fdt32_t ranges[2 * 7], mask[4], msi_map[4];
-	unsigned int slot, pin, n = 0, nr_slots = MAX(host.nr_slots, 1U);
+	unsigned int slot, pin, n = 0, nr_slots = MAX(host->nr_slots, 1U);
 	char name[32];
 
 	ranges[0] = cpu_to_fdt32(0x01000000);	/* I/O space */
@@ -607,8 +620,8 @@ static int pci_generate_fdt(void *fdt, struct kvm *kvm, void *opaque)
 			map[n++] = cpu_to_fdt32(0);
 			map[n++] = cpu_to_fdt32(0);
 			map[n++] = cpu_to_fdt32(pin);
-			n += fdt_irq_map_parent(&map[n],
-						host.spi[intx_line(slot, pin)],
+			n += fdt_irq_map_parent(kvm->irq_parent, &map[n],
+						host->spi[intx_line(slot, pin)],
 						IRQ_TYPE_LEVEL_HIGH);
 		}
 	}
@@ -649,71 +662,120 @@ static int pci_generate_fdt(void *fdt, struct kvm *kvm, void *opaque)
 	return fdt_end_node(fdt);
 }
 
-int pci_host_setup(struct kvm *kvm)
+/* The guest reset: every function's config space back to power-on. */
+static void pci_host_reset(struct device_header *hdr)
+{
+	struct pci_host *host = hdr->opaque;
+	unsigned int s;
+
+	pthread_rwlock_wrlock(&host->lock);
+	for (s = 0; s < host->nr_slots; s++) {
+		if (host->slots[s])
+			pci_reset_function(host->slots[s]);
+	}
+	pthread_rwlock_unlock(&host->lock);
+}
+
+static void pci_host_free(struct pci_host *host)
+{
+	pthread_rwlock_destroy(&host->lock);
+	pthread_mutex_destroy(&host->intx_lock);
+	free(host);
+}
+
+/* After the functions on it (the registry exits them first). */
+static void pci_host_exit(struct device_header *hdr, struct kvm *kvm)
+{
+	struct pci_host *host = hdr->opaque;
+	unsigned int s;
+
+	pthread_rwlock_wrlock(&host->lock);
+	for (s = 0; s < host->nr_slots; s++) {
+		if (host->slots[s])
+			pci_release_device(host->slots[s]);
+	}
+	host->nr_slots = 0;
+	pthread_rwlock_unlock(&host->lock);
+	mmio_unregister(&kvm->mmio, LKVM_PCI_MMIO_BASE);
+	mmio_unregister(&kvm->mmio, LKVM_PCI_CFG_BASE);
+	kvm->pci = NULL;
+	pci_host_free(host);
+}
+
+static const struct device_ops pci_host_ops = {
+	.generate_fdt = pci_generate_fdt,
+	.reset = pci_host_reset,
+	.exit = pci_host_exit,
+};
+
+static int pci_host_claim(struct kvm *kvm, struct pci_host *host)
 {
 	int i, ret, spi;
 
-	if (host.kvm)
-		return 0;
 	ret = mmio_register(&kvm->mmio, LKVM_PCI_CFG_BASE, LKVM_PCI_CFG_SIZE,
-			    pci_ecam_access, &host);
+			    pci_ecam_access, host);
 	if (ret < 0) {
 		pr_err("pci: cannot claim the ECAM region: %s", strerror(-ret));
 		return ret;
 	}
 	ret = mmio_register(&kvm->mmio, LKVM_PCI_MMIO_BASE, LKVM_PCI_MMIO_SIZE,
-			    pci_window_access, &host);
+			    pci_window_access, host);
 	if (ret < 0) {
 		pr_err("pci: cannot claim the memory window: %s", strerror(-ret));
-		mmio_unregister(&kvm->mmio, LKVM_PCI_CFG_BASE);
-		return ret;
+		goto err_ecam;
 	}
 	for (i = 0; i < PCI_NR_INTX; i++) {
 		spi = irq_alloc_spi(kvm);
 		if (spi < 0) {
-			mmio_unregister(&kvm->mmio, LKVM_PCI_MMIO_BASE);
-			mmio_unregister(&kvm->mmio, LKVM_PCI_CFG_BASE);
-			return spi;
+			ret = spi;
+			goto err_window;
 		}
-		host.spi[i] = spi;
-		host.line_mask[i] = 0;
-		host.line_level[i] = false;
+		host->spi[i] = spi;
 	}
-	host.nr_slots = 0;
-	host.mmio_next = LKVM_PCI_MMIO_BASE;
-	host.fdt_dev = (struct device_header) {
-		.name = "pci", .generate_fdt = pci_generate_fdt,
+	return 0;
+
+err_window:
+	mmio_unregister(&kvm->mmio, LKVM_PCI_MMIO_BASE);
+err_ecam:
+	mmio_unregister(&kvm->mmio, LKVM_PCI_CFG_BASE);
+	return ret;
+}
+
+/* The host bridge comes with the first PCI function (kvm->pci). */
+int pci_host_setup(struct kvm *kvm)
+{
+	struct pci_host *host;
+	int ret;
+
+	if (kvm->pci)
+		return 0;
+	host = calloc(1, sizeof(*host));
+	if (!host)
+		return -ENOMEM;
+	pthread_rwlock_init(&host->lock, NULL);
+	pthread_mutex_init(&host->intx_lock, NULL);
+	host->mmio_next = LKVM_PCI_MMIO_BASE;
+	ret = pci_host_claim(kvm, host);
+	if (ret < 0) {
+		pci_host_free(host);
+		return ret;
+	}
+	host->kvm = kvm;
+	host->dev = (struct device_header) {
+		.name = "pci", .bus = DEVICE_BUS_PLATFORM,
+		.ops = &pci_host_ops, .opaque = host,
 	};
-	device_register(kvm, &host.fdt_dev);
-	host.kvm = kvm;
+	device_register(kvm, &host->dev);
+	kvm->pci = host;
 	pr_debug("pci: host bridge, ECAM at 0x%llx, INTx on SPIs %d-%d",
-		 LKVM_PCI_CFG_BASE, host.spi[0], host.spi[PCI_NR_INTX - 1]);
+		 LKVM_PCI_CFG_BASE, host->spi[0], host->spi[PCI_NR_INTX - 1]);
 	return 0;
 }
 
-void pci_host_teardown(struct kvm *kvm)
-{
-	unsigned int s;
-
-	if (!host.kvm)
-		return;
-	pthread_rwlock_wrlock(&host.lock);
-	for (s = 0; s < host.nr_slots; s++) {
-		if (host.slots[s])
-			pci_release_device(host.slots[s]);
-	}
-	host.nr_slots = 0;
-	pthread_rwlock_unlock(&host.lock);
-	device_unregister(kvm, &host.fdt_dev);
-	mmio_unregister(&kvm->mmio, LKVM_PCI_MMIO_BASE);
-	mmio_unregister(&kvm->mmio, LKVM_PCI_CFG_BASE);
-	host.kvm = NULL;
-}
-
 /* Give each BAR a naturally aligned place in the window; decoding stays off. */
-static int assign_bars(struct pci_device *dev)
+static int assign_bars(struct pci_host *host, struct pci_device *dev)
 {
-	u64 next = host.mmio_next;
+	u64 next = host->mmio_next;
 	int i;
 
 	for (i = 0; i < PCI_NR_BARS; i++) {
@@ -731,47 +793,51 @@ static int assign_bars(struct pci_device *dev)
 			pci_cfg_write32(dev, bar_reg(i + 1), addr >> 32);
 		next = addr + b->size;
 	}
-	host.mmio_next = next;
+	host->mmio_next = next;
 	return 0;
 }
 
 int pci_register_device(struct kvm *kvm, struct pci_device *dev)
 {
+	struct pci_host *host;
 	unsigned int slot;
 	int ret;
 
 	ret = pci_host_setup(kvm);
 	if (ret < 0)
 		return ret;
-	pthread_rwlock_wrlock(&host.lock);
-	if (host.nr_slots >= PCI_MAX_SLOTS) {
-		pthread_rwlock_unlock(&host.lock);
+	host = kvm->pci;
+	pthread_rwlock_wrlock(&host->lock);
+	if (host->nr_slots >= PCI_MAX_SLOTS) {
+		pthread_rwlock_unlock(&host->lock);
 		pr_err("pci: no free slot for %s", dev->name ? dev->name : "a device");
 		return -ENOSPC;
 	}
-	ret = assign_bars(dev);
+	ret = assign_bars(host, dev);
 	if (ret < 0) {
-		pthread_rwlock_unlock(&host.lock);
+		pthread_rwlock_unlock(&host->lock);
 		pr_err("pci: no room in the memory window for %s",
 		       dev->name ? dev->name : "a device");
 		return ret;
 	}
-	slot = host.nr_slots++;
+	slot = host->nr_slots++;
 	dev->kvm = kvm;
+	dev->host = host;
 	dev->bus = 0;
 	dev->devfn = PCI_MK_DEVFN(slot, 0);
 	dev->registered = true;
-	host.slots[slot] = dev;
-	pthread_rwlock_unlock(&host.lock);
+	host->slots[slot] = dev;
+	pthread_rwlock_unlock(&host->lock);
 	pr_debug("pci 00:%02x.0: %s, %04x:%04x", slot,
 		 dev->name ? dev->name : "", pci_cfg_read16(dev, PCI_VENDOR_ID),
 		 pci_cfg_read16(dev, PCI_DEVICE_ID));
 	return 0;
 }
 
-/* Called with host.lock held for writing. */
+/* Called with host->lock held for writing. */
 static void pci_release_device(struct pci_device *dev)
 {
+	struct pci_host *host = dev->host;
 	unsigned int v;
 	int i;
 
@@ -791,26 +857,29 @@ static void pci_release_device(struct pci_device *dev)
 		dev->msix.vec[v].routed = false;
 	}
 	pthread_mutex_unlock(&dev->msix.lock);
-	pthread_mutex_lock(&host.intx_lock);
+	pthread_mutex_lock(&host->intx_lock);
 	dev->intx_level = false;
 	pci_update_intx(dev);
 	dev->registered = false;
-	pthread_mutex_unlock(&host.intx_lock);
-	host.slots[dev->devfn >> 3] = NULL;
+	pthread_mutex_unlock(&host->intx_lock);
+	host->slots[dev->devfn >> 3] = NULL;
 }
 
 void pci_unregister_device(struct pci_device *dev)
 {
+	struct pci_host *host = dev->host;
+
 	if (!dev->registered)
 		return;
-	pthread_rwlock_wrlock(&host.lock);
+	pthread_rwlock_wrlock(&host->lock);
 	pci_release_device(dev);
-	pthread_rwlock_unlock(&host.lock);
+	pthread_rwlock_unlock(&host->lock);
 }
 
-/* Called with host.lock held for writing. */
+/* Called with host->lock held for writing. */
 static void pci_reset_function(struct pci_device *dev)
 {
+	struct pci_host *host = dev->host;
 	struct pci_msix *m = &dev->msix;
 	unsigned int v;
 
@@ -832,35 +901,10 @@ static void pci_reset_function(struct pci_device *dev)
 		pthread_mutex_unlock(&m->lock);
 	}
 	pci_update_bars(dev);
-	pthread_mutex_lock(&host.intx_lock);
+	pthread_mutex_lock(&host->intx_lock);
 	dev->intx_level = false;
 	pci_update_intx(dev);
-	pthread_mutex_unlock(&host.intx_lock);
+	pthread_mutex_unlock(&host->intx_lock);
 	if (dev->ops && dev->ops->reset)
 		dev->ops->reset(dev);
 }
-
-void pci_reset_devices(void)
-{
-	unsigned int s;
-
-	pthread_rwlock_wrlock(&host.lock);
-	for (s = 0; s < host.nr_slots; s++) {
-		if (host.slots[s])
-			pci_reset_function(host.slots[s]);
-	}
-	pthread_rwlock_unlock(&host.lock);
-}
-
-static int pci_init(struct kvm *kvm)
-{
-	if (kvm->cfg.transport != VIRTIO_TRANSPORT_PCI)
-		return 0;
-	return pci_host_setup(kvm);
-}
-
-static void pci_exit(struct kvm *kvm)
-{
-	pci_host_teardown(kvm);
-}
-lkvm_init(INIT_DEV_BASE, pci_init, pci_exit);

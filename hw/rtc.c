@@ -6,6 +6,9 @@
  */
 #include <endian.h>
 #include <libfdt.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -84,6 +87,20 @@ void pl031_init(struct pl031 *rtc)
 	 * never writes CR still reads a running clock.
 	 */
 	rtc->enabled = true;
+}
+
+/*
+ * The guest reset: the clock keeps its time (battery-backed), the match
+ * and interrupt registers go back to zero and the line low.
+ */
+void pl031_reset(struct pl031 *rtc)
+{
+	pthread_mutex_lock(&rtc->lock);
+	rtc->match = rtc->imsc = rtc->ris = 0;
+	rtc->armed = false;
+	rtc->enabled = true;
+	pl031_update(rtc);
+	pthread_mutex_unlock(&rtc->lock);
 }
 
 void pl031_exit(struct pl031 *rtc)
@@ -171,15 +188,12 @@ void pl031_mmio(void *opaque, u64 offset, u8 *data, u32 len, bool is_write)
 
 /* ---- the guest's RTC ---- */
 
-#define RTC_NODE	"rtc@1010000"	/* LKVM_RTC_BASE */
-
 struct rtc_dev {
 	struct pl031 rtc;
 	struct kvm *kvm;
 	struct device_header dev;
+	char node[32];		/* "rtc@<base>" */
 };
-
-static struct rtc_dev rtc_dev;
 
 static void rtc_set_irq(void *ctx, int level)
 {
@@ -189,27 +203,54 @@ static void rtc_set_irq(void *ctx, int level)
 		pr_warn_ratelimited("RTC: cannot set its interrupt line");
 }
 
-static int rtc_generate_fdt(void *fdt, struct kvm *kvm __unused,
-			    void *opaque __unused)
+static int rtc_generate_fdt(struct device_header *dev, void *fdt,
+			    struct kvm *kvm)
 {
 	static const char compat[] = "arm,pl031\0arm,primecell";
+	struct rtc_dev *rd = dev->opaque;
 
-	FDT_CHECK(fdt_begin_node(fdt, RTC_NODE));
+	FDT_CHECK(fdt_begin_node(fdt, rd->node));
 	FDT_CHECK(fdt_property(fdt, "compatible", compat, sizeof(compat)));
 	FDT_CHECK(fdt_property_reg64(fdt, LKVM_RTC_BASE, LKVM_RTC_SIZE));
-	FDT_CHECK(fdt_property_spi(fdt, LKVM_IRQ_RTC, IRQ_TYPE_LEVEL_HIGH));
+	FDT_CHECK(fdt_property_spi(fdt, kvm->irq_parent, LKVM_IRQ_RTC,
+				   IRQ_TYPE_LEVEL_HIGH));
 	/* The AMBA bus enables this clock before reading the ID registers. */
 	FDT_CHECK(fdt_property_cell(fdt, "clocks", LKVM_PHANDLE_APB_PCLK));
 	FDT_CHECK(fdt_property_string(fdt, "clock-names", "apb_pclk"));
 	return fdt_end_node(fdt);
 }
 
+static void rtc_reset(struct device_header *dev)
+{
+	struct rtc_dev *rd = dev->opaque;
+
+	pl031_reset(&rd->rtc);
+}
+
+static void rtc_dev_exit(struct device_header *dev, struct kvm *kvm)
+{
+	struct rtc_dev *rd = dev->opaque;
+
+	mmio_unregister(&kvm->mmio, LKVM_RTC_BASE);
+	pl031_exit(&rd->rtc);
+	free(rd);
+}
+
+static const struct device_ops rtc_dev_ops = {
+	.generate_fdt = rtc_generate_fdt,
+	.reset = rtc_reset,
+	.exit = rtc_dev_exit,
+};
+
 static int rtc_init(struct kvm *kvm)
 {
-	struct rtc_dev *rd = &rtc_dev;
+	struct rtc_dev *rd = calloc(1, sizeof(*rd));
 	int ret;
 
+	if (!rd)
+		return -ENOMEM;
 	rd->kvm = kvm;
+	snprintf(rd->node, sizeof(rd->node), "rtc@%llx", LKVM_RTC_BASE);
 	pl031_init(&rd->rtc);
 	rd->rtc.set_irq = rtc_set_irq;
 	rd->rtc.ctx = rd;
@@ -220,25 +261,15 @@ static int rtc_init(struct kvm *kvm)
 		pr_err("RTC: cannot claim MMIO at %#llx: %s", LKVM_RTC_BASE,
 		       strerror(-ret));
 		pl031_exit(&rd->rtc);
+		free(rd);
 		return ret;
 	}
-
 	rd->dev = (struct device_header) {
-		.name = "rtc",
-		.generate_fdt = rtc_generate_fdt,
-		.opaque = rd,
+		.name = "rtc", .bus = DEVICE_BUS_PLATFORM,
+		.ops = &rtc_dev_ops, .opaque = rd,
 	};
 	device_register(kvm, &rd->dev);
 	return 0;
 }
 
-static void rtc_exit(struct kvm *kvm)
-{
-	struct rtc_dev *rd = &rtc_dev;
-
-	device_unregister(kvm, &rd->dev);
-	mmio_unregister(&kvm->mmio, LKVM_RTC_BASE);
-	pl031_exit(&rd->rtc);
-}
-
-lkvm_init(INIT_DEV, rtc_init, rtc_exit);
+lkvm_init(INIT_DEV, rtc_init, NULL);

@@ -13,6 +13,7 @@
 #include <libfdt.h>
 #include <linux/serial_reg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lkvm/devices.h"
@@ -131,6 +132,19 @@ static void serial_rx_clear(struct serial8250 *s)
 	s->rx_len = 0;
 }
 
+static void serial_power_on(struct serial8250 *s)
+{
+	s->iir = UART_IIR_NO_INT;
+	s->lsr = UART_LSR_TEMT | UART_LSR_THRE;
+	s->msr = SERIAL_MSR_IDLE;
+	/*
+	 * As firmware would leave it: 8N1 at 115200 baud. A zero divisor
+	 * would make an earlycon that probes the baud rate divide by zero.
+	 */
+	s->lcr = UART_LCR_WLEN8;
+	s->dll = SERIAL_CLOCK / 16 / 115200;
+}
+
 void serial8250_init(struct serial8250 *s,
 		     void (*set_irq)(void *ctx, int level),
 		     void (*output)(void *ctx, const u8 *buf, size_t len),
@@ -141,16 +155,19 @@ void serial8250_init(struct serial8250 *s,
 	s->set_irq = set_irq;
 	s->output = output;
 	s->ctx = ctx;
+	serial_power_on(s);
+}
 
-	s->iir = UART_IIR_NO_INT;
-	s->lsr = UART_LSR_TEMT | UART_LSR_THRE;
-	s->msr = SERIAL_MSR_IDLE;
-	/*
-	 * As firmware would leave it: 8N1 at 115200 baud. A zero divisor
-	 * would make an earlycon that probes the baud rate divide by zero.
-	 */
-	s->lcr = UART_LCR_WLEN8;
-	s->dll = SERIAL_CLOCK / 16 / 115200;
+/* The guest reset: registers and FIFO as at power-on, the line low. */
+void serial8250_reset(struct serial8250 *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->rx_head = s->rx_len = 0;
+	s->ier = s->mcr = s->scr = s->fcr = s->dlm = 0;
+	s->thr_ipending = false;
+	serial_power_on(s);
+	serial_update(s);
+	pthread_mutex_unlock(&s->lock);
 }
 
 void serial8250_exit(struct serial8250 *s)
@@ -314,22 +331,15 @@ size_t serial8250_receive(struct serial8250 *s, const u8 *buf, size_t len)
 
 /* ---- the guest's UART ---- */
 
-#define SERIAL_NODE	"uart@1000000"	/* LKVM_UART_BASE */
-
 struct serial_dev {
 	struct serial8250 uart;
 	struct kvm *kvm;
 	struct device_header dev;
 	struct console_ops console;
 	bool owns_term;
+	char node[32];		/* "uart@<base>" */
+	char path[33];		/* "/" node: the guest's stdout-path */
 };
-
-static struct serial_dev serial_dev;
-
-const char *serial_fdt_path(void)
-{
-	return "/" SERIAL_NODE;
-}
 
 static void serial_set_irq(void *ctx, int level)
 {
@@ -355,18 +365,57 @@ static size_t serial_input(void *opaque, const u8 *buf, size_t len)
 	return serial8250_receive(&sd->uart, buf, len);
 }
 
-static int serial_generate_fdt(void *fdt, struct kvm *kvm __unused,
-			       void *opaque __unused)
+static int serial_generate_fdt(struct device_header *dev, void *fdt,
+			       struct kvm *kvm)
 {
-	FDT_CHECK(fdt_begin_node(fdt, SERIAL_NODE));
+	struct serial_dev *sd = dev->opaque;
+
+	FDT_CHECK(fdt_begin_node(fdt, sd->node));
 	FDT_CHECK(fdt_property_string(fdt, "compatible", "ns16550a"));
 	FDT_CHECK(fdt_property_reg64(fdt, LKVM_UART_BASE, LKVM_UART_SIZE));
-	FDT_CHECK(fdt_property_spi(fdt, LKVM_IRQ_UART, IRQ_TYPE_LEVEL_HIGH));
+	FDT_CHECK(fdt_property_spi(fdt, kvm->irq_parent, LKVM_IRQ_UART,
+				   IRQ_TYPE_LEVEL_HIGH));
 	FDT_CHECK(fdt_property_cell(fdt, "clock-frequency", SERIAL_CLOCK));
 	FDT_CHECK(fdt_property_cell(fdt, "reg-shift", 0));
 	FDT_CHECK(fdt_property_cell(fdt, "reg-io-width", 1));
+	/*
+	 * The boot console. Also with --console virtio, which owns the
+	 * terminal then: stdout-path cannot name an hvc, and the UART
+	 * still prints (serial_output()).
+	 */
+	kvm->stdout_path = sd->path;
 	return fdt_end_node(fdt);
 }
+
+static void serial_reset(struct device_header *dev)
+{
+	struct serial_dev *sd = dev->opaque;
+
+	serial8250_reset(&sd->uart);
+}
+
+static void serial_free(struct serial_dev *sd)
+{
+	struct kvm *kvm = sd->kvm;
+
+	/* Once this returns, the terminal thread no longer calls us. */
+	if (sd->owns_term)
+		term_set_console(NULL);
+	mmio_unregister(&kvm->mmio, LKVM_UART_BASE);
+	serial8250_exit(&sd->uart);
+	free(sd);
+}
+
+static void serial_dev_exit(struct device_header *dev, struct kvm *kvm)
+{
+	serial_free(dev->opaque);
+}
+
+static const struct device_ops serial_dev_ops = {
+	.generate_fdt = serial_generate_fdt,
+	.reset = serial_reset,
+	.exit = serial_dev_exit,
+};
 
 /* Make the guest's console and early console this UART, unless set. */
 static int serial_add_params(struct kvm *kvm)
@@ -382,61 +431,54 @@ static int serial_add_params(struct kvm *kvm)
 	return kvm_cmdline_add_default(kvm, "earlycon", earlycon);
 }
 
+static int serial_own_term(struct serial_dev *sd)
+{
+	int ret = serial_add_params(sd->kvm);
+
+	if (ret < 0)
+		return ret;
+	sd->console = (struct console_ops) {
+		.input = serial_input,
+		.opaque = sd,
+	};
+	term_set_console(&sd->console);
+	sd->owns_term = true;
+	return 0;
+}
+
 static int serial_init(struct kvm *kvm)
 {
-	struct serial_dev *sd = &serial_dev;
+	struct serial_dev *sd = calloc(1, sizeof(*sd));
 	int ret;
 
+	if (!sd)
+		return -ENOMEM;
 	sd->kvm = kvm;
+	snprintf(sd->node, sizeof(sd->node), "uart@%llx", LKVM_UART_BASE);
+	snprintf(sd->path, sizeof(sd->path), "/%s", sd->node);
 	serial8250_init(&sd->uart, serial_set_irq, serial_output, sd);
-
 	ret = mmio_register(&kvm->mmio, LKVM_UART_BASE, LKVM_UART_SIZE,
 			    serial8250_mmio, &sd->uart);
 	if (ret < 0) {
 		pr_err("UART: cannot claim MMIO at %#llx: %s", LKVM_UART_BASE,
 		       strerror(-ret));
-		goto err_uart;
+		serial8250_exit(&sd->uart);
+		free(sd);
+		return ret;
 	}
-
+	if (kvm->cfg.console == CONSOLE_SERIAL) {
+		ret = serial_own_term(sd);
+		if (ret < 0) {
+			serial_free(sd);
+			return ret;
+		}
+	}
 	sd->dev = (struct device_header) {
-		.name = "uart",
-		.generate_fdt = serial_generate_fdt,
-		.opaque = sd,
+		.name = "uart", .bus = DEVICE_BUS_PLATFORM,
+		.ops = &serial_dev_ops, .opaque = sd,
 	};
 	device_register(kvm, &sd->dev);
-
-	sd->owns_term = kvm->cfg.console == CONSOLE_SERIAL;
-	if (sd->owns_term) {
-		ret = serial_add_params(kvm);
-		if (ret < 0)
-			goto err_dev;
-		sd->console = (struct console_ops) {
-			.input = serial_input,
-			.opaque = sd,
-		};
-		term_set_console(&sd->console);
-	}
 	return 0;
-
-err_dev:
-	device_unregister(kvm, &sd->dev);
-	mmio_unregister(&kvm->mmio, LKVM_UART_BASE);
-err_uart:
-	serial8250_exit(&sd->uart);
-	return ret;
 }
 
-static void serial_exit(struct kvm *kvm)
-{
-	struct serial_dev *sd = &serial_dev;
-
-	/* Once this returns, the terminal thread no longer calls us. */
-	if (sd->owns_term)
-		term_set_console(NULL);
-	sd->owns_term = false;
-	device_unregister(kvm, &sd->dev);
-	mmio_unregister(&kvm->mmio, LKVM_UART_BASE);
-	serial8250_exit(&sd->uart);
-}
-
-lkvm_init(INIT_DEV, serial_init, serial_exit);
+lkvm_init(INIT_DEV, serial_init, NULL);

@@ -17,8 +17,6 @@
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
 #include "lkvm/options.h"
-#include "lkvm/pci.h"
-#include "lkvm/virtio.h"
 
 #define KVM_DEV_PATH		"/dev/kvm"
 #define HUGETLBFS_MAGIC		0x958458f6
@@ -392,7 +390,7 @@ struct kvm *kvm_new(void)
 	kvm->sys_fd = kvm->vm_fd = kvm->ram_fd = -1;
 	kvm->gic_fd = kvm->its_fd = -1;
 	kvm->mem.gpa_start = LKVM_RAM_BASE;
-	kvm->devices_tail = &kvm->devices;
+	device_list_init(&kvm->devices);
 	pthread_mutex_init(&kvm->stop_lock, NULL);
 	stop_cond_init();
 	mmio_bus_init(&kvm->mmio);
@@ -428,8 +426,7 @@ static int kvm_reboot(struct kvm *kvm)
 
 	pr_info("guest reset: rebooting");
 	/* Devices must stop using the old kernel's rings first. */
-	virtio_reset_devices();
-	pci_reset_devices();
+	devices_reset(kvm);
 	ret = kvm_arch_load_guest(kvm);
 	for (i = 0; !ret && i < kvm->nr_cpus; i++)
 		ret = kvm_cpu_arch_reset(kvm->cpus[i]);
@@ -447,8 +444,8 @@ int kvm_run_vm(struct kvm *kvm)
 {
 	int status, ret;
 
-	if (init_all(kvm) < 0) {
-		exit_all(kvm);
+	if (init_all(&kvm->init, kvm) < 0) {
+		exit_all(&kvm->init, kvm);
 		return LKVM_EXIT_ERROR;
 	}
 	set_deadline(kvm);
@@ -472,6 +469,6 @@ int kvm_run_vm(struct kvm *kvm)
 			break;
 		}
 	}
-	exit_all(kvm);
+	exit_all(&kvm->init, kvm);
 	return status;
 }

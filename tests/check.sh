@@ -1,6 +1,8 @@
 #!/bin/bash
 # `make check`: native unit tests, then the boot tests in the emulated arm64
-# host (tests/rig/run-tests.sh, all configs unless RIG_CONFIGS is set).
+# host (tests/rig/run-tests.sh, all configs unless RIG_CONFIGS is set; each
+# config runs the cases in its scope, every case with RIG_FULL=1: `make
+# check-full`).
 # Ends with exactly one "N passed, N failed, N skipped" line for both
 # together (skips are unit tests whose prerequisite is absent).
 #

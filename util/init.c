@@ -1,5 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Ordered bring-up and tear-down of subsystems and devices. */
+/*
+ * Ordered bring-up and tear-down of subsystems and devices. The list of
+ * items is built once per process by constructors (code, not VM state);
+ * each VM records in its own struct init_state what it brought up.
+ */
+#include <errno.h>
+
 #include "lkvm/init.h"
 #include "lkvm/util.h"
 
@@ -16,40 +22,37 @@ void init_register(struct init_item *item)
 	*p = item;
 }
 
-int init_all(struct kvm *kvm)
+int init_all(struct init_state *st, struct kvm *kvm)
 {
 	struct init_item *item;
 	int level, ret;
 
 	for (level = 0; level < INIT_NR_LEVELS; level++) {
 		for (item = levels[level]; item; item = item->next) {
+			if (st->nr_done == INIT_MAX_ITEMS) {
+				pr_err("init: more than %d subsystems", INIT_MAX_ITEMS);
+				return -ENOSPC;
+			}
 			pr_debug("init %s", item->name);
 			ret = item->init(kvm);
 			if (ret < 0)
 				return ret;
-			item->done = 1;
+			st->done[st->nr_done++] = item;
 		}
 	}
 	return 0;
 }
 
-static void exit_level(struct kvm *kvm, struct init_item *item)
+/* Exits in the reverse order of the inits that succeeded. */
+void exit_all(struct init_state *st, struct kvm *kvm)
 {
-	/* Reverse order within a level: recurse to the end of the list. */
-	if (!item)
-		return;
-	exit_level(kvm, item->next);
-	if (item->done && item->exit) {
-		pr_debug("exit %s", item->name);
-		item->exit(kvm);
+	const struct init_item *item;
+
+	while (st->nr_done) {
+		item = st->done[--st->nr_done];
+		if (item->exit) {
+			pr_debug("exit %s", item->name);
+			item->exit(kvm);
+		}
 	}
-	item->done = 0;
-}
-
-void exit_all(struct kvm *kvm)
-{
-	int level;
-
-	for (level = INIT_NR_LEVELS - 1; level >= 0; level--)
-		exit_level(kvm, levels[level]);
 }

@@ -34,7 +34,6 @@ struct p9_dev {
 	u32 config_size;
 	pthread_t worker;
 	bool worker_started;
-	bool registered;
 	/* under vdev.lock */
 	pthread_cond_t cond;	/* kicked or stop: wakes the worker */
 	pthread_cond_t idle;	/* busy cleared: wakes a reset */
@@ -42,9 +41,6 @@ struct p9_dev {
 	struct virtq_elem *elem;
 	u64 nr_requests;
 };
-
-static struct p9_dev *p9_devs[LKVM_MAX_9P];
-static int nr_p9_devs;
 
 static void p9_config(struct virtio_device *vdev, u32 offset, u8 *data,
 		      u32 len, bool is_write)
@@ -133,6 +129,8 @@ static void *p9_worker(void *arg)
 	return NULL;
 }
 
+static void p9_dev_exit(struct virtio_device *vdev);
+
 static const struct virtio_device_ops p9_ops = {
 	.name = "9p",
 	.device_id = VIRTIO_ID_9P,
@@ -144,12 +142,12 @@ static const struct virtio_device_ops p9_ops = {
 	.config_access = p9_config,
 	.notify = p9_notify,
 	.reset = p9_reset,
+	.exit = p9_dev_exit,
 };
 
-static void p9_dev_free(struct kvm *kvm, struct p9_dev *p)
+static void p9_dev_free(struct p9_dev *p)
 {
-	if (p->registered)
-		virtio_unregister(&p->vdev);
+	virtio_unregister(&p->vdev);
 	if (p->worker_started) {
 		pthread_mutex_lock(&p->vdev.lock);
 		p->stop = true;
@@ -168,8 +166,18 @@ static void p9_dev_free(struct kvm *kvm, struct p9_dev *p)
 	free(p);
 }
 
-/* The virtio-9p device for one --9p value; NULL after saying why. */
-static struct p9_dev *p9_dev_new(struct kvm *kvm, const char *arg)
+/* The registry's exit hook. */
+static void p9_dev_exit(struct virtio_device *vdev)
+{
+	p9_dev_free(vdev->priv);
+}
+
+/*
+ * The virtio-9p device for one --9p value, whose tag none of the @nr
+ * shares before it (@prev) has; NULL after saying why.
+ */
+static struct p9_dev *p9_dev_new(struct kvm *kvm, const char *arg,
+				 struct p9_dev **prev, int nr)
 {
 	struct p9_dev *p = calloc(1, sizeof(*p));
 	char err[256];
@@ -187,8 +195,8 @@ static struct p9_dev *p9_dev_new(struct kvm *kvm, const char *arg)
 		pr_err("%s", err);
 		goto fail;
 	}
-	for (i = 0; i < nr_p9_devs; i++) {
-		if (!strcmp(p9_devs[i]->spec.tag, p->spec.tag)) {
+	for (i = 0; i < nr; i++) {
+		if (!strcmp(prev[i]->spec.tag, p->spec.tag)) {
 			pr_err("--9p '%s': tag '%s' is already used by another share",
 			       arg, p->spec.tag);
 			goto fail;
@@ -220,34 +228,25 @@ static struct p9_dev *p9_dev_new(struct kvm *kvm, const char *arg)
 		       strerror(-ret));
 		goto fail;
 	}
-	p->registered = true;
 	pr_debug("virtio-9p: '%s' as tag %s%s", p->spec.dir, p->spec.tag,
 		 p->spec.readonly ? ", read-only" : "");
 	return p;
 fail:
-	p9_dev_free(kvm, p);
+	p9_dev_free(p);
 	return NULL;
 }
 
-static void p9_exit(struct kvm *kvm)
-{
-	while (nr_p9_devs > 0)
-		p9_dev_free(kvm, p9_devs[--nr_p9_devs]);
-}
-
+/* The devices live in the registry, which tears them down (p9_dev_exit). */
 static int p9_init(struct kvm *kvm)
 {
+	struct p9_dev *devs[LKVM_MAX_9P];
 	int i;
 
-	for (i = 0; i < kvm->cfg.nr_p9; i++) {
-		struct p9_dev *p = p9_dev_new(kvm, kvm->cfg.p9[i]);
-
-		if (!p) {
-			p9_exit(kvm);
+	for (i = 0; i < kvm->cfg.nr_p9 && i < LKVM_MAX_9P; i++) {
+		devs[i] = p9_dev_new(kvm, kvm->cfg.p9[i], devs, i);
+		if (!devs[i])
 			return -EINVAL;
-		}
-		p9_devs[nr_p9_devs++] = p;
 	}
 	return 0;
 }
-lkvm_init(INIT_DEV, p9_init, p9_exit);
+lkvm_init(INIT_DEV, p9_init, NULL);

@@ -41,8 +41,6 @@
 #define VBLK_SIZE_MAX		(1U << 20)
 #define VBLK_MAX_DWZ_SECTORS	(1U << 21)	/* 1 GiB per segment */
 
-static struct vblk *vblks[LKVM_MAX_DISKS];
-static int nr_vblks;
 
 /* ---- the device ---- */
 
@@ -117,6 +115,35 @@ static void vblk_stop_backend(struct vblk *vb)
 	vb->be = NULL;
 }
 
+static void vblk_stats(struct virtio_device *vdev, device_stat_fn emit,
+		       void *ctx)
+{
+	struct vblk *vb = vdev->priv;
+
+	emit(ctx, &vdev->dev, "data_segments", vb->nr_segs);
+	emit(ctx, &vdev->dev, "kick_rounds", vb->nr_kicks);
+}
+
+static void vblk_free(struct vblk *vb);
+
+/* The registry's exit hook: no more kicks; let what is in flight land. */
+static void vblk_dev_exit(struct virtio_device *vdev)
+{
+	struct vblk *vb = vdev->priv;
+
+	virtio_unregister(vdev);
+	pthread_mutex_lock(&vb->vdev.lock);
+	vblk_drain(vb);
+	pthread_mutex_unlock(&vb->vdev.lock);
+	vblk_stop_backend(vb);
+	if (vb->nr_reqs)
+		pr_debug("virtio-blk %s: %llu requests, %.1f data segments each, %llu rounds of kicks",
+			 vb->name, (unsigned long long)vb->nr_reqs,
+			 (double)vb->nr_segs / vb->nr_reqs,
+			 (unsigned long long)vb->nr_kicks);
+	vblk_free(vb);
+}
+
 static void vblk_setup_config(struct vblk *vb, unsigned int nr_queues)
 {
 	struct disk *d = vb->disk;
@@ -175,6 +202,8 @@ static void vblk_setup_config(struct vblk *vb, unsigned int nr_queues)
 		.config_access = vblk_config,
 		.notify = vblk_notify,
 		.reset = vblk_reset,
+		.stats = vblk_stats,
+		.exit = vblk_dev_exit,
 	};
 }
 
@@ -230,6 +259,7 @@ static int vblk_add(struct kvm *kvm, const char *arg, unsigned int idx)
 	vb->nr_queues = nr_queues;
 	vblk_setup_config(vb, nr_queues);
 	virtio_device_init(&vb->vdev, &vb->ops, kvm, &kvm->mem, vb);
+	vb->vdev.name = vb->name;
 
 	ret = vblk_start_backend(vb);
 	if (ret < 0) {
@@ -242,10 +272,8 @@ static int vblk_add(struct kvm *kvm, const char *arg, unsigned int idx)
 		       vb->name, strerror(-ret));
 		goto fail;
 	}
-	vb->registered = true;
 	if (vb->be->registered)
 		vb->be->registered(vb);
-	vblks[nr_vblks++] = vb;
 	pr_debug("virtio-blk %s: %s, %s%s%s%s, %llu sectors, %u queue%s, %s",
 		 vb->name, vb->disk->path, disk_format_name(vb->disk->format),
 		 spec.ro ? ", ro" : "", spec.direct ? ", direct" : "",
@@ -259,46 +287,19 @@ fail:
 	return ret;
 }
 
-static void vblk_exit(struct kvm *kvm)
-{
-	int i;
-
-	for (i = nr_vblks - 1; i >= 0; i--) {
-		struct vblk *vb = vblks[i];
-
-		/* no more kicks; then let what is in flight land */
-		if (vb->registered)
-			virtio_unregister(&vb->vdev);
-		vb->registered = false;
-		pthread_mutex_lock(&vb->vdev.lock);
-		vblk_drain(vb);
-		pthread_mutex_unlock(&vb->vdev.lock);
-		vblk_stop_backend(vb);
-		if (vb->nr_reqs)
-			pr_debug("virtio-blk %s: %llu requests, %.1f data segments each, %llu rounds of kicks",
-				 vb->name, (unsigned long long)vb->nr_reqs,
-				 (double)vb->nr_segs / vb->nr_reqs,
-				 (unsigned long long)vb->nr_kicks);
-		vblk_free(vb);
-		vblks[i] = NULL;
-	}
-	nr_vblks = 0;
-}
-
 static int vblk_init(struct kvm *kvm)
 {
 	int i, ret;
 
 	for (i = 0; i < kvm->cfg.nr_disks; i++) {
+		/* the registry tears down the disks added before a failure */
 		ret = vblk_add(kvm, kvm->cfg.disks[i], i);
-		if (ret < 0) {
-			vblk_exit(kvm);
+		if (ret < 0)
 			return ret;
-		}
 	}
 	/* like kvmtool: the first disk is the root file system */
 	if (kvm->cfg.nr_disks)
 		return kvm_cmdline_add_default(kvm, "root", "root=/dev/vda rw");
 	return 0;
 }
-lkvm_init(INIT_DEV, vblk_init, vblk_exit);
+lkvm_init(INIT_DEV, vblk_init, NULL);

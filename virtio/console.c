@@ -10,6 +10,7 @@
 #include <linux/virtio_console.h>
 #include <linux/virtio_ids.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lkvm/init.h"
@@ -29,8 +30,6 @@ struct vcon {
 	bool owns_term;
 	struct virtq_elem elem;		/* under vdev.lock */
 };
-
-static struct vcon vcon;
 
 /* No feature that uses the config space is offered: it reads as zeroes. */
 static void vcon_config(struct virtio_device *vdev, u32 offset, u8 *data,
@@ -103,6 +102,17 @@ static void vcon_notify(struct virtio_device *vdev, unsigned int q)
 		vcon_transmit(vdev->priv);
 }
 
+static void vcon_exit(struct virtio_device *vdev)
+{
+	struct vcon *vc = vdev->priv;
+
+	/* Once this returns, the terminal thread no longer calls us. */
+	if (vc->owns_term)
+		term_set_console(NULL);
+	virtio_unregister(vdev);
+	free(vc);
+}
+
 static const struct virtio_device_ops vcon_ops = {
 	.name = "console",
 	.device_id = VIRTIO_ID_CONSOLE,
@@ -111,6 +121,7 @@ static const struct virtio_device_ops vcon_ops = {
 	.config_size = sizeof(struct virtio_console_config),
 	.config_access = vcon_config,
 	.notify = vcon_notify,
+	.exit = vcon_exit,
 };
 
 /* hvc0 is the console; the UART's earlycon still shows the early boot. */
@@ -129,22 +140,27 @@ static int vcon_add_params(struct kvm *kvm)
 
 static int vcon_init(struct kvm *kvm)
 {
-	struct vcon *vc = &vcon;
+	struct vcon *vc;
 	int ret;
 
 	/* hw/serial.c owns the terminal otherwise. */
 	if (kvm->cfg.console != CONSOLE_VIRTIO)
 		return 0;
+	vc = calloc(1, sizeof(*vc));
+	if (!vc)
+		return -ENOMEM;
 	virtio_device_init(&vc->vdev, &vcon_ops, kvm, &kvm->mem, vc);
 	ret = virtio_register(kvm, &vc->vdev);
 	if (ret < 0) {
 		pr_err("virtio-console: cannot register the device: %s",
 		       strerror(-ret));
+		free(vc);
 		return ret;
 	}
 	ret = vcon_add_params(kvm);
 	if (ret < 0) {
 		virtio_unregister(&vc->vdev);
+		free(vc);
 		return ret;
 	}
 	vc->console = (struct console_ops) {
@@ -155,16 +171,4 @@ static int vcon_init(struct kvm *kvm)
 	vc->owns_term = true;
 	return 0;
 }
-
-static void vcon_exit(struct kvm *kvm)
-{
-	struct vcon *vc = &vcon;
-
-	if (!vc->owns_term)
-		return;
-	/* Once this returns, the terminal thread no longer calls us. */
-	term_set_console(NULL);
-	vc->owns_term = false;
-	virtio_unregister(&vc->vdev);
-}
-lkvm_init(INIT_DEV, vcon_init, vcon_exit);
+lkvm_init(INIT_DEV, vcon_init, NULL);

@@ -169,6 +169,7 @@ void virtio_device_broken(struct virtio_device *vdev, const char *why)
 
 	if (old & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
+	__atomic_add_fetch(&vdev->nr_errors, 1, __ATOMIC_RELAXED);
 	pr_warn_ratelimited("virtio-%s: %s: device needs reset",
 			    vdev->ops->name, why);
 	if (vdev->transport && vdev->transport->signal_config)
@@ -180,8 +181,10 @@ void virtio_notify_used(struct virtio_device *vdev, unsigned int q)
 	if (q >= vdev->ops->nr_queues)
 		return;
 	if (virtq_should_notify(&vdev->vqs[q]) && vdev->transport &&
-	    vdev->transport->signal_vq)
+	    vdev->transport->signal_vq) {
+		__atomic_add_fetch(&vdev->nr_interrupts, 1, __ATOMIC_RELAXED);
 		vdev->transport->signal_vq(vdev, q);
+	}
 }
 
 bool virtio_device_live(struct virtio_device *vdev)
@@ -196,6 +199,7 @@ void virtio_notify_queue(struct virtio_device *vdev, unsigned int q)
 {
 	if (q >= vdev->ops->nr_queues)
 		return;
+	__atomic_add_fetch(&vdev->nr_kicks, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&vdev->lock);
 	if (virtio_device_live(vdev) && vdev->vqs[q].ready && vdev->ops->notify)
 		vdev->ops->notify(vdev, q);

@@ -47,12 +47,9 @@ struct virtio_mmio {
 	u32 int_status;		/* atomic */
 	/* Selectors, under vdev->lock. */
 	u32 dev_features_sel, drv_features_sel, queue_sel;
-	struct device_header dev;
 	char node[32];
 	struct virtio_kick kicks[VIRTIO_MAX_QUEUES];
 };
-
-static unsigned int mmio_next_slot;	/* atomic */
 
 /* ---- interrupts ---- */
 
@@ -163,6 +160,16 @@ static void mmio_write_queue(struct virtio_mmio *vm, u64 off, u32 val)
 		virtio_queue_set_addr(vq, mmio_ring_regs, off, val);
 }
 
+/* Driver or guest reset: the transport's registers as at power-on. */
+static void mmio_reset_transport(struct virtio_mmio *vm)
+{
+	pthread_mutex_lock(&vm->vdev->lock);
+	vm->dev_features_sel = vm->drv_features_sel = 0;
+	vm->queue_sel = 0;
+	pthread_mutex_unlock(&vm->vdev->lock);
+	__atomic_store_n(&vm->int_status, 0, __ATOMIC_SEQ_CST);
+}
+
 static void mmio_write(struct virtio_mmio *vm, u64 off, u32 val)
 {
 	struct virtio_device *vdev = vm->vdev;
@@ -174,7 +181,7 @@ static void mmio_write(struct virtio_mmio *vm, u64 off, u32 val)
 	case VIRTIO_MMIO_STATUS:
 		virtio_set_status(vdev, val);
 		if (!val)
-			__atomic_store_n(&vm->int_status, 0, __ATOMIC_SEQ_CST);
+			mmio_reset_transport(vm);
 		return;
 	case VIRTIO_MMIO_QUEUE_NOTIFY:
 		/* No ioeventfd took it. */
@@ -277,16 +284,23 @@ static void mmio_del_kicks(struct virtio_mmio *vm)
 
 /* ---- registration ---- */
 
-static int mmio_generate_fdt(void *fdt, struct kvm *kvm, void *opaque)
+static int mmio_generate_fdt(struct virtio_device *vdev, void *fdt,
+			     struct kvm *kvm)
 {
-	struct virtio_mmio *vm = opaque;
+	struct virtio_mmio *vm = vdev->transport_priv;
 
 	FDT_CHECK(fdt_begin_node(fdt, vm->node));
 	FDT_CHECK(fdt_property_string(fdt, "compatible", "virtio,mmio"));
 	FDT_CHECK(fdt_property_reg64(fdt, vm->base, LKVM_VIRTIO_MMIO_SLOT));
-	FDT_CHECK(fdt_property_spi(fdt, vm->spi, IRQ_TYPE_EDGE_RISING));
+	FDT_CHECK(fdt_property_spi(fdt, kvm->irq_parent, vm->spi,
+				   IRQ_TYPE_EDGE_RISING));
 	FDT_CHECK(fdt_property(fdt, "dma-coherent", NULL, 0));
 	return fdt_end_node(fdt);
+}
+
+static void mmio_reset(struct virtio_device *vdev)
+{
+	mmio_reset_transport(vdev->transport_priv);
 }
 
 static void virtio_mmio_unregister(struct virtio_device *vdev)
@@ -295,35 +309,40 @@ static void virtio_mmio_unregister(struct virtio_device *vdev)
 
 	mmio_del_kicks(vm);
 	mmio_unregister(&vm->kvm->mmio, vm->base);
-	device_unregister(vm->kvm, &vm->dev);
 	irqfd_del(vm->kvm, vm->irqfd, vm->spi);
 	vdev->transport = NULL;
 	vdev->transport_priv = NULL;
 	free(vm);
 }
 
-static const struct virtio_transport_ops virtio_mmio_ops = {
-	.signal_vq = mmio_signal_vq,
-	.signal_config = mmio_signal_config,
-	.set_kick_fd = mmio_set_kick_fd,
-	.unregister = virtio_mmio_unregister,
-};
-
-static int mmio_alloc_slot(u64 *base)
+/*
+ * Claim the lowest free slot of the virtio-mmio area: a slot is free when
+ * nothing is registered there, so slots of removed devices come back.
+ */
+static int mmio_claim_slot(struct kvm *kvm, struct virtio_mmio *vm)
 {
-	unsigned int slot = __atomic_fetch_add(&mmio_next_slot, 1,
-					       __ATOMIC_RELAXED);
+	unsigned int slot;
+	int ret = -ENOSPC;
 
-	if (slot >= VIRTIO_MMIO_NR_SLOTS) {
-		pr_err("out of virtio-mmio slots (%llu)",
-		       (unsigned long long)VIRTIO_MMIO_NR_SLOTS);
-		return -ENOSPC;
+	for (slot = 0; slot < VIRTIO_MMIO_NR_SLOTS; slot++) {
+		vm->base = LKVM_VIRTIO_MMIO_BASE + slot * LKVM_VIRTIO_MMIO_SLOT;
+		ret = mmio_register(&kvm->mmio, vm->base, LKVM_VIRTIO_MMIO_SLOT,
+				    mmio_access, vm);
+		if (ret != -EEXIST)
+			break;
 	}
-	*base = LKVM_VIRTIO_MMIO_BASE + slot * LKVM_VIRTIO_MMIO_SLOT;
-	return 0;
+	if (ret == -EEXIST || ret == -ENOSPC)
+		pr_err("virtio-%s: out of virtio-mmio slots (%llu)",
+		       vm->vdev->ops->name,
+		       (unsigned long long)VIRTIO_MMIO_NR_SLOTS);
+	else if (ret < 0)
+		pr_err("virtio-%s: cannot claim MMIO at %#llx: %s",
+		       vm->vdev->ops->name, (unsigned long long)vm->base,
+		       strerror(-ret));
+	return ret == -EEXIST ? -ENOSPC : ret;
 }
 
-int virtio_mmio_register(struct kvm *kvm, struct virtio_device *vdev)
+static int virtio_mmio_attach(struct kvm *kvm, struct virtio_device *vdev)
 {
 	struct virtio_mmio *vm;
 	int ret, spi;
@@ -333,40 +352,24 @@ int virtio_mmio_register(struct kvm *kvm, struct virtio_device *vdev)
 		return -ENOMEM;
 	vm->vdev = vdev;
 	vm->kvm = kvm;
-	ret = mmio_alloc_slot(&vm->base);
-	if (ret < 0)
-		goto err_free;
 	spi = irq_alloc_spi(kvm);
 	if (spi < 0) {
 		ret = spi;
 		goto err_free;
 	}
 	vm->spi = spi;
+	ret = mmio_claim_slot(kvm, vm);
+	if (ret < 0)
+		goto err_free;
 	snprintf(vm->node, sizeof(vm->node), "virtio_mmio@%llx",
 		 (unsigned long long)vm->base);
-
-	ret = mmio_register(&kvm->mmio, vm->base, LKVM_VIRTIO_MMIO_SLOT,
-			    mmio_access, vm);
-	if (ret < 0) {
-		pr_err("virtio-%s: cannot claim MMIO at %#llx: %s",
-		       vdev->ops->name, (unsigned long long)vm->base,
-		       strerror(-ret));
-		goto err_free;
-	}
 	vm->irqfd = irqfd_add(kvm, vm->spi);
 	if (vm->irqfd < 0)
 		pr_debug("virtio-%s: no irqfd (%s): interrupts through KVM_IRQ_LINE",
 			 vdev->ops->name, strerror(-vm->irqfd));
-	vdev->transport = &virtio_mmio_ops;
+	vdev->transport = &virtio_mmio_transport;
 	vdev->transport_priv = vm;
 	mmio_add_kicks(vm);
-
-	vm->dev = (struct device_header) {
-		.name = vdev->ops->name,
-		.generate_fdt = mmio_generate_fdt,
-		.opaque = vm,
-	};
-	device_register(kvm, &vm->dev);
 	pr_debug("virtio-%s: virtio-mmio at %#llx, SPI %u", vdev->ops->name,
 		 (unsigned long long)vm->base, vm->spi);
 	return 0;
@@ -376,69 +379,13 @@ err_free:
 	return ret;
 }
 
-/* Every registered device, for virtio_reset_devices(). */
-static struct virtio_device *virtio_devices[VIRTIO_MMIO_NR_SLOTS];
-static pthread_mutex_t virtio_devices_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void virtio_devices_add(struct virtio_device *vdev)
-{
-	unsigned int i;
-
-	pthread_mutex_lock(&virtio_devices_lock);
-	for (i = 0; i < ARRAY_SIZE(virtio_devices); i++) {
-		if (!virtio_devices[i]) {
-			virtio_devices[i] = vdev;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&virtio_devices_lock);
-}
-
-static void virtio_devices_del(struct virtio_device *vdev)
-{
-	unsigned int i;
-
-	pthread_mutex_lock(&virtio_devices_lock);
-	for (i = 0; i < ARRAY_SIZE(virtio_devices); i++)
-		if (virtio_devices[i] == vdev)
-			virtio_devices[i] = NULL;
-	pthread_mutex_unlock(&virtio_devices_lock);
-}
-
-int virtio_register(struct kvm *kvm, struct virtio_device *vdev)
-{
-	int ret;
-
-	if (kvm->cfg.transport == VIRTIO_TRANSPORT_PCI)
-		ret = virtio_pci_register(kvm, vdev);
-	else
-		ret = virtio_mmio_register(kvm, vdev);
-	if (!ret)
-		virtio_devices_add(vdev);
-	return ret;
-}
-
-void virtio_unregister(struct virtio_device *vdev)
-{
-	u64 done = 0;
-	unsigned int q;
-
-	for (q = 0; q < vdev->ops->nr_queues; q++)
-		done += vdev->vqs[q].nr_pushed;
-	pr_debug("virtio-%s: %llu requests completed", vdev->ops->name,
-		 (unsigned long long)done);
-	virtio_devices_del(vdev);
-	if (vdev->transport && vdev->transport->unregister)
-		vdev->transport->unregister(vdev);
-}
-
-void virtio_reset_devices(void)
-{
-	unsigned int i;
-
-	pthread_mutex_lock(&virtio_devices_lock);
-	for (i = 0; i < ARRAY_SIZE(virtio_devices); i++)
-		if (virtio_devices[i])
-			virtio_set_status(virtio_devices[i], 0);
-	pthread_mutex_unlock(&virtio_devices_lock);
-}
+const struct virtio_transport_ops virtio_mmio_transport = {
+	.signal_vq = mmio_signal_vq,
+	.signal_config = mmio_signal_config,
+	.set_kick_fd = mmio_set_kick_fd,
+	.attach = virtio_mmio_attach,
+	.unregister = virtio_mmio_unregister,
+	.generate_fdt = mmio_generate_fdt,
+	.reset = mmio_reset,
+	.bus = DEVICE_BUS_VIRTIO_MMIO,
+};

@@ -35,8 +35,6 @@
 			 BIT_ULL(VIRTIO_NET_F_MRG_RXBUF))
 #define VNET_F_MQ	(BIT_ULL(VIRTIO_NET_F_CTRL_VQ) | BIT_ULL(VIRTIO_NET_F_MQ))
 
-static struct vnet *vnets[LKVM_MAX_NICS];
-
 /* ---- config space ---- */
 
 static void vnet_config(struct virtio_device *vdev, u32 offset, u8 *data,
@@ -167,13 +165,40 @@ static void vnet_free(struct vnet *vn)
 	__atomic_store_n(&vn->stop, true, __ATOMIC_RELEASE);
 	/* before the queues they use go away */
 	vn->be->stop(vn);
-	if (vn->registered)
-		virtio_unregister(&vn->vdev);
-	vn->registered = false;
+	virtio_unregister(&vn->vdev);
 	vn->be->close(vn);
 	for (i = 0; i < vn->nr_pairs; i++)
 		free(vn->pairs[i]);
 	free(vn);
+}
+
+static u64 stat_get(const u64 *stat)
+{
+	return __atomic_load_n(stat, __ATOMIC_RELAXED);
+}
+
+static void vnet_stats(struct virtio_device *vdev, device_stat_fn emit,
+		       void *ctx)
+{
+	struct vnet *vn = vdev->priv;
+
+	emit(ctx, &vdev->dev, "tx_frames", stat_get(&vn->tx_frames));
+	emit(ctx, &vdev->dev, "tx_dropped", stat_get(&vn->tx_dropped));
+	emit(ctx, &vdev->dev, "rx_frames", stat_get(&vn->rx_frames));
+	emit(ctx, &vdev->dev, "rx_dropped", stat_get(&vn->rx_dropped));
+}
+
+/* The registry's exit hook: relay threads stop before the device goes. */
+static void vnet_dev_exit(struct virtio_device *vdev)
+{
+	struct vnet *vn = vdev->priv;
+
+	pr_debug("virtio-%s: tx %llu frames (%llu dropped), rx %llu frames (%llu dropped)",
+		 vn->name, (unsigned long long)vn->tx_frames,
+		 (unsigned long long)vn->tx_dropped,
+		 (unsigned long long)vn->rx_frames,
+		 (unsigned long long)vn->rx_dropped);
+	vnet_free(vn);
 }
 
 static void vnet_setup_config(struct vnet *vn)
@@ -195,6 +220,8 @@ static void vnet_setup_config(struct vnet *vn)
 		.start = vnet_start,
 		.notify = vnet_notify,
 		.reset = vnet_reset,
+		.stats = vnet_stats,
+		.exit = vnet_dev_exit,
 	};
 	if (vn->nr_pairs > 1) {
 		vn->ops.features |= VNET_F_MQ;
@@ -241,17 +268,16 @@ static int vnet_add(struct kvm *kvm, unsigned int index,
 
 	if (!vn)
 		return -ENOMEM;
-	vnets[index] = vn;
 	ret = be->open(vn);
 	if (ret < 0)
-		return ret;
+		goto err_free;
 	ret = virtio_register(kvm, &vn->vdev);
 	if (ret < 0) {
 		pr_err("virtio-%s: cannot register the device: %s", vn->name,
 		       strerror(-ret));
-		return ret;
+		goto err_free;
 	}
-	vn->registered = true;
+	/* registered: from here on the registry frees it */
 	ret = be->run(vn);
 	if (ret < 0) {
 		pr_err("virtio-%s: cannot start: %s", vn->name, strerror(-ret));
@@ -263,9 +289,11 @@ static int vnet_add(struct kvm *kvm, unsigned int index,
 		 vn->spec.mac[3], vn->spec.mac[4], vn->spec.mac[5],
 		 vn->nr_pairs, ns->vhost ? ", vhost" : "");
 	return 0;
-}
 
-static void vnet_exit(struct kvm *kvm);
+err_free:
+	vnet_free(vn);
+	return ret;
+}
 
 static int vnet_init(struct kvm *kvm)
 {
@@ -292,27 +320,8 @@ static int vnet_init(struct kvm *kvm)
 	}
 	return 0;
 
-err:
-	vnet_exit(kvm);
+err:	/* the registry tears down the NICs registered before */
 	return ret;
 }
 
-static void vnet_exit(struct kvm *kvm)
-{
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(vnets); i++) {
-		struct vnet *vn = vnets[i];
-
-		if (!vn)
-			continue;
-		pr_debug("virtio-%s: tx %llu frames (%llu dropped), rx %llu frames (%llu dropped)",
-			 vn->name, (unsigned long long)vn->tx_frames,
-			 (unsigned long long)vn->tx_dropped,
-			 (unsigned long long)vn->rx_frames,
-			 (unsigned long long)vn->rx_dropped);
-		vnet_free(vn);
-		vnets[i] = NULL;
-	}
-}
-lkvm_init(INIT_DEV, vnet_init, vnet_exit);
+lkvm_init(INIT_DEV, vnet_init, NULL);

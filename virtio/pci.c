@@ -581,13 +581,6 @@ static void virtio_pci_unregister(struct virtio_device *vdev)
 	free(vp);
 }
 
-static const struct virtio_transport_ops virtio_pci_ops = {
-	.signal_vq = vpci_signal_vq,
-	.signal_config = vpci_signal_config,
-	.set_kick_fd = vpci_set_kick_fd,
-	.unregister = virtio_pci_unregister,
-};
-
 /* Guest reset: the function's config space is reset already. */
 static void vpci_pci_reset(struct pci_device *pci)
 {
@@ -607,7 +600,7 @@ static const struct pci_device_ops vpci_pci_ops = {
 	.reset = vpci_pci_reset,
 };
 
-int virtio_pci_register(struct kvm *kvm, struct virtio_device *vdev)
+static int virtio_pci_attach(struct kvm *kvm, struct virtio_device *vdev)
 {
 	const struct virtio_device_ops *ops = vdev->ops;
 	struct virtio_pci *vp;
@@ -644,7 +637,7 @@ int virtio_pci_register(struct kvm *kvm, struct virtio_device *vdev)
 		       strerror(-ret));
 		goto err_free;
 	}
-	vdev->transport = &virtio_pci_ops;
+	vdev->transport = &virtio_pci_transport;
 	vdev->transport_priv = vp;
 	ret = pci_register_device(kvm, &vp->pci);
 	if (ret < 0)
@@ -661,3 +654,22 @@ err_free:
 	free(vp);
 	return ret;
 }
+
+/*
+ * The guest reset of the transport's registers; the function's config
+ * space is the host bridge's to reset (vpci_pci_reset() above).
+ */
+static void vpci_reset(struct virtio_device *vdev)
+{
+	vpci_reset_transport(vdev->transport_priv);
+}
+
+const struct virtio_transport_ops virtio_pci_transport = {
+	.signal_vq = vpci_signal_vq,
+	.signal_config = vpci_signal_config,
+	.set_kick_fd = vpci_set_kick_fd,
+	.attach = virtio_pci_attach,
+	.unregister = virtio_pci_unregister,
+	.reset = vpci_reset,
+	.bus = DEVICE_BUS_PCI,
+};

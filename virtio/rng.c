@@ -2,6 +2,7 @@
 /* virtio-rng (--rng): the guest's hwrng, fed by the host's getrandom(). */
 #include <errno.h>
 #include <linux/virtio_ids.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -13,11 +14,8 @@
 
 struct vrng {
 	struct virtio_device vdev;
-	bool registered;
 	struct virtq_elem elem;		/* under vdev.lock */
 };
-
-static struct vrng vrng;
 
 /* Fill @iov with random bytes; returns how many were written. */
 static u32 vrng_fill(const struct iovec *iov, unsigned int n)
@@ -64,36 +62,39 @@ static void vrng_notify(struct virtio_device *vdev, unsigned int q)
 		virtio_device_broken(vdev, "malformed requestq chain");
 }
 
+static void vrng_exit(struct virtio_device *vdev)
+{
+	virtio_unregister(vdev);
+	free(vdev->priv);
+}
+
 static const struct virtio_device_ops vrng_ops = {
 	.name = "rng",
 	.device_id = VIRTIO_ID_RNG,
 	.nr_queues = 1,
 	.queue_size = VRNG_QUEUE_SIZE,
 	.notify = vrng_notify,
+	.exit = vrng_exit,
 };
 
 static int vrng_init(struct kvm *kvm)
 {
-	struct vrng *vr = &vrng;
+	struct vrng *vr;
 	int ret;
 
 	if (!kvm->cfg.rng)
 		return 0;
+	vr = calloc(1, sizeof(*vr));
+	if (!vr)
+		return -ENOMEM;
 	virtio_device_init(&vr->vdev, &vrng_ops, kvm, &kvm->mem, vr);
 	ret = virtio_register(kvm, &vr->vdev);
 	if (ret < 0) {
 		pr_err("virtio-rng: cannot register the device: %s",
 		       strerror(-ret));
+		free(vr);
 		return ret;
 	}
-	vr->registered = true;
 	return 0;
 }
-
-static void vrng_exit(struct kvm *kvm)
-{
-	if (vrng.registered)
-		virtio_unregister(&vrng.vdev);
-	vrng.registered = false;
-}
-lkvm_init(INIT_DEV, vrng_init, vrng_exit);
+lkvm_init(INIT_DEV, vrng_init, NULL);

@@ -6,7 +6,6 @@
  * Helpers every device tree writer shares (arm/fdt.c and each device's
  * generate_fdt): the error-propagating check, a 64-bit "reg", and the
  * interrupt specifiers, whose shape only the interrupt controller knows.
- * Devices use these instead of spelling out GIC cells themselves.
  */
 #include <libfdt.h>
 
@@ -24,17 +23,29 @@
 int fdt_property_reg64(void *fdt, u64 addr, u64 size);
 
 /*
- * Supplied by the interrupt controller (arm/fdt.c, the GIC).
- *
- * fdt_property_spi(): "interrupts" of one shared interrupt line @spi.
- *
- * fdt_irq_map_parent(): the parent half of an "interrupt-map" entry for
- * line @spi: the controller's phandle, its unit address and its
- * interrupt specifier. Writes at most FDT_IRQ_MAP_PARENT_MAX cells to
- * @cells and returns how many it wrote.
+ * How devices name their interrupts: the interrupt controller (the GIC,
+ * arm/fdt.c) supplies one of these in struct kvm, so that devices and
+ * the PCI host never spell out the controller's cells themselves.
  */
+struct fdt_irq_parent {
+	u32 phandle;
+	u32 addr_cells;		/* its #address-cells (interrupt-map) */
+	/* The specifier of shared line @spi; returns the cells written. */
+	unsigned int (*spi_cells)(fdt32_t *cells, u32 spi, u32 type);
+};
+
+/* Cells of the longest specifier or interrupt-map parent entry. */
 #define FDT_IRQ_MAP_PARENT_MAX	8
-int fdt_property_spi(void *fdt, u32 spi, u32 type);
-unsigned int fdt_irq_map_parent(fdt32_t *cells, u32 spi, u32 type);
+
+/* "interrupts" of one shared interrupt line @spi. */
+int fdt_property_spi(void *fdt, const struct fdt_irq_parent *irq, u32 spi,
+		     u32 type);
+/*
+ * The parent half of an "interrupt-map" entry for line @spi: the
+ * controller's phandle, its unit address and its interrupt specifier.
+ * Writes at most FDT_IRQ_MAP_PARENT_MAX cells and returns how many.
+ */
+unsigned int fdt_irq_map_parent(const struct fdt_irq_parent *irq,
+				fdt32_t *cells, u32 spi, u32 type);
 
 #endif

@@ -20,5 +20,7 @@ struct kvm;
  * unit tests drive it with a hand-made struct kvm.
  */
 int fdt_build(struct kvm *kvm, void *buf, size_t size);
+/* The GIC's interrupt specifiers: struct kvm's irq_parent while it runs. */
+extern const struct fdt_irq_parent gic_fdt_irq_parent;
 
 #endif

@@ -6,12 +6,15 @@
 #include <signal.h>
 
 #include "lkvm/util.h"
+#include "lkvm/devices.h"
+#include "lkvm/init.h"
 #include "lkvm/guest-mem.h"
 #include "lkvm/mmio.h"
 #include "lkvm/layout.h"
 
 struct kvm_cpu;
-struct device_header;
+struct fdt_irq_parent;
+struct pci_host;
 
 enum console_type {
 	CONSOLE_SERIAL,
@@ -109,8 +112,12 @@ struct kvm {
 	char *cmdline;		/* final bootargs */
 
 	struct mmio_bus mmio;
-	struct device_header *devices;
-	struct device_header **devices_tail;
+	struct device_list devices;	/* every device (kvm/devices.c) */
+	struct pci_host *pci;		/* made by the first PCI device */
+	struct init_state init;		/* what init_all() brought up */
+	/* Set while the device tree is written (arm/fdt.c, the console). */
+	const struct fdt_irq_parent *irq_parent;
+	const char *stdout_path;
 
 	/* Shutdown. */
 	pthread_mutex_t stop_lock;

@@ -64,7 +64,6 @@ struct vnet {
 	struct kvm *kvm;
 	unsigned int index;
 	char name[16];			/* net0, net1... */
-	bool registered;
 	u8 config[VNET_CONFIG_SIZE];
 	unsigned int nr_pairs;
 	struct vnet_pair *pairs[NET_MAX_QUEUE_PAIRS];

@@ -40,6 +40,7 @@
 
 struct kvm;
 struct pci_device;
+struct pci_host;
 
 struct pci_bar {
 	u64 size;		/* a power of two; 0: not implemented */
@@ -67,7 +68,7 @@ struct pci_device_ops {
 	bool (*cfg_access)(struct pci_device *dev, u32 reg, u8 *data, u32 len,
 			   bool is_write);
 	/*
-	 * Guest reset (pci_reset_devices()): config space is back to its
+	 * Guest reset (the host bridge's reset): config space is back to its
 	 * power-on state; reset the device's own part. Called with the host
 	 * bridge's lock held.
 	 */
@@ -94,6 +95,7 @@ struct pci_device {
 	const struct pci_device_ops *ops;
 	void *priv;
 	struct kvm *kvm;
+	struct pci_host *host;	/* set by pci_register_device() */
 	const char *name;
 
 	u8 bus, devfn;		/* set by pci_register_device() */
@@ -199,12 +201,6 @@ int pci_register_device(struct kvm *kvm, struct pci_device *dev);
  * access reaches it once this returns.
  */
 void pci_unregister_device(struct pci_device *dev);
-/*
- * A guest reset (--reboot) resets every function as PCI RST# would:
- * COMMAND cleared (BARs stop decoding, INTx low), MSI-X disabled and
- * every vector masked, then each device's reset hook. BAR addresses stay.
- */
-void pci_reset_devices(void);
 /* Requester ID (bus << 8 | devfn), the ITS DeviceID. */
 static inline u32 pci_requester_id(const struct pci_device *dev)
 {
@@ -212,15 +208,16 @@ static inline u32 pci_requester_id(const struct pci_device *dev)
 }
 
 /*
- * The host bridge. pci_host_setup() claims the ECAM and window on
- * kvm->mmio, allocates the INTx SPIs and adds the FDT node; it runs at
- * INIT_DEV_BASE with --virtio-transport pci, or on the first
- * pci_register_device(). pci_host_teardown() undoes it (for tests).
+ * The host bridge (kvm->pci) is made by the first pci_register_device():
+ * it claims the ECAM and window on kvm->mmio, allocates the INTx SPIs
+ * and joins the device registry, through which it writes its FDT node,
+ * resets every function on a guest reset (as PCI RST# would: COMMAND
+ * cleared, MSI-X disabled and every vector masked, then each function's
+ * reset hook; BAR addresses stay) and goes away after its functions.
  */
-int pci_host_setup(struct kvm *kvm);
-void pci_host_teardown(struct kvm *kvm);
-/* The SPI an INTx pin (1..4) of @slot is wired to. */
-int pci_host_intx_spi(unsigned int slot, unsigned int pin);
+int pci_host_setup(struct kvm *kvm);	/* idempotent; tests call it for an empty bus */
+/* The SPI an INTx pin (1..4) of @slot is wired to, or -EINVAL. */
+int pci_host_intx_spi(struct kvm *kvm, unsigned int slot, unsigned int pin);
 /* The config space access the guest does through ECAM, @offset from its base. */
 void pci_ecam_access(void *opaque, u64 offset, u8 *data, u32 len,
 		     bool is_write);

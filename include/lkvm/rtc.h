@@ -27,6 +27,7 @@ struct pl031 {
 };
 
 void pl031_init(struct pl031 *rtc);
+void pl031_reset(struct pl031 *rtc);
 void pl031_exit(struct pl031 *rtc);
 /* MMIO access to the 4 KiB register page (32 bit accesses only). */
 void pl031_mmio(void *opaque, u64 offset, u8 *data, u32 len, bool is_write);

@@ -38,7 +38,7 @@ void serial8250_mmio(void *opaque, u64 offset, u8 *data, u32 len,
 		     bool is_write);
 /* Queue host input; returns the number of bytes accepted. */
 size_t serial8250_receive(struct serial8250 *s, const u8 *buf, size_t len);
-/* Path of the UART node, for /chosen/stdout-path. */
-const char *serial_fdt_path(void);
+/* The guest reset: power-on registers, empty FIFO, interrupt low. */
+void serial8250_reset(struct serial8250 *s);
 
 #endif

@@ -72,7 +72,6 @@ struct vblk {
 	struct disk *disk;
 	struct blk_limits lim;
 	struct virtio_blk_config cfg;
-	bool registered;
 	unsigned int nr_queues;
 	struct vblk_queue queues[VBLK_MAX_QUEUES];
 	const struct vblk_backend_ops *be;

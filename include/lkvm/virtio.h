@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 
 #include "lkvm/guest-mem.h"
+#include "lkvm/devices.h"
 #include "lkvm/util.h"
 
 /*
@@ -139,6 +140,16 @@ struct virtio_device_ops {
 	void (*notify)(struct virtio_device *vdev, unsigned int q);
 	/* Driver reset: stop touching the queues; core resets them after. */
 	void (*reset)(struct virtio_device *vdev);
+	/* More counters for lkvm stat / --debug than the core's (optional). */
+	void (*stats)(struct virtio_device *vdev, device_stat_fn emit,
+		      void *ctx);
+	/*
+	 * The VM goes away (the registry's exit): stop the device's threads,
+	 * virtio_unregister() it where that is safe (no kicks or accesses
+	 * after it returns; signals from threads still running are dropped)
+	 * and free it. Without this hook the device is only detached.
+	 */
+	void (*exit)(struct virtio_device *vdev);
 };
 
 /*
@@ -164,8 +175,19 @@ struct virtio_transport_ops {
 	 * on itself. Optional: NULL means unsupported.
 	 */
 	int (*set_kick_fd)(struct virtio_device *vdev, unsigned int q, int fd);
-	/* Undo virtio_register(): no more accesses or kicks after it returns. */
+	/*
+	 * Put @vdev on this transport (virtio_register() chooses it): claim
+	 * its registers, interrupt and kicks; set vdev->transport. 0 or -errno.
+	 */
+	int (*attach)(struct kvm *kvm, struct virtio_device *vdev);
+	/* Undo attach: no more accesses or kicks after it returns. */
 	void (*unregister)(struct virtio_device *vdev);
+	/* The device's node, if the transport has one (optional). */
+	int (*generate_fdt)(struct virtio_device *vdev, void *fdt,
+			    struct kvm *kvm);
+	/* Guest reset, after the device's: the transport's own registers. */
+	void (*reset)(struct virtio_device *vdev);
+	enum device_bus bus;	/* in the device registry */
 };
 
 struct virtio_device {
@@ -182,6 +204,13 @@ struct virtio_device {
 	u8 status;		/* atomic: virtio_device_broken() ORs into it */
 	u32 config_generation;
 	struct virtqueue vqs[VIRTIO_MAX_QUEUES];
+	struct device_header dev;	/* in the VM's device registry */
+	const char *name;	/* its name there (blk0...); NULL: ops->name */
+	bool registered;
+	/* Counters (atomic), for lkvm stat and --debug. */
+	u64 nr_kicks;		/* notifications that reached ops->notify's path */
+	u64 nr_interrupts;	/* used-buffer interrupts raised */
+	u64 nr_errors;		/* times the device was marked broken */
 };
 
 /* The three rings of a split virtqueue, for virtio_queue_set_addr(). */
@@ -281,18 +310,17 @@ void virtio_config_access(struct virtio_device *vdev, u64 off, u8 *data,
 			  u32 len, bool is_write);
 
 /*
- * Devices are registered with the transport chosen by
- * --virtio-transport; returns 0 or -errno.
+ * virtio/device.c: a device joins the VM on the transport chosen by
+ * --virtio-transport and in the device registry, whose walks reset it
+ * (guest reset: the device, then its transport), report its counters
+ * and, at exit, detach it and call ops->exit. Returns 0 or -errno.
+ * virtio_unregister() undoes virtio_register() without ops->exit, for a
+ * device's own error path.
  */
 int virtio_register(struct kvm *kvm, struct virtio_device *vdev);
 void virtio_unregister(struct virtio_device *vdev);
-/*
- * Reset every registered device, as a guest reset must (--reboot): the
- * next kernel finds them idle, and no device writes into its memory.
- */
-void virtio_reset_devices(void);
-/* The transports' halves of virtio_register() (virtio/mmio.c, virtio/pci.c). */
-int virtio_mmio_register(struct kvm *kvm, struct virtio_device *vdev);
-int virtio_pci_register(struct kvm *kvm, struct virtio_device *vdev);
+/* The transports (virtio/mmio.c, virtio/pci.c). */
+extern const struct virtio_transport_ops virtio_mmio_transport;
+extern const struct virtio_transport_ops virtio_pci_transport;
 
 #endif

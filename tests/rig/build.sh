@@ -137,6 +137,7 @@ for w in $(cat /proc/cmdline); do
 	rig.config=*) export RIG_CONFIG=${w#rig.config=} ;;
 	rig.case_timeout=*) export CASE_TIMEOUT=${w#rig.case_timeout=} ;;
 	rig.repeat=*) export REPEAT=${w#rig.repeat=} ;;
+	rig.full=*) export FULL=${w#rig.full=} ;;
 	esac
 done
 if mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none \

@@ -8,8 +8,13 @@
 #   CONFIGs: n1-gicv3, max-gicv3, a57-gicv2, n1-gicv3-asan (default: all
 #   four); CONFIG-asan is CONFIG with the ASan/UBSan lkvm (make
 #   lkvm-asan), running cases.sh's ASAN_CASES unless CASE-GLOBs are given.
-#   CASE-GLOBs select cases by name (e.g. 'boot-*').
+#   Without CASE-GLOBs a config runs the cases in its scope (cases.sh:
+#   n1-gicv3 all of them, the others those that test the host's
+#   configuration); CASE-GLOBs select cases by name (e.g. 'boot-*') in
+#   every CONFIG named.
 # Environment:
+#   RIG_FULL=1    every case in every config (make check-full)
+#   RIG_LIST=1    only print the cases each config would run (no rig needed)
 #   RIG_REPEAT=N  run every selected case N times in one host boot
 #   RIG_TIMEOUT   seconds one emulated host may run (default 2400)
 #   RIG_CASE_TIMEOUT  seconds one lkvm run may take (default 150)
@@ -24,6 +29,26 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 1
+
+configs=()
+cases=()
+while [ $# -gt 0 ]; do
+	if [ "$1" = -- ]; then shift; cases=("$@"); break; fi
+	configs+=("$1"); shift
+done
+[ ${#configs[@]} -gt 0 ] || configs=(n1-gicv3 max-gicv3 a57-gicv2 n1-gicv3-asan)
+
+# RIG_LIST=1: cases.sh natively on a scratch share, in its LIST mode
+if [ "${RIG_LIST:-0}" = 1 ]; then
+	scratch=$(mktemp -d)
+	for cfg in "${configs[@]}"; do
+		SHARE=$scratch RIG_CONFIG=$cfg LIST=1 FULL=${RIG_FULL:-0} \
+			sh tests/rig/cases.sh "${cases[@]}" || st=1
+	done
+	rm -rf "$scratch"
+	exit "${st:-0}"
+fi
+
 ROOT=$PWD
 RIG=$ROOT/build/rig
 SHARE=$RIG/share
@@ -35,14 +60,6 @@ HOST_INITRD=$RIG/host-initrd.img
 	{ echo "rig: run tests/rig/build.sh (make rig) first" >&2; exit 1; }
 TIMEOUT=${RIG_TIMEOUT:-2400}
 CASE_TIMEOUT=${RIG_CASE_TIMEOUT:-150}
-
-configs=()
-cases=()
-while [ $# -gt 0 ]; do
-	if [ "$1" = -- ]; then shift; cases=("$@"); break; fi
-	configs+=("$1"); shift
-done
-[ ${#configs[@]} -gt 0 ] || configs=(n1-gicv3 max-gicv3 a57-gicv2 n1-gicv3-asan)
 
 # config_args CONFIG: cpu and gic options (CONFIG-asan: CONFIG's)
 config_args() {
@@ -67,7 +84,7 @@ boot_host() {
 	timeout --foreground -k 10 "$TIMEOUT" qemu-system-aarch64 $cpuargs \
 		-m 3G -smp 2 -nographic -nic none -no-reboot \
 		-kernel "$HOST_KERNEL" -initrd "$HOST_INITRD" \
-		-append "console=ttyAMA0 quiet panic=-1 rig.config=$cfg rig.case_timeout=$CASE_TIMEOUT rig.repeat=${RIG_REPEAT:-1} rig.args=$args" \
+		-append "console=ttyAMA0 quiet panic=-1 rig.config=$cfg rig.case_timeout=$CASE_TIMEOUT rig.repeat=${RIG_REPEAT:-1} rig.full=${RIG_FULL:-0} rig.args=$args" \
 		-fsdev local,id=share,path="$SHARE",security_model=none \
 		-device virtio-9p-device,fsdev=share,mount_tag=share \
 		-drive if=none,id=hostdisk,format=raw,file="$hd" \

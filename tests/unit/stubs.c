@@ -4,6 +4,7 @@
  * portable sources call, so those sources link into native unit tests.
  * Tests inspect the recorded calls through the stub_* variables.
  */
+#include <errno.h>
 #include <string.h>
 #include "lkvm/kvm.h"
 #include "lkvm/term.h"
@@ -152,4 +153,21 @@ int ioeventfd_add_fd(struct kvm *kvm, u64 addr, u32 len, const u64 *datamatch,
 		     int fd, struct ioeventfd **evp)
 {
 	return stub_ioev_add(addr, len, datamatch, NULL, NULL, fd, evp);
+}
+
+/* ---- virtio-mmio (virtio/mmio.c): no irqfds, interrupts by level ---- */
+#include "lkvm/irqfd.h"
+
+int irqfd_add(struct kvm *kvm, u32 spi)
+{
+	return -ENOSYS;
+}
+
+int irqfd_trigger(int fd)
+{
+	return -ENOSYS;
+}
+
+void irqfd_del(struct kvm *kvm, int fd, u32 gsi)
+{
 }

@@ -3,8 +3,8 @@
  * virtio-blk's device and its backend choice (virtio/blk.c, included
  * here: it is built for arm64 only). Natively there is no liburing in the
  * unit build, so every disk gets the worker threads: requests go through
- * vblk_add(), a kick, the worker, the used ring, and vblk_exit(). The
- * transport is a fake registered in place of virtio/mmio.c's.
+ * vblk_add(), a kick, the worker, the used ring, and the registry's
+ * exit, on the virtio-mmio transport (KVM's part stubbed).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,28 +18,6 @@
 
 #define ACK_TO_DOK	(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | \
 			 VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK)
-
-static int signals;
-
-static void fake_signal_vq(struct virtio_device *vdev, unsigned int q)
-{
-	signals++;
-}
-
-static const struct virtio_transport_ops fake_transport = {
-	.signal_vq = fake_signal_vq,
-};
-
-int virtio_register(struct kvm *kvm, struct virtio_device *vdev)
-{
-	vdev->transport = &fake_transport;
-	return 0;
-}
-
-void virtio_unregister(struct virtio_device *vdev)
-{
-	vdev->transport = NULL;
-}
 
 struct ctx {
 	struct kvm kvm;
@@ -60,12 +38,17 @@ static int setup(void **state)
 	vqd_init(&c->d, 16, false, false);
 	c->kvm.cfg.nr_cpus = 1;
 	c->kvm.mem = c->d.mem;
+	c->kvm.cfg.transport = VIRTIO_TRANSPORT_MMIO;
+	mmio_bus_init(&c->kvm.mmio);
+	device_list_init(&c->kvm.devices);
 	assert_int_equal(vblk_add(&c->kvm, c->path, 0), 0);
-	c->vb = vblks[0];
+	/* the disk is in the VM's registry */
+	assert_non_null(c->kvm.devices.head);
+	assert_string_equal(c->kvm.devices.head->name, "vda");
+	c->vb = ((struct virtio_device *)c->kvm.devices.head->opaque)->priv;
 	/* the driver: rings of queue 0 where vq-driver.h laid them out */
 	c->vb->vdev.vqs[0] = c->d.vq;
 	c->vb->vdev.status = ACK_TO_DOK;
-	signals = 0;
 	*state = c;
 	return 0;
 }
@@ -74,8 +57,9 @@ static int teardown(void **state)
 {
 	struct ctx *c = *state;
 
-	vblk_exit(&c->kvm);
-	assert_int_equal(nr_vblks, 0);
+	devices_exit(&c->kvm);		/* calls the disk's exit hook */
+	assert_null(c->kvm.devices.head);
+	mmio_bus_exit(&c->kvm.mmio);
 	close(c->fd);
 	unlink(c->path);
 	vqd_exit(&c->d);
@@ -139,7 +123,7 @@ static void test_write_then_read(void **state)
 	assert_memory_equal(vqd_ptr(&c->d, in), disk, 512);
 	vqd_used_elem(&c->d, 1, &id, &len);
 	assert_int_equal(len, 513);	/* data and status */
-	assert_true(signals > 0);
+	assert_true(c->vb->vdev.nr_interrupts > 0);
 }
 
 /* Completed where popped, not by the backend: an error status at once. */

@@ -16,21 +16,28 @@
 
 static u64 mpidrs[4] = { 0x80000000, 0x80000001, 0x80000002, 0x80000103 };
 
-static int fake_dev_fdt(void *fdt, struct kvm *kvm, void *opaque)
+/* A console device: it names itself the guest's stdout-path. */
+static int fake_dev_fdt(struct device_header *dev, void *fdt, struct kvm *kvm)
 {
 	int ret = fdt_begin_node(fdt, "fake@1234");
 
 	if (!ret)
 		ret = fdt_property_reg64(fdt, 0x1234, 0x100);
 	if (!ret)
-		ret = fdt_property_spi(fdt, 7, IRQ_TYPE_LEVEL_HIGH);
+		ret = fdt_property_spi(fdt, kvm->irq_parent, 7,
+				       IRQ_TYPE_LEVEL_HIGH);
 	if (!ret)
 		ret = fdt_end_node(fdt);
+	kvm->stdout_path = "/fake@1234";
 	return ret;
 }
 
+static const struct device_ops fake_dev_ops = {
+	.generate_fdt = fake_dev_fdt,
+};
+
 static struct device_header fake_dev = {
-	.name = "fake", .generate_fdt = fake_dev_fdt,
+	.name = "fake", .ops = &fake_dev_ops,
 };
 
 static void make_kvm(struct kvm *kvm, enum irqchip_type gic, int cpus)
@@ -45,7 +52,7 @@ static void make_kvm(struct kvm *kvm, enum irqchip_type gic, int cpus)
 	kvm->cmdline = "console=ttyS0 quiet";
 	kvm->initrd_gpa = 0x88000000;
 	kvm->initrd_size = 0x123000;
-	kvm->devices_tail = &kvm->devices;
+	device_list_init(&kvm->devices);
 	device_register(kvm, &fake_dev);
 }
 
@@ -92,8 +99,9 @@ static void test_gicv3_tree(void **state)
 	assert_int_equal(be64_at(p, 0), 0x88000000);
 	p = prop(buf, "/chosen", "linux,initrd-end", &len);
 	assert_int_equal(be64_at(p, 0), 0x88123000);
+	/* named by the console device, which /chosen follows */
 	p = prop(buf, "/chosen", "stdout-path", &len);
-	assert_string_equal(p, "/uart@1000000");
+	assert_string_equal(p, "/fake@1234");
 
 	p = prop(buf, "/memory@80000000", "reg", &len);
 	assert_int_equal(len, 16);
@@ -181,7 +189,8 @@ static void test_irq_map_parent_matches_gic(void **state)
 	addr_cells = be32_at(prop(buf, gic, "#address-cells", NULL), 0);
 	irq_cells = be32_at(prop(buf, gic, "#interrupt-cells", NULL), 0);
 
-	n = fdt_irq_map_parent(cells, 42, IRQ_TYPE_LEVEL_HIGH);
+	/* what the GIC gave the devices while the tree was written */
+	n = fdt_irq_map_parent(kvm.irq_parent, cells, 42, IRQ_TYPE_LEVEL_HIGH);
 	assert_int_equal(n, 1 + addr_cells + irq_cells);
 	assert_int_equal(fdt32_to_cpu(cells[0]), LKVM_PHANDLE_GIC);
 	for (i = 1; i <= addr_cells; i++)
@@ -189,6 +198,21 @@ static void test_irq_map_parent_matches_gic(void **state)
 	assert_int_equal(fdt32_to_cpu(cells[i]), GIC_FDT_IRQ_TYPE_SPI);
 	assert_int_equal(fdt32_to_cpu(cells[i + 1]), 42);
 	assert_int_equal(fdt32_to_cpu(cells[i + 2]), IRQ_TYPE_LEVEL_HIGH);
+}
+
+/* No console device: no stdout-path, and nothing stale from a device gone. */
+static void test_no_console_no_stdout_path(void **state)
+{
+	static u8 buf[LKVM_FDT_MAX_SIZE];
+	struct kvm kvm;
+
+	make_kvm(&kvm, IRQCHIP_GICV3, 1);
+	assert_int_equal(fdt_build(&kvm, buf, sizeof(buf)), 0);
+	assert_non_null(prop(buf, "/chosen", "stdout-path", NULL));
+	device_unregister(&kvm, &fake_dev);
+	assert_int_equal(fdt_build(&kvm, buf, sizeof(buf)), 0);
+	assert_null(prop(buf, "/chosen", "stdout-path", NULL));
+	assert_true(fdt_path_offset(buf, "/fake@1234") < 0);
 }
 
 static void test_too_small_buffer(void **state)
@@ -206,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_gicv3_tree),
 		cmocka_unit_test(test_gicv2_tree),
 		cmocka_unit_test(test_irq_map_parent_matches_gic),
+		cmocka_unit_test(test_no_console_no_stdout_path),
 		cmocka_unit_test(test_too_small_buffer),
 	};
 

@@ -4,8 +4,8 @@
  * (virtio/net.c, included here: it is built for arm64 only;
  * virtio/net-queue.c). Natively there is no libslirp in the unit build,
  * so the chooser refuses mode=user. The device runs over a fake backend
- * that records what the device asks of it, and a fake transport
- * registered in place of virtio/mmio.c's.
+ * that records what the device asks of it, on the virtio-mmio transport
+ * and in the VM's registry (KVM's part stubbed).
  */
 #include <poll.h>
 #include <setjmp.h>
@@ -22,23 +22,11 @@
 #define ACK_TO_DOK	(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | \
 			 VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK)
 
-static const struct virtio_transport_ops fake_transport;
-
-int virtio_register(struct kvm *kvm, struct virtio_device *vdev)
-{
-	vdev->transport = &fake_transport;
-	return 0;
-}
-
-void virtio_unregister(struct virtio_device *vdev)
-{
-	vdev->transport = NULL;
-}
-
 /* ---- the fake backend: a log of the calls, and a send that counts ---- */
 
 static char calls[256];
 static int open_ret;
+static unsigned int open_pairs;
 static size_t sent_len[8];
 static unsigned int nr_sent;
 
@@ -53,12 +41,13 @@ static void log_call(const char *what, struct vnet *vn)
 static int fake_open(struct vnet *vn)
 {
 	log_call("open ", vn);
+	open_pairs = vn->nr_pairs;
 	return open_ret;
 }
 
 static int fake_run(struct vnet *vn)
 {
-	log_call(vn->registered ? "run " : "run(unregistered) ", vn);
+	log_call(vn->vdev.registered ? "run " : "run(unregistered) ", vn);
 	return 0;
 }
 
@@ -91,12 +80,12 @@ static void fake_reset(struct vnet *vn)
 /* before the unregistration: the threads may still use the queues */
 static void fake_stop(struct vnet *vn)
 {
-	log_call(vn->registered ? "stop " : "stop(unregistered) ", vn);
+	log_call(vn->vdev.registered ? "stop " : "stop(unregistered) ", vn);
 }
 
 static void fake_close(struct vnet *vn)
 {
-	log_call(vn->registered ? "close(registered) " : "close ", vn);
+	log_call(vn->vdev.registered ? "close(registered) " : "close ", vn);
 }
 
 static const struct net_backend_ops fake_ops = {
@@ -128,11 +117,17 @@ static int setup(void **state)
 	vqd_init(&c->d, 16, false, false);
 	c->kvm.mem = c->d.mem;
 	c->kvm.cfg.name = "vm";
+	c->kvm.cfg.transport = VIRTIO_TRANSPORT_MMIO;
+	mmio_bus_init(&c->kvm.mmio);
+	device_list_init(&c->kvm.devices);
 	calls[0] = '\0';
 	open_ret = 0;
 	nr_sent = 0;
 	assert_int_equal(vnet_add(&c->kvm, 0, &ns, &fake_ops), 0);
-	c->vn = vnets[0];
+	/* the NIC is in the VM's registry */
+	assert_non_null(c->kvm.devices.head);
+	c->vn = ((struct virtio_device *)c->kvm.devices.head->opaque)->priv;
+	assert_string_equal(c->vn->name, "net0");
 	c->vn->vdev.status = ACK_TO_DOK;
 	c->vn->vdev.driver_features = BIT_ULL(VIRTIO_F_VERSION_1) |
 				      BIT_ULL(VIRTIO_NET_F_MRG_RXBUF);
@@ -144,8 +139,9 @@ static int teardown(void **state)
 {
 	struct ctx *c = *state;
 
-	vnet_exit(&c->kvm);
-	assert_null(vnets[0]);
+	devices_exit(&c->kvm);		/* calls the NIC's exit hook */
+	assert_null(c->kvm.devices.head);
+	mmio_bus_exit(&c->kvm.mmio);
 	vqd_exit(&c->d);
 	free(c);
 	return 0;
@@ -213,7 +209,7 @@ static void test_exit_order(void **state)
 {
 	struct ctx *c = *state;
 
-	vnet_exit(&c->kvm);
+	devices_exit(&c->kvm);
 	assert_string_equal(calls, "open run stop close ");
 }
 
@@ -224,16 +220,15 @@ static void test_open_fails(void **state)
 	struct net_spec ns;
 	char err[256];
 
-	vnet_exit(&c->kvm);
+	devices_exit(&c->kvm);
 	calls[0] = '\0';
 	open_ret = -EBUSY;
 	assert_int_equal(net_parse_spec("mode=user", &ns, err, sizeof(err)), 0);
 	assert_int_equal(vnet_add(&c->kvm, 1, &ns, &fake_ops), -EBUSY);
-	assert_false(vnets[1]->registered);
-	assert_int_equal(vnets[1]->nr_pairs, 1);	/* user: one pair */
-	vnet_exit(&c->kvm);
+	assert_int_equal(open_pairs, 1);	/* user: one pair */
+	/* freed at once: nothing reached the registry */
 	assert_string_equal(calls, "open stop(unregistered) close ");
-	assert_null(vnets[1]);
+	assert_null(c->kvm.devices.head);
 }
 
 /* Transmit: each buffer to the backend's send, counted, the bad dropped. */

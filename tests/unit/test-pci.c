@@ -144,7 +144,8 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	f->kvm.devices_tail = &f->kvm.devices;
+	device_list_init(&f->kvm.devices);
+	f->kvm.irq_parent = &gic_fdt_irq_parent;
 	f->kvm.irqchip = IRQCHIP_GICV3;
 	f->kvm.has_its = true;
 	f->kvm.cfg.transport = VIRTIO_TRANSPORT_PCI;
@@ -163,7 +164,8 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	unsigned int i;
 
-	pci_host_teardown(&f->kvm);
+	devices_exit(&f->kvm);		/* the host bridge's exit */
+	assert_null(f->kvm.pci);
 	for (i = 0; i < f->nr_devs; i++)
 		free(f->devs[i]);
 	mmio_bus_exit(&f->kvm.mmio);
@@ -391,13 +393,13 @@ static void test_intx(void **state)
 	struct kvm *kvm = &f->kvm;
 	struct fake_bar_dev *d0 = add_fake(f, 0xaaaa);
 	struct fake_bar_dev *d1 = add_fake(f, 0xbbbb);
-	int spi0 = pci_host_intx_spi(0, 1), spi1 = pci_host_intx_spi(1, 1);
+	int spi0 = pci_host_intx_spi(kvm, 0, 1), spi1 = pci_host_intx_spi(kvm, 1, 1);
 
 	/* The swizzle: INTA of slot 1 is INTB of slot 0. */
 	assert_int_equal(spi0, 8);
 	assert_int_equal(spi1, 9);
-	assert_int_equal(pci_host_intx_spi(0, 2), spi1);
-	assert_int_equal(pci_host_intx_spi(3, 2), spi0);
+	assert_int_equal(pci_host_intx_spi(kvm, 0, 2), spi1);
+	assert_int_equal(pci_host_intx_spi(kvm, 3, 2), spi0);
 
 	pci_set_irq(&d1->pci, true);
 	assert_int_equal(stub_irq_levels[spi1], 1);
@@ -576,9 +578,7 @@ static void test_fdt_node(void **state)
 	assert_int_equal(fdt_create(fdt, LKVM_FDT_MAX_SIZE), 0);
 	assert_int_equal(fdt_finish_reservemap(fdt), 0);
 	assert_int_equal(fdt_begin_node(fdt, ""), 0);
-	assert_non_null(kvm->devices);
-	assert_int_equal(kvm->devices->generate_fdt(fdt, kvm,
-						    kvm->devices->opaque), 0);
+	assert_int_equal(devices_generate_fdt(kvm, fdt), 0);
 	assert_int_equal(fdt_end_node(fdt), 0);
 	assert_int_equal(fdt_finish(fdt), 0);
 
@@ -601,7 +601,7 @@ static void test_fdt_node(void **state)
 	assert_int_equal(fdt32_to_cpu(p[40]), 1 << 11);
 	assert_int_equal(fdt32_to_cpu(p[43]), 1);
 	assert_int_equal(fdt32_to_cpu(p[44]), LKVM_PHANDLE_GIC);
-	assert_int_equal(fdt32_to_cpu(p[48]), pci_host_intx_spi(1, 1));
+	assert_int_equal(fdt32_to_cpu(p[48]), pci_host_intx_spi(kvm, 1, 1));
 	assert_int_equal(fdt32_to_cpu(p[49]), IRQ_TYPE_LEVEL_HIGH);
 	p = fdt_getprop(fdt, node, "msi-map", &len);
 	assert_int_equal(len, 16);
@@ -614,8 +614,7 @@ static void test_fdt_node(void **state)
 	assert_int_equal(fdt_create(fdt, LKVM_FDT_MAX_SIZE), 0);
 	assert_int_equal(fdt_finish_reservemap(fdt), 0);
 	assert_int_equal(fdt_begin_node(fdt, ""), 0);
-	assert_int_equal(kvm->devices->generate_fdt(fdt, kvm,
-						    kvm->devices->opaque), 0);
+	assert_int_equal(devices_generate_fdt(kvm, fdt), 0);
 	assert_int_equal(fdt_end_node(fdt), 0);
 	assert_int_equal(fdt_finish(fdt), 0);
 	node = fdt_path_offset(fdt, "/pci@30000000");
@@ -696,7 +695,7 @@ static void test_virtio_pci(void **state)
 
 	assert_non_null(fv);
 	virtio_device_init(&fv->vdev, &fv_ops, kvm, &mem, fv);
-	assert_int_equal(virtio_pci_register(kvm, &fv->vdev), 0);
+	assert_int_equal(virtio_pci_transport.attach(kvm, &fv->vdev), 0);
 
 	/* Identity: modern device ID, revision 1, class. */
 	assert_int_equal(cfg_read(kvm, 0, 0, 0, PCI_VENDOR_ID, 4),
@@ -783,9 +782,9 @@ static void test_virtio_pci(void **state)
 
 	/* INTx: ISR bit, read-to-clear lowers the line. */
 	fv->vdev.transport->signal_vq(&fv->vdev, 0);
-	assert_int_equal(stub_irq_levels[pci_host_intx_spi(0, 1)], 1);
+	assert_int_equal(stub_irq_levels[pci_host_intx_spi(kvm, 0, 1)], 1);
 	assert_int_equal(mem_read(kvm, bar + c.off[VIRTIO_PCI_CAP_ISR_CFG], 1), 1);
-	assert_int_equal(stub_irq_levels[pci_host_intx_spi(0, 1)], 0);
+	assert_int_equal(stub_irq_levels[pci_host_intx_spi(kvm, 0, 1)], 0);
 	assert_int_equal(mem_read(kvm, bar + c.off[VIRTIO_PCI_CAP_ISR_CFG], 1), 0);
 	fv->vdev.transport->signal_config(&fv->vdev);
 	assert_int_equal(mem_read(kvm, bar + c.off[VIRTIO_PCI_CAP_ISR_CFG], 1), 2);
@@ -856,9 +855,9 @@ static void test_virtio_pci(void **state)
 	/* A guest reset turns the function off and the vectors back. */
 	mem_write(kvm, common + VIRTIO_PCI_COMMON_MSIX, 2, 1);
 	fv->vdev.transport->signal_vq(&fv->vdev, 0);
-	assert_int_equal(stub_irq_levels[pci_host_intx_spi(0, 1)], 1);
-	pci_reset_devices();
-	assert_int_equal(stub_irq_levels[pci_host_intx_spi(0, 1)], 0);
+	assert_int_equal(stub_irq_levels[pci_host_intx_spi(kvm, 0, 1)], 1);
+	devices_reset(kvm);		/* the host bridge resets its functions */
+	assert_int_equal(stub_irq_levels[pci_host_intx_spi(kvm, 0, 1)], 0);
 	assert_int_equal(cfg_read(kvm, 0, 0, 0, PCI_COMMAND, 2), 0);
 	assert_int_equal(stub_ioeventfds, ioev_before);
 	assert_int_equal(mem_read(kvm, common + VIRTIO_PCI_COMMON_MSIX, 2),

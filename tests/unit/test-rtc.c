@@ -249,7 +249,6 @@ static void test_glue(void **state)
 {
 	static u8 fdt[4096];
 	static const char compat[] = "arm,pl031\0arm,primecell";
-	struct device_header *dev;
 	const fdt32_t *cells;
 	const void *reg;
 	struct kvm kvm;
@@ -258,9 +257,10 @@ static void test_glue(void **state)
 	u8 d[4];
 
 	memset(&kvm, 0, sizeof(kvm));
-	kvm.devices_tail = &kvm.devices;
+	device_list_init(&kvm.devices);
+	kvm.irq_parent = &gic_fdt_irq_parent;
 	mmio_bus_init(&kvm.mmio);
-	assert_int_equal(init_all(&kvm), 0);
+	assert_int_equal(init_all(&kvm.init, &kvm), 0);
 
 	assert_true(mmio_dispatch(&kvm.mmio, LKVM_RTC_BASE + 0xff0, d, 4,
 				  false));
@@ -269,8 +269,7 @@ static void test_glue(void **state)
 	assert_int_equal(fdt_create(fdt, sizeof(fdt)), 0);
 	assert_int_equal(fdt_finish_reservemap(fdt), 0);
 	assert_int_equal(fdt_begin_node(fdt, ""), 0);
-	for (dev = kvm.devices; dev; dev = dev->next)
-		assert_int_equal(dev->generate_fdt(fdt, &kvm, dev->opaque), 0);
+	assert_int_equal(devices_generate_fdt(&kvm, fdt), 0);
 	assert_int_equal(fdt_end_node(fdt), 0);
 	assert_int_equal(fdt_finish(fdt), 0);
 
@@ -294,9 +293,9 @@ static void test_glue(void **state)
 	assert_string_equal(fdt_getprop(fdt, node, "clock-names", &len),
 			    "apb_pclk");
 
-	exit_all(&kvm);
+	exit_all(&kvm.init, &kvm);
 	assert_false(mmio_dispatch(&kvm.mmio, LKVM_RTC_BASE, d, 4, false));
-	assert_null(kvm.devices);
+	assert_null(kvm.devices.head);
 	mmio_bus_exit(&kvm.mmio);
 	free(kvm.cmdline);
 }

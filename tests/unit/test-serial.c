@@ -12,6 +12,7 @@
 
 #include "lkvm/devices.h"
 #include "lkvm/init.h"
+#include "lkvm/fdt.h"
 #include "lkvm/kvm.h"
 #include "lkvm/layout.h"
 #include "lkvm/serial.h"
@@ -445,7 +446,8 @@ static void glue_kvm(struct kvm *kvm, enum console_type console)
 {
 	memset(kvm, 0, sizeof(*kvm));
 	kvm->cfg.console = console;
-	kvm->devices_tail = &kvm->devices;
+	device_list_init(&kvm->devices);
+	kvm->irq_parent = &gic_fdt_irq_parent;
 	mmio_bus_init(&kvm->mmio);
 	memset(stub_irq_levels, 0, sizeof(stub_irq_levels));
 	stub_term_out_len = 0;
@@ -484,13 +486,11 @@ static u64 be64_at(const void *p, int idx)
 
 static void build_fdt(struct kvm *kvm, void *buf, int size)
 {
-	struct device_header *dev;
 
 	assert_int_equal(fdt_create(buf, size), 0);
 	assert_int_equal(fdt_finish_reservemap(buf), 0);
 	assert_int_equal(fdt_begin_node(buf, ""), 0);
-	for (dev = kvm->devices; dev; dev = dev->next)
-		assert_int_equal(dev->generate_fdt(buf, kvm, dev->opaque), 0);
+	assert_int_equal(devices_generate_fdt(kvm, buf), 0);
 	assert_int_equal(fdt_end_node(buf), 0);
 	assert_int_equal(fdt_finish(buf), 0);
 }
@@ -504,7 +504,7 @@ static void test_glue_serial_console(void **state)
 	int node, len;
 
 	glue_kvm(&kvm, CONSOLE_SERIAL);
-	assert_int_equal(init_all(&kvm), 0);
+	assert_int_equal(init_all(&kvm.init, &kvm), 0);
 
 	assert_non_null(kvm.cmdline);
 	assert_non_null(strstr(kvm.cmdline, "console=ttyS0"));
@@ -525,7 +525,9 @@ static void test_glue_serial_console(void **state)
 	assert_int_equal(stub_term_out[0], 'Z');
 
 	build_fdt(&kvm, fdt, sizeof(fdt));
-	node = fdt_path_offset(fdt, serial_fdt_path());
+	/* the UART names itself the guest's console */
+	assert_string_equal(kvm.stdout_path, "/uart@1000000");
+	node = fdt_path_offset(fdt, kvm.stdout_path);
 	assert_true(node >= 0);
 	assert_string_equal(fdt_getprop(fdt, node, "compatible", &len),
 			    "ns16550a");
@@ -542,10 +544,10 @@ static void test_glue_serial_console(void **state)
 	assert_int_equal(len, 4);
 	assert_int_equal(fdt32_to_cpu(cells[0]), 1843200);
 
-	exit_all(&kvm);
+	exit_all(&kvm.init, &kvm);
 	assert_null(stub_console);
 	assert_false(mmio_dispatch(&kvm.mmio, LKVM_UART_BASE, fdt, 1, false));
-	assert_null(kvm.devices);
+	assert_null(kvm.devices.head);
 	glue_kvm_free(&kvm);
 }
 
@@ -554,13 +556,13 @@ static void test_glue_other_console(void **state)
 	struct kvm kvm;
 
 	glue_kvm(&kvm, CONSOLE_VIRTIO);
-	assert_int_equal(init_all(&kvm), 0);
+	assert_int_equal(init_all(&kvm.init, &kvm), 0);
 	/* The UART is there for a user's earlycon, but owns nothing. */
 	assert_true(!kvm.cmdline || !strstr(kvm.cmdline, "ttyS0"));
 	assert_null(stub_console);
 	bus_wr(&kvm, UART_TX, '!');
 	assert_int_equal(stub_term_out_len, 1);
-	exit_all(&kvm);
+	exit_all(&kvm.init, &kvm);
 	glue_kvm_free(&kvm);
 }
 
@@ -571,9 +573,9 @@ static void test_glue_user_console_kept(void **state)
 	glue_kvm(&kvm, CONSOLE_SERIAL);
 	kvm.cmdline = strdup("console=hvc0 earlycon");
 	assert_non_null(kvm.cmdline);
-	assert_int_equal(init_all(&kvm), 0);
+	assert_int_equal(init_all(&kvm.init, &kvm), 0);
 	assert_string_equal(kvm.cmdline, "console=hvc0 earlycon");
-	exit_all(&kvm);
+	exit_all(&kvm.init, &kvm);
 	glue_kvm_free(&kvm);
 }
 
