@@ -70,7 +70,7 @@ struct vnet {
 	struct virtq_elem ctrl_elem;	/* under vdev.lock */
 	bool stop;			/* atomic: threads exit */
 	const struct net_backend_ops *be;
-	void *be_state;			/* the backend's, for the device */
+	void *be_state;			/* the backend's, per device */
 
 	/* statistics, atomic */
 	u64 tx_frames, tx_dropped, rx_frames, rx_dropped;
@@ -82,8 +82,8 @@ struct vnet {
  * core's calls). A backend says why it fails in one line itself.
  */
 struct net_backend_ops {
-	u64 features;			/* offered besides MAC, STATUS, MRG_RXBUF */
-	bool multiqueue;		/* serves queues=N pairs (else one) */
+	u64 features;		/* offered besides MAC, STATUS, MRG_RXBUF */
+	bool multiqueue;	/* serves queues=N pairs (else one) */
 	/* take what the NIC needs (fds, buffers); -errno */
 	int (*open)(struct vnet *vn);
 	/* registered with the transport: threads, kick routes; -errno */
@@ -102,11 +102,12 @@ struct net_backend_ops {
 
 extern const struct net_backend_ops net_tap_ops;	/* net/tap.c */
 extern const struct net_backend_ops net_vhost_ops;	/* net/vhost.c */
-extern const struct net_backend_ops net_slirp_ops;	/* net/slirp.c, libslirp */
+/* net/slirp.c, built only with libslirp */
+extern const struct net_backend_ops net_slirp_ops;
 
 /* ---- net/tap.c: taps, for the tap and vhost backends ---- */
 
-/* Open queue @i of vn's tap (IFF_MULTI_QUEUE if more than one); fd or -errno. */
+/* Open queue @i of vn's tap (IFF_MULTI_QUEUE if several); fd or -errno. */
 int net_tap_open_queue(struct vnet *vn, unsigned int i);
 /* Every queue open: run the script=, or bring the tap up; -errno. */
 int net_tap_configure(struct vnet *vn);
