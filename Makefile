@@ -72,10 +72,12 @@ $(BUILD)/arm64/main.o $(BUILD)/arm64-asan/main.o: \
 PORTABLE_SRCS := \
 	util/util.c \
 	util/iov.c \
+	util/procstat.c \
 	util/init.c \
 	util/fdt.c \
 	util/seccomp.c \
 	kvm/mmio.c \
+	kvm/stop.c \
 	kvm/devices.c \
 	kvm/cmdline.c \
 	arm64/image.c \
@@ -211,10 +213,10 @@ boot-tests: rig
 	tests/rig/run-tests.sh
 
 check: lkvm lkvm-asan unit-build rig
-	tests/check.sh $(UNIT_TESTS)
+	DEPLOOP_OBJS="$(OBJS)" tests/check.sh $(UNIT_TESTS)
 
 check-full: lkvm lkvm-asan unit-build rig
-	RIG_FULL=1 tests/check.sh $(UNIT_TESTS)
+	DEPLOOP_OBJS="$(OBJS)" RIG_FULL=1 tests/check.sh $(UNIT_TESTS)
 
 demo: lkvm rig
 	tests/rig/demo.sh

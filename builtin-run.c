@@ -163,7 +163,7 @@ int cmd_run(int argc, char **argv)
 		return LKVM_EXIT_ERROR;
 	}
 	status = kvm_run_vm(kvm);
-	status = console_watch_final(status);
+	status = console_watch_final(kvm, status);
 	kvm_arch_free_files(kvm);
 	cpio_free(&initramfs);
 	kvm_delete(kvm);

@@ -31,6 +31,7 @@
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
 #include "lkvm/options.h"
+#include "lkvm/watch.h"
 
 /* Our own failures, and the guest's: statuses 0-255 are the command's. */
 #define SANDBOX_EXIT_FAIL	125
@@ -485,6 +486,8 @@ int cmd_sandbox(int argc, char **argv)
 		return SANDBOX_EXIT_FAIL;
 	}
 	status = kvm_run_vm(kvm);
+	/* The command's status decides, not --expect. */
+	console_watch_free(kvm);
 	kvm_arch_free_files(kvm);
 	code = read_status(&sb);
 	if (code < 0) {

@@ -19,21 +19,45 @@
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
 
-static struct arm64_image kernel;
-static int initrd_fd = -1;
-static size_t initrd_len;
-static struct boot_layout layout;
+/*
+ * kvm->boot: the files, read before the VM exists, from the first
+ * kvm_arch_kernel_version() or kvm_arch_load_files() to
+ * kvm_arch_free_files().
+ */
+struct boot_files {
+	struct arm64_image kernel;
+	bool kernel_loaded;
+	int initrd_fd;
+	size_t initrd_len;
+	struct boot_layout layout;
+};
+
+static struct boot_files *boot_files(struct kvm *kvm)
+{
+	struct boot_files *bf = kvm->boot;
+
+	if (bf)
+		return bf;
+	bf = calloc(1, sizeof(*bf));
+	if (!bf) {
+		pr_err("out of memory");
+		return NULL;
+	}
+	bf->initrd_fd = -1;
+	kvm->boot = bf;
+	return bf;
+}
 
 /*
  * The initrd, like a raw kernel, is read straight into guest RAM when the
  * guest is loaded; here it is only opened and measured.
  */
-static int open_initrd(const char *path)
+static int open_initrd(struct boot_files *bf, const char *path)
 {
 	struct stat st;
 
-	initrd_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (initrd_fd < 0 || fstat(initrd_fd, &st) < 0) {
+	bf->initrd_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (bf->initrd_fd < 0 || fstat(bf->initrd_fd, &st) < 0) {
 		pr_err("initrd '%s': %s", path, strerror(errno));
 		return -errno;
 	}
@@ -45,60 +69,65 @@ static int open_initrd(const char *path)
 		pr_err("initrd '%s': empty file", path);
 		return -EINVAL;
 	}
-	initrd_len = st.st_size;
+	bf->initrd_len = st.st_size;
 	return 0;
 }
 
-static bool kernel_loaded;
-
 static int load_kernel(struct kvm *kvm)
 {
+	struct boot_files *bf = boot_files(kvm);
 	const char *kpath = kvm->cfg.kernel_path;
 	char err[256];
 	int ret;
 
-	if (kernel_loaded)
+	if (!bf)
+		return -ENOMEM;
+	if (bf->kernel_loaded)
 		return 0;
-	ret = arm64_image_load_file(&kernel, kpath, err, sizeof(err));
+	ret = arm64_image_load_file(&bf->kernel, kpath, err, sizeof(err));
 	if (ret < 0) {
 		pr_err("kernel '%s': %s", kpath, err);
 		return ret;
 	}
-	kernel_loaded = true;
+	bf->kernel_loaded = true;
 	return 0;
 }
 
 int kvm_arch_kernel_version(struct kvm *kvm, char *out, size_t len)
 {
+	const struct arm64_image *k;
 	int ret = load_kernel(kvm);
 
 	if (ret < 0)
 		return ret;
-	if (kernel.data)
-		ret = linux_version_find(kernel.data, kernel.size, out, len);
+	k = &kvm->boot->kernel;
+	if (k->data)
+		ret = linux_version_find(k->data, k->size, out, len);
 	else
-		ret = linux_version_find_fd(kernel.fd, kernel.size, out, len);
+		ret = linux_version_find_fd(k->fd, k->size, out, len);
 	/* -ENODATA: no banner; the caller says so if that matters */
 	return ret < 0 ? -ENODATA : ret;
 }
 
 int kvm_arch_load_files(struct kvm *kvm)
 {
+	struct boot_files *bf;
 	char err[256];
 	int ret;
 
 	ret = load_kernel(kvm);
 	if (ret < 0)
 		return ret;
+	bf = kvm->boot;
 	if (kvm->initrd_mem) {
-		initrd_len = kvm->initrd_mem_size;
+		bf->initrd_len = kvm->initrd_mem_size;
 	} else if (kvm->cfg.initrd_path) {
-		ret = open_initrd(kvm->cfg.initrd_path);
+		ret = open_initrd(bf, kvm->cfg.initrd_path);
 		if (ret < 0)
 			return ret;
 	}
-	ret = arm64_boot_layout(&kernel, LKVM_RAM_BASE, kvm->cfg.ram_size,
-				initrd_len, LKVM_FDT_MAX_SIZE, &layout,
+	ret = arm64_boot_layout(&bf->kernel, LKVM_RAM_BASE, kvm->cfg.ram_size,
+				bf->initrd_len, LKVM_FDT_MAX_SIZE, &bf->layout,
 				err, sizeof(err));
 	if (ret < 0) {
 		pr_err("%s", err);
@@ -109,11 +138,15 @@ int kvm_arch_load_files(struct kvm *kvm)
 
 void kvm_arch_free_files(struct kvm *kvm)
 {
-	arm64_image_free(&kernel);
-	kernel_loaded = false;
-	if (initrd_fd >= 0)
-		close(initrd_fd);
-	initrd_fd = -1;
+	struct boot_files *bf = kvm->boot;
+
+	if (!bf)
+		return;
+	arm64_image_free(&bf->kernel);
+	if (bf->initrd_fd >= 0)
+		close(bf->initrd_fd);
+	free(bf);
+	kvm->boot = NULL;
 }
 
 static int dump_dtb(const char *path, const void *fdt)
@@ -139,30 +172,31 @@ static int dump_dtb(const char *path, const void *fdt)
 /* Copy kernel, initrd and FDT into guest RAM (at boot and on reboot). */
 int kvm_arch_load_guest(struct kvm *kvm)
 {
+	struct boot_files *bf = kvm->boot;
 	char err[256];
 	void *dst;
 
-	dst = guest_ptr(&kvm->mem, layout.kernel, kernel.size);
+	dst = guest_ptr(&kvm->mem, bf->layout.kernel, bf->kernel.size);
 	if (!dst)
 		return -EINVAL;
-	if (arm64_image_copy(&kernel, dst, err, sizeof(err)) < 0) {
+	if (arm64_image_copy(&bf->kernel, dst, err, sizeof(err)) < 0) {
 		pr_err("kernel '%s': %s", kvm->cfg.kernel_path, err);
 		return -EIO;
 	}
-	if (initrd_len) {
-		dst = guest_ptr(&kvm->mem, layout.initrd, initrd_len);
+	if (bf->initrd_len) {
+		dst = guest_ptr(&kvm->mem, bf->layout.initrd, bf->initrd_len);
 		if (!dst)
 			return -EINVAL;
 		if (kvm->initrd_mem) {
-			memcpy(dst, kvm->initrd_mem, initrd_len);
-		} else if (pread_in_full(initrd_fd, dst, initrd_len, 0) !=
-		    (ssize_t)initrd_len) {
+			memcpy(dst, kvm->initrd_mem, bf->initrd_len);
+		} else if (pread_in_full(bf->initrd_fd, dst, bf->initrd_len, 0) !=
+		    (ssize_t)bf->initrd_len) {
 			pr_err("initrd '%s': read error or file shrank",
 			       kvm->cfg.initrd_path);
 			return -EIO;
 		}
 	}
-	dst = guest_ptr(&kvm->mem, layout.fdt, fdt_totalsize(kvm->fdt));
+	dst = guest_ptr(&kvm->mem, bf->layout.fdt, fdt_totalsize(kvm->fdt));
 	if (!dst)
 		return -EINVAL;
 	memcpy(dst, kvm->fdt, fdt_totalsize(kvm->fdt));
@@ -171,13 +205,18 @@ int kvm_arch_load_guest(struct kvm *kvm)
 
 static int boot_init(struct kvm *kvm)
 {
+	struct boot_files *bf = kvm->boot;
 	int ret;
 
-	kvm->kernel_gpa = layout.kernel;
-	kvm->kernel_end = layout.kernel_end;
-	kvm->initrd_gpa = layout.initrd;
-	kvm->initrd_size = initrd_len;
-	kvm->fdt_gpa = layout.fdt;
+	if (!bf || !bf->kernel_loaded) {
+		pr_err("boot: no kernel loaded (kvm_arch_load_files() first)");
+		return -EINVAL;
+	}
+	kvm->kernel_gpa = bf->layout.kernel;
+	kvm->kernel_end = bf->layout.kernel_end;
+	kvm->initrd_gpa = bf->layout.initrd;
+	kvm->initrd_size = bf->initrd_len;
+	kvm->fdt_gpa = bf->layout.fdt;
 
 	kvm->fdt = calloc(1, LKVM_FDT_MAX_SIZE);
 	if (!kvm->fdt)
@@ -191,9 +230,9 @@ static int boot_init(struct kvm *kvm)
 	if (ret < 0)
 		return ret;
 	pr_debug("kernel at 0x%llx, initrd at 0x%llx (%zu bytes), fdt at 0x%llx",
-		 (unsigned long long)layout.kernel,
-		 (unsigned long long)layout.initrd, initrd_len,
-		 (unsigned long long)layout.fdt);
+		 (unsigned long long)bf->layout.kernel,
+		 (unsigned long long)bf->layout.initrd, bf->initrd_len,
+		 (unsigned long long)bf->layout.fdt);
 	pr_debug("command line: %s", kvm->cmdline);
 	return kvm_cpu_arch_reset(kvm->cpus[0]);
 }

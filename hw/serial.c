@@ -353,9 +353,11 @@ static void serial_set_irq(void *ctx, int level)
  * The UART always prints, even when another device owns the terminal,
  * so that an earlycon the user asked for is seen.
  */
-static void serial_output(void *ctx __unused, const u8 *buf, size_t len)
+static void serial_output(void *ctx, const u8 *buf, size_t len)
 {
-	term_output(buf, len);
+	struct serial_dev *sd = ctx;
+
+	term_output(sd->kvm, buf, len);
 }
 
 static size_t serial_input(void *opaque, const u8 *buf, size_t len)
@@ -400,7 +402,7 @@ static void serial_free(struct serial_dev *sd)
 
 	/* Once this returns, the terminal thread no longer calls us. */
 	if (sd->owns_term)
-		term_set_console(NULL);
+		term_set_console(kvm, NULL);
 	mmio_unregister(&kvm->mmio, LKVM_UART_BASE);
 	serial8250_exit(&sd->uart);
 	free(sd);
@@ -441,7 +443,7 @@ static int serial_own_term(struct serial_dev *sd)
 		.input = serial_input,
 		.opaque = sd,
 	};
-	term_set_console(&sd->console);
+	term_set_console(sd->kvm, &sd->console);
 	sd->owns_term = true;
 	return 0;
 }

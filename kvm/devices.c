@@ -10,6 +10,8 @@
  * without the lock: they may take their own and call back into the
  * registry.
  */
+#include <stdio.h>
+
 #include "lkvm/devices.h"
 #include "lkvm/init.h"
 #include "lkvm/kvm.h"
@@ -179,3 +181,42 @@ static void devices_exit_all(struct kvm *kvm)
 	devices_exit(kvm);
 }
 lkvm_init(INIT_DEV_REGISTRY, devices_init, devices_exit_all);
+
+/* --debug at exit: one line of counters per device that keeps any. */
+struct stats_line {
+	const struct device_header *dev;
+	char buf[256];
+	size_t len;
+};
+
+static void stats_flush(struct stats_line *l)
+{
+	if (l->dev && l->len)
+		pr_info("device %s:%s", l->dev->name, l->buf);
+	l->len = 0;
+	l->buf[0] = 0;
+}
+
+static void stats_add(void *ctx, const struct device_header *dev,
+		      const char *counter, u64 value)
+{
+	struct stats_line *l = ctx;
+	int n;
+
+	if (dev != l->dev) {
+		stats_flush(l);
+		l->dev = dev;
+	}
+	n = snprintf(l->buf + l->len, sizeof(l->buf) - l->len, " %s=%llu",
+		     counter, (unsigned long long)value);
+	if (n > 0)
+		l->len = MIN(l->len + n, sizeof(l->buf) - 1);
+}
+
+void devices_report(struct kvm *kvm)
+{
+	struct stats_line l = { 0 };
+
+	devices_stats(kvm, stats_add, &l);
+	stats_flush(&l);
+}

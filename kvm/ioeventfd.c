@@ -5,7 +5,7 @@
  * on first use, so that device work never runs on (or blocks) a vCPU.
  *
  * Deleting a handle must not race with its callback: callbacks run with
- * ioev_lock held, and a deleted handle is only marked dead and freed at
+ * the state's lock held, and a deleted handle is only marked dead and freed at
  * the top of the next loop, once no epoll batch can still refer to it.
  */
 #include <errno.h>
@@ -35,20 +35,23 @@ struct ioeventfd {
 	struct ioeventfd *next_dead;
 };
 
-static pthread_mutex_t ioev_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_t ioev_thread;
-static bool ioev_running;
-static int ioev_epoll = -1;
-static int ioev_stop_fd = -1;
-static struct ioeventfd *ioev_dead;	/* deleted, to free */
-static int ioev_cap = -1;		/* KVM_CAP_IOEVENTFD, cached */
+/* kvm->ioev: from ioeventfd_init() to ioeventfd_exit(). */
+struct ioev_state {
+	pthread_mutex_t lock;
+	pthread_t thread;
+	bool running;
+	int epoll;
+	int stop_fd;
+	struct ioeventfd *dead;	/* deleted, to free */
+	int cap;		/* KVM_CAP_IOEVENTFD, cached; -1 unknown */
+};
 
-static void ioev_free_dead(void)
+static void ioev_free_dead(struct ioev_state *st)
 {
 	struct ioeventfd *ev;
 
-	while ((ev = ioev_dead)) {
-		ioev_dead = ev->next_dead;
+	while ((ev = st->dead)) {
+		st->dead = ev->next_dead;
 		free(ev);
 	}
 }
@@ -76,6 +79,7 @@ static bool ioev_dispatch(struct epoll_event *evs, int n)
 
 static void *ioev_thread_fn(void *arg)
 {
+	struct ioev_state *st = arg;
 	struct epoll_event evs[IOEV_BATCH];
 	bool stop = false;
 	int n;
@@ -84,61 +88,63 @@ static void *ioev_thread_fn(void *arg)
 	pthread_setname_np(pthread_self(), "lkvm-ioeventfd");
 	seccomp_apply(SECCOMP_IOEVENTFD);
 	while (!stop) {
-		pthread_mutex_lock(&ioev_lock);
-		ioev_free_dead();
-		pthread_mutex_unlock(&ioev_lock);
+		pthread_mutex_lock(&st->lock);
+		ioev_free_dead(st);
+		pthread_mutex_unlock(&st->lock);
 
-		n = epoll_wait(ioev_epoll, evs, IOEV_BATCH, -1);
+		n = epoll_wait(st->epoll, evs, IOEV_BATCH, -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_err("ioeventfd thread: epoll_wait: %s", strerror(errno));
 			break;
 		}
-		pthread_mutex_lock(&ioev_lock);
+		pthread_mutex_lock(&st->lock);
 		stop = ioev_dispatch(evs, n);
-		pthread_mutex_unlock(&ioev_lock);
+		pthread_mutex_unlock(&st->lock);
 	}
 	return NULL;
 }
 
-/* Called with ioev_lock held. */
-static int ioev_start_thread(void)
+/* Called with st->lock held. */
+static int ioev_start_thread(struct ioev_state *st)
 {
 	struct epoll_event e = { .events = EPOLLIN, .data.ptr = NULL };
 	int ret;
 
-	if (ioev_running)
+	if (st->running)
 		return 0;
-	ioev_epoll = epoll_create1(EPOLL_CLOEXEC);
-	ioev_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (ioev_epoll < 0 || ioev_stop_fd < 0 ||
-	    epoll_ctl(ioev_epoll, EPOLL_CTL_ADD, ioev_stop_fd, &e) < 0) {
+	st->epoll = epoll_create1(EPOLL_CLOEXEC);
+	st->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (st->epoll < 0 || st->stop_fd < 0 ||
+	    epoll_ctl(st->epoll, EPOLL_CTL_ADD, st->stop_fd, &e) < 0) {
 		ret = -errno;
 		goto err;
 	}
-	ret = -pthread_create(&ioev_thread, NULL, ioev_thread_fn, NULL);
+	ret = -pthread_create(&st->thread, NULL, ioev_thread_fn, st);
 	if (ret)
 		goto err;
-	ioev_running = true;
+	st->running = true;
 	return 0;
 
 err:
 	pr_err("cannot start the ioeventfd thread: %s", strerror(-ret));
-	if (ioev_stop_fd >= 0)
-		close(ioev_stop_fd);
-	if (ioev_epoll >= 0)
-		close(ioev_epoll);
-	ioev_stop_fd = ioev_epoll = -1;
+	if (st->stop_fd >= 0)
+		close(st->stop_fd);
+	if (st->epoll >= 0)
+		close(st->epoll);
+	st->stop_fd = st->epoll = -1;
 	return ret;
 }
 
 static bool ioev_supported(struct kvm *kvm)
 {
-	if (ioev_cap < 0)
-		ioev_cap = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION,
-				 KVM_CAP_IOEVENTFD) > 0;
-	return ioev_cap;
+	struct ioev_state *st = kvm->ioev;
+
+	if (st->cap < 0)
+		st->cap = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION,
+				KVM_CAP_IOEVENTFD) > 0;
+	return st->cap;
 }
 
 static int ioev_assign(struct ioeventfd *ev, u64 addr, u32 len,
@@ -183,6 +189,7 @@ int ioeventfd_add(struct kvm *kvm, u64 addr, u32 len, const u64 *datamatch,
 		  struct ioeventfd **evp)
 {
 	struct epoll_event e = { .events = EPOLLIN };
+	struct ioev_state *st = kvm->ioev;
 	struct ioeventfd *ev;
 	int fd, ret;
 
@@ -196,14 +203,14 @@ int ioeventfd_add(struct kvm *kvm, u64 addr, u32 len, const u64 *datamatch,
 		close(fd);
 		return ret;
 	}
-	pthread_mutex_lock(&ioev_lock);
-	ret = ioev_start_thread();
+	pthread_mutex_lock(&st->lock);
+	ret = ioev_start_thread(st);
 	e.data.ptr = ev;
 	ev->fn = fn;
 	ev->opaque = opaque;
-	if (!ret && epoll_ctl(ioev_epoll, EPOLL_CTL_ADD, ev->fd, &e) < 0)
+	if (!ret && epoll_ctl(st->epoll, EPOLL_CTL_ADD, ev->fd, &e) < 0)
 		ret = -errno;
-	pthread_mutex_unlock(&ioev_lock);
+	pthread_mutex_unlock(&st->lock);
 	if (ret < 0) {
 		/* Not polled: deassign and free it as a caller's eventfd. */
 		ev->fn = NULL;
@@ -217,10 +224,13 @@ int ioeventfd_add(struct kvm *kvm, u64 addr, u32 len, const u64 *datamatch,
 
 void ioeventfd_del(struct ioeventfd *ev)
 {
-	bool self = ioev_running && pthread_equal(pthread_self(), ioev_thread);
+	struct ioev_state *st;
+	bool self;
 
 	if (!ev)
 		return;
+	st = ev->kvm->ioev;
+	self = st->running && pthread_equal(pthread_self(), st->thread);
 	ev->kio.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
 	if (ioctl(ev->kvm->vm_fd, KVM_IOEVENTFD, &ev->kio) < 0)
 		pr_warn("KVM_IOEVENTFD deassign at %#llx: %s",
@@ -232,36 +242,48 @@ void ioeventfd_del(struct ioeventfd *ev)
 	}
 	/* From a callback, the thread already holds the lock. */
 	if (!self)
-		pthread_mutex_lock(&ioev_lock);
-	epoll_ctl(ioev_epoll, EPOLL_CTL_DEL, ev->fd, NULL);
+		pthread_mutex_lock(&st->lock);
+	epoll_ctl(st->epoll, EPOLL_CTL_DEL, ev->fd, NULL);
 	close(ev->fd);
 	ev->dead = true;
-	ev->next_dead = ioev_dead;
-	ioev_dead = ev;
+	ev->next_dead = st->dead;
+	st->dead = ev;
 	if (!self)
-		pthread_mutex_unlock(&ioev_lock);
+		pthread_mutex_unlock(&st->lock);
 }
 
 static int ioeventfd_init(struct kvm *kvm)
 {
+	struct ioev_state *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return -ENOMEM;
+	pthread_mutex_init(&st->lock, NULL);
+	st->epoll = st->stop_fd = st->cap = -1;
+	kvm->ioev = st;
 	return 0;
 }
 
 /* Devices have deleted their handles by now (exits run in reverse). */
 static void ioeventfd_exit(struct kvm *kvm)
 {
+	struct ioev_state *st = kvm->ioev;
 	u64 one = 1;
 
-	if (!ioev_running)
-		return;
-	if (write(ioev_stop_fd, &one, sizeof(one)) < 0)
-		pr_warn("cannot stop the ioeventfd thread: %s", strerror(errno));
-	else
-		pthread_join(ioev_thread, NULL);
-	ioev_running = false;
-	ioev_free_dead();
-	close(ioev_stop_fd);
-	close(ioev_epoll);
-	ioev_stop_fd = ioev_epoll = -1;
+	if (st->running) {
+		if (write(st->stop_fd, &one, sizeof(one)) < 0) {
+			/* It still runs on the state: leave it be. */
+			pr_warn("cannot stop the ioeventfd thread: %s",
+				strerror(errno));
+			return;
+		}
+		pthread_join(st->thread, NULL);
+		close(st->stop_fd);
+		close(st->epoll);
+	}
+	ioev_free_dead(st);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+	kvm->ioev = NULL;
 }
 lkvm_init(INIT_IRQCHIP, ioeventfd_init, ioeventfd_exit);

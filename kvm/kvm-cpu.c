@@ -13,6 +13,7 @@
 #include "lkvm/init.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
+#include "lkvm/procstat.h"
 #include "lkvm/seccomp.h"
 
 /* Sent to a vCPU thread to make KVM_RUN return (see kvm_cpus_kick). */
@@ -20,6 +21,26 @@
 
 static void kick_handler(int sig)
 {
+}
+
+/*
+ * Make every vCPU leave KVM_RUN. immediate_exit covers a thread that is
+ * about to enter KVM_RUN when the signal arrives. kvm_request_stop()
+ * calls it (the kvm->stop.kick hook).
+ */
+static void kvm_cpus_kick(struct kvm *kvm)
+{
+	int i;
+
+	for (i = 0; i < kvm->nr_cpus; i++) {
+		struct kvm_cpu *cpu = kvm->cpus[i];
+
+		if (!cpu)
+			continue;
+		__atomic_store_n(&cpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		if (cpu->thread_running)
+			pthread_kill(cpu->thread, SIG_KICK);
+	}
 }
 
 static struct kvm_cpu *kvm_cpu_create(struct kvm *kvm, int id)
@@ -69,6 +90,7 @@ static int kvm_cpus_init(struct kvm *kvm)
 	/* No SA_RESTART: the kick must interrupt KVM_RUN with EINTR. */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIG_KICK, &sa, NULL);
+	kvm->stop.kick = kvm_cpus_kick;
 
 	kvm->cpus = calloc(kvm->cfg.nr_cpus, sizeof(*kvm->cpus));
 	kvm->cpu_mpidr = calloc(kvm->cfg.nr_cpus, sizeof(*kvm->cpu_mpidr));
@@ -100,6 +122,7 @@ static void kvm_cpus_exit(struct kvm *kvm)
 		 (unsigned long long)exits, (unsigned long long)mmio);
 	pr_debug("CPU time of the vCPU threads: %.2fs, of which in the guest %.2fs",
 		 ticks / hz, guest / hz);
+	kvm->stop.kick = NULL;
 	free(kvm->cpus);
 	kvm->cpus = NULL;
 	kvm->nr_cpus = 0;
@@ -263,25 +286,6 @@ int kvm_cpus_start(struct kvm *kvm)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return ret ? -ret : 0;
-}
-
-/*
- * Make every vCPU leave KVM_RUN. immediate_exit covers a thread that is
- * about to enter KVM_RUN when the signal arrives.
- */
-void kvm_cpus_kick(struct kvm *kvm)
-{
-	int i;
-
-	for (i = 0; i < kvm->nr_cpus; i++) {
-		struct kvm_cpu *cpu = kvm->cpus[i];
-
-		if (!cpu)
-			continue;
-		__atomic_store_n(&cpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-		if (cpu->thread_running)
-			pthread_kill(cpu->thread, SIG_KICK);
-	}
 }
 
 void kvm_cpus_join(struct kvm *kvm)

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The VM: /dev/kvm, guest RAM, bring-up and shutdown. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -17,62 +16,10 @@
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
 #include "lkvm/options.h"
+#include "lkvm/procstat.h"
 
 #define KVM_DEV_PATH		"/dev/kvm"
 #define HUGETLBFS_MAGIC		0x958458f6
-
-static pthread_cond_t stop_cond;
-
-void kvm_request_stop(struct kvm *kvm, int status)
-{
-	pthread_mutex_lock(&kvm->stop_lock);
-	if (!kvm->stopping) {
-		__atomic_store_n(&kvm->stopping, true, __ATOMIC_RELEASE);
-		kvm->exit_status = status;
-		pthread_cond_broadcast(&stop_cond);
-	} else if (kvm->exit_status == LKVM_EXIT_RESET) {
-		/* A stop asked for while rebooting (--reboot) must win. */
-		kvm->exit_status = status;
-	}
-	pthread_mutex_unlock(&kvm->stop_lock);
-	kvm_cpus_kick(kvm);
-}
-
-bool kvm_is_stopping(struct kvm *kvm)
-{
-	return __atomic_load_n(&kvm->stopping, __ATOMIC_ACQUIRE);
-}
-
-/* Deadline for --timeout, on the monotonic clock; 0 = none. */
-static struct timespec stop_deadline;
-
-static void set_deadline(struct kvm *kvm)
-{
-	if (!kvm->cfg.timeout)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &stop_deadline);
-	stop_deadline.tv_sec += kvm->cfg.timeout;
-}
-
-static void wait_for_stop(struct kvm *kvm)
-{
-	bool expired = false;
-
-	pthread_mutex_lock(&kvm->stop_lock);
-	while (!kvm->stopping && !expired) {
-		if (stop_deadline.tv_sec)
-			expired = pthread_cond_timedwait(&stop_cond,
-					&kvm->stop_lock, &stop_deadline) == ETIMEDOUT;
-		else
-			pthread_cond_wait(&stop_cond, &kvm->stop_lock);
-	}
-	pthread_mutex_unlock(&kvm->stop_lock);
-	if (expired && !kvm_is_stopping(kvm)) {
-		pr_err("--timeout: the guest ran for %u seconds: stopping it",
-		       kvm->cfg.timeout);
-		kvm_request_stop(kvm, LKVM_EXIT_TIMEOUT);
-	}
-}
 
 static int open_kvm_device(struct kvm *kvm)
 {
@@ -284,21 +231,6 @@ static u64 guest_ram_resident_kb(struct kvm *kvm)
 	return n * page >> 10;
 }
 
-static u64 peak_rss_kb(void)
-{
-	char line[256];
-	u64 kb = 0;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %llu", (unsigned long long *)&kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /*
  * With --debug, report lkvm's own peak memory: the peak RSS less the guest
  * RAM that is resident at exit (guest pages are never given back, so that
@@ -306,7 +238,7 @@ static u64 peak_rss_kb(void)
  */
 static void report_memory(struct kvm *kvm)
 {
-	u64 hwm = peak_rss_kb(), ram = guest_ram_resident_kb(kvm);
+	u64 hwm = procstat_peak_rss_kb(), ram = guest_ram_resident_kb(kvm);
 
 	pr_debug("peak RSS %llu KiB, of which guest RAM %llu KiB: lkvm itself %llu KiB",
 		 (unsigned long long)hwm, (unsigned long long)ram,
@@ -320,37 +252,13 @@ static void report_memory(struct kvm *kvm)
  */
 static void report_cpu_time(void)
 {
-	struct { char comm[16]; u64 cpu; } t[64];
-	char line[1024] = "", comm[16];
-	u64 cpu, guest;
-	double hz = sysconf(_SC_CLK_TCK);
-	int nt = 0, i, len = 0;
-	struct dirent *de;
-	DIR *d = opendir("/proc/self/task");
+	struct procstat_threads pt = { 0 };
+	char line[1024];
 
-	if (!d)
+	if (procstat_threads_read(&pt, "vcpu") < 0)
 		return;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' ||
-		    !thread_cpu_time(atoi(de->d_name), comm, sizeof(comm), &cpu,
-				     &guest) || !strncmp(comm, "vcpu", 4))
-			continue;
-		for (i = 0; i < nt && strcmp(t[i].comm, comm); i++)
-			;
-		if (i == nt) {
-			if (nt == (int)ARRAY_SIZE(t))
-				continue;
-			memcpy(t[nt].comm, comm, sizeof(comm));
-			t[nt].cpu = 0;
-			nt++;
-		}
-		t[i].cpu += cpu;
-	}
-	closedir(d);
-	for (i = 0; i < nt && len < (int)sizeof(line) - 64; i++)
-		len += snprintf(line + len, sizeof(line) - len, "%s%s %.2fs",
-				i ? ", " : "", t[i].comm, t[i].cpu / hz);
-	pr_debug("CPU time of lkvm's threads: %s", len ? line : "none");
+	procstat_threads_format(&pt, sysconf(_SC_CLK_TCK), line, sizeof(line));
+	pr_debug("CPU time of lkvm's threads: %s", line);
 }
 
 static void kvm_core_exit(struct kvm *kvm)
@@ -370,17 +278,6 @@ static void kvm_core_exit(struct kvm *kvm)
 }
 lkvm_init(INIT_CORE, kvm_core_init, kvm_core_exit);
 
-/* The stop condition waits on the monotonic clock (--timeout). */
-static void stop_cond_init(void)
-{
-	pthread_condattr_t attr;
-
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&stop_cond, &attr);
-	pthread_condattr_destroy(&attr);
-}
-
 struct kvm *kvm_new(void)
 {
 	struct kvm *kvm = calloc(1, sizeof(*kvm));
@@ -391,8 +288,7 @@ struct kvm *kvm_new(void)
 	kvm->gic_fd = kvm->its_fd = -1;
 	kvm->mem.gpa_start = LKVM_RAM_BASE;
 	device_list_init(&kvm->devices);
-	pthread_mutex_init(&kvm->stop_lock, NULL);
-	stop_cond_init();
+	kvm_stop_init(&kvm->stop);
 	mmio_bus_init(&kvm->mmio);
 	return kvm;
 }
@@ -403,17 +299,8 @@ void kvm_delete(struct kvm *kvm)
 	free(kvm->cmdline);
 	free(kvm->fdt);
 	free(kvm->cpu_mpidr);
+	kvm_stop_destroy(&kvm->stop);
 	free(kvm);
-}
-
-static int kvm_exit_status(struct kvm *kvm)
-{
-	int status;
-
-	pthread_mutex_lock(&kvm->stop_lock);
-	status = kvm->exit_status;
-	pthread_mutex_unlock(&kvm->stop_lock);
-	return status;
 }
 
 /*
@@ -432,12 +319,7 @@ static int kvm_reboot(struct kvm *kvm)
 		ret = kvm_cpu_arch_reset(kvm->cpus[i]);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&kvm->stop_lock);
-	ret = kvm->exit_status != LKVM_EXIT_RESET;
-	if (!ret)
-		__atomic_store_n(&kvm->stopping, false, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&kvm->stop_lock);
-	return ret;
+	return !kvm_stop_rearm(kvm);
 }
 
 int kvm_run_vm(struct kvm *kvm)
@@ -448,7 +330,7 @@ int kvm_run_vm(struct kvm *kvm)
 		exit_all(&kvm->init, kvm);
 		return LKVM_EXIT_ERROR;
 	}
-	set_deadline(kvm);
+	kvm_stop_set_timeout(kvm, kvm->cfg.timeout);
 	for (;;) {
 		if (kvm_cpus_start(kvm) < 0) {
 			kvm_request_stop(kvm, LKVM_EXIT_ERROR);
@@ -456,16 +338,18 @@ int kvm_run_vm(struct kvm *kvm)
 			status = LKVM_EXIT_ERROR;
 			break;
 		}
-		wait_for_stop(kvm);
-		if (lkvm_debug)
+		kvm_stop_wait(kvm);
+		if (lkvm_debug) {
 			report_cpu_time();
+			devices_report(kvm);
+		}
 		kvm_cpus_join(kvm);
-		status = kvm_exit_status(kvm);
+		status = kvm_stop_status(kvm);
 		if (status != LKVM_EXIT_RESET || !kvm->cfg.reboot)
 			break;
 		ret = kvm_reboot(kvm);
 		if (ret) {
-			status = ret < 0 ? LKVM_EXIT_ERROR : kvm_exit_status(kvm);
+			status = ret < 0 ? LKVM_EXIT_ERROR : kvm_stop_status(kvm);
 			break;
 		}
 	}

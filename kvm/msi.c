@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "lkvm/init.h"
 #include "lkvm/irqfd.h"
 #include "lkvm/kvm.h"
 #include "lkvm/layout.h"
@@ -20,19 +21,23 @@
 #define MSI_GSI_BASE		(LKVM_NR_IRQS - LKVM_SPI_BASE)
 #define MSI_MAX_ROUTES		1024
 
-static pthread_mutex_t msi_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct kvm_irq_routing_entry msi_entries[MSI_MAX_ROUTES];
-static bool msi_used[MSI_MAX_ROUTES];
-static bool msi_routing_broken;	/* KVM refused a table: use KVM_SIGNAL_MSI */
+/* kvm->msi: from msi_init() to msi_exit(). */
+struct msi_state {
+	pthread_mutex_t lock;
+	struct kvm_irq_routing_entry entries[MSI_MAX_ROUTES];
+	bool used[MSI_MAX_ROUTES];
+	bool routing_broken;	/* KVM refused a table: use KVM_SIGNAL_MSI */
+};
 
 void msi_route_init(struct msi_route *r)
 {
 	*r = (struct msi_route) { .gsi = -1, .efd = -1 };
 }
 
-/* Called with msi_lock held. */
+/* Called with the lock held. */
 static int commit_routes(struct kvm *kvm)
 {
+	struct msi_state *st = kvm->msi;
 	unsigned int nr_spis = MSI_GSI_BASE, n = 0, i;
 	struct kvm_irq_routing *table;
 	int ret = 0;
@@ -49,15 +54,15 @@ static int commit_routes(struct kvm *kvm)
 		};
 	}
 	for (i = 0; i < MSI_MAX_ROUTES; i++) {
-		if (msi_used[i])
-			table->entries[n++] = msi_entries[i];
+		if (st->used[i])
+			table->entries[n++] = st->entries[i];
 	}
 	table->nr = n;
 	if (ioctl(kvm->vm_fd, KVM_SET_GSI_ROUTING, table) < 0) {
 		ret = -errno;
 		pr_warn("KVM_SET_GSI_ROUTING (%u routes): %s; MSIs go through KVM_SIGNAL_MSI",
 			n, strerror(errno));
-		msi_routing_broken = true;
+		st->routing_broken = true;
 	}
 	free(table);
 	return ret;
@@ -66,6 +71,7 @@ static int commit_routes(struct kvm *kvm)
 int msi_route_set(struct kvm *kvm, struct msi_route *r, u64 addr, u32 data,
 		  u32 devid)
 {
+	struct msi_state *st = kvm->msi;
 	struct kvm_irq_routing_entry *e;
 	unsigned int i;
 	int ret, fd;
@@ -74,23 +80,23 @@ int msi_route_set(struct kvm *kvm, struct msi_route *r, u64 addr, u32 data,
 	r->data = data;
 	r->devid = devid;
 
-	pthread_mutex_lock(&msi_lock);
-	if (msi_routing_broken) {
+	pthread_mutex_lock(&st->lock);
+	if (st->routing_broken) {
 		ret = -ENOSYS;
 		goto out;
 	}
 	if (r->gsi < 0) {
-		for (i = 0; i < MSI_MAX_ROUTES && msi_used[i]; i++)
+		for (i = 0; i < MSI_MAX_ROUTES && st->used[i]; i++)
 			;
 		if (i == MSI_MAX_ROUTES) {
 			pr_warn_ratelimited("out of MSI routes");
 			ret = -ENOSPC;
 			goto out;
 		}
-		msi_used[i] = true;
+		st->used[i] = true;
 		r->gsi = MSI_GSI_BASE + i;
 	}
-	e = &msi_entries[r->gsi - MSI_GSI_BASE];
+	e = &st->entries[r->gsi - MSI_GSI_BASE];
 	*e = (struct kvm_irq_routing_entry) {
 		.gsi = r->gsi, .type = KVM_IRQ_ROUTING_MSI,
 		.flags = KVM_MSI_VALID_DEVID,
@@ -112,18 +118,20 @@ int msi_route_set(struct kvm *kvm, struct msi_route *r, u64 addr, u32 data,
 		r->efd = fd;
 	}
 out:
-	pthread_mutex_unlock(&msi_lock);
+	pthread_mutex_unlock(&st->lock);
 	return ret;
 }
 
 void msi_route_release(struct kvm *kvm, struct msi_route *r)
 {
-	pthread_mutex_lock(&msi_lock);
+	struct msi_state *st = kvm->msi;
+
+	pthread_mutex_lock(&st->lock);
 	if (r->efd >= 0)
 		irqfd_del(kvm, r->efd, r->gsi);
 	if (r->gsi >= 0)
-		msi_used[r->gsi - MSI_GSI_BASE] = false;
-	pthread_mutex_unlock(&msi_lock);
+		st->used[r->gsi - MSI_GSI_BASE] = false;
+	pthread_mutex_unlock(&st->lock);
 	msi_route_init(r);
 }
 
@@ -147,3 +155,23 @@ int msi_route_signal(struct kvm *kvm, struct msi_route *r)
 	}
 	return 0;
 }
+
+static int msi_init(struct kvm *kvm)
+{
+	struct msi_state *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return -ENOMEM;
+	pthread_mutex_init(&st->lock, NULL);
+	kvm->msi = st;
+	return 0;
+}
+
+/* Devices have released their routes by now (exits run in reverse). */
+static void msi_exit(struct kvm *kvm)
+{
+	pthread_mutex_destroy(&kvm->msi->lock);
+	free(kvm->msi);
+	kvm->msi = NULL;
+}
+lkvm_init(INIT_IRQCHIP, msi_init, msi_exit);

@@ -29,7 +29,7 @@ fi
 
 PKGS=(
 	# build (cross on x86_64, native on arm64)
-	make gcc git pkg-config
+	make gcc git pkg-config python3
 	device-tree-compiler libfdt-dev zlib1g-dev libcmocka-dev libseccomp-dev
 	clang llvm libclang-rt-dev
 	# rig

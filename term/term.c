@@ -48,29 +48,38 @@
 /* Pipe message that only wakes the thread (signal numbers are never 0). */
 #define TERM_MSG_WAKE		0
 
-static struct kvm *term_kvm;
-
-/* Raw mode; term_orig is what term_restore() puts back. */
+/*
+ * Process-wide, as the terminal and signals are (one terminal per
+ * process): term_restore() runs from signal handlers and atexit, which
+ * cannot be given the VM, and the stop handler writes to the pipe of the
+ * VM whose terminal installed it. term_orig is what term_restore() puts
+ * back.
+ */
 static struct termios term_orig;
 static volatile sig_atomic_t term_raw;
-
-/* Signal handlers -> terminal thread. Kept open for the whole process. */
-static int term_pipe[2] = { -1, -1 };
-static pthread_t term_thread;
-static bool term_thread_running;
-static bool term_thread_stop;	/* atomic */
-static bool term_stdin_active;
-
-static pthread_mutex_t term_console_lock = PTHREAD_MUTEX_INITIALIZER;
-static const struct console_ops *term_console;
+static volatile sig_atomic_t term_signal_fd = -1;
 
 static const int term_stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
 static const int term_fatal_signals[] = {
 	SIGQUIT, SIGSEGV, SIGABRT, SIGBUS, SIGILL, SIGFPE,
 };
-static struct sigaction term_old_stop[ARRAY_SIZE(term_stop_signals)];
-static struct sigaction term_old_fatal[ARRAY_SIZE(term_fatal_signals)];
-static bool term_fatal_installed;
+
+/* kvm->term: from term_init() to term_exit(). */
+struct term_state {
+	struct kvm *kvm;
+	int pipe[2];		/* signal handlers -> terminal thread */
+	pthread_t thread;
+	bool thread_running;
+	bool thread_stop;	/* atomic */
+	bool stdin_active;
+
+	pthread_mutex_t console_lock;
+	const struct console_ops *console;
+
+	struct sigaction old_stop[ARRAY_SIZE(term_stop_signals)];
+	struct sigaction old_fatal[ARRAY_SIZE(term_fatal_signals)];
+	bool fatal_installed;
+};
 
 /* Input waiting for the console device. */
 struct term_input {
@@ -92,18 +101,20 @@ void term_restore(void)
 	errno = saved_errno;
 }
 
-void term_set_console(const struct console_ops *ops)
+void term_set_console(struct kvm *kvm, const struct console_ops *ops)
 {
+	struct term_state *t = kvm->term;
+
 	/* Taken around ->input too: once this returns, the old one is idle. */
-	pthread_mutex_lock(&term_console_lock);
-	term_console = ops;
-	pthread_mutex_unlock(&term_console_lock);
+	pthread_mutex_lock(&t->console_lock);
+	t->console = ops;
+	pthread_mutex_unlock(&t->console_lock);
 }
 
 /* To stdout, the log and the patterns, in that order (term/watch.c). */
-void term_output(const u8 *buf, size_t len)
+void term_output(struct kvm *kvm, const u8 *buf, size_t len)
 {
-	console_output(buf, len);
+	console_output(kvm, buf, len);
 }
 
 /* ---- signals ---- */
@@ -114,7 +125,7 @@ static void term_stop_handler(int sig)
 	u8 msg = sig;
 
 	term_restore();
-	if (write(term_pipe[1], &msg, 1) < 0) {
+	if (write(term_signal_fd, &msg, 1) < 0) {
 		/* Pipe full: enough stop requests are queued already. */
 	}
 	errno = saved_errno;
@@ -166,15 +177,15 @@ static bool term_stalled(const struct term_input *in)
 }
 
 /* Offer the pending input to the console device. */
-static void term_deliver(struct term_input *in)
+static void term_deliver(struct term_state *t, struct term_input *in)
 {
 	size_t n = 0;
 
-	pthread_mutex_lock(&term_console_lock);
-	if (term_console)
-		n = term_console->input(term_console->opaque,
-					in->buf + in->off, in->len);
-	pthread_mutex_unlock(&term_console_lock);
+	pthread_mutex_lock(&t->console_lock);
+	if (t->console)
+		n = t->console->input(t->console->opaque, in->buf + in->off,
+				      in->len);
+	pthread_mutex_unlock(&t->console_lock);
 
 	n = MIN(n, in->len);
 	if (n)
@@ -185,7 +196,7 @@ static void term_deliver(struct term_input *in)
 		in->off = 0;
 }
 
-static void term_read_stdin(struct term_input *in)
+static void term_read_stdin(struct term_state *t, struct term_input *in)
 {
 	u8 scratch[256 + 1];
 	bool discard = in->len >= TERM_BUF;
@@ -211,7 +222,7 @@ static void term_read_stdin(struct term_input *in)
 		/* EOF or a dead stdin (CI, </dev/null): the guest runs on. */
 		pr_debug("stdin: %s: no more console input",
 			 n ? strerror(errno) : "end of file");
-		term_stdin_active = false;
+		t->stdin_active = false;
 		return;
 	}
 
@@ -221,29 +232,30 @@ static void term_read_stdin(struct term_input *in)
 			in->progress_ms = term_now_ms();
 		in->len += n;
 		/* What was typed before a quit still goes out first. */
-		term_deliver(in);
+		term_deliver(t, in);
 	}
 	if (quit)
-		kvm_request_stop(term_kvm, LKVM_EXIT_OK);
+		kvm_request_stop(t->kvm, LKVM_EXIT_OK);
 }
 
 /* Act on what the signal handlers sent. */
-static void term_read_pipe(void)
+static void term_read_pipe(struct term_state *t)
 {
 	u8 msg[16];
 	ssize_t n, i;
 
-	while ((n = read(term_pipe[0], msg, sizeof(msg))) > 0) {
+	while ((n = read(t->pipe[0], msg, sizeof(msg))) > 0) {
 		for (i = 0; i < n; i++) {
 			if (msg[i] != TERM_MSG_WAKE)
-				kvm_request_stop(term_kvm,
+				kvm_request_stop(t->kvm,
 						 LKVM_EXIT_SIGNAL + msg[i]);
 		}
 	}
 }
 
-static void *term_thread_fn(void *arg __unused)
+static void *term_thread_fn(void *arg)
 {
+	struct term_state *t = arg;
 	struct term_input *in;
 	struct pollfd fds[2];
 	nfds_t nfds;
@@ -255,11 +267,11 @@ static void *term_thread_fn(void *arg __unused)
 		return NULL;
 	}
 
-	while (!__atomic_load_n(&term_thread_stop, __ATOMIC_ACQUIRE)) {
-		fds[0] = (struct pollfd) { .fd = term_pipe[0], .events = POLLIN };
+	while (!__atomic_load_n(&t->thread_stop, __ATOMIC_ACQUIRE)) {
+		fds[0] = (struct pollfd) { .fd = t->pipe[0], .events = POLLIN };
 		fds[1] = (struct pollfd) { .fd = STDIN_FILENO, .events = POLLIN };
 		/* A full buffer stops reading: back-pressure to the user. */
-		nfds = (term_stdin_active &&
+		nfds = (t->stdin_active &&
 			(in->len < TERM_BUF || term_stalled(in))) ? 2 : 1;
 
 		if (poll(fds, nfds, in->len ? TERM_RETRY_MS : -1) < 0) {
@@ -269,13 +281,13 @@ static void *term_thread_fn(void *arg __unused)
 			break;
 		}
 		if (fds[0].revents & POLLIN)
-			term_read_pipe();
-		if (__atomic_load_n(&term_thread_stop, __ATOMIC_ACQUIRE))
+			term_read_pipe(t);
+		if (__atomic_load_n(&t->thread_stop, __ATOMIC_ACQUIRE))
 			break;
 		if (in->len)
-			term_deliver(in);
+			term_deliver(t, in);
 		if (nfds == 2 && fds[1].revents)
-			term_read_stdin(in);
+			term_read_stdin(t, in);
 	}
 	free(in);
 	return NULL;
@@ -307,10 +319,10 @@ static void term_set_raw(void)
 }
 
 /* Decide whether to read stdin and whether to make it raw. */
-static void term_setup_stdin(void)
+static void term_setup_stdin(struct term_state *t)
 {
-	term_stdin_active = fcntl(STDIN_FILENO, F_GETFL) >= 0;
-	if (!term_stdin_active || !isatty(STDIN_FILENO))
+	t->stdin_active = fcntl(STDIN_FILENO, F_GETFL) >= 0;
+	if (!t->stdin_active || !isatty(STDIN_FILENO))
 		return;
 	/*
 	 * In the background, reading the terminal or changing its mode
@@ -318,82 +330,105 @@ static void term_setup_stdin(void)
 	 */
 	if (tcgetpgrp(STDIN_FILENO) != getpgrp()) {
 		pr_debug("terminal: not in the foreground: no console input");
-		term_stdin_active = false;
+		t->stdin_active = false;
 		return;
 	}
 	term_set_raw();
 }
 
-static int term_init(struct kvm *kvm)
+/* Signals and the thread; unwinds what it did on failure. */
+static int term_start(struct term_state *t)
 {
-	static bool atexit_done;
-	struct sigaction ign = { .sa_handler = SIG_IGN };
 	int ret;
 
-	term_kvm = kvm;
+	term_signal_fd = t->pipe[1];
+	term_install(term_stop_signals, ARRAY_SIZE(term_stop_signals),
+		     t->old_stop, term_stop_handler);
+	/* Only a raw terminal needs rescuing from a crash. */
+	t->fatal_installed = term_raw;
+	if (t->fatal_installed)
+		term_install(term_fatal_signals, ARRAY_SIZE(term_fatal_signals),
+			     t->old_fatal, term_fatal_handler);
+
+	ret = -pthread_create(&t->thread, NULL, term_thread_fn, t);
+	if (ret < 0) {
+		pr_err("terminal: cannot start its thread: %s", strerror(-ret));
+		return ret;
+	}
+	pthread_setname_np(t->thread, "lkvm-term");
+	t->thread_running = true;
+	return 0;
+}
+
+/* Signals back as they were, the terminal restored, the state freed. */
+static void term_free(struct kvm *kvm)
+{
+	struct term_state *t = kvm->term;
+
+	if (t->fatal_installed)
+		term_uninstall(term_fatal_signals,
+			       ARRAY_SIZE(term_fatal_signals), t->old_fatal);
+	term_uninstall(term_stop_signals, ARRAY_SIZE(term_stop_signals),
+		       t->old_stop);
+	term_signal_fd = -1;
+	term_restore();
+	close(t->pipe[0]);
+	close(t->pipe[1]);
+	pthread_mutex_destroy(&t->console_lock);
+	free(t);
+	kvm->term = NULL;
+}
+
+static int term_init(struct kvm *kvm)
+{
+	static bool atexit_done;	/* process-wide, as term_restore() */
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	struct term_state *t;
+	int ret;
+
 	console_write_init(STDOUT_FILENO);
 	/* A closed stdout must fail writes with EPIPE, not kill us. */
 	sigemptyset(&ign.sa_mask);
 	sigaction(SIGPIPE, &ign, NULL);
 
-	if (term_pipe[0] < 0 && pipe2(term_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	if (pipe2(t->pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		ret = -errno;
 		pr_err("terminal: pipe: %s", strerror(errno));
+		free(t);
 		return ret;
 	}
+	t->kvm = kvm;
+	pthread_mutex_init(&t->console_lock, NULL);
+	kvm->term = t;
 	if (!atexit_done) {
 		atexit(term_restore);
 		atexit_done = true;
 	}
-	term_setup_stdin();
-	term_install(term_stop_signals, ARRAY_SIZE(term_stop_signals),
-		     term_old_stop, term_stop_handler);
-	/* Only a raw terminal needs rescuing from a crash. */
-	term_fatal_installed = term_raw;
-	if (term_fatal_installed)
-		term_install(term_fatal_signals, ARRAY_SIZE(term_fatal_signals),
-			     term_old_fatal, term_fatal_handler);
-
-	__atomic_store_n(&term_thread_stop, false, __ATOMIC_RELEASE);
-	ret = -pthread_create(&term_thread, NULL, term_thread_fn, NULL);
-	if (ret < 0) {
-		pr_err("terminal: cannot start its thread: %s", strerror(-ret));
-		goto err;
-	}
-	pthread_setname_np(term_thread, "lkvm-term");
-	term_thread_running = true;
-	return 0;
-
-err:
-	if (term_fatal_installed)
-		term_uninstall(term_fatal_signals,
-			       ARRAY_SIZE(term_fatal_signals), term_old_fatal);
-	term_uninstall(term_stop_signals, ARRAY_SIZE(term_stop_signals),
-		       term_old_stop);
-	term_restore();
+	term_setup_stdin(t);
+	ret = term_start(t);
+	if (ret < 0)
+		term_free(kvm);
 	return ret;
 }
 
-static void term_exit(struct kvm *kvm __unused)
+static void term_exit(struct kvm *kvm)
 {
+	struct term_state *t = kvm->term;
 	u8 msg = TERM_MSG_WAKE;
 
-	if (term_thread_running) {
-		__atomic_store_n(&term_thread_stop, true, __ATOMIC_RELEASE);
-		if (write(term_pipe[1], &msg, 1) < 0)
-			pr_err("terminal: cannot stop its thread: %s",
-			       strerror(errno));
-		else
-			pthread_join(term_thread, NULL);
-		term_thread_running = false;
+	if (t->thread_running) {
+		__atomic_store_n(&t->thread_stop, true, __ATOMIC_RELEASE);
+		/* A full pipe wakes the thread as well: join it either way. */
+		if (write(t->pipe[1], &msg, 1) < 0 && errno != EAGAIN)
+			pr_warn("terminal: cannot wake its thread: %s",
+				strerror(errno));
+		pthread_join(t->thread, NULL);
+		t->thread_running = false;
 	}
-	if (term_fatal_installed)
-		term_uninstall(term_fatal_signals,
-			       ARRAY_SIZE(term_fatal_signals), term_old_fatal);
-	term_fatal_installed = false;
-	term_uninstall(term_stop_signals, ARRAY_SIZE(term_stop_signals),
-		       term_old_stop);
-	term_restore();
+	term_free(kvm);
 }
 
 lkvm_init(INIT_DEV_BASE, term_init, term_exit);

@@ -216,89 +216,114 @@ int watch_final(struct console_watch *w, int status)
 
 /* ---- glue: the VM's console output, and one watch for it ---- */
 
-static struct console_watch watch = { .log_fd = -1, .result = -1 };
-/* Serialises the console devices' output, stdout writes included. */
-static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct kvm *watch_kvm;
-static bool watch_on;
-static bool out_dead;
+/* kvm->cons_out: from console_watch_init() to console_watch_free(). */
+struct console_out {
+	/* Serialises the console devices' output, stdout writes included. */
+	pthread_mutex_t lock;
+	struct console_watch watch;
+	bool watch_on;
+	bool out_dead;
+};
 
 /* Feed the watch; the status it decided just now, or -1. */
-static int watch_decide(const u8 *buf, size_t len)
+static int watch_decide(struct console_watch *w, const u8 *buf, size_t len)
 {
-	bool undecided = watch.result < 0;
+	bool undecided = w->result < 0;
 	int result;
 
 	/* Once decided, the log still takes what the guest prints. */
-	result = watch_feed(&watch, buf, len);
+	result = watch_feed(w, buf, len);
 	if (!undecided || result < 0)
 		return -1;
-	pr_info("%s", watch.why);
+	pr_info("%s", w->why);
 	return result;
 }
 
-void console_output(const u8 *buf, size_t len)
+void console_output(struct kvm *kvm, const u8 *buf, size_t len)
 {
+	struct console_out *co = kvm->cons_out;
 	int result = -1;
 
-	pthread_mutex_lock(&watch_lock);
-	if (!out_dead && console_write(buf, len) < 0) {
+	pthread_mutex_lock(&co->lock);
+	if (!co->out_dead && console_write(buf, len) < 0) {
 		/*
 		 * Nobody reads it any more (EPIPE, EBADF, EIO after a hangup):
 		 * drop the output from now on rather than fail the guest.
 		 */
-		out_dead = true;
+		co->out_dead = true;
 		pr_warn("stdout: %s: guest console output discarded",
 			strerror(errno));
 	}
-	if (watch_on)
-		result = watch_decide(buf, len);
-	pthread_mutex_unlock(&watch_lock);
+	if (co->watch_on)
+		result = watch_decide(&co->watch, buf, len);
+	pthread_mutex_unlock(&co->lock);
 	if (result >= 0)
-		kvm_request_stop(watch_kvm, result);
+		kvm_request_stop(kvm, result);
 }
 
-int console_watch_final(int status)
+int console_watch_final(struct kvm *kvm, int status)
 {
+	struct console_out *co = kvm->cons_out;
 	int ret = status;
 
-	pthread_mutex_lock(&watch_lock);
-	if (watch_on && watch.result >= 0) {
+	if (!co)
+		return status;
+	pthread_mutex_lock(&co->lock);
+	if (co->watch_on && co->watch.result >= 0) {
 		/* The console decided first (the message is out already). */
-		ret = watch.result;
-	} else if (watch_on) {
-		ret = watch_final(&watch, status);
-		if (watch.result >= 0 || ret != status)
-			pr_err("%s", watch.why);
+		ret = co->watch.result;
+	} else if (co->watch_on) {
+		ret = watch_final(&co->watch, status);
+		if (co->watch.result >= 0 || ret != status)
+			pr_err("%s", co->watch.why);
 	}
-	watch_on = false;
-	watch_free(&watch);
-	pthread_mutex_unlock(&watch_lock);
+	co->watch_on = false;
+	pthread_mutex_unlock(&co->lock);
+	console_watch_free(kvm);
 	return ret;
+}
+
+void console_watch_free(struct kvm *kvm)
+{
+	struct console_out *co = kvm->cons_out;
+
+	if (!co)
+		return;
+	watch_free(&co->watch);
+	pthread_mutex_destroy(&co->lock);
+	free(co);
+	kvm->cons_out = NULL;
 }
 
 int console_watch_init(struct kvm *kvm)
 {
+	struct console_out *co = calloc(1, sizeof(*co));
 	char err[256];
 	int ret;
 
-	pthread_mutex_lock(&watch_lock);
-	ret = watch_init(&watch, &kvm->cfg, err, sizeof(err));
-	if (ret < 0)
+	if (!co)
+		return -ENOMEM;
+	ret = watch_init(&co->watch, &kvm->cfg, err, sizeof(err));
+	if (ret < 0) {
 		pr_err("%s", err);
-	watch_kvm = kvm;
-	watch_on = !ret && watch_active(&watch);
-	pthread_mutex_unlock(&watch_lock);
-	return ret;
+		free(co);
+		return ret;
+	}
+	pthread_mutex_init(&co->lock, NULL);
+	co->watch_on = watch_active(&co->watch);
+	kvm->cons_out = co;
+	return 0;
 }
 
 void console_watch_exit(struct kvm *kvm)
 {
+	struct console_out *co = kvm->cons_out;
+
 	/* Keep the patterns for console_watch_final(); close the log. */
-	pthread_mutex_lock(&watch_lock);
-	if (watch.log_fd >= 0)
-		close(watch.log_fd);
-	watch.log_fd = -1;
-	pthread_mutex_unlock(&watch_lock);
+	pthread_mutex_lock(&co->lock);
+	if (co->watch.log_fd >= 0)
+		close(co->watch.log_fd);
+	co->watch.log_fd = -1;
+	pthread_mutex_unlock(&co->lock);
 }
 lkvm_init(INIT_DEV_BASE, console_watch_init, console_watch_exit);

@@ -15,14 +15,26 @@ trap 'rm -rf "$tmp"' EXIT
 
 echo "# unit tests"
 UNIT_SUMMARY_FILE=$tmp/unit tests/run-unit.sh "$@"
+# No dependency loops between source files (docs/architecture.md): one
+# test over the cross objects the Makefile passes in DEPLOOP_OBJS.
+echo "# layering"
+lp=0 lf=0
+# shellcheck disable=SC2086
+if [ -n "${DEPLOOP_OBJS:-}" ] && python3 scripts/deploops.py $DEPLOOP_OBJS; then
+	lp=1
+	echo "ok - no dependency loops between source files"
+else
+	lf=1
+	echo "not ok - dependency loops between source files (make deploops)"
+fi
 echo "# boot tests"
 # shellcheck disable=SC2086
 RIG_SUMMARY_FILE=$tmp/rig tests/rig/run-tests.sh ${RIG_CONFIGS:-}
 
 read -r up uf us <"$tmp/unit" 2>/dev/null || { up=0; uf=1; us=0; }
 read -r rp rf <"$tmp/rig" 2>/dev/null || { rp=0; rf=1; }
-echo "# unit: $up ok, $uf not ok, $us skipped; boot: $rp ok, $rf not ok"
-pass=$((up + rp))
-fail=$((uf + rf))
+echo "# unit: $up ok, $uf not ok, $us skipped; layering: $lp ok, $lf not ok; boot: $rp ok, $rf not ok"
+pass=$((up + lp + rp))
+fail=$((uf + lf + rf))
 echo "$pass passed, $fail failed, $us skipped"
 [ "$fail" = 0 ] && [ "$pass" -gt 0 ]

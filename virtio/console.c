@@ -85,7 +85,7 @@ static void vcon_transmit(struct vcon *vc)
 		virtq_enable_notify(vq, false);
 		while ((r = virtq_pop(vq, e)) == VIRTQ_GOT) {
 			for (i = 0; i < e->out_num; i++)
-				term_output(e->iov[i].iov_base,
+				term_output(vdev->kvm, e->iov[i].iov_base,
 					    e->iov[i].iov_len);
 			virtq_push(vq, e->head, 0);
 		}
@@ -108,7 +108,7 @@ static void vcon_exit(struct virtio_device *vdev)
 
 	/* Once this returns, the terminal thread no longer calls us. */
 	if (vc->owns_term)
-		term_set_console(NULL);
+		term_set_console(vdev->kvm, NULL);
 	virtio_unregister(vdev);
 	free(vc);
 }
@@ -167,7 +167,7 @@ static int vcon_init(struct kvm *kvm)
 		.input = vcon_input,
 		.opaque = vc,
 	};
-	term_set_console(&vc->console);
+	term_set_console(kvm, &vc->console);
 	vc->owns_term = true;
 	return 0;
 }

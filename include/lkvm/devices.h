@@ -76,6 +76,8 @@ void devices_reset(struct kvm *kvm);
 void devices_pause(struct kvm *kvm);
 void devices_resume(struct kvm *kvm);
 void devices_stats(struct kvm *kvm, device_stat_fn emit, void *ctx);
+/* Print every device's counters, a line each (the --debug report). */
+void devices_report(struct kvm *kvm);
 /* Unregister every device and call its exit hook, newest first. */
 void devices_exit(struct kvm *kvm);
 

@@ -25,7 +25,6 @@ struct kvm_cpu {
 /* kvm/kvm-cpu.c */
 int kvm_cpus_start(struct kvm *kvm);
 void kvm_cpus_join(struct kvm *kvm);
-void kvm_cpus_kick(struct kvm *kvm);
 
 /* Architecture hooks (arm64/kvm-cpu.c). */
 int kvm_cpu_arch_init(struct kvm_cpu *cpu);

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 
 #include "lkvm/util.h"
 #include "lkvm/devices.h"
@@ -12,9 +13,15 @@
 #include "lkvm/mmio.h"
 #include "lkvm/layout.h"
 
+struct kvm;
 struct kvm_cpu;
 struct fdt_irq_parent;
 struct pci_host;
+struct ioev_state;
+struct msi_state;
+struct boot_files;
+struct term_state;
+struct console_out;
 
 enum console_type {
 	CONSOLE_SERIAL,
@@ -73,6 +80,17 @@ struct kvm_config {
 	int nr_fail_on;
 };
 
+/* Stopping the VM (kvm/stop.c). */
+struct kvm_stop {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* on CLOCK_MONOTONIC */
+	struct timespec deadline;	/* --timeout; tv_sec 0 = none */
+	bool stopping;			/* atomic; written under lock */
+	int status;			/* enum lkvm_exit; the first wins */
+	/* Makes every vCPU leave KVM_RUN; set by kvm/kvm-cpu.c. */
+	void (*kick)(struct kvm *kvm);
+};
+
 /* The virtual machine. */
 struct kvm {
 	struct kvm_config cfg;
@@ -119,15 +137,32 @@ struct kvm {
 	const struct fdt_irq_parent *irq_parent;
 	const char *stdout_path;
 
-	/* Shutdown. */
-	pthread_mutex_t stop_lock;
-	bool stopping;
-	int exit_status;	/* enum lkvm_exit */
+	/*
+	 * Per-VM state of the subsystems, each allocated by its own init
+	 * (or first use) and freed by its exit: no file statics.
+	 */
+	struct ioev_state *ioev;	/* kvm/ioeventfd.c */
+	struct msi_state *msi;		/* kvm/msi.c */
+	struct boot_files *boot;	/* arm64/boot.c */
+	struct term_state *term;	/* term/term.c */
+	struct console_out *cons_out;	/* term/watch.c */
+
+	struct kvm_stop stop;
 };
 
-/* Ask every vCPU to stop; the first caller's status wins. */
+/* kvm/stop.c: ask every vCPU to stop; the first caller's status wins. */
 void kvm_request_stop(struct kvm *kvm, int status);
 bool kvm_is_stopping(struct kvm *kvm);
+void kvm_stop_init(struct kvm_stop *st);
+void kvm_stop_destroy(struct kvm_stop *st);
+/* The status of the stop (enum lkvm_exit). */
+int kvm_stop_status(struct kvm *kvm);
+/* Start the --timeout clock: the guest is stopped @seconds from now. */
+void kvm_stop_set_timeout(struct kvm *kvm, unsigned int seconds);
+/* Wait until a stop is requested or the deadline passes (then stop). */
+void kvm_stop_wait(struct kvm *kvm);
+/* After a reset (--reboot): run again unless another stop came; true if so. */
+bool kvm_stop_rearm(struct kvm *kvm);
 
 /* kvm/kvm.c */
 struct kvm *kvm_new(void);

@@ -16,9 +16,10 @@ struct console_ops {
 	void *opaque;
 };
 
-void term_set_console(const struct console_ops *ops);
-/* The guest's console output: to stdout (and later the console log). */
-void term_output(const u8 *buf, size_t len);
+/* The terminal is the VM's (kvm->term, term/term.c). */
+void term_set_console(struct kvm *kvm, const struct console_ops *ops);
+/* The guest's console output: to stdout, the log and the patterns. */
+void term_output(struct kvm *kvm, const u8 *buf, size_t len);
 /* Restore the terminal; safe to call from a signal handler, many times. */
 void term_restore(void);
 

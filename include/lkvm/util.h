@@ -91,12 +91,6 @@ ssize_t write_in_full(int fd, const void *buf, size_t count);
  */
 void set_err(char *err, size_t errlen, const char *fmt, ...) __printf(3, 4);
 /*
- * CPU time of thread @tid of this process in clock ticks (user + system,
- * and the part spent running a guest), and its name in @comm; io_uring's
- * workers, "iou-wrk-TID", all come out as "iou-wrk". False if it is gone.
- */
-bool thread_cpu_time(int tid, char *comm, size_t len, u64 *cpu, u64 *guest);
-/*
  * The guest console's output goes to @fd (default stdout); call before
  * threads start. console_write() writes it (write_in_full()); lkvm's own
  * messages (pr_*) then start on a fresh line while the console is

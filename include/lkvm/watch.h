@@ -49,16 +49,21 @@ int watch_final(struct console_watch *w, int status);
 bool watch_active(const struct console_watch *w);
 
 /*
- * term/watch.c glue, one per process. console_output() takes the VM's
- * console output (from term_output()): it writes @buf with
+ * term/watch.c glue, one per VM (kvm->cons_out). console_output() takes
+ * the VM's console output (from term_output()): it writes @buf with
  * console_write() (stdout), then to the --console-log, then feeds the
  * patterns; a decision prints its line (after the bytes, on a fresh
  * line) and stops the VM.
  */
-void console_output(const u8 *buf, size_t len);
-/* The final exit status of a run (see watch_final). */
-int console_watch_final(int status);
-/* Set up from kvm->cfg (an INIT_DEV_BASE step), and close the log. */
+void console_output(struct kvm *kvm, const u8 *buf, size_t len);
+/* The final exit status of a run (see watch_final); frees the glue. */
+int console_watch_final(struct kvm *kvm, int status);
+/* Frees the glue without a verdict (a run that has its own). */
+void console_watch_free(struct kvm *kvm);
+/*
+ * Set up from kvm->cfg (an INIT_DEV_BASE step); the exit closes the log
+ * and keeps the patterns for console_watch_final().
+ */
 int console_watch_init(struct kvm *kvm);
 void console_watch_exit(struct kvm *kvm);
 

@@ -598,6 +598,7 @@ debug_report() { guest 1 poweroff --debug --rng 2>&1; }
 expect_out 'CPU time of the vCPU threads: [0-9.]*s, of which in the guest [0-9.]*[1-9]'
 expect_out "CPU time of lkvm's threads: lkvm [0-9.]*s"
 expect_out 'peak RSS [0-9]* KiB'
+expect_out 'device rng: requests=[0-9]* kicks=[0-9]* interrupts=[0-9]* errors=0'
 run_case debug-report 0 debug_report
 
 # SIGTERM stops the VM: status 128 + 15, no error output

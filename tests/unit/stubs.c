@@ -12,7 +12,6 @@
 
 int stub_next_spi = 8;
 int stub_irq_levels[64];
-int stub_stop_status = -1;
 u8 stub_term_out[65536];
 size_t stub_term_out_len;
 const struct console_ops *stub_console;
@@ -29,23 +28,12 @@ int irq_set_level(struct kvm *kvm, u32 spi, int level)
 	return 0;
 }
 
-void kvm_request_stop(struct kvm *kvm, int status)
-{
-	if (stub_stop_status < 0)
-		stub_stop_status = status;
-}
-
-bool kvm_is_stopping(struct kvm *kvm)
-{
-	return stub_stop_status >= 0;
-}
-
-void term_set_console(const struct console_ops *ops)
+void term_set_console(struct kvm *kvm, const struct console_ops *ops)
 {
 	stub_console = ops;
 }
 
-void term_output(const u8 *buf, size_t len)
+void term_output(struct kvm *kvm, const u8 *buf, size_t len)
 {
 	size_t room = sizeof(stub_term_out) - stub_term_out_len;
 

@@ -14,6 +14,7 @@
 #include "lkvm/fdt.h"
 #include "lkvm/init.h"
 #include "lkvm/kvm.h"
+#include "lkvm/watch.h"
 #include "lkvm/layout.h"
 #include "lkvm/rtc.h"
 #include "stubs.h"
@@ -294,6 +295,7 @@ static void test_glue(void **state)
 			    "apb_pclk");
 
 	exit_all(&kvm.init, &kvm);
+	console_watch_free(&kvm);
 	assert_false(mmio_dispatch(&kvm.mmio, LKVM_RTC_BASE, d, 4, false));
 	assert_null(kvm.devices.head);
 	mmio_bus_exit(&kvm.mmio);

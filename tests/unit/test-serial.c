@@ -14,6 +14,7 @@
 #include "lkvm/init.h"
 #include "lkvm/fdt.h"
 #include "lkvm/kvm.h"
+#include "lkvm/watch.h"
 #include "lkvm/layout.h"
 #include "lkvm/serial.h"
 #include "lkvm/term.h"
@@ -545,6 +546,7 @@ static void test_glue_serial_console(void **state)
 	assert_int_equal(fdt32_to_cpu(cells[0]), 1843200);
 
 	exit_all(&kvm.init, &kvm);
+	console_watch_free(&kvm);
 	assert_null(stub_console);
 	assert_false(mmio_dispatch(&kvm.mmio, LKVM_UART_BASE, fdt, 1, false));
 	assert_null(kvm.devices.head);
@@ -563,6 +565,7 @@ static void test_glue_other_console(void **state)
 	bus_wr(&kvm, UART_TX, '!');
 	assert_int_equal(stub_term_out_len, 1);
 	exit_all(&kvm.init, &kvm);
+	console_watch_free(&kvm);
 	glue_kvm_free(&kvm);
 }
 
@@ -576,6 +579,7 @@ static void test_glue_user_console_kept(void **state)
 	assert_int_equal(init_all(&kvm.init, &kvm), 0);
 	assert_string_equal(kvm.cmdline, "console=hvc0 earlycon");
 	exit_all(&kvm.init, &kvm);
+	console_watch_free(&kvm);
 	glue_kvm_free(&kvm);
 }
 

@@ -445,38 +445,6 @@ static void test_full_io_errors(void **state)
 	close(fds[0]);
 }
 
-/* A named thread's CPU time grows as it spins; a gone thread is false. */
-static void test_thread_cpu_time(void **state)
-{
-	u64 cpu0, cpu1, guest;
-	char comm[16];
-	struct timespec t0, t;
-	volatile unsigned long spin = 0;
-
-	assert_int_equal(pthread_setname_np(pthread_self(), "iou-wrk-42"), 0);
-	assert_true(thread_cpu_time(gettid(), comm, sizeof(comm), &cpu0,
-				    &guest));
-	assert_string_equal(comm, "iou-wrk");
-	assert_int_equal(guest, 0);
-	/* spin for 100 ms of CPU: at least one clock tick more */
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-	do {
-		spin++;
-		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-	} while ((t.tv_sec - t0.tv_sec) * 1000000000L +
-		 (t.tv_nsec - t0.tv_nsec) < 100000000L);
-	assert_true(thread_cpu_time(gettid(), comm, sizeof(comm), &cpu1,
-				    &guest));
-	assert_true(cpu1 > cpu0);
-
-	assert_int_equal(pthread_setname_np(pthread_self(), "vcpu3"), 0);
-	assert_true(thread_cpu_time(gettid(), comm, sizeof(comm), &cpu1,
-				    &guest));
-	assert_string_equal(comm, "vcpu3");
-	assert_false(thread_cpu_time(-1, comm, sizeof(comm), &cpu1, &guest));
-	pthread_setname_np(pthread_self(), "test-util");
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -496,7 +464,6 @@ int main(void)
 		cmocka_unit_test(test_read_file_fifo),
 		cmocka_unit_test(test_full_io_nonblocking_pipe),
 		cmocka_unit_test(test_full_io_errors),
-		cmocka_unit_test(test_thread_cpu_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,6 @@
 
 #include "lkvm/kvm.h"
 #include "lkvm/watch.h"
-#include "stubs.h"
 
 static int feed(struct console_watch *w, const char *s)
 {
@@ -219,9 +218,9 @@ static int tmp_file(char *path)
 	return fd;
 }
 
-static void out(const char *s)
+static void out(struct kvm *kvm, const char *s)
 {
-	console_output((const u8 *)s, strlen(s));
+	console_output(kvm, (const u8 *)s, strlen(s));
 }
 
 /*
@@ -240,23 +239,25 @@ static void test_output_order(void **state)
 	kvm.cfg.expect[0] = "USERSPACE OK";
 	kvm.cfg.nr_expect = 1;
 	kvm.cfg.console_log = logp;
-	stub_stop_status = -1;
+	kvm_stop_init(&kvm.stop);
 	assert_int_equal(console_watch_init(&kvm), 0);
 	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
 	console_write_init(fd);
-	out("[ 1.0] init\r\nUSERSPACE O");
-	assert_int_equal(stub_stop_status, -1);
-	out("K");
-	assert_int_equal(stub_stop_status, LKVM_EXIT_OK);
-	out("\r\nafter");
+	out(&kvm, "[ 1.0] init\r\nUSERSPACE O");
+	assert_false(kvm_is_stopping(&kvm));
+	out(&kvm, "K");
+	assert_true(kvm_is_stopping(&kvm));
+	assert_int_equal(kvm_stop_status(&kvm), LKVM_EXIT_OK);
+	out(&kvm, "\r\nafter");
 	pr_warn("stopping");		/* mid-line again: a fresh line */
-	out("done\n");
+	out(&kvm, "done\n");
 	pr_info("at a line start");	/* no empty line */
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	console_write_init(STDOUT_FILENO);
 	console_watch_exit(&kvm);
-	assert_int_equal(console_watch_final(LKVM_EXIT_TIMEOUT), LKVM_EXIT_OK);
+	assert_int_equal(console_watch_final(&kvm, LKVM_EXIT_TIMEOUT), LKVM_EXIT_OK);
+	kvm_stop_destroy(&kvm.stop);
 	close(fd);
 	read_back(outp, buf, sizeof(buf));
 	assert_string_equal(buf, "[ 1.0] init\r\nUSERSPACE OK\n"
@@ -274,21 +275,82 @@ static void test_output_stderr_apart(void **state)
 	char outp[] = "/tmp/lkvm-out-XXXXXX", errp[] = "/tmp/lkvm-err-XXXXXX";
 	int fd = tmp_file(outp), efd = tmp_file(errp);
 	int saved = dup(STDERR_FILENO);
+	static struct kvm kvm;
 	char buf[256];
 
+	assert_int_equal(console_watch_init(&kvm), 0);
 	assert_int_equal(dup2(efd, STDERR_FILENO), STDERR_FILENO);
 	console_write_init(fd);
-	out("login: ");
+	out(&kvm, "login: ");
 	pr_warn("elsewhere");
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	console_write_init(STDOUT_FILENO);
+	console_watch_exit(&kvm);
+	assert_int_equal(console_watch_final(&kvm, LKVM_EXIT_OK), LKVM_EXIT_OK);
+	assert_null(kvm.cons_out);
 	close(efd);
 	close(fd);
 	read_back(outp, buf, sizeof(buf));
 	assert_string_equal(buf, "login: ");
 	read_back(errp, buf, sizeof(buf));
 	assert_string_equal(buf, "lkvm: warning: elsewhere\n");
+}
+
+static void watch_vm(struct kvm *kvm, const char *expect, const char *fail_on,
+		     const char *log)
+{
+	kvm->cfg.expect[0] = expect;
+	kvm->cfg.nr_expect = 1;
+	kvm->cfg.fail_on[0] = fail_on;
+	kvm->cfg.nr_fail_on = fail_on != NULL;
+	kvm->cfg.console_log = log;
+	kvm_stop_init(&kvm->stop);
+	assert_int_equal(console_watch_init(kvm), 0);
+}
+
+/*
+ * Two VMs in one process: each has its own line, patterns, log and stop;
+ * neither sees the other's output.
+ */
+static void test_two_vms(void **state)
+{
+	char outp[] = "/tmp/lkvm-out-XXXXXX", loga[] = "/tmp/lkvm-loga-XXXXXX";
+	char logb[] = "/tmp/lkvm-logb-XXXXXX", buf[256];
+	static struct kvm a, b;
+	int fd = tmp_file(outp);
+
+	close(tmp_file(loga));
+	close(tmp_file(logb));
+	watch_vm(&a, "ALPHA BETA", NULL, loga);
+	watch_vm(&b, "GAMMA", "ALPHA", logb);
+	assert_ptr_not_equal(a.cons_out, b.cons_out);
+	console_write_init(fd);
+	out(&a, "ALPHA ");
+	out(&b, "BETA\n");		/* not A's "ALPHA BETA", not B's --fail-on */
+	assert_false(kvm_is_stopping(&a));
+	assert_false(kvm_is_stopping(&b));
+	out(&b, "GAMMA\n");
+	assert_false(kvm_is_stopping(&a));
+	assert_true(kvm_is_stopping(&b));
+	assert_int_equal(kvm_stop_status(&b), LKVM_EXIT_OK);
+	out(&a, "BETA\n");
+	assert_true(kvm_is_stopping(&a));
+	assert_int_equal(kvm_stop_status(&a), LKVM_EXIT_OK);
+	console_write_init(STDOUT_FILENO);
+	console_watch_exit(&a);
+	console_watch_exit(&b);
+	assert_int_equal(console_watch_final(&a, LKVM_EXIT_TIMEOUT), LKVM_EXIT_OK);
+	assert_int_equal(console_watch_final(&b, LKVM_EXIT_TIMEOUT), LKVM_EXIT_OK);
+	kvm_stop_destroy(&a.stop);
+	kvm_stop_destroy(&b.stop);
+	close(fd);
+	read_back(outp, buf, sizeof(buf));
+	assert_string_equal(buf, "ALPHA BETA\nGAMMA\nBETA\n");
+	read_back(loga, buf, sizeof(buf));
+	assert_string_equal(buf, "ALPHA BETA\n");
+	read_back(logb, buf, sizeof(buf));
+	assert_string_equal(buf, "BETA\nGAMMA\n");
 }
 
 static void test_bad_log_path(void **state)
@@ -314,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_partial_line_bounded),
 		cmocka_unit_test(test_output_order),
 		cmocka_unit_test(test_output_stderr_apart),
+		cmocka_unit_test(test_two_vms),
 	};
 
 	return cmocka_run_group_tests_name("watch", tests, NULL, NULL);
