@@ -59,6 +59,7 @@ endif
 ifeq ($(call have_lib,slirp),y)
 CFLAGS += -DHAVE_LIBSLIRP
 LDLIBS += -lslirp
+KVM_SRCS_SLIRP := net/slirp.c
 else
 $(info libslirp not found: virtio-net mode=user disabled)
 endif
@@ -113,13 +114,17 @@ PORTABLE_SRCS += virtio/9p-spec.c
 KVM_SRCS += virtio/9p.c
 # Disk image formats.
 PORTABLE_SRCS += disk/qcow2.c
-# virtio-blk: -d parsing, disks and request parsing are portable.
-PORTABLE_SRCS += disk/disk.c virtio/blk-req.c
+# virtio-blk: -d parsing, disks, request parsing, the request path and
+# the worker-thread backend are portable; the device is not.
+PORTABLE_SRCS += disk/disk.c virtio/blk-req.c virtio/blk-queue.c \
+	virtio/blk-threads.c
 KVM_SRCS += virtio/blk.c $(KVM_SRCS_URING)
-# virtio-net: -n parsing and frame handling are portable; the device,
-# libslirp, tap and vhost-net are not.
-PORTABLE_SRCS += net/spec.c net/frame.c
-KVM_SRCS += virtio/net.c
+# virtio-net: -n parsing, frame handling, the queue relay and the tap and
+# vhost-net backends are portable; the device and libslirp's backend
+# (which the unit build has no library for) are not.
+PORTABLE_SRCS += net/spec.c net/frame.c virtio/net-queue.c net/tap.c \
+	net/vhost.c
+KVM_SRCS += virtio/net.c $(KVM_SRCS_SLIRP)
 KVM_SRCS += kvm/msi.c
 
 # lkvm sandbox: initramfs building is portable, the command is not.

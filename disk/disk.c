@@ -282,20 +282,14 @@ static int open_raw(struct disk *d, int fd, bool write, char *err,
 	return 0;
 }
 
-int disk_open(struct disk **dp, const struct disk_spec *spec, char *err,
-	      size_t errlen)
+/* A disk for @spec, nothing opened yet; NULL: out of memory. */
+static struct disk *disk_alloc(const struct disk_spec *spec)
 {
-	const char *path = spec->path;
-	bool write = !spec->ro && !spec->snapshot;
-	struct disk *d;
-	char why[256];
-	int ret, fd;
+	struct disk *d = calloc(1, sizeof(*d));
 
-	d = calloc(1, sizeof(*d));
-	if (!d || !(d->path = strdup(path))) {
+	if (!d || !(d->path = strdup(spec->path))) {
 		free(d);
-		snprintf(err, errlen, "disk '%s': out of memory", path);
-		return -ENOMEM;
+		return NULL;
 	}
 	d->fd = d->base_fd = -1;
 	pthread_mutex_init(&d->guard_lock, NULL);
@@ -307,59 +301,90 @@ int disk_open(struct disk **dp, const struct disk_spec *spec, char *err,
 	if (spec->has_id)
 		memcpy(d->serial, spec->id, strlen(spec->id));
 	else
-		disk_default_serial(path, d->serial);
+		disk_default_serial(spec->path, d->serial);
+	return d;
+}
+
+/* The image, opened for reading (and writing if @write) and locked. */
+static int open_locked(const char *path, bool write, char *err,
+		       size_t errlen)
+{
+	int fd, ret;
 
 	fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "disk '%s': %s", path, strerror(-ret));
-		goto fail;
+		return ret;
 	}
 	ret = lock_image(fd, write);
 	if (ret < 0) {
 		snprintf(err, errlen, "disk '%s': in use by another process",
 			 path);
-		goto fail;
+		close(fd);
+		return ret;
 	}
+	return fd;
+}
+
+/* The format given or probed; direct only where a raw fd serves I/O. */
+static int choose_format(struct disk *d, const struct disk_spec *spec,
+			 int fd, char *err, size_t errlen)
+{
 	d->format = spec->has_format ? spec->format : probe_file(fd);
 	d->probed_raw = !spec->has_format && d->format == DISK_RAW;
 	if (spec->direct && (d->format == DISK_QCOW2 || spec->snapshot)) {
-		ret = -EINVAL;
 		snprintf(err, errlen, "disk '%s': direct is supported for raw images without snapshot only",
-			 path);
-		goto fail;
+			 d->path);
+		return -EINVAL;
 	}
+	return 0;
+}
 
-	if (spec->snapshot) {
+static int open_qcow2(struct disk *d, int fd, bool write, char *err,
+		      size_t errlen)
+{
+	char why[256];
+	int ret;
+
+	ret = qcow2_open(&d->q, d->path, fd, write ? 0 : QCOW2_RDONLY, why,
+			 sizeof(why));
+	if (ret < 0)
+		snprintf(err, errlen, "disk '%s': %s", d->path,
+			 strip_path(why, d->path));
+	return ret;
+}
+
+/* Open the image in @fd as its format says, then settle the size. */
+static int open_image(struct disk *d, int fd, bool write, char *err,
+		      size_t errlen)
+{
+	int ret;
+
+	if (d->snapshot) {
 		/* The image stays open, read-only and read-locked. */
 		d->base_fd = fd;
-		ret = open_snapshot(d, path, err, errlen);
-		if (ret < 0)
-			goto fail;
+		ret = open_snapshot(d, d->path, err, errlen);
 		d->format = DISK_QCOW2;
 	} else if (d->format == DISK_QCOW2) {
-		ret = qcow2_open(&d->q, path, fd,
-				 write ? 0 : QCOW2_RDONLY, why, sizeof(why));
-		if (ret < 0) {
-			snprintf(err, errlen, "disk '%s': %s", path,
-				 strip_path(why, path));
-			goto fail;
-		}
+		ret = open_qcow2(d, fd, write, err, errlen);
 	} else {
 		ret = open_raw(d, fd, write, err, errlen);
-		if (ret < 0)
-			goto fail;
 	}
+	if (ret < 0)
+		return ret;
 	if (d->q) {
 		d->size = qcow2_size(d->q);
 		d->discard_align = qcow2_cluster_size(d->q);
 		d->can_discard = true;
 	}
 	d->size = ALIGN_DOWN(d->size, MAX(d->align, DISK_SECTOR_SIZE));
-	*dp = d;
 	return 0;
+}
 
-fail:
+/* Undo a disk_open() that failed; @fd is the image's first descriptor. */
+static void disk_open_fail(struct disk *d, int fd)
+{
 	if (fd >= 0 && fd != d->fd && fd != d->base_fd)
 		close(fd);
 	if (d->fd >= 0)
@@ -369,6 +394,35 @@ fail:
 	pthread_mutex_destroy(&d->guard_lock);
 	free(d->path);
 	free(d);
+}
+
+int disk_open(struct disk **dp, const struct disk_spec *spec, char *err,
+	      size_t errlen)
+{
+	bool write = !spec->ro && !spec->snapshot;
+	struct disk *d = disk_alloc(spec);
+	int ret, fd;
+
+	if (!d) {
+		snprintf(err, errlen, "disk '%s': out of memory", spec->path);
+		return -ENOMEM;
+	}
+	fd = open_locked(spec->path, write, err, errlen);
+	if (fd < 0) {
+		ret = fd;
+		goto fail;
+	}
+	ret = choose_format(d, spec, fd, err, errlen);
+	if (ret < 0)
+		goto fail;
+	ret = open_image(d, fd, write, err, errlen);
+	if (ret < 0)
+		goto fail;
+	*dp = d;
+	return 0;
+
+fail:
+	disk_open_fail(d, fd);
 	return ret;
 }
 

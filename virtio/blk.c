@@ -4,22 +4,22 @@
  * device per disk, vda, vdb... in command line order, one request queue per
  * vCPU.
  *
- * No disk I/O is done on a vCPU thread. Two ways to serve the queues:
+ * No disk I/O is done on a vCPU thread. Two backends serve the queues,
+ * behind struct vblk_backend_ops (include/lkvm/virtio-blk-dev.h):
  *
  *   raw images: io_uring, one ring and one thread per disk that takes
  *     the kicks, pops and checks the chains and reaps the completions
  *     (virtio/blk-uring.c). Without liburing at build time, or if the
- *     kernel refuses io_uring, raw images use the worker threads below.
- *   qcow2 images (and the snapshot overlay): a kick (ioeventfd thread, or
- *     a vCPU without ioeventfds) pops the chains and hands them to the
- *     queue's worker thread, which carries them out synchronously through
- *     the qcow2 library (which may be called concurrently).
+ *     kernel refuses io_uring, raw images use the worker threads.
+ *   qcow2 images (and the snapshot overlay): a kick pops the chains and
+ *     hands them to the queue's worker thread (virtio/blk-threads.c).
  *
- * The two are backends behind struct vblk_backend_ops
- * (include/lkvm/virtio-blk-dev.h); vblk_start_backend() chooses. What a
- * backend does not take is carried out where it is popped: errors, GET_ID
- * and, on the ring, discard, write zeroes (fallocate(): quick) and the
- * writes that reach the first sector of an image probed as raw.
+ * This file is the device (config, kicks, reset, exit) and
+ * vblk_start_backend(), the one place that chooses; both backends share
+ * the request path of virtio/blk-queue.c, which sits below all three.
+ * What a backend does not take is carried out where it is popped: errors,
+ * GET_ID and, on the ring, discard, write zeroes (fallocate(): quick) and
+ * the writes that reach the first sector of an image probed as raw.
  *
  * Every request in flight is counted under vdev->lock; a driver reset and
  * the device's exit wait for the count to drop to zero, so no I/O touches
@@ -34,113 +34,13 @@
 
 #include "lkvm/disk.h"
 #include "lkvm/init.h"
-#include "lkvm/iov.h"
 #include "lkvm/kvm.h"
 #include "lkvm/virtio-blk-dev.h"
-#include "lkvm/seccomp.h"
 
 #define VBLK_SEG_MAX		(VBLK_QUEUE_SIZE - 2)
 #define VBLK_SIZE_MAX		(1U << 20)
 #define VBLK_MAX_DWZ_SECTORS	(1U << 21)	/* 1 GiB per segment */
 
-
-/* ---- requests ---- */
-
-static struct vblk_req *req_get(struct vblk *vb)
-{
-	struct vblk_req *r = vb->free_reqs;
-
-	if (r)
-		vb->free_reqs = r->next;
-	else
-		r = malloc(sizeof(*r));
-	return r;
-}
-
-static void req_put(struct vblk *vb, struct vblk_req *r)
-{
-	r->next = vb->free_reqs;
-	vb->free_reqs = r;
-}
-
-/* After a reset began, the queue is gone: just forget the request. */
-void vblk_req_done(struct vblk *vb, struct vblk_req *r)
-{
-	struct virtqueue *vq = &vb->vdev.vqs[r->q];
-
-	free(r->bounce);
-	r->bounce = NULL;
-	if (!vb->resetting && virtio_device_live(&vb->vdev)) {
-		if (r->req.status)
-			*r->req.status = r->status;
-		virtq_push(vq, r->elem.head, r->written);
-	}
-	req_put(vb, r);
-	if (!--vb->inflight)
-		pthread_cond_broadcast(&vb->idle);
-}
-
-void vblk_req_exec(struct vblk *vb, struct vblk_req *r)
-{
-	struct blk_req *q = &r->req;
-	int ret = blk_req_exec(vb->disk, q, &r->written);
-
-	/* -EPERM: the guard of sector 0, which said why once already */
-	if (ret < 0 && ret != -EPERM)
-		pr_warn_ratelimited("virtio-blk %s: request %u at sector %llu: %s",
-				    vb->name, q->type,
-				    (unsigned long long)q->sector,
-				    strerror(-ret));
-	r->status = ret < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
-}
-
-void vblk_name_thread(struct vblk *vb, pthread_t t, int queue)
-{
-	char name[40];
-
-	if (queue < 0)
-		snprintf(name, sizeof(name), "blk-%s", vb->name);
-	else
-		snprintf(name, sizeof(name), "blk-%s-q%d", vb->name, queue);
-	name[15] = '\0';	/* the kernel's limit */
-	pthread_setname_np(t, name);
-}
-
-/* ---- worker threads: qcow2, and raw without io_uring ---- */
-
-static void *queue_thread(void *arg)
-{
-	struct vblk_queue *vq = arg;
-	struct vblk *vb = vq->vb;
-	struct vblk_req *list, *r, *next;
-	bool stop;
-
-	seccomp_apply(SECCOMP_BLK_WORKER);
-	for (;;) {
-		pthread_mutex_lock(&vq->lock);
-		while (!vq->head && !vq->stop)
-			pthread_cond_wait(&vq->cond, &vq->lock);
-		list = vq->head;
-		vq->head = NULL;
-		vq->tail = &vq->head;
-		stop = vq->stop;
-		pthread_mutex_unlock(&vq->lock);
-		if (!list && stop)
-			break;
-
-		for (r = list; r; r = r->next)
-			vblk_req_exec(vb, r);
-		pthread_mutex_lock(&vb->vdev.lock);
-		for (r = list; r; r = next) {
-			next = r->next;
-			vblk_req_done(vb, r);
-		}
-		if (!vb->resetting)
-			virtio_notify_used(&vb->vdev, vq->idx);
-		pthread_mutex_unlock(&vb->vdev.lock);
-	}
-	return NULL;
-}
 
 /* ---- the device ---- */
 
@@ -157,63 +57,6 @@ static void vblk_config(struct virtio_device *vdev, u32 offset, u8 *data,
 		return;
 	}
 	memcpy(data, (u8 *)&vb->cfg + offset, len);
-}
-
-/*
- * Start one popped request: complete it at once (errors, GET_ID), or
- * hand it to the backend, or carry it out here if the backend does not
- * take it.
- */
-static void vblk_start_req(struct vblk *vb, struct vblk_req *r)
-{
-	struct blk_req *q = &r->req;
-
-	r->status = blk_req_parse(&r->elem, &vb->lim, q);
-	r->written = q->status ? 1 : 0;
-	r->bounce = NULL;
-	r->next = NULL;
-	vb->inflight++;
-	vb->nr_reqs++;
-	vb->nr_segs += q->data_num;
-	if (r->status == VIRTIO_BLK_S_OK && q->type != VIRTIO_BLK_T_GET_ID &&
-	    vb->be->submit(vb, r))
-		return;
-	if (r->status == VIRTIO_BLK_S_OK)
-		vblk_req_exec(vb, r);
-	vblk_req_done(vb, r);
-}
-
-/* On the ring's thread, or on the kicking thread for worker threads. */
-void vblk_pop_queue(struct vblk *vb, unsigned int qi)
-{
-	struct virtio_device *vdev = &vb->vdev;
-	struct virtqueue *vq = &vdev->vqs[qi];
-	struct vblk_req *r;
-	enum virtq_pop_result res = VIRTQ_EMPTY;
-
-	do {
-		virtq_enable_notify(vq, false);
-		for (;;) {
-			r = req_get(vb);
-			if (!r) {
-				pr_warn_ratelimited("virtio-blk %s: out of memory",
-						    vb->name);
-				break;
-			}
-			res = virtq_pop(vq, &r->elem);
-			if (res != VIRTQ_GOT) {
-				req_put(vb, r);
-				break;
-			}
-			r->q = qi;
-			vblk_start_req(vb, r);
-		}
-		virtio_notify_used(vdev, qi);
-	} while (r && res == VIRTQ_EMPTY && virtq_enable_notify(vq, true));
-	if (res == VIRTQ_BAD)
-		virtio_device_broken(vdev, "malformed request chain");
-	if (vb->be->popped)
-		vb->be->popped(vb, qi);
 }
 
 static void vblk_notify(struct virtio_device *vdev, unsigned int qi)
@@ -240,74 +83,6 @@ static void vblk_reset(struct virtio_device *vdev)
 	vblk_drain(vb);
 	vb->resetting = false;
 }
-
-/* Worker threads: a queue's pops join its list, for its thread. */
-static bool threads_submit(struct vblk *vb, struct vblk_req *r)
-{
-	struct vblk_queue *bq = &vb->queues[r->q];
-
-	*bq->batch_tail = r;
-	bq->batch_tail = &r->next;
-	return true;
-}
-
-/* everything this kick brought, in one go */
-static void threads_popped(struct vblk *vb, unsigned int qi)
-{
-	struct vblk_queue *bq = &vb->queues[qi];
-
-	if (!bq->batch)
-		return;
-	pthread_mutex_lock(&bq->lock);
-	*bq->tail = bq->batch;
-	bq->tail = bq->batch_tail;
-	pthread_cond_signal(&bq->cond);
-	pthread_mutex_unlock(&bq->lock);
-	bq->batch = NULL;
-	bq->batch_tail = &bq->batch;
-}
-
-static int threads_start(struct vblk *vb)
-{
-	unsigned int i;
-
-	for (i = 0; i < vb->nr_queues; i++) {
-		struct vblk_queue *q = &vb->queues[i];
-
-		if (pthread_create(&q->thread, NULL, queue_thread, q))
-			return -EAGAIN;
-		q->thread_started = true;
-		vblk_name_thread(vb, q->thread, i);
-	}
-	return 0;
-}
-
-static void threads_stop(struct vblk *vb)
-{
-	unsigned int i;
-
-	for (i = 0; i < vb->nr_queues; i++) {
-		struct vblk_queue *q = &vb->queues[i];
-
-		if (!q->thread_started)
-			continue;
-		pthread_mutex_lock(&q->lock);
-		q->stop = true;
-		pthread_cond_signal(&q->cond);
-		pthread_mutex_unlock(&q->lock);
-		pthread_join(q->thread, NULL);
-		q->thread_started = false;
-	}
-}
-
-static const struct vblk_backend_ops vblk_threads_ops = {
-	.name = "worker threads",
-	.start = threads_start,
-	.submit = threads_submit,
-	.popped = threads_popped,
-	.notify = vblk_pop_queue,
-	.stop = threads_stop,
-};
 
 /*
  * The one place that chooses the backend: raw images through io_uring
@@ -434,13 +209,9 @@ static void vblk_setup_config(struct vblk *vb, unsigned int nr_queues)
 
 static void vblk_free(struct vblk *vb)
 {
-	struct vblk_req *r;
 	unsigned int i;
 
-	while ((r = vb->free_reqs)) {
-		vb->free_reqs = r->next;
-		free(r);
-	}
+	vblk_free_reqs(vb);
 	for (i = 0; i < VBLK_MAX_QUEUES; i++) {
 		pthread_mutex_destroy(&vb->queues[i].lock);
 		pthread_cond_destroy(&vb->queues[i].cond);

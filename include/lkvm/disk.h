@@ -120,7 +120,7 @@ int disk_write_zeroes(struct disk *d, u64 offset, u64 len, bool unmap);
 /*
  * Must a write at @offset go through disk_pwritev(), because it reaches
  * the first sector of an image probed as raw, rather than straight to
- * d->fd? (virtio/blk.c's io_uring path asks.)
+ * d->fd? (virtio/blk-uring.c asks.)
  */
 bool disk_write_checked(const struct disk *d, u64 offset);
 /* Can the iovec go to an O_DIRECT file as it is (memory and lengths)? */

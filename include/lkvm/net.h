@@ -13,8 +13,8 @@
  * parser, the default MAC, and the frame handling of the data path (vnet
  * header checks on transmit, header + frame delivery into receive
  * buffers). No KVM, no libslirp: unit-tested and fuzzed natively. The
- * device and its backends (user/libslirp, tap, vhost-net) are in
- * virtio/net.c and net/user.c.
+ * device is virtio/net.c; its backends (libslirp, tap, vhost-net) are
+ * net/slirp.c, net/tap.c and net/vhost.c (include/lkvm/net-backend.h).
  */
 
 enum net_mode {

@@ -3,9 +3,10 @@
  * virtio-blk's device (virtio/blk.c) and its I/O backends: what they
  * share. The device pops and checks requests and completes them; a
  * backend carries out the checked reads, writes and flushes off the vCPU
- * threads: the worker threads (virtio/blk.c) or io_uring
+ * threads: the worker threads (virtio/blk-threads.c) or io_uring
  * (virtio/blk-uring.c, built only with liburing). vblk_start_backend()
- * in virtio/blk.c is the one place that chooses.
+ * in virtio/blk.c is the one place that chooses; the request path both
+ * use is virtio/blk-queue.c, below them (they never call virtio/blk.c).
  */
 #ifndef LKVM_VIRTIO_BLK_DEV_H
 #define LKVM_VIRTIO_BLK_DEV_H
@@ -84,8 +85,12 @@ struct vblk {
 	bool resetting;
 };
 
+/* virtio/blk-threads.c */
+extern const struct vblk_backend_ops vblk_threads_ops;
 /* virtio/blk-uring.c, linked only with liburing */
 extern const struct vblk_backend_ops vblk_uring_ops;
+
+/* ---- virtio/blk-queue.c ---- */
 
 /* Carry out a checked request synchronously; sets status and written. */
 void vblk_req_exec(struct vblk *vb, struct vblk_req *r);
@@ -95,5 +100,7 @@ void vblk_req_done(struct vblk *vb, struct vblk_req *r);
 void vblk_pop_queue(struct vblk *vb, unsigned int qi);
 /* "blk-vda" for a disk's thread (@queue < 0), "blk-vda-q0" for a queue's */
 void vblk_name_thread(struct vblk *vb, pthread_t t, int queue);
+/* Free the requests kept for reuse (nothing in flight any more). */
+void vblk_free_reqs(struct vblk *vb);
 
 #endif

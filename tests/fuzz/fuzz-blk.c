@@ -48,7 +48,7 @@ static void open_disk(void)
 }
 
 /*
- * Carry the request out as virtio/blk.c does. The disk was probed raw (a
+ * Carry the request out as virtio/blk-queue.c does. The disk was probed raw (a
  * memfd of zeros), so whatever the guest writes, discards or zeroes, its
  * first sector must still probe raw afterwards.
  */

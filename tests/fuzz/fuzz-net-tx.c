@@ -4,7 +4,7 @@
  * input is a transmit buffer as the guest lays it out, cut into iovecs
  * where the input says, with the negotiated offloads picked by its first
  * byte. The vnet header is checked and the frame extracted exactly as
- * virtio/net.c does; what is accepted must be consistent (length, bytes,
+ * the backends (net/slirp.c, net/tap.c) do; what is accepted must be consistent (length, bytes,
  * header fields inside the frame), and an accepted frame goes through the
  * bounded receive queue too. The tap's iovec (net_tx_iov) must agree:
  * the checked header from our copy, then exactly the frame's bytes. ASan/UBSan catch any out-of-bounds access.

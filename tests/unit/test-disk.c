@@ -20,6 +20,7 @@
 #include "lkvm/disk.h"
 #include "lkvm/qcow2.h"
 #include "capture.h"
+#include "fds.h"
 
 static char dir[64];
 static char err[512];
@@ -352,6 +353,58 @@ static void test_format_qcow2(void **state)
 	disk_close(d);
 }
 
+/*
+ * Each step of disk_open() that can fail says which disk and why in one
+ * line, and leaves no descriptor open on the image behind it.
+ */
+static void open_fails(const char *arg, const char *img, int ret,
+		       const char *why)
+{
+	struct disk *d = NULL;
+	int mode;
+
+	err[0] = '\0';
+	assert_int_equal(open_spec(&d, arg), ret);
+	assert_null(d);
+	assert_non_null(strstr(err, "disk '"));
+	assert_non_null(strstr(err, why));
+	assert_null(strchr(err, '\n'));
+	assert_int_equal(fds_open_on(img, &mode), 0);
+}
+
+static void test_open_unwinds(void **state)
+{
+	char arg[300];
+	struct disk *d;
+
+	make_raw(P("u.img"), SZ_64K, 0);
+	assert_int_equal(qcow2_create(P("u.qcow2"), SZ_1M, NULL, NULL, err,
+				      sizeof(err)), 0);
+	/* the lock: the first descriptor of the second open is closed */
+	assert_int_equal(open_spec(&d, P("u.img")), 0);
+	err[0] = '\0';
+	assert_int_equal(open_spec(&d, P("u.img")), -EBUSY);
+	assert_non_null(strstr(err, "in use by another process"));
+	assert_int_equal(fds_open_on(P("u.img"), &(int){ 0 }), 1);
+	disk_close(d);
+	/* the format step */
+	snprintf(arg, sizeof(arg), "%s,direct", P("u.qcow2"));
+	open_fails(arg, P("u.qcow2"), -EINVAL, "raw images without snapshot");
+	snprintf(arg, sizeof(arg), "%s,direct,snapshot", P("u.img"));
+	open_fails(arg, P("u.img"), -EINVAL, "raw images without snapshot");
+	/* qcow2, raw and snapshot opens */
+	snprintf(arg, sizeof(arg), "%s,format=qcow2", P("u.img"));
+	open_fails(arg, P("u.img"), -EINVAL, "not a qcow2 image");
+	snprintf(arg, sizeof(arg), "%s,ro", dir);	/* rw: EISDIR */
+	open_fails(arg, dir, -EINVAL, "not a regular file or block device");
+	setenv("TMPDIR", P("no-such-dir"), 1);
+	snprintf(arg, sizeof(arg), "%s,snapshot", P("u.img"));
+	assert_true(open_spec(&d, arg) < 0);
+	assert_non_null(strstr(err, "cannot create the snapshot overlay in"));
+	assert_int_equal(fds_open_on(P("u.img"), &(int){ 0 }), 0);
+	unsetenv("TMPDIR");
+}
+
 static int setup(void **state)
 {
 	snprintf(dir, sizeof(dir), "/tmp/lkvm-test-disk-XXXXXX");
@@ -379,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_guard_bytes),
 		cmocka_unit_test(test_format_qcow2),
+		cmocka_unit_test(test_open_unwinds),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
