@@ -1677,6 +1677,18 @@ if has $HUGE2M; then
 		-i "$INITRD" -m 128 --hugetlbfs /tmp/huge -p "quiet lkvm.test=pagesize"
 fi
 
+# a CPU without the 16 KiB granule (cortex-a57): the 16K guest would spin
+# silently in its first instructions; lkvm refuses it in one line
+granule_refused() {
+	lkvm run -k "$SHARE/guest/Image-16k" -i "$SHARE/guest/initrd-16k.img" \
+		-m 256 2>&1
+}
+if [ "${CONFIG%-asan}" = a57-gicv2 ]; then
+	expect_out "Image-16k': built for 16 KiB pages, which this host's CPU does not offer its guests (it has 4, 64 KiB)"
+	scope host
+	run_case pages-a57-guest-16K-refused 1 granule_refused
+fi
+
 # guest RAM must be whole host pages: 64 MiB + 4 KiB is whole 4 KiB
 # pages, but no whole number of 16 or 64 KiB pages
 mem_not_host_pages() {
