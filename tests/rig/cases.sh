@@ -1647,14 +1647,17 @@ expect_out "^HOST-PAGESIZE $HOST_PAGE\$"
 scope pages
 run_case "pages-host-$HOST_PAGE" 0 host_pagesize
 
-# page_guest P: boot the guest kernel with P pages (4K, 16K, 64K), 2 vCPUs
+# page_guest P ACTION [lkvm options]: boot the guest kernel with P pages
+# (4K, 16K, 64K), 2 vCPUs
 page_guest() {
 	_k=$KERNEL _i=$INITRD
 	if [ "$1" != 4K ]; then
 		_p=$(echo "$1" | tr K k)
 		_k=$SHARE/guest/Image-$_p _i=$SHARE/guest/initrd-$_p.img
 	fi
-	lkvm run -k "$_k" -i "$_i" -m 256 -c 2 -p "quiet lkvm.test=pagesize"
+	_act=$2
+	shift 2
+	lkvm run -k "$_k" -i "$_i" -m 256 -c 2 -p "quiet lkvm.test=$_act" "$@"
 }
 case "$HOST_PAGE" in
 4K) PAGE_GUESTS="4K 16K"; [ "$FULL" = 1 ] && PAGE_GUESTS="$PAGE_GUESTS 64K" ;;
@@ -1665,7 +1668,19 @@ for p in $PAGE_GUESTS; do
 	expect_out 'GUEST-INIT-OK cpus=2 test=pagesize'
 	expect_out "^GUEST-PAGESIZE $p "
 	scope pages
-	run_case "pages-host-$HOST_PAGE-guest-$p" 0 page_guest "$p"
+	run_case "pages-host-$HOST_PAGE-guest-$p" 0 page_guest "$p" pagesize
+done
+# devices in guest pages larger than their 4 KiB regions (virtio-mmio
+# slots, PCI BARs): virtio-rng on each transport
+for p in $PAGE_GUESTS; do
+	[ "$p" = 4K ] && continue
+	for t in mmio pci; do
+		expect_out 'GUEST-VIRTIO virtio0 device=0x0004 driver=virtio_rng'
+		expect_out 'GUEST-HWRNG virtio_rng.0 bytes=65536'
+		scope pages
+		run_case "pages-host-$HOST_PAGE-guest-$p-virtio-$t" 0 \
+			page_guest "$p" virtio --rng --virtio-transport $t
+	done
 done
 
 # guest RAM from the 2 MiB huge pages of hugetlbfs (set up above)
