@@ -6,7 +6,7 @@
 #                    (cases of one device or option in n1-gicv3 only)
 #   make check-full  the same with every rig case in every config, and the
 #                    64K-page cases (builds the 64K kernel: make kernel-64k)
-#   make kernel-64k  build the rig's arm64 kernel with 64 KiB pages (~MIN)
+#   make kernel-64k  build the rig's arm64 kernel with 64 KiB pages (~20 min)
 #   make unit        unit tests only
 #   make fuzz        the libFuzzer targets, FUZZ_TIME seconds each
 #   make deploops    dependency loops between the source files' objects
