@@ -94,6 +94,20 @@ u64 ram_max_size(unsigned int ipa_bits, u64 page_size)
 	return MIN(ram_max_for_ipa(ipa_bits), ram_max_for_slot(page_size));
 }
 
+/*
+ * A huge page is @thp_size bytes (the host's PMD: 2 MiB with 4 KiB
+ * pages, 32 MiB with 16 KiB, 512 MiB with 64 KiB); RAM aligned to it can
+ * be backed by them. 2 MiB still helps smaller RAM with 4 KiB pages, and
+ * costs nothing (only address space) with larger ones.
+ */
+u64 ram_map_align(u64 ram_size, u64 thp_size)
+{
+	if (thp_size > SZ_2M && !(thp_size & (thp_size - 1)) &&
+	    ram_size >= thp_size)
+		return thp_size;
+	return SZ_2M;
+}
+
 int ram_size_check(u64 ram_size, unsigned int ipa_bits, u64 page_size,
 		   char *err, size_t errlen)
 {

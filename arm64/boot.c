@@ -203,6 +203,24 @@ int kvm_arch_load_guest(struct kvm *kvm)
 	return 0;
 }
 
+/*
+ * A kernel built for a granule the vCPUs lack would spin silently in its
+ * first instructions: refuse it with one line instead.
+ */
+static int check_granule(struct kvm *kvm, const struct arm64_image *k)
+{
+	char err[160];
+	u64 mmfr0;
+
+	if (kvm_cpu_arch_mmfr0(kvm->cpus[0], &mmfr0) < 0)
+		return 0;	/* KVM does not say: let the guest try */
+	if (arm64_image_check_granule(k, mmfr0, err, sizeof(err)) < 0) {
+		pr_err("kernel '%s': %s", kvm->cfg.kernel_path, err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int boot_init(struct kvm *kvm)
 {
 	struct boot_files *bf = kvm->boot;
@@ -212,6 +230,9 @@ static int boot_init(struct kvm *kvm)
 		pr_err("boot: no kernel loaded (kvm_arch_load_files() first)");
 		return -EINVAL;
 	}
+	ret = check_granule(kvm, &bf->kernel);
+	if (ret < 0)
+		return ret;
 	kvm->kernel_gpa = bf->layout.kernel;
 	kvm->kernel_end = bf->layout.kernel_end;
 	kvm->initrd_gpa = bf->layout.initrd;

@@ -706,3 +706,42 @@ int arm64_boot_layout(const struct arm64_image *img, u64 ram_base,
 	*out = l;
 	return 0;
 }
+
+/*
+ * Translation granules in ID_AA64MMFR0_EL1 (Arm ARM, D19.2): TGran4
+ * [31:28] and TGran64 [27:24] are signed, 0 or more when supported (1:
+ * with 52-bit addresses), 0xf when not; TGran16 [23:20] is unsigned, 0
+ * when not supported, 1 or 2 when supported.
+ */
+bool arm64_granule_supported(u64 mmfr0, unsigned int page_size)
+{
+	switch (page_size) {
+	case SZ_4K:
+		return ((mmfr0 >> 28) & 0xf) < 8;
+	case SZ_16K:
+		return ((mmfr0 >> 20) & 0xf) != 0;
+	case SZ_64K:
+		return ((mmfr0 >> 24) & 0xf) < 8;
+	}
+	return false;
+}
+
+int arm64_image_check_granule(const struct arm64_image *img, u64 mmfr0,
+			      char *err, size_t errlen)
+{
+	static const unsigned int sizes[] = { SZ_4K, SZ_16K, SZ_64K };
+	char can[32] = "";
+	size_t i, n = 0;
+
+	/* unspecified (kernels before v3.17): 4 KiB, which every CPU has */
+	if (!img->page_size || arm64_granule_supported(mmfr0, img->page_size))
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(sizes); i++)
+		if (arm64_granule_supported(mmfr0, sizes[i]))
+			n += snprintf(can + n, sizeof(can) - n, "%s%u",
+				      n ? ", " : "", sizes[i] >> 10);
+	set_err(err, errlen,
+		"built for %u KiB pages, which this host's CPU does not offer its guests (it has %s KiB)",
+		img->page_size >> 10, n ? can : "no");
+	return -EINVAL;
+}

@@ -13,6 +13,7 @@
 #define ARM64_CORE_REG(x)	(KVM_REG_ARM64 | KVM_REG_SIZE_U64 | \
 				 KVM_REG_ARM_CORE | KVM_REG_ARM_CORE_REG(x))
 #define MPIDR_EL1		ARM64_SYS_REG(3, 0, 0, 0, 5)
+#define ID_AA64MMFR0_EL1	ARM64_SYS_REG(3, 0, 0, 7, 0)
 
 static int get_reg(struct kvm_cpu *cpu, u64 id, u64 *val)
 {
@@ -102,4 +103,9 @@ int kvm_cpu_arch_reset(struct kvm_cpu *cpu)
 		return -errno;
 	}
 	return 0;
+}
+
+int kvm_cpu_arch_mmfr0(struct kvm_cpu *cpu, u64 *val)
+{
+	return get_reg(cpu, ID_AA64MMFR0_EL1, val) < 0 ? -errno : 0;
 }

@@ -139,14 +139,31 @@ static int open_hugetlbfs_file(const char *dir, u64 size, u64 *page_size)
 	return fd;
 }
 
+/* The host's transparent huge page size, 0 if it has none. */
+static u64 thp_size(void)
+{
+	char *buf;
+	size_t len;
+	u64 size;
+
+	if (read_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size",
+		      (void **)&buf, &len) < 0)
+		return 0;
+	size = strtoull(buf, NULL, 10);
+	free(buf);
+	return size;
+}
+
 /*
- * Map guest RAM. Anonymous memory is aligned to 2 MiB within a slightly
- * larger mapping so the host can back it with transparent huge pages
- * whatever its base page size.
+ * Map guest RAM. Anonymous memory is aligned to the host's huge page
+ * size (ram_map_align()) within a slightly larger mapping, so the host
+ * can back it with transparent huge pages whatever its base page size.
+ * Its size must be whole host pages (KVM_SET_USER_MEMORY_REGION).
  */
 static int map_ram(struct kvm *kvm)
 {
-	u64 size = kvm->cfg.ram_size, align = SZ_2M, page = sysconf(_SC_PAGESIZE);
+	u64 size = kvm->cfg.ram_size, page = sysconf(_SC_PAGESIZE);
+	u64 align = ram_map_align(size, thp_size());
 	u8 *map;
 
 	kvm->ram_fd = -1;

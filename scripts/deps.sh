@@ -108,6 +108,25 @@ if [ ! -e "$DEPS/sysroot-arm64/usr/include/libfdt.h" ] ||
 	log "libfdt sysroot ready"
 fi
 
+# unpack_kernel DEB DIR: a Debian kernel package unpacked into DIR, with
+# its modules.dep (made by the package's postinst, so not shipped) and
+# DIR/VERSION
+unpack_kernel() {
+	local deb=$1 dir=$2 ver
+	rm -rf "$dir.tmp"
+	mkdir -p "$dir.tmp"
+	dpkg-deb -x "$deb" "$dir.tmp"
+	ver=$(ls "$dir.tmp/lib/modules" | head -n1)
+	[ -e "$dir.tmp/boot/vmlinuz-$ver" ] ||
+		{ echo "deps: kernel package has no boot/vmlinuz-$ver" >&2; exit 1; }
+	depmod -b "$dir.tmp" "$ver"
+	echo "$ver" >"$dir.tmp/VERSION"
+	rm -rf "$dir"
+	mv "$dir.tmp" "$dir"
+	rm -f "$deb"	# 60 MB; the unpacked tree is all we need
+	log "kernel $ver ready in $dir"
+}
+
 # Debian arm64 kernel: used for both the emulated host and the nested guest.
 if [ ! -s "$DEPS/kernel/VERSION" ]; then
 	apt_update
@@ -115,20 +134,26 @@ if [ ! -s "$DEPS/kernel/VERSION" ]; then
 		sed -n 's/.*Depends: *\(linux-image-[0-9][^ :]*-arm64\).*/\1/p' |
 		grep -v unsigned | head -n1)
 	[ -n "$kpkg" ] || { echo "deps: cannot resolve linux-image-arm64" >&2; exit 1; }
-	deb=$(download "${kpkg}-unsigned$ARCH_SUFFIX")
-	rm -rf "$DEPS/kernel.tmp"
-	mkdir -p "$DEPS/kernel.tmp"
-	dpkg-deb -x "$deb" "$DEPS/kernel.tmp"
-	ver=$(ls "$DEPS/kernel.tmp/lib/modules" | head -n1)
-	[ -e "$DEPS/kernel.tmp/boot/vmlinuz-$ver" ] ||
-		{ echo "deps: kernel package has no boot/vmlinuz-$ver" >&2; exit 1; }
-	# the package ships no modules.dep (made by its postinst): make it
-	depmod -b "$DEPS/kernel.tmp" "$ver"
-	echo "$ver" >"$DEPS/kernel.tmp/VERSION"
-	rm -rf "$DEPS/kernel"
-	mv "$DEPS/kernel.tmp" "$DEPS/kernel"
-	rm -f "$deb"	# 60 MB; the unpacked tree is all we need
-	log "kernel $ver ready"
+	unpack_kernel "$(download "${kpkg}-unsigned$ARCH_SUFFIX")" "$DEPS/kernel"
+fi
+
+# Debian's 16 KiB-page arm64 kernel (bookworm backports/updates, 6.12): a
+# rig guest, and the emulated host's kernel of the n1-16k config.  The
+# newest version apt can fetch.
+if [ ! -s "$DEPS/kernel-16k/VERSION" ]; then
+	apt_update
+	kpkg=""
+	for p in $(apt-cache search --names-only \
+			'^linux-image-6\.12\.[0-9.]+\+deb12-arm64-16k-unsigned$' |
+			cut -d' ' -f1 | sort -rV); do
+		if apt-cache policy "$p$ARCH_SUFFIX" 2>/dev/null |
+				grep -q 'Candidate: [0-9]'; then
+			kpkg=$p
+			break
+		fi
+	done
+	[ -n "$kpkg" ] || { echo "deps: no linux-image-6.12.*-arm64-16k-unsigned" >&2; exit 1; }
+	unpack_kernel "$(download "$kpkg$ARCH_SUFFIX")" "$DEPS/kernel-16k"
 fi
 
 # busybox (static, arm64) for the host and guest initramfs images.

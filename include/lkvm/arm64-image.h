@@ -38,6 +38,16 @@ int arm64_image_copy(const struct arm64_image *img, void *dst,
 		     char *err, size_t errlen);
 
 /*
+ * Whether a CPU whose ID_AA64MMFR0_EL1 is @mmfr0 has the translation
+ * granule of @page_size bytes (4, 16 or 64 KiB), and a check of the
+ * Image's granule against it: 0, or -EINVAL with a reason naming the
+ * granules it has.
+ */
+bool arm64_granule_supported(u64 mmfr0, unsigned int page_size);
+int arm64_image_check_granule(const struct arm64_image *img, u64 mmfr0,
+			      char *err, size_t errlen);
+
+/*
  * Choose where the kernel, initrd and FDT go in guest RAM
  * [ram_base, ram_base + ram_size). Returns 0 or -ENOSPC with a reason
  * (-EINVAL for nonsensical arguments); arm64/image.c explains the choice.

@@ -31,6 +31,9 @@ int kvm_cpu_arch_init(struct kvm_cpu *cpu);
 /* Put the boot CPU at the kernel entry with x0 = FDT; others powered off. */
 int kvm_cpu_arch_reset(struct kvm_cpu *cpu);
 
+/* The vCPU's ID_AA64MMFR0_EL1, as KVM shows it to the guest. */
+int kvm_cpu_arch_mmfr0(struct kvm_cpu *cpu, u64 *val);
+
 /* Architecture hooks for the VM (arm64/boot.c). */
 int kvm_arch_load_files(struct kvm *kvm);
 /*

@@ -29,6 +29,11 @@ u64 ram_max_size(unsigned int ipa_bits, u64 page_size);
 /* 0 if -m fits; else -E2BIG with one line naming -m and the limit. */
 int ram_size_check(u64 ram_size, unsigned int ipa_bits, u64 page_size,
 		   char *err, size_t errlen);
+/*
+ * Alignment of anonymous guest RAM in lkvm's address space: the host's
+ * transparent huge page size @thp_size (0: unknown) when RAM holds one.
+ */
+u64 ram_map_align(u64 ram_size, u64 thp_size);
 /* The option table alone (lkvm help sandbox shares it). */
 void run_options_usage(FILE *out);
 /*

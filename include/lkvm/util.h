@@ -20,6 +20,7 @@ typedef int64_t s64;
 #define IS_ALIGNED(x, a)	(((x) & ((u64)(a) - 1)) == 0)
 #define SZ_1K			0x400ULL
 #define SZ_4K			0x1000ULL
+#define SZ_16K			0x4000ULL
 #define SZ_64K			0x10000ULL
 #define SZ_1M			0x100000ULL
 #define SZ_2M			0x200000ULL

@@ -35,6 +35,10 @@ KVER=$(cat "$DEPS/kernel/VERSION" 2>/dev/null) ||
 	{ echo "rig: build/deps missing: run 'make deps' first" >&2; exit 1; }
 KDIR=$DEPS/kernel
 KIMAGE=$KDIR/boot/vmlinuz-$KVER
+# the other page sizes' kernels, where fetched (scripts/deps.sh: 16 KiB)
+# or built (make kernel-64k: 64 KiB): guests, and emulated hosts of the
+# n1-16k and n1-64k configs
+PAGE_KERNELS="16k 64k"
 [ -x "$BB" ] && [ -e "$KIMAGE" ] ||
 	{ echo "rig: build/deps incomplete: run 'make deps'" >&2; exit 1; }
 [ -e "$LKVM" ] || { echo "rig: $LKVM not found: run 'make' first" >&2; exit 1; }
@@ -85,9 +89,40 @@ HOST_MODS="virtio_mmio virtio_pci 9pnet_virtio 9p"
 # virtio-net cases: tap interfaces, and vhost-net (pulls in tun, tap, vhost)
 HOST_MODS="$HOST_MODS tun vhost_net"
 
-host_modules() { # print .ko paths (relative to lib/modules/VER) in load order
+# use_kernel DIR: the kernel (Debian's unpacked, or kernel-64k) whose
+# modules the functions below take
+use_kernel() {
+	KDIR=$1
+	KVER=$(cat "$KDIR/VERSION")
+}
+
+# kernel_image DIR: its Image (kernel-64k) or vmlinuz
+kernel_image() {
+	if [ -e "$1/Image" ]; then
+		echo "$1/Image"
+	else
+		echo "$1/boot/vmlinuz-$(cat "$1/VERSION")"
+	fi
+}
+
+# copy_module SRC DST: uncompressed (busybox insmod takes plain .ko only)
+copy_module() {
+	case "$1" in
+	*.xz) xz -dc "$1" >"$2" ;;
+	*.zst) zstd -qdc "$1" >"$2" ;;
+	*.gz) gzip -dc "$1" >"$2" ;;
+	*) cp "$1" "$2" ;;
+	esac
+}
+
+# host_modules: the modules.dep paths (relative to lib/modules/VER, maybe
+# compressed) of $HOST_MODS and what they need, in load order; modules
+# built into the kernel are left out, all of them for a kernel without
+# modules (kernel-64k)
+host_modules() {
 	local dep=$KDIR/lib/modules/$KVER/modules.dep
 	local seen="" m path
+	[ -d "$KDIR/lib/modules" ] || return 0
 	resolve() {
 		local path=$1 d
 		case " $seen " in *" $path "*) return ;; esac
@@ -98,23 +133,31 @@ host_modules() { # print .ko paths (relative to lib/modules/VER) in load order
 		echo "$path"
 	}
 	for m in $HOST_MODS; do
-		path=$(grep -E "^([^:]*/)?$m\.ko(\.[gx]z|\.zst)?:" "$dep" | cut -d: -f1)
-		[ -n "$path" ] || { echo "rig: module $m not in modules.dep" >&2; exit 1; }
+		path=$(grep -E "^([^:]*/)?$m\.ko(\.[gx]z|\.zst)?:" "$dep" |
+			cut -d: -f1 || true)
+		if [ -z "$path" ]; then
+			grep -qE "(^|/)$m\.ko$" "${dep%.dep}.builtin" && continue
+			echo "rig: module $m not in modules.dep" >&2
+			exit 1
+		fi
 		resolve "$path"
 	done
 }
 
-HOST_INITRD=$RIG/host-initrd.img
-if newer "$HOST_INITRD" "$SELF" "$BB" "$KDIR/VERSION"; then
-	log "building host initramfs"
+# build_host_initrd OUT: the host initramfs for the kernel of use_kernel
+build_host_initrd() {
+	local out=$1 st m
+	newer "$out" "$SELF" "$BB" "$KDIR/VERSION" || return 0
+	log "building host initramfs for $KVER"
 	st=$RIG/host-root
 	rm -rf "$st"
 	mkdir -p "$st"/{bin,sbin,proc,sys,dev,tmp,share,etc,root,lib/modules/"$KVER"}
 	cp "$BB" "$st/bin/busybox"
-	host_modules >"$st/modules.list"
+	host_modules | sed -E 's/\.(xz|gz|zst)$//' >"$st/modules.list"
 	while read -r m; do
 		mkdir -p "$st/lib/modules/$KVER/$(dirname "$m")"
-		cp "$KDIR/lib/modules/$KVER/$m" "$st/lib/modules/$KVER/$m"
+		copy_module "$(ls "$KDIR/lib/modules/$KVER/$m"*)" \
+			"$st/lib/modules/$KVER/$m"
 	done <"$st/modules.list"
 	cat >"$st/init" <<'EOF'
 #!/bin/busybox sh
@@ -151,8 +194,8 @@ if mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none \
 	done
 	export PATH=/share/bin:$PATH
 	# the running kernel and all its modules where a distribution has
-	# them, for lkvm sandbox without -k
-	if [ -d /share/hostkernel/boot ]; then
+	# them, for lkvm sandbox without -k (the n1-16k/64k hosts run others)
+	if [ -d "/share/hostkernel/modules/$kver" ]; then
 		mkdir -p /boot
 		mount -o bind /share/hostkernel/boot /boot
 		mount -o bind /share/hostkernel/modules /lib/modules
@@ -166,9 +209,11 @@ sync
 poweroff -f
 EOF
 	chmod 755 "$st/init"
-	mkcpio "$st" "$HOST_INITRD" gzip
+	mkcpio "$st" "$out" gzip
 	rm -rf "$st"
-fi
+}
+HOST_INITRD=$RIG/host-initrd.img
+build_host_initrd "$HOST_INITRD"
 
 # ---------------------------------------------------------------- share
 if install_if_changed "$LKVM" "$SHARE/bin/lkvm" 755; then
@@ -255,7 +300,8 @@ GUEST_INIT=$(cat <<'EOF'
 # kernel command line: poweroff (default), reboot, big, demo, panic, hang, shell,
 # virtio (lists virtio devices, writes to /dev/hvc0, reads /dev/hwrng),
 # input (reads a line from the console and prints it), probeattack and
-# dumpvda (image format probing, see there).
+# dumpvda (image format probing, see there), pagesize (its kernel's page
+# size).
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin HOME=/root
 mount -t proc proc /proc
@@ -386,6 +432,10 @@ reload)
 	rmmod virtio_rng && insmod /lib/modules/virtio-rng.ko &&
 		echo "GUEST-RELOAD bytes=$(dd if=/dev/hwrng bs=1k count=16 2>/dev/null | wc -c)"
 	;;
+pagesize)
+	# the page size the guest kernel maps with, and when init got here
+	echo "GUEST-PAGESIZE $(sed -n 's/^KernelPageSize: *\([0-9]*\) kB$/\1/p' /proc/self/smaps | head -n 1)K up=$(cut -d' ' -f1 /proc/uptime)s"
+	;;
 clock) echo "GUEST-TIME $(date +%s) rtc=$(cat /sys/class/rtc/rtc0/name 2>/dev/null)" ;;
 input) read -r line && echo "GUEST-READ $line" ;;
 reboot) echo "GUEST-REBOOT"; reboot -f ;;
@@ -466,16 +516,12 @@ EOF
 )
 
 # virtio modules of the guest kernel, in load order (no dependencies
-# between them but virtio_pci's, listed first; virtio core is built in).
-GUEST_MODS="kernel/drivers/virtio/virtio_mmio
-kernel/drivers/virtio/virtio_pci_legacy_dev
-kernel/drivers/virtio/virtio_pci_modern_dev
-kernel/drivers/virtio/virtio_pci
-kernel/drivers/char/virtio_console
-kernel/drivers/char/hw_random/virtio-rng"
+# between them but virtio_pci's, listed first; virtio core is built in;
+# those a kernel has built in are left out).
+GUEST_FIXED_MODS="virtio_mmio virtio_pci_legacy_dev virtio_pci_modern_dev
+virtio_pci virtio_console virtio-rng"
 # virtio-net and what it needs (net_failover, failover), from modules.dep
-GUEST_MODS="$GUEST_MODS
-$(HOST_MODS=virtio_net host_modules | sed 's/\.ko$//')"
+GUEST_FIXED_DEP_MODS="virtio_net"
 
 # ... and modules loaded with their dependencies from modules.dep, in
 # dependency order (9p for the virtio-9p cases)
@@ -483,9 +529,26 @@ GUEST_DEP_MODS="9pnet_virtio 9p"
 # virtio-blk and an ext4 root on it
 GUEST_DEP_MODS="$GUEST_DEP_MODS virtio_blk crc32c_generic ext4"
 
-GUEST_INITRD=$SHARE/guest/initrd.img
-if newer "$GUEST_INITRD" "$SELF" "$BB" "$KDIR/VERSION" "$SHARE/bin/blk-bench"; then
-	log "building guest initramfs"
+# guest_modules: the modules.dep paths of the guest's modules, in load
+# order: GUEST_FIXED_MODS as listed, then (with what they need)
+# GUEST_FIXED_DEP_MODS and GUEST_DEP_MODS
+guest_modules() {
+	local m
+	[ -d "$KDIR/lib/modules" ] || return 0
+	for m in $GUEST_FIXED_MODS; do
+		grep -oE "^([^:]*/)?$m\.ko(\.[gx]z|\.zst)?:" \
+			"$KDIR/lib/modules/$KVER/modules.dep" | tr -d : || true
+	done
+	HOST_MODS="$GUEST_FIXED_DEP_MODS $GUEST_DEP_MODS" host_modules
+}
+
+# build_guest_initrd OUT: the guest initramfs, with the modules of the
+# kernel of use_kernel (none for one without modules)
+build_guest_initrd() {
+	local out=$1 st m b
+	newer "$out" "$SELF" "$BB" "$KDIR/VERSION" "$SHARE/bin/blk-bench" ||
+		return 0
+	log "building guest initramfs for $KVER"
 	st=$RIG/guest-root
 	rm -rf "$st"
 	mkdir -p "$st"/{bin,sbin,proc,sys,dev,tmp,root,etc}
@@ -510,22 +573,35 @@ EOF
 	chmod 755 "$st/etc/udhcpc/default.script"
 	ln -s /etc/udhcpc/default.script "$st/usr/share/udhcpc/default.script"
 	mkdir -p "$st/lib/modules"
-	for m in $GUEST_MODS; do
-		if [ -e "$KDIR/lib/modules/$KVER/$m.ko" ]; then
-			cp "$KDIR/lib/modules/$KVER/$m.ko" "$st/lib/modules/"
-			basename "$m" >>"$st/lib/modules/load.list"
-		fi
-	done
-	for m in $(HOST_MODS="$GUEST_DEP_MODS" host_modules); do
-		b=$(basename "$m" .ko)
+	: >"$st/lib/modules/load.list"
+	for m in $(guest_modules); do
+		b=$(basename "$m" | sed -E 's/\.ko(\.[gx]z|\.zst)?$//')
 		grep -qx -e "$b" "$st/lib/modules/load.list" && continue
-		cp "$KDIR/lib/modules/$KVER/$m" "$st/lib/modules/$b.ko"
+		copy_module "$KDIR/lib/modules/$KVER/$m" "$st/lib/modules/$b.ko"
 		echo "$b" >>"$st/lib/modules/load.list"
 	done
 	chmod 755 "$st/init"
-	mkcpio "$st" "$GUEST_INITRD"
+	mkcpio "$st" "$out"
 	rm -rf "$st"
-fi
+}
+GUEST_INITRD=$SHARE/guest/initrd.img
+build_guest_initrd "$GUEST_INITRD"
+
+# the other page sizes' kernels: guest/Image-16k with guest/initrd-16k.img
+# (its modules), ... and host-initrd-16k.img for the n1-16k config
+for p in $PAGE_KERNELS; do
+	if [ ! -s "$DEPS/kernel-$p/VERSION" ]; then
+		rm -f "$SHARE/guest/Image-$p" "$SHARE/guest/initrd-$p.img" \
+			"$RIG/host-initrd-$p.img"
+		continue
+	fi
+	use_kernel "$DEPS/kernel-$p"
+	install_if_changed "$(kernel_image "$KDIR")" "$SHARE/guest/Image-$p" 644 ||
+		true
+	build_guest_initrd "$SHARE/guest/initrd-$p.img"
+	build_host_initrd "$RIG/host-initrd-$p.img"
+done
+use_kernel "$DEPS/kernel"
 
 # > 64 MiB: the small image plus a 70 MiB file of random bytes.  The pad is
 # generated once; its checksum is what the guest must print.

@@ -29,8 +29,11 @@
 #                   interrupt delivery, CPU features, boot, SMP, PSCI,
 #                   reset, memory): every config
 #     (no scope)    a device, an option, a parser: once, in $ONCE_CONFIG
+#     scope pages   page sizes (the last section): in $ONCE_CONFIG (a 4K
+#                   host) and in the page configs (n1-16k, n1-64k: hosts
+#                   with 16K and 64K pages), which run nothing else
 # FULL=1 (rig.full=1, RIG_FULL in run-tests.sh, make check-full) runs every
-# case in every config; named cases (globs) run wherever they are named;
+# case in every config (but the page configs); named cases (globs) run wherever they are named;
 # the *-asan config runs its ASAN_CASES list.
 # LIST=1 (RIG_LIST in run-tests.sh, natively, SHARE a scratch folder)
 # prints the cases a config would run and runs nothing: top-level setup
@@ -125,14 +128,23 @@ leaks 1"; }
 SCOPE=""
 scope() {
 	case "$1" in
-	host|once) SCOPE=$1 ;;
-	*) echo "cases.sh: scope '$1': host or once" >&2; exit 2 ;;
+	host|once|pages) SCOPE=$1 ;;
+	*) echo "cases.sh: scope '$1': host, once or pages" >&2; exit 2 ;;
 	esac
 }
+
+# the page configs: a host kernel with 16K or 64K pages
+PAGES_CONFIG=0
+case "$CONFIG" in *-16k|*-64k) PAGES_CONFIG=1 ;; esac
 
 # selected NAME [SCOPE]: named by a glob or, with none, in scope here
 selected() {
 	if [ -z "$FILTER" ]; then
+		if [ "$PAGES_CONFIG" = 1 ] || [ "${2:-once}" = pages ]; then
+			[ "${2:-once}" = pages ] &&
+				{ [ "$PAGES_CONFIG" = 1 ] || [ "$CONFIG" = "$ONCE_CONFIG" ]; }
+			return
+		fi
 		[ "$FULL" = 1 ] || [ "$CONFIG" = "$ONCE_CONFIG" ] ||
 			[ "${2:-once}" = host ]
 		return
@@ -664,10 +676,13 @@ run_case panic-reset-3 3 lkvm run -k "$KERNEL" -i "$INITRD" -m 256 \
 	-p "quiet lkvm.test=panic panic=-1"
 
 # guest RAM from hugetlbfs (stage 2 over the host's huge pages: its page
-# size)
-if has /sys/kernel/mm/hugepages/hugepages-2048kB; then
-	live && echo 80 >/proc/sys/vm/nr_hugepages
-	live && mkdir -p /tmp/huge && mount -t hugetlbfs none /tmp/huge 2>/dev/null
+# size). 2 MiB pages, which every host page size has (contiguous PTEs with
+# 16 and 64 KiB pages, whose default huge pages are 32 and 512 MiB)
+HUGE2M=/sys/kernel/mm/hugepages/hugepages-2048kB
+if has $HUGE2M; then
+	live && echo 80 >$HUGE2M/nr_hugepages
+	live && mkdir -p /tmp/huge &&
+		mount -t hugetlbfs -o pagesize=2M none /tmp/huge 2>/dev/null
 	expect_out 'GUEST-INIT-OK'
 	scope host
 	run_case hugetlbfs-ram 0 guest 1 poweroff -m 128 --hugetlbfs /tmp/huge
@@ -1612,6 +1627,93 @@ run_case sandbox-help 0 lkvm help sandbox
 
 expect_err_lines 1
 run_case sandbox-no-command 125 lkvm sandbox -m 256
+
+# ---------------------------------------------------------------- page sizes
+# 4K, 16K and 64K pages, as host and as guest.  The host's page size is
+# its config's: n1-gicv3 4K, n1-16k 16K (Debian's arm64-16k kernel),
+# n1-64k 64K (make kernel-64k).  Guests: guest/Image (4K) on every host,
+# guest/Image-16k on 4K and 16K hosts, guest/Image-64k on 64K hosts and,
+# with FULL=1 (make check-full builds it), on the 4K one.  Each guest
+# reports its kernel's page size (GUEST-PAGESIZE, /proc/self/smaps).
+HOST_PAGE=4K
+case "$CONFIG" in *-16k) HOST_PAGE=16K ;; *-64k) HOST_PAGE=64K ;; esac
+
+# the host kernel's page size, as the guests report theirs
+host_pagesize() {
+	echo "HOST-PAGESIZE $(sed -n 's/^KernelPageSize: *\([0-9]*\) kB$/\1/p' \
+		/proc/self/smaps | head -n 1)K"
+}
+expect_out "^HOST-PAGESIZE $HOST_PAGE\$"
+scope pages
+run_case "pages-host-$HOST_PAGE" 0 host_pagesize
+
+# page_guest P ACTION [lkvm options]: boot the guest kernel with P pages
+# (4K, 16K, 64K), 2 vCPUs
+page_guest() {
+	_k=$KERNEL _i=$INITRD
+	if [ "$1" != 4K ]; then
+		_p=$(echo "$1" | tr K k)
+		_k=$SHARE/guest/Image-$_p _i=$SHARE/guest/initrd-$_p.img
+	fi
+	_act=$2
+	shift 2
+	lkvm run -k "$_k" -i "$_i" -m 256 -c 2 -p "quiet lkvm.test=$_act" "$@"
+}
+case "$HOST_PAGE" in
+4K) PAGE_GUESTS="4K 16K"; [ "$FULL" = 1 ] && PAGE_GUESTS="$PAGE_GUESTS 64K" ;;
+16K) PAGE_GUESTS="4K 16K" ;;
+64K) PAGE_GUESTS="4K 64K" ;;
+esac
+for p in $PAGE_GUESTS; do
+	expect_out 'GUEST-INIT-OK cpus=2 test=pagesize'
+	expect_out "^GUEST-PAGESIZE $p "
+	scope pages
+	run_case "pages-host-$HOST_PAGE-guest-$p" 0 page_guest "$p" pagesize
+done
+# devices in guest pages larger than their 4 KiB regions (virtio-mmio
+# slots, PCI BARs): virtio-rng on each transport
+for p in $PAGE_GUESTS; do
+	[ "$p" = 4K ] && continue
+	for t in mmio pci; do
+		expect_out 'GUEST-VIRTIO virtio0 device=0x0004 driver=virtio_rng'
+		expect_out 'GUEST-HWRNG virtio_rng.0 bytes=65536'
+		scope pages
+		run_case "pages-host-$HOST_PAGE-guest-$p-virtio-$t" 0 \
+			page_guest "$p" virtio --rng --virtio-transport $t
+	done
+done
+
+# guest RAM from the 2 MiB huge pages of hugetlbfs (set up above)
+if has $HUGE2M; then
+	expect_out 'GUEST-INIT-OK cpus=1 test=pagesize'
+	expect_out '^GUEST-PAGESIZE 4K '
+	scope pages
+	run_case "pages-host-$HOST_PAGE-hugetlbfs" 0 lkvm run -k "$KERNEL" \
+		-i "$INITRD" -m 128 --hugetlbfs /tmp/huge -p "quiet lkvm.test=pagesize"
+fi
+
+# a CPU without the 16 KiB granule (cortex-a57): the 16K guest would spin
+# silently in its first instructions; lkvm refuses it in one line
+granule_refused() {
+	lkvm run -k "$SHARE/guest/Image-16k" -i "$SHARE/guest/initrd-16k.img" \
+		-m 256 2>&1
+}
+if [ "${CONFIG%-asan}" = a57-gicv2 ]; then
+	expect_out "Image-16k': built for 16 KiB pages, which this host's CPU does not offer its guests (it has 4, 64 KiB)"
+	scope host
+	run_case pages-a57-guest-16K-refused 1 granule_refused
+fi
+
+# guest RAM must be whole host pages: 64 MiB + 4 KiB is whole 4 KiB
+# pages, but no whole number of 16 or 64 KiB pages
+mem_not_host_pages() {
+	lkvm run -k "$KERNEL" -i "$INITRD" -m 65540K 2>&1
+}
+if [ "$HOST_PAGE" != 4K ]; then
+	expect_out "multiple of the host page size ($(echo "$HOST_PAGE" | tr -d K) KiB)"
+	scope pages
+	run_case "pages-host-$HOST_PAGE-mem-not-host-pages" 1 mem_not_host_pages
+fi
 
 if ! live; then
 	echo "# $CONFIG: $n cases"

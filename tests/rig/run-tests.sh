@@ -5,9 +5,12 @@
 # "@@TAP@@ " lines from its console and do the x86-side post-checks.
 #
 # Usage: tests/rig/run-tests.sh [CONFIG...] [-- CASE-GLOB...]
-#   CONFIGs: n1-gicv3, max-gicv3, a57-gicv2, n1-gicv3-asan (default: all
-#   four); CONFIG-asan is CONFIG with the ASan/UBSan lkvm (make
-#   lkvm-asan), running cases.sh's ASAN_CASES unless CASE-GLOBs are given.
+#   CONFIGs: n1-gicv3, max-gicv3, a57-gicv2, n1-gicv3-asan, n1-16k, n1-64k
+#   (default: all but n1-64k, which RIG_FULL=1 adds); CONFIG-asan is CONFIG
+#   with the ASan/UBSan lkvm (make lkvm-asan), running cases.sh's
+#   ASAN_CASES unless CASE-GLOBs are given.  n1-16k and n1-64k are
+#   n1-gicv3 with a host kernel of 16K pages (Debian's arm64-16k) and of
+#   64K pages (make kernel-64k); they run the page-size cases only.
 #   Without CASE-GLOBs a config runs the cases in its scope (cases.sh:
 #   n1-gicv3 all of them, the others those that test the host's
 #   configuration); CASE-GLOBs select cases by name (e.g. 'boot-*') in
@@ -36,7 +39,10 @@ while [ $# -gt 0 ]; do
 	if [ "$1" = -- ]; then shift; cases=("$@"); break; fi
 	configs+=("$1"); shift
 done
-[ ${#configs[@]} -gt 0 ] || configs=(n1-gicv3 max-gicv3 a57-gicv2 n1-gicv3-asan)
+if [ ${#configs[@]} = 0 ]; then
+	configs=(n1-gicv3 max-gicv3 a57-gicv2 n1-gicv3-asan n1-16k)
+	[ "${RIG_FULL:-0}" = 1 ] && configs+=(n1-64k)
+fi
 
 # RIG_LIST=1: cases.sh natively on a scratch share, in its LIST mode
 if [ "${RIG_LIST:-0}" = 1 ]; then
@@ -52,11 +58,9 @@ fi
 ROOT=$PWD
 RIG=$ROOT/build/rig
 SHARE=$RIG/share
-KVER=$(cat build/deps/kernel/VERSION 2>/dev/null) ||
+[ -e build/deps/kernel/VERSION ] ||
 	{ echo "rig: run 'make deps' first" >&2; exit 1; }
-HOST_KERNEL=$ROOT/build/deps/kernel/boot/vmlinuz-$KVER
-HOST_INITRD=$RIG/host-initrd.img
-[ -e "$HOST_INITRD" ] && [ -e "$SHARE/cases.sh" ] ||
+[ -e "$RIG/host-initrd.img" ] && [ -e "$SHARE/cases.sh" ] ||
 	{ echo "rig: run tests/rig/build.sh (make rig) first" >&2; exit 1; }
 TIMEOUT=${RIG_TIMEOUT:-2400}
 CASE_TIMEOUT=${RIG_CASE_TIMEOUT:-150}
@@ -64,26 +68,50 @@ CASE_TIMEOUT=${RIG_CASE_TIMEOUT:-150}
 # config_args CONFIG: cpu and gic options (CONFIG-asan: CONFIG's)
 config_args() {
 	case "${1%-asan}" in
-	n1-gicv3) echo "-cpu neoverse-n1 -M virt,virtualization=on,gic-version=3" ;;
+	n1-gicv3|n1-16k|n1-64k)
+		echo "-cpu neoverse-n1 -M virt,virtualization=on,gic-version=3" ;;
 	max-gicv3) echo "-cpu max,pauth-impdef=on -M virt,virtualization=on,gic-version=3" ;;
 	a57-gicv2) echo "-cpu cortex-a57 -M virt,virtualization=on,gic-version=2" ;;
 	*) return 1 ;;
 	esac
 }
 
+# host_kernel CONFIG: its host kernel and initramfs (tests/rig/build.sh),
+# or a line saying what to do to have them
+host_kernel() {
+	local p="" dir=$ROOT/build/deps/kernel image
+	case "${1%-asan}" in *-16k) p=16k ;; *-64k) p=64k ;; esac
+	[ -z "$p" ] || dir=$ROOT/build/deps/kernel-$p
+	if [ -e "$dir/Image" ]; then
+		image=$dir/Image
+	else
+		image=$dir/boot/vmlinuz-$(cat "$dir/VERSION" 2>/dev/null)
+	fi
+	if [ ! -e "$image" ] || [ ! -e "$RIG/host-initrd${p:+-$p}.img" ]; then
+		case $p in
+		64k) echo "rig: $1 needs the 64K kernel: make kernel-64k, then make rig" ;;
+		*) echo "rig: $1 needs $dir: make deps, then make rig" ;;
+		esac
+		return 1
+	fi
+	echo "$image $RIG/host-initrd${p:+-$p}.img"
+}
+
 # boot_host CONFIG ARGS CONSOLE_LOG: run the emulated host to completion.
 # The host gets a disk of its own, an empty ext4 (/dev/vda there), for
 # what its tmpfs cannot do (O_DIRECT: blk-direct-root).
 boot_host() {
-	local cfg=$1 args=$2 log=$3 cpuargs st hd=$RIG/hostdisk-$1.img
+	local cfg=$1 args=$2 log=$3 cpuargs st hd=$RIG/hostdisk-$1.img kern
 	cpuargs=$(config_args "$cfg") || { echo "rig: unknown config $cfg" >&2; return 2; }
+	kern=$(host_kernel "$cfg") || { echo "$kern" >"$log"; return 2; }
+	set -- $kern
 	rm -f "$hd"
 	truncate -s 512M "$hd" && mke2fs -q -F -t ext4 -L hostdisk "$hd" ||
 		{ echo "rig: cannot make $hd" >&2; return 2; }
 	# shellcheck disable=SC2086
 	timeout --foreground -k 10 "$TIMEOUT" qemu-system-aarch64 $cpuargs \
 		-m 3G -smp 2 -nographic -nic none -no-reboot \
-		-kernel "$HOST_KERNEL" -initrd "$HOST_INITRD" \
+		-kernel "$1" -initrd "$2" \
 		-append "console=ttyAMA0 quiet panic=-1 rig.config=$cfg rig.case_timeout=$CASE_TIMEOUT rig.repeat=${RIG_REPEAT:-1} rig.full=${RIG_FULL:-0} rig.args=$args" \
 		-fsdev local,id=share,path="$SHARE",security_model=none \
 		-device virtio-9p-device,fsdev=share,mount_tag=share \

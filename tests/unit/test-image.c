@@ -154,6 +154,52 @@ static void test_parse_page_sizes(void **state)
 	}
 }
 
+/* ID_AA64MMFR0_EL1 as QEMU's neoverse-n1 and cortex-a57 show it. */
+#define MMFR0_N1	0x101125ULL	/* TGran16 = 1: 4, 16, 64 KiB */
+#define MMFR0_A57	0x1124ULL	/* TGran16 = 0: 4, 64 KiB */
+
+static void test_granule_supported(void **state)
+{
+	/* TGran4 = TGran64 = 0xf (absent), TGran16 = 2 (52-bit): 16 KiB only */
+	const u64 only16 = 0xff200000ULL;
+	/* TGran4 = 1 (52-bit), TGran64 = 0xf, TGran16 = 0: 4 KiB only */
+	const u64 only4 = 0x1f000000ULL;
+
+	assert_true(arm64_granule_supported(MMFR0_N1, 4096));
+	assert_true(arm64_granule_supported(MMFR0_N1, 16384));
+	assert_true(arm64_granule_supported(MMFR0_N1, 65536));
+	assert_true(arm64_granule_supported(MMFR0_A57, 4096));
+	assert_false(arm64_granule_supported(MMFR0_A57, 16384));
+	assert_true(arm64_granule_supported(MMFR0_A57, 65536));
+	assert_false(arm64_granule_supported(only16, 4096));
+	assert_true(arm64_granule_supported(only16, 16384));
+	assert_false(arm64_granule_supported(only16, 65536));
+	assert_true(arm64_granule_supported(only4, 4096));
+	assert_false(arm64_granule_supported(only4, 16384));
+	assert_false(arm64_granule_supported(only4, 65536));
+	assert_false(arm64_granule_supported(MMFR0_N1, 8192));
+	assert_false(arm64_granule_supported(MMFR0_N1, 0));
+}
+
+static void test_check_granule(void **state)
+{
+	struct arm64_image img = { .page_size = 16384 };
+
+	assert_int_equal(arm64_image_check_granule(&img, MMFR0_N1, errbuf,
+						   sizeof(errbuf)), 0);
+	assert_int_equal(arm64_image_check_granule(&img, MMFR0_A57, errbuf,
+						   sizeof(errbuf)), -EINVAL);
+	assert_string_equal(errbuf, "built for 16 KiB pages, which this host's CPU does not offer its guests (it has 4, 64 KiB)");
+	img.page_size = 65536;
+	assert_int_equal(arm64_image_check_granule(&img, 0xff200000ULL, errbuf,
+						   sizeof(errbuf)), -EINVAL);
+	assert_string_equal(errbuf, "built for 64 KiB pages, which this host's CPU does not offer its guests (it has 16 KiB)");
+	/* unspecified (pre-3.17 kernels): never refused */
+	img.page_size = 0;
+	assert_int_equal(arm64_image_check_granule(&img, 0xff000000ULL, errbuf,
+						   sizeof(errbuf)), 0);
+}
+
 static void test_parse_legacy(void **state)
 {
 	struct arm64_image img;
@@ -687,6 +733,8 @@ int main(void)
 		cmocka_unit_test(test_parse_bad_magic),
 		cmocka_unit_test(test_parse_big_endian),
 		cmocka_unit_test(test_parse_page_sizes),
+		cmocka_unit_test(test_granule_supported),
+		cmocka_unit_test(test_check_granule),
 		cmocka_unit_test(test_parse_legacy),
 		cmocka_unit_test(test_parse_legacy_big_endian),
 		cmocka_unit_test(test_parse_file_larger_than_image_size),

@@ -125,6 +125,18 @@ static void test_scripted_run_options(void **state)
 	assert_int_equal(cfg.nr_p9, 1);
 }
 
+/* guest RAM's alignment: the host's THP size when RAM holds one */
+static void test_ram_map_align(void **state)
+{
+	assert_int_equal(ram_map_align(256 * SZ_1M, SZ_2M), SZ_2M);	/* 4 KiB */
+	assert_int_equal(ram_map_align(256 * SZ_1M, 32 * SZ_1M), 32 * SZ_1M);
+	assert_int_equal(ram_map_align(16 * SZ_1M, 32 * SZ_1M), SZ_2M);
+	assert_int_equal(ram_map_align(256 * SZ_1M, 512 * SZ_1M), SZ_2M);
+	assert_int_equal(ram_map_align(SZ_1G, 512 * SZ_1M), 512 * SZ_1M);
+	assert_int_equal(ram_map_align(SZ_1G, 0), SZ_2M);	/* no THP */
+	assert_int_equal(ram_map_align(SZ_1G, 3 * SZ_1M), SZ_2M);
+}
+
 /*
  * -m against what KVM maps: the IPA size less the 2 GiB below RAM, and
  * one memory slot of 2^31 - 1 pages.
@@ -236,6 +248,7 @@ int main(void)
 		cmocka_unit_test(test_scripted_run_options),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_ram_limit),
+		cmocka_unit_test(test_ram_map_align),
 		cmocka_unit_test(test_usage_seccomp),
 		cmocka_unit_test(test_cmdline_has_param),
 		cmocka_unit_test(test_cmdline_add_default),
