@@ -113,7 +113,7 @@ static int affinity_check(struct kvm *kvm)
 		return 0;
 	cpulist_format(&missing, bad, sizeof(bad));
 	cpulist_format(&allowed, ok, sizeof(ok));
-	pr_err("--vcpu-affinity: host CPU %s not available to lkvm (it may use %s)",
+	pr_err("--vcpu-affinity: no host CPU %s for lkvm (it may use %s)",
 	       bad, ok);
 	return -EINVAL;
 }
