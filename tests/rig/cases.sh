@@ -1626,9 +1626,9 @@ run_case sandbox-no-command 125 lkvm sandbox -m 256
 # (GUEST-HAS, GUEST-SVE-VL in bytes, GUEST-PVTIME, GUEST-PMU, and with
 # lkvm.perf=1 the cycle count of tests/rig/perf-cycles.c); its console
 # lines end in \r, hence [[:space:]] where a pattern ends. Scoped to
-# max-gicv3 (max,pauth-impdef=on,sve-max-vq=4: SVE up to 512 bits,
-# PAuth); that the defaults skip quietly on hosts without them is what
-# every boot case in the other configs checks.
+# max-gicv3 (max,pauth-impdef=on,sve-max-vq=4 and virt,mte=on: SVE up to
+# 512 bits, PAuth, MTE); that the defaults skip quietly on hosts without
+# them is what every boot case in the other configs checks.
 FEAT=/tmp/cpufeat
 FEAT_SCRIPT='
 f=" $(grep -m1 "^Features" /proc/cpuinfo | cut -d: -f2) "
@@ -1659,18 +1659,27 @@ feat_pmu_guest() {
 }
 
 scope max-gicv3
-expect_out 'GUEST-HAS sve=yes paca=yes pacg=yes'
+expect_out 'GUEST-HAS sve=yes paca=yes pacg=yes mte=yes'
 expect_out 'GUEST-PVTIME 1'
 expect_out 'GUEST-PMU[[:space:]]*$'
 expect_err_lines 0
 run_case cpufeat-defaults 0 feat_guest
 scope max-gicv3
-expect_out 'GUEST-HAS sve=no paca=yes pacg=yes'
+expect_out 'GUEST-HAS sve=no paca=yes pacg=yes mte=yes'
 expect_out 'GUEST-SVE-VL none'
 run_case cpufeat-disable-sve 0 feat_guest --disable-sve
 scope max-gicv3
-expect_out 'GUEST-HAS sve=yes paca=no pacg=no'
+expect_out 'GUEST-HAS sve=yes paca=no pacg=no mte=yes'
 run_case cpufeat-disable-ptrauth 0 feat_guest --disable-ptrauth
+scope max-gicv3
+expect_out 'GUEST-HAS sve=yes paca=yes pacg=yes mte=no'
+run_case cpufeat-disable-mte 0 feat_guest --disable-mte
+# KVM cannot tag hugetlbfs pages (Linux 6.1): MTE stays off, the guest runs
+if has /tmp/huge; then
+	scope max-gicv3
+	expect_out 'GUEST-HAS sve=yes paca=yes pacg=yes mte=no'
+	run_case cpufeat-mte-hugetlbfs 0 feat_guest -m 128 --hugetlbfs /tmp/huge
+fi
 scope max-gicv3
 expect_out 'GUEST-PVTIME 0'
 run_case cpufeat-no-pvtime 0 feat_guest --no-pvtime
@@ -1698,6 +1707,11 @@ scope max-gicv3
 expect_out 'GUEST-PMU enabled with armv8_pmuv3'
 expect_out 'GUEST-PERF-CYCLES [1-9]'
 run_case cpufeat-pmu 0 feat_pmu_guest
+# a reset initialises the vCPUs again with the same features (SVE
+# finalised, the PMU and the stolen-time records kept): the guest boots again
+scope max-gicv3
+expect_out 'GUEST-REBOOT'
+run_case cpufeat-reboot 143 signal_after_boots 2 TERM guest 2 reboot --reboot --pmu
 # RAM above 4 GiB (the emulated host has 3 GiB: guest RAM is backed lazily)
 scope max-gicv3
 expect_out 'GUEST-MEMTOTAL-KB 5[0-9]\{6\}[[:space:]]'

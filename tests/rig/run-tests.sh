@@ -65,7 +65,7 @@ CASE_TIMEOUT=${RIG_CASE_TIMEOUT:-150}
 config_args() {
 	case "${1%-asan}" in
 	n1-gicv3) echo "-cpu neoverse-n1 -M virt,virtualization=on,gic-version=3" ;;
-	max-gicv3) echo "-cpu max,pauth-impdef=on,sve-max-vq=4 -M virt,virtualization=on,gic-version=3" ;;
+	max-gicv3) echo "-cpu max,pauth-impdef=on,sve-max-vq=4 -M virt,virtualization=on,gic-version=3,mte=on" ;;
 	a57-gicv2) echo "-cpu cortex-a57 -M virt,virtualization=on,gic-version=2" ;;
 	*) return 1 ;;
 	esac
