@@ -254,30 +254,30 @@ static int sve_finalize(struct kvm_cpu *cpu)
 	return 0;
 }
 
+/* A vCPU attribute; @what, in the one-line error, says what it was for. */
+static int vcpu_attr(struct kvm_cpu *cpu, u32 group, u64 attr, void *val,
+		     const char *what)
+{
+	if (!kvm_set_device_attr(cpu->fd, group, attr, val))
+		return 0;
+	pr_err("cannot %s for vCPU %d: %s", what, cpu->id, strerror(errno));
+	return -errno;
+}
+
 static int pmu_set_irq(struct kvm_cpu *cpu)
 {
 	int irq = 16 + LKVM_PMU_PPI;	/* PPIs are INTIDs 16-31 */
 
-	if (kvm_set_device_attr(cpu->fd, KVM_ARM_VCPU_PMU_V3_CTRL,
-				KVM_ARM_VCPU_PMU_V3_IRQ, &irq)) {
-		pr_err("--pmu: cannot give vCPU %d's PMU its interrupt: %s",
-		       cpu->id, strerror(errno));
-		return -errno;
-	}
-	return 0;
+	return vcpu_attr(cpu, KVM_ARM_VCPU_PMU_V3_CTRL, KVM_ARM_VCPU_PMU_V3_IRQ,
+			 &irq, "set the PMU interrupt (--pmu)");
 }
 
 static int pvtime_set(struct kvm_cpu *cpu)
 {
 	u64 ipa = LKVM_PVTIME_BASE + (u64)cpu->id * LKVM_PVTIME_STRIDE;
 
-	if (kvm_set_device_attr(cpu->fd, KVM_ARM_VCPU_PVTIME_CTRL,
-				KVM_ARM_VCPU_PVTIME_IPA, &ipa)) {
-		pr_err("cannot place vCPU %d's stolen-time record: %s",
-		       cpu->id, strerror(errno));
-		return -errno;
-	}
-	return 0;
+	return vcpu_attr(cpu, KVM_ARM_VCPU_PVTIME_CTRL, KVM_ARM_VCPU_PVTIME_IPA,
+			 &ipa, "place the stolen-time record");
 }
 
 int cpu_features_vcpu_init(struct kvm_cpu *cpu)
@@ -296,18 +296,16 @@ int cpu_features_vcpu_init(struct kvm_cpu *cpu)
 /* Every vCPU's PMU, now that the vGIC is initialised. */
 static int pmu_init_late(struct kvm *kvm)
 {
-	int i;
+	int i, ret;
 
 	if (!kvm->feat->pmu)
 		return 0;
 	for (i = 0; i < kvm->nr_cpus; i++) {
-		if (kvm_set_device_attr(kvm->cpus[i]->fd,
-					KVM_ARM_VCPU_PMU_V3_CTRL,
-					KVM_ARM_VCPU_PMU_V3_INIT, NULL)) {
-			pr_err("--pmu: cannot initialise vCPU %d's PMU: %s", i,
-			       strerror(errno));
-			return -errno;
-		}
+		ret = vcpu_attr(kvm->cpus[i], KVM_ARM_VCPU_PMU_V3_CTRL,
+				KVM_ARM_VCPU_PMU_V3_INIT, NULL,
+				"initialise the PMU (--pmu)");
+		if (ret)
+			return ret;
 	}
 	return 0;
 }

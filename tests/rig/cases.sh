@@ -1643,17 +1643,19 @@ echo "GUEST-PMU $(dmesg | grep -o "enabled with armv8_pmuv3[^,]*" | head -n 1)"
 echo "GUEST-MEMTOTAL-KB $(sed -n "s/^MemTotal: *\([0-9]*\) kB/\1/p" /proc/meminfo)"
 grep -q lkvm.perf=1 /proc/cmdline && /mnt/script/perf-cycles
 '
+feat_share() {
+	rm -rf "$FEAT" && mkdir -p "$FEAT" &&
+		cp "$SHARE/bin/perf-cycles" "$FEAT/" &&
+		printf '%s\n' "$FEAT_SCRIPT" >"$FEAT/run.sh"
+}
 # feat_guest [lkvm options]: boot the 9p action with FEAT_SCRIPT
 feat_guest() {
-	rm -rf "$FEAT" && mkdir -p "$FEAT" || return
-	cp "$SHARE/bin/perf-cycles" "$FEAT/" &&
-		printf '%s\n' "$FEAT_SCRIPT" >"$FEAT/run.sh" || return
+	feat_share || return
 	guest 1 9p --9p "$FEAT,script,ro" "$@"
 }
+# feat_pmu_guest: the same with 2 vCPUs, --pmu and the cycle count
 feat_pmu_guest() {
-	rm -rf "$FEAT" && mkdir -p "$FEAT" || return
-	cp "$SHARE/bin/perf-cycles" "$FEAT/" &&
-		printf '%s\n' "$FEAT_SCRIPT" >"$FEAT/run.sh" || return
+	feat_share || return
 	lkvm run -k "$KERNEL" -i "$INITRD" -m 256 -c 2 --pmu \
 		-p "quiet lkvm.test=9p lkvm.perf=1" --9p "$FEAT,script,ro" "$@"
 }
