@@ -83,6 +83,7 @@ PORTABLE_SRCS := \
 	kvm/devices.c \
 	kvm/cmdline.c \
 	arm64/image.c \
+	arm64/cpu-spec.c \
 	arm/fdt.c \
 	hw/serial.c \
 	hw/rtc.c \
@@ -90,7 +91,9 @@ PORTABLE_SRCS := \
 	term/watch.c \
 	options.c
 
-# Sources that talk to KVM (arm64 only).
+# Sources that talk to KVM (arm64 only). Link order is init order within
+# a level (util/init.c): arm/gic.c initialises the vGIC before
+# arm64/cpu-features.c initialises the PMU.
 KVM_SRCS := \
 	main.c \
 	builtin-run.c \
@@ -98,6 +101,7 @@ KVM_SRCS := \
 	kvm/kvm-cpu.c \
 	arm/gic.c \
 	arm64/kvm-cpu.c \
+	arm64/cpu-features.c \
 	arm64/boot.c \
 	term/term.c
 

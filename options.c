@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lkvm/cpu-features.h"
 #include "lkvm/disk.h"
 #include "lkvm/layout.h"
 #include "lkvm/net.h"
@@ -33,6 +34,13 @@ enum {
 	OPT_EXPECT,
 	OPT_FAIL_ON,
 	OPT_NO_SECCOMP,
+	OPT_DISABLE_SVE,
+	OPT_SVE_MAX_VL,
+	OPT_DISABLE_PTRAUTH,
+	OPT_DISABLE_MTE,
+	OPT_NO_PVTIME,
+	OPT_PMU,
+	OPT_VCPU_AFFINITY,
 };
 
 struct run_option {
@@ -65,6 +73,13 @@ static const struct run_option run_options[] = {
 	{ "dump-dtb",	OPT_DUMP_DTB, "FILE", "write the generated device tree blob to FILE" },
 	{ "reboot",	OPT_REBOOT, NULL, "restart the guest when it resets instead of exiting" },
 	{ "no-seccomp",	OPT_NO_SECCOMP, NULL, "no per-thread seccomp filters of lkvm's system calls" },
+	{ "disable-sve", OPT_DISABLE_SVE, NULL, "no SVE for the guest (default: SVE where KVM has it)" },
+	{ "sve-max-vl",	OPT_SVE_MAX_VL, "BITS", "largest SVE vector length the guest gets, one the host has (default: the host's)" },
+	{ "disable-ptrauth", OPT_DISABLE_PTRAUTH, NULL, "no pointer authentication for the guest (default: on where KVM has it)" },
+	{ "disable-mte", OPT_DISABLE_MTE, NULL, "no MTE for the guest (default: on where KVM has it, without --hugetlbfs)" },
+	{ "no-pvtime",	OPT_NO_PVTIME, NULL, "no stolen-time accounting for the guest (default: on where KVM has it)" },
+	{ "pmu",	OPT_PMU, NULL, "give the guest a PMUv3 (perf counters); the host needs one" },
+	{ "vcpu-affinity", OPT_VCPU_AFFINITY, "CPULIST", "run the vCPU threads on these host CPUs only, e.g. 0-1,3" },
 	{ "debug",	OPT_DEBUG, NULL, "print debugging messages" },
 	{ "help",	'h', NULL,	"show this help" },
 };
@@ -106,6 +121,11 @@ u64 ram_map_align(u64 ram_size, u64 thp_size)
 	    ram_size >= thp_size)
 		return thp_size;
 	return SZ_2M;
+}
+
+unsigned int ram_ipa_bits(u64 ram_size)
+{
+	return 64 - __builtin_clzll(LKVM_RAM_BASE + ram_size - 1);
 }
 
 int ram_size_check(u64 ram_size, unsigned int ipa_bits, u64 page_size,
@@ -276,6 +296,22 @@ static int apply_option(struct kvm_config *cfg, int val, const char *arg,
 	case OPT_NO_SECCOMP: cfg->no_seccomp = true; break;
 	case OPT_MODULES: cfg->modules_dir = arg; break;
 	case OPT_CONSOLE_LOG: cfg->console_log = arg; break;
+	case OPT_DISABLE_SVE: cfg->no_sve = true; break;
+	case OPT_DISABLE_PTRAUTH: cfg->no_ptrauth = true; break;
+	case OPT_DISABLE_MTE: cfg->no_mte = true; break;
+	case OPT_NO_PVTIME: cfg->no_pvtime = true; break;
+	case OPT_PMU: cfg->pmu = true; break;
+	case OPT_SVE_MAX_VL:
+		if (parse_uint(arg, SVE_VL_MIN_BITS, SVE_VL_MAX_BITS,
+			       &cfg->sve_max_vl) < 0 || cfg->sve_max_vl % 128)
+			BAD("invalid --sve-max-vl '%s': give a vector length in bits, a multiple of 128 from %d to %d",
+			    arg, SVE_VL_MIN_BITS, SVE_VL_MAX_BITS);
+		break;
+	case OPT_VCPU_AFFINITY:
+		if (cpulist_parse("--vcpu-affinity", arg,
+				  &cfg->vcpu_affinity, err, errlen) < 0)
+			return -1;
+		break;
 	case 'd':
 		if (cfg->nr_disks == LKVM_MAX_DISKS)
 			BAD("too many disks (at most %d)", LKVM_MAX_DISKS);
@@ -401,6 +437,8 @@ enum parse_result run_parse_options_cmd(int argc, char **argv,
 		BAD("unexpected argument '%s'", argv[optind]);
 	if (!cfg->kernel_path && !cmd)
 		BAD("no kernel given: use -k/--kernel FILE");
+	if (cfg->no_sve && cfg->sve_max_vl)
+		BAD("--sve-max-vl and --disable-sve: give one of them");
 	if (cfg->irqchip == IRQCHIP_GICV2 && cfg->nr_cpus > LKVM_MAX_CPUS_GICV2)
 		BAD("--irqchip gicv2 supports at most %d vCPUs, %d requested",
 		    LKVM_MAX_CPUS_GICV2, cfg->nr_cpus);

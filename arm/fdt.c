@@ -88,6 +88,14 @@ static int fdt_psci(void *fdt, struct kvm *kvm)
 	return fdt_end_node(fdt);
 }
 
+/* A PPI's specifier flags: GICv2 ones carry a mask of the CPUs it goes to. */
+static u32 ppi_flags(struct kvm *kvm, u32 type)
+{
+	if (kvm->irqchip == IRQCHIP_GICV2)
+		type |= ((1U << MIN(kvm->nr_cpus, 8)) - 1) << 8;
+	return type;
+}
+
 static int fdt_timer(void *fdt, struct kvm *kvm)
 {
 	static const u32 ppis[] = {
@@ -95,12 +103,9 @@ static int fdt_timer(void *fdt, struct kvm *kvm)
 		LKVM_TIMER_PPI_VIRT, LKVM_TIMER_PPI_HYP,
 	};
 	fdt32_t irqs[ARRAY_SIZE(ppis) * 3];
-	u32 flags = IRQ_TYPE_LEVEL_LOW;
+	u32 flags = ppi_flags(kvm, IRQ_TYPE_LEVEL_LOW);
 	unsigned int i;
 
-	/* GICv2 PPI specifiers carry a mask of the CPUs they go to. */
-	if (kvm->irqchip == IRQCHIP_GICV2)
-		flags |= ((1U << MIN(kvm->nr_cpus, 8)) - 1) << 8;
 	for (i = 0; i < ARRAY_SIZE(ppis); i++) {
 		irqs[3 * i] = cpu_to_fdt32(GIC_FDT_IRQ_TYPE_PPI);
 		irqs[3 * i + 1] = cpu_to_fdt32(ppis[i]);
@@ -110,6 +115,22 @@ static int fdt_timer(void *fdt, struct kvm *kvm)
 	FDT_CHECK(fdt_property_string(fdt, "compatible", "arm,armv8-timer"));
 	FDT_CHECK(fdt_property(fdt, "interrupts", irqs, sizeof(irqs)));
 	FDT_CHECK(fdt_property(fdt, "always-on", NULL, 0));
+	return fdt_end_node(fdt);
+}
+
+/* --pmu: the guest's armv8_pmuv3 driver probes from this node. */
+static int fdt_pmu(void *fdt, struct kvm *kvm)
+{
+	fdt32_t irq[3] = {
+		cpu_to_fdt32(GIC_FDT_IRQ_TYPE_PPI), cpu_to_fdt32(LKVM_PMU_PPI),
+		cpu_to_fdt32(ppi_flags(kvm, IRQ_TYPE_LEVEL_HIGH)),
+	};
+
+	if (!kvm->cfg.pmu)
+		return 0;
+	FDT_CHECK(fdt_begin_node(fdt, "pmu"));
+	FDT_CHECK(fdt_property_string(fdt, "compatible", "arm,armv8-pmuv3"));
+	FDT_CHECK(fdt_property(fdt, "interrupts", irq, sizeof(irq)));
 	return fdt_end_node(fdt);
 }
 
@@ -213,6 +234,7 @@ static int fdt_root(void *fdt, struct kvm *kvm)
 	FDT_CHECK(fdt_cpus(fdt, kvm));
 	FDT_CHECK(fdt_psci(fdt, kvm));
 	FDT_CHECK(fdt_timer(fdt, kvm));
+	FDT_CHECK(fdt_pmu(fdt, kvm));
 	FDT_CHECK(fdt_gic(fdt, kvm));
 	FDT_CHECK(fdt_apb_clock(fdt));
 	FDT_CHECK(devices_generate_fdt(kvm, fdt));

@@ -14,15 +14,6 @@
 #include "lkvm/kvm.h"
 #include "lkvm/layout.h"
 
-static int gic_set_attr(int fd, u32 group, u64 attr, void *val)
-{
-	struct kvm_device_attr a = {
-		.group = group, .attr = attr, .addr = (uintptr_t)val,
-	};
-
-	return ioctl(fd, KVM_SET_DEVICE_ATTR, &a);
-}
-
 static int create_device(struct kvm *kvm, u32 type, bool test)
 {
 	struct kvm_create_device cd = {
@@ -69,16 +60,16 @@ static int set_gic_addresses(struct kvm *kvm)
 	int fd = kvm->gic_fd;
 
 	if (kvm->irqchip == IRQCHIP_GICV3) {
-		if (gic_set_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR,
-				 KVM_VGIC_V3_ADDR_TYPE_DIST, &dist) ||
-		    gic_set_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR,
-				 KVM_VGIC_V3_ADDR_TYPE_REDIST, &redist))
+		if (kvm_set_device_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR,
+					KVM_VGIC_V3_ADDR_TYPE_DIST, &dist) ||
+		    kvm_set_device_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR,
+					KVM_VGIC_V3_ADDR_TYPE_REDIST, &redist))
 			return -errno;
 	} else {
-		if (gic_set_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR,
-				 KVM_VGIC_V2_ADDR_TYPE_DIST, &dist) ||
-		    gic_set_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR,
-				 KVM_VGIC_V2_ADDR_TYPE_CPU, &cpu))
+		if (kvm_set_device_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR,
+					KVM_VGIC_V2_ADDR_TYPE_DIST, &dist) ||
+		    kvm_set_device_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR,
+					KVM_VGIC_V2_ADDR_TYPE_CPU, &cpu))
 			return -errno;
 	}
 	return 0;
@@ -102,8 +93,8 @@ static void its_create(struct kvm *kvm)
 		pr_debug("no GICv3 ITS (%s): PCI devices use INTx", strerror(-fd));
 		return;
 	}
-	if (gic_set_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_ITS_ADDR_TYPE,
-			 &base)) {
+	if (kvm_set_device_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR,
+				KVM_VGIC_ITS_ADDR_TYPE, &base)) {
 		pr_warn("cannot place the GICv3 ITS: %s; PCI devices use INTx",
 			strerror(errno));
 		close(fd);
@@ -118,8 +109,8 @@ static void its_init(struct kvm *kvm)
 {
 	if (kvm->its_fd < 0)
 		return;
-	if (gic_set_attr(kvm->its_fd, KVM_DEV_ARM_VGIC_GRP_CTRL,
-			 KVM_DEV_ARM_VGIC_CTRL_INIT, NULL)) {
+	if (kvm_set_device_attr(kvm->its_fd, KVM_DEV_ARM_VGIC_GRP_CTRL,
+				KVM_DEV_ARM_VGIC_CTRL_INIT, NULL)) {
 		pr_warn("cannot initialise the GICv3 ITS: %s; PCI devices use INTx",
 			strerror(errno));
 		close(kvm->its_fd);
@@ -151,7 +142,8 @@ static int gic_init(struct kvm *kvm)
 		return kvm->gic_fd;
 	}
 	if (set_gic_addresses(kvm) < 0 ||
-	    gic_set_attr(kvm->gic_fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, &nr_irqs)) {
+	    kvm_set_device_attr(kvm->gic_fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0,
+				&nr_irqs)) {
 		pr_err("cannot configure the virtual GIC: %s", strerror(errno));
 		return -errno;
 	}
@@ -177,8 +169,8 @@ lkvm_init(INIT_IRQCHIP, gic_init, gic_exit);
 /* All vCPUs exist now: the vGIC can size its redistributors and start. */
 static int gic_init_late(struct kvm *kvm)
 {
-	if (gic_set_attr(kvm->gic_fd, KVM_DEV_ARM_VGIC_GRP_CTRL,
-			 KVM_DEV_ARM_VGIC_CTRL_INIT, NULL)) {
+	if (kvm_set_device_attr(kvm->gic_fd, KVM_DEV_ARM_VGIC_GRP_CTRL,
+				KVM_DEV_ARM_VGIC_CTRL_INIT, NULL)) {
 		pr_err("cannot initialise the virtual GIC: %s", strerror(errno));
 		return -errno;
 	}

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* AArch64 vCPUs: KVM_ARM_VCPU_INIT with PSCI, MPIDR, boot registers. */
+/*
+ * AArch64 vCPUs: KVM_ARM_VCPU_INIT with PSCI, MPIDR, boot registers.
+ * The optional CPU features are arm64/cpu-features.c's.
+ */
 #include <asm/ptrace.h>
 #include <errno.h>
 #include <linux/kvm.h>
@@ -7,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "lkvm/cpu-features.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
 
@@ -44,6 +48,7 @@ static int vcpu_init(struct kvm_cpu *cpu)
 		return -ENODEV;
 	}
 	init.features[0] |= 1U << KVM_ARM_VCPU_PSCI_0_2;
+	init.features[0] |= cpu_features_init_bits(cpu);
 	/* Secondaries wait for the guest's PSCI CPU_ON. */
 	if (cpu->id)
 		init.features[0] |= 1U << KVM_ARM_VCPU_POWER_OFF;
@@ -62,6 +67,8 @@ int kvm_cpu_arch_init(struct kvm_cpu *cpu)
 	int ret;
 
 	ret = vcpu_init(cpu);
+	if (!ret)
+		ret = cpu_features_vcpu_init(cpu);
 	if (ret)
 		return ret;
 	if (get_reg(cpu, MPIDR_EL1, &mpidr) < 0) {

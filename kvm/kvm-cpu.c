@@ -266,17 +266,28 @@ static void kvm_cpu_name_thread(struct kvm_cpu *cpu)
 	pthread_setname_np(cpu->thread, name);
 }
 
+/* --vcpu-affinity: glibc pins the thread before it runs a line of ours. */
+static void vcpu_thread_attr(struct kvm *kvm, pthread_attr_t *attr)
+{
+	pthread_attr_init(attr);
+	if (CPU_COUNT(&kvm->cfg.vcpu_affinity))
+		pthread_attr_setaffinity_np(attr, sizeof(cpu_set_t),
+					    &kvm->cfg.vcpu_affinity);
+}
+
 int kvm_cpus_start(struct kvm *kvm)
 {
+	pthread_attr_t attr;
 	sigset_t old;
 	int i, ret = 0;
 
 	vcpu_sigmask(&old);
+	vcpu_thread_attr(kvm, &attr);
 	for (i = 0; i < kvm->nr_cpus; i++) {
 		struct kvm_cpu *cpu = kvm->cpus[i];
 
 		cpu->run->immediate_exit = 0;
-		ret = pthread_create(&cpu->thread, NULL, kvm_cpu_thread, cpu);
+		ret = pthread_create(&cpu->thread, &attr, kvm_cpu_thread, cpu);
 		if (ret) {
 			pr_err("cannot start vCPU %d's thread: %s", i, strerror(ret));
 			break;
@@ -284,6 +295,7 @@ int kvm_cpus_start(struct kvm *kvm)
 		cpu->thread_running = true;
 		kvm_cpu_name_thread(cpu);
 	}
+	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return ret ? -ret : 0;
 }

@@ -44,18 +44,29 @@ static int open_kvm_device(struct kvm *kvm)
 	return 0;
 }
 
-static int kvm_check_cap(struct kvm *kvm, int cap)
+int kvm_check_cap(struct kvm *kvm, int cap)
 {
 	int ret = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, cap);
 
 	return ret < 0 ? 0 : ret;
 }
 
-/* Ask for a larger guest physical address space only when RAM needs it. */
+int kvm_set_device_attr(int fd, u32 group, u64 attr, void *val)
+{
+	struct kvm_device_attr a = {
+		.group = group, .attr = attr, .addr = (uintptr_t)val,
+	};
+
+	return ioctl(fd, KVM_SET_DEVICE_ATTR, &a);
+}
+
+/*
+ * Ask for a larger guest physical address space only when RAM needs it
+ * (check_ram_size() refused what the host cannot map).
+ */
 static unsigned long vm_type(struct kvm *kvm)
 {
-	u64 end = kvm->mem.gpa_start + kvm->cfg.ram_size;
-	int bits = 64 - __builtin_clzll(end - 1);
+	unsigned int bits = ram_ipa_bits(kvm->cfg.ram_size);
 	int max = kvm_check_cap(kvm, KVM_CAP_ARM_VM_IPA_SIZE);
 
 	if (bits <= 40 || !max)

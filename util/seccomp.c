@@ -100,8 +100,11 @@ static const unsigned long none_ioctls[] = { 0 };
 GROUP(kick, "read", "readv", "eventfd2") = {
 	kick_calls, none_ioctls, false };
 
-/* Create a thread (clone filtered, see the top). */
-GROUP(spawn, "set_robust_list", "rseq") = {
+/*
+ * Create a thread (clone filtered, see the top); pinned by glibc with
+ * --vcpu-affinity.
+ */
+GROUP(spawn, "set_robust_list", "rseq", "sched_setaffinity") = {
 	spawn_calls, none_ioctls, true };
 
 /*

@@ -3,6 +3,7 @@
 #define LKVM_KVM_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <time.h>
 
@@ -22,6 +23,7 @@ struct msi_state;
 struct boot_files;
 struct term_state;
 struct console_out;
+struct cpu_features;
 
 enum console_type {
 	CONSOLE_SERIAL,
@@ -70,6 +72,16 @@ struct kvm_config {
 	const char *p9[LKVM_MAX_9P];		/* --9p HOSTDIR,TAG[,ro] */
 	int nr_p9;
 	const char *modules_dir;		/* --modules DIR */
+
+	/* vCPU features (arm64/cpu-features.c): on where KVM has them. */
+	bool aarch32;		/* a 32-bit guest: none of the 64-bit ones */
+	bool no_sve;		/* --disable-sve */
+	bool no_ptrauth;	/* --disable-ptrauth */
+	bool no_mte;		/* --disable-mte */
+	bool no_pvtime;		/* --no-pvtime */
+	bool pmu;		/* --pmu */
+	unsigned int sve_max_vl;	/* --sve-max-vl BITS, 0: the host's */
+	cpu_set_t vcpu_affinity;	/* --vcpu-affinity; empty: none */
 
 	/* Scripted boot runs. */
 	unsigned int timeout;			/* --timeout SECONDS, 0 = none */
@@ -146,6 +158,7 @@ struct kvm {
 	struct boot_files *boot;	/* arm64/boot.c */
 	struct term_state *term;	/* term/term.c */
 	struct console_out *cons_out;	/* term/watch.c */
+	struct cpu_features *feat;	/* arm64/cpu-features.c */
 
 	struct kvm_stop stop;
 };
@@ -165,6 +178,10 @@ void kvm_stop_wait(struct kvm *kvm);
 bool kvm_stop_rearm(struct kvm *kvm);
 
 /* kvm/kvm.c */
+/* KVM_CHECK_EXTENSION on /dev/kvm: the cap's value, 0 when absent. */
+int kvm_check_cap(struct kvm *kvm, int cap);
+/* KVM_SET_DEVICE_ATTR on a device or vCPU fd; ioctl()'s result. */
+int kvm_set_device_attr(int fd, u32 group, u64 attr, void *val);
 struct kvm *kvm_new(void);
 void kvm_delete(struct kvm *kvm);
 /* Bring everything up, run until the guest stops; returns enum lkvm_exit. */

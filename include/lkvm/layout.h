@@ -11,6 +11,7 @@
  *   0x0000_0000 - 0x0001_0000   PCI I/O window (64 KiB)
  *   0x0100_0000 - 0x0100_1000   16550A UART (ttyS0)
  *   0x0101_0000 - 0x0101_1000   PL031 RTC
+ *   0x0102_0000 - 0x0103_0000   stolen-time records, 64 bytes per vCPU
  *   0x0200_0000 - 0x0300_0000   virtio-mmio devices, 4 KiB each
  *   0x2800_0000 - 0x2801_0000   GIC distributor
  *   0x2802_0000 - 0x2804_0000   GICv2 CPU interface
@@ -29,6 +30,14 @@
 #define LKVM_UART_SIZE		0x00001000ULL
 #define LKVM_RTC_BASE		0x01010000ULL
 #define LKVM_RTC_SIZE		0x00001000ULL
+/*
+ * Stolen time (pvtime): memory, but outside the FDT's /memory so the
+ * guest never allocates it; Linux memremap()s it as a normal cacheable
+ * mapping, as it does kvmtool's.
+ */
+#define LKVM_PVTIME_BASE	0x01020000ULL
+#define LKVM_PVTIME_SIZE	0x00010000ULL
+#define LKVM_PVTIME_STRIDE	64
 #define LKVM_VIRTIO_MMIO_BASE	0x02000000ULL
 #define LKVM_VIRTIO_MMIO_SIZE	0x01000000ULL
 #define LKVM_VIRTIO_MMIO_SLOT	0x00001000ULL
@@ -64,6 +73,8 @@
 #define LKVM_TIMER_PPI_PHYS	14
 #define LKVM_TIMER_PPI_VIRT	11
 #define LKVM_TIMER_PPI_HYP	10
+/* --pmu: the PMUv3 overflow interrupt (kvmtool's PPI too). */
+#define LKVM_PMU_PPI		7
 
 #define LKVM_DEFAULT_RAM_MB	256
 #define LKVM_DEFAULT_RAM_MB_BYTES (LKVM_DEFAULT_RAM_MB * SZ_1M)

@@ -26,6 +26,11 @@ void run_usage(FILE *out);
  * memory slot of at most 2^31 - 1 host pages of @page_size bytes.
  */
 u64 ram_max_size(unsigned int ipa_bits, u64 page_size);
+/*
+ * The guest physical address bits @ram_size of RAM from LKVM_RAM_BASE
+ * needs (the memory map's top; everything else sits below RAM).
+ */
+unsigned int ram_ipa_bits(u64 ram_size);
 /* 0 if -m fits; else -E2BIG with one line naming -m and the limit. */
 int ram_size_check(u64 ram_size, unsigned int ipa_bits, u64 page_size,
 		   char *err, size_t errlen);

@@ -242,8 +242,9 @@ if newer "$HK/.stamp" "$KDIR/VERSION" "$SELF"; then
 	touch "$HK/.stamp"
 fi
 
-# the benchmark's boot-time probe and the terminal probe (static)
-for probe in bench-run pty-run blk-bench dns-answer; do
+# the benchmark's boot-time probe, the terminal probe, the --pmu cases'
+# counter check (static)
+for probe in bench-run pty-run blk-bench dns-answer perf-cycles; do
 	if newer "$SHARE/bin/$probe" "$ROOT/tests/rig/$probe.c"; then
 		libs=""
 		[ "$probe" = blk-bench ] && libs=-luring

@@ -29,11 +29,14 @@
 #                   interrupt delivery, CPU features, boot, SMP, PSCI,
 #                   reset, memory): every config
 #     (no scope)    a device, an option, a parser: once, in $ONCE_CONFIG
-#     scope pages   page sizes (the last section): in $ONCE_CONFIG (a 4K
+#     scope pages   page sizes (their section): in $ONCE_CONFIG (a 4K
 #                   host) and in the page configs (n1-16k, n1-64k: hosts
 #                   with 16K and 64K pages), which run nothing else
+#     scope CONFIG  before run_case: that config only (a CPU feature only
+#                   its host has), even with FULL=1
 # FULL=1 (rig.full=1, RIG_FULL in run-tests.sh, make check-full) runs every
-# case in every config (but the page configs); named cases (globs) run wherever they are named;
+# case in every config (but the page configs); named cases (globs) run
+# wherever they are named;
 # the *-asan config runs its ASAN_CASES list.
 # LIST=1 (RIG_LIST in run-tests.sh, natively, SHARE a scratch folder)
 # prints the cases a config would run and runs nothing: top-level setup
@@ -129,7 +132,8 @@ SCOPE=""
 scope() {
 	case "$1" in
 	host|once|pages) SCOPE=$1 ;;
-	*) echo "cases.sh: scope '$1': host, once or pages" >&2; exit 2 ;;
+	*-*) SCOPE=$1 ;;	# a config's name
+	*) echo "cases.sh: scope '$1': host, once, pages or a config" >&2; exit 2 ;;
 	esac
 }
 
@@ -145,6 +149,10 @@ selected() {
 				{ [ "$PAGES_CONFIG" = 1 ] || [ "$CONFIG" = "$ONCE_CONFIG" ]; }
 			return
 		fi
+		case "${2:-once}" in
+		host|once) ;;
+		*) [ "$CONFIG" = "$2" ]; return ;;
+		esac
 		[ "$FULL" = 1 ] || [ "$CONFIG" = "$ONCE_CONFIG" ] ||
 			[ "${2:-once}" = host ]
 		return
@@ -1714,6 +1722,133 @@ if [ "$HOST_PAGE" != 4K ]; then
 	scope pages
 	run_case "pages-host-$HOST_PAGE-mem-not-host-pages" 1 mem_not_host_pages
 fi
+
+# ---------------------------------------------------------------- CPU features
+# SVE, pointer authentication, stolen time, --pmu, RAM above 4 GiB
+# (arm64/cpu-features.c). The guest reports what it got from a 9p script
+# (GUEST-HAS, GUEST-SVE-VL in bytes, GUEST-PVTIME, GUEST-PMU, and with
+# lkvm.perf=1 the cycle count of tests/rig/perf-cycles.c); its console
+# lines end in \r, hence [[:space:]] where a pattern ends. Scoped to
+# max-gicv3 (max,pauth-impdef=on,sve-max-vq=4 and virt,mte=on: SVE up to
+# 512 bits, PAuth, MTE); that the defaults skip quietly on hosts without
+# them is what every boot case in the other configs checks.
+FEAT=/tmp/cpufeat
+FEAT_SCRIPT='
+f=" $(grep -m1 "^Features" /proc/cpuinfo | cut -d: -f2) "
+h=""
+for w in sve paca pacg mte; do
+	case "$f" in *" $w "*) h="$h $w=yes" ;; *) h="$h $w=no" ;; esac
+done
+echo "GUEST-HAS$h"
+echo "GUEST-SVE-VL $(cat /proc/sys/abi/sve_default_vector_length 2>/dev/null || echo none)"
+echo "GUEST-PVTIME $(dmesg | grep -c "using stolen time PV")"
+echo "GUEST-PMU $(dmesg | grep -o "enabled with armv8_pmuv3[^,]*" | head -n 1)"
+echo "GUEST-MEMTOTAL-KB $(sed -n "s/^MemTotal: *\([0-9]*\) kB/\1/p" /proc/meminfo)"
+grep -q lkvm.perf=1 /proc/cmdline && /mnt/script/perf-cycles
+'
+feat_share() {
+	rm -rf "$FEAT" && mkdir -p "$FEAT" &&
+		cp "$SHARE/bin/perf-cycles" "$FEAT/" &&
+		printf '%s\n' "$FEAT_SCRIPT" >"$FEAT/run.sh"
+}
+# feat_guest [lkvm options]: boot the 9p action with FEAT_SCRIPT
+feat_guest() {
+	feat_share || return
+	guest 1 9p --9p "$FEAT,script,ro" "$@"
+}
+# feat_pmu_guest: the same with 2 vCPUs, --pmu and the cycle count
+feat_pmu_guest() {
+	feat_share || return
+	lkvm run -k "$KERNEL" -i "$INITRD" -m 256 -c 2 --pmu \
+		-p "quiet lkvm.test=9p lkvm.perf=1" --9p "$FEAT,script,ro" "$@"
+}
+
+scope max-gicv3
+expect_out 'GUEST-HAS sve=yes paca=yes pacg=yes mte=yes'
+expect_out 'GUEST-PVTIME 1'
+expect_out 'GUEST-PMU[[:space:]]*$'
+expect_err_lines 0
+run_case cpufeat-defaults 0 feat_guest
+scope max-gicv3
+expect_out 'GUEST-HAS sve=no paca=yes pacg=yes mte=yes'
+expect_out 'GUEST-SVE-VL none'
+run_case cpufeat-disable-sve 0 feat_guest --disable-sve
+scope max-gicv3
+expect_out 'GUEST-HAS sve=yes paca=no pacg=no mte=yes'
+run_case cpufeat-disable-ptrauth 0 feat_guest --disable-ptrauth
+scope max-gicv3
+expect_out 'GUEST-HAS sve=yes paca=yes pacg=yes mte=no'
+run_case cpufeat-disable-mte 0 feat_guest --disable-mte
+# KVM cannot tag hugetlbfs pages (Linux 6.1): MTE stays off, the guest runs
+if has /tmp/huge; then
+	scope max-gicv3
+	expect_out 'GUEST-HAS sve=yes paca=yes pacg=yes mte=no'
+	run_case cpufeat-mte-hugetlbfs 0 feat_guest -m 128 --hugetlbfs /tmp/huge
+fi
+scope max-gicv3
+expect_out 'GUEST-PVTIME 0'
+run_case cpufeat-no-pvtime 0 feat_guest --no-pvtime
+# /proc/sys/abi/sve_default_vector_length is in bytes
+scope max-gicv3
+expect_out 'GUEST-SVE-VL 16[[:space:]]'
+run_case cpufeat-sve-max-vl-128 0 feat_guest --sve-max-vl 128
+scope max-gicv3
+expect_out 'GUEST-SVE-VL 32[[:space:]]'
+run_case cpufeat-sve-max-vl-256 0 feat_guest --sve-max-vl 256
+# a length the host lacks: one line naming the ones it has
+# refused OPTIONS: lkvm's exit status, its output (one line) on stdout
+refused() {
+	guest 1 poweroff "$@" >/tmp/refused.out 2>&1
+	_st=$?
+	cat /tmp/refused.out
+	[ "$(wc -l </tmp/refused.out)" -eq 1 ] || return 99
+	return $_st
+}
+scope max-gicv3
+expect_out "^lkvm: --sve-max-vl 1024: this host's SVE does vector lengths of 128, 256, 384, 512 bits only$"
+run_case cpufeat-sve-max-vl-refused 1 refused --sve-max-vl 1024
+# --pmu: the guest's armv8_pmuv3 driver probes and counts cycles
+scope max-gicv3
+expect_out 'GUEST-PMU enabled with armv8_pmuv3'
+expect_out 'GUEST-PERF-CYCLES [1-9]'
+run_case cpufeat-pmu 0 feat_pmu_guest
+# a reset initialises the vCPUs again with the same features (SVE
+# finalised, the PMU and the stolen-time records kept): the guest boots again
+scope max-gicv3
+expect_out 'GUEST-REBOOT'
+run_case cpufeat-reboot 143 signal_after_boots 2 TERM guest 2 reboot --reboot --pmu
+# RAM above 4 GiB (the emulated host has 3 GiB: guest RAM is backed lazily)
+scope max-gicv3
+expect_out 'GUEST-MEMTOTAL-KB 5[0-9]\{6\}[[:space:]]'
+run_case cpufeat-mem-5g 0 feat_guest -m 5G
+
+# --vcpu-affinity: both vCPU threads on host CPU 1 (read from the host)
+vcpu_affinity_case() {
+	guest 2 hang --vcpu-affinity 1 >/dev/null 2>&1 &
+	_i=0 _p=""
+	while [ $_i -lt 120 ]; do
+		_p=$(pidof lkvm) &&
+			[ "$(cat /proc/"$_p"/task/*/comm 2>/dev/null | grep -c '^vcpu')" = 2 ] &&
+			break
+		sleep 0.5
+		_i=$((_i + 1))
+	done
+	for _t in /proc/"$_p"/task/*; do
+		case "$(cat "$_t/comm")" in
+		vcpu*) echo "THREAD $(cat "$_t/comm") $(sed -n 's/^Cpus_allowed_list:\t*//p' "$_t/status")" ;;
+		esac
+	done
+	kill "$_p"
+	wait
+	return 0	# lkvm's SIGTERM status; the threads are the check
+}
+expect_out '^THREAD vcpu0 1$'
+expect_out '^THREAD vcpu1 1$'
+run_case cpufeat-vcpu-affinity 0 vcpu_affinity_case
+expect_out "^lkvm: --vcpu-affinity: no host CPU 7,9 for lkvm (it may use 0-1)$"
+run_case cpufeat-vcpu-affinity-absent 1 refused --vcpu-affinity 1,7,9
+expect_err_lines 1
+run_case cpufeat-vcpu-affinity-bad-exit-2 2 guest 1 poweroff --vcpu-affinity 1-x
 
 if ! live; then
 	echo "# $CONFIG: $n cases"

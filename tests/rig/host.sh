@@ -18,7 +18,7 @@ KVER=$(cat build/deps/kernel/VERSION 2>/dev/null) ||
 	{ echo "rig: run 'make rig' first" >&2; exit 1; }
 case "$CONFIG" in
 n1-gicv3) cpu="-cpu neoverse-n1 -M virt,virtualization=on,gic-version=3" ;;
-max-gicv3) cpu="-cpu max,pauth-impdef=on -M virt,virtualization=on,gic-version=3" ;;
+max-gicv3) cpu="-cpu max,pauth-impdef=on,sve-max-vq=4 -M virt,virtualization=on,gic-version=3,mte=on" ;;
 a57-gicv2) cpu="-cpu cortex-a57 -M virt,virtualization=on,gic-version=2" ;;
 *) echo "rig: unknown config $CONFIG" >&2; exit 2 ;;
 esac

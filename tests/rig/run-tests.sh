@@ -70,7 +70,7 @@ config_args() {
 	case "${1%-asan}" in
 	n1-gicv3|n1-16k|n1-64k)
 		echo "-cpu neoverse-n1 -M virt,virtualization=on,gic-version=3" ;;
-	max-gicv3) echo "-cpu max,pauth-impdef=on -M virt,virtualization=on,gic-version=3" ;;
+	max-gicv3) echo "-cpu max,pauth-impdef=on,sve-max-vq=4 -M virt,virtualization=on,gic-version=3,mte=on" ;;
 	a57-gicv2) echo "-cpu cortex-a57 -M virt,virtualization=on,gic-version=2" ;;
 	*) return 1 ;;
 	esac

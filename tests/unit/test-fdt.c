@@ -215,6 +215,35 @@ static void test_no_console_no_stdout_path(void **state)
 	assert_true(fdt_path_offset(buf, "/fake@1234") < 0);
 }
 
+/* --pmu: a PMUv3 node on PPI 7, level-high, GICv2's CPU mask. */
+static void test_pmu_node(void **state)
+{
+	static u8 buf[LKVM_FDT_MAX_SIZE];
+	struct kvm kvm;
+	const void *p;
+	int len;
+
+	make_kvm(&kvm, IRQCHIP_GICV3, 4);
+	assert_int_equal(fdt_build(&kvm, buf, sizeof(buf)), 0);
+	assert_true(fdt_path_offset(buf, "/pmu") < 0);
+
+	kvm.cfg.pmu = true;
+	assert_int_equal(fdt_build(&kvm, buf, sizeof(buf)), 0);
+	p = prop(buf, "/pmu", "compatible", &len);
+	assert_string_equal(p, "arm,armv8-pmuv3");
+	p = prop(buf, "/pmu", "interrupts", &len);
+	assert_int_equal(len, 12);
+	assert_int_equal(be32_at(p, 0), GIC_FDT_IRQ_TYPE_PPI);
+	assert_int_equal(be32_at(p, 1), LKVM_PMU_PPI);
+	assert_int_equal(be32_at(p, 2), IRQ_TYPE_LEVEL_HIGH);
+
+	make_kvm(&kvm, IRQCHIP_GICV2, 3);
+	kvm.cfg.pmu = true;
+	assert_int_equal(fdt_build(&kvm, buf, sizeof(buf)), 0);
+	p = prop(buf, "/pmu", "interrupts", &len);
+	assert_int_equal(be32_at(p, 2), IRQ_TYPE_LEVEL_HIGH | (0x7 << 8));
+}
+
 static void test_too_small_buffer(void **state)
 {
 	static u8 buf[256];
@@ -231,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_gicv2_tree),
 		cmocka_unit_test(test_irq_map_parent_matches_gic),
 		cmocka_unit_test(test_no_console_no_stdout_path),
+		cmocka_unit_test(test_pmu_node),
 		cmocka_unit_test(test_too_small_buffer),
 	};
 

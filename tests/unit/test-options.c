@@ -174,6 +174,72 @@ static void test_ram_limit(void **state)
 					sizeof(err)), -E2BIG);
 }
 
+/* The IPA size asked of KVM follows RAM's top (0x80000000 + -m). */
+static void test_ram_ipa_bits(void **state)
+{
+	assert_int_equal(ram_ipa_bits(256 * SZ_1M), 32);
+	assert_int_equal(ram_ipa_bits(2 * SZ_1G), 32);	/* ends at 4 GiB */
+	assert_int_equal(ram_ipa_bits(2 * SZ_1G + SZ_1M), 33);
+	assert_int_equal(ram_ipa_bits(5 * SZ_1G), 33);
+	assert_int_equal(ram_ipa_bits(1022 * SZ_1G), 40);
+	assert_int_equal(ram_ipa_bits(1022 * SZ_1G + SZ_1M), 41);
+	assert_int_equal(ram_ipa_bits(8190 * SZ_1G), 43);
+	assert_int_equal(ram_ipa_bits(8191 * SZ_1G), 44);
+}
+
+/* The CPU feature options. */
+static void test_cpu_feature_options(void **state)
+{
+	struct kvm_config cfg;
+
+	assert_int_equal(parse(&cfg, 2, "-k", "I"), PARSE_OK);
+	assert_false(cfg.no_sve || cfg.no_ptrauth || cfg.no_mte ||
+		     cfg.no_pvtime || cfg.pmu || cfg.aarch32);
+	assert_int_equal(cfg.sve_max_vl, 0);
+	assert_int_equal(CPU_COUNT(&cfg.vcpu_affinity), 0);
+
+	assert_int_equal(parse(&cfg, 9, "-k", "I", "--disable-sve",
+			       "--disable-ptrauth", "--disable-mte",
+			       "--no-pvtime", "--pmu", "--vcpu-affinity",
+			       "0-1,3"), PARSE_OK);
+	assert_true(cfg.no_sve && cfg.no_ptrauth && cfg.no_mte &&
+		    cfg.no_pvtime && cfg.pmu);
+	assert_int_equal(CPU_COUNT(&cfg.vcpu_affinity), 3);
+	assert_true(CPU_ISSET(3, &cfg.vcpu_affinity));
+
+	assert_int_equal(parse(&cfg, 4, "-k", "I", "--sve-max-vl", "256"),
+			 PARSE_OK);
+	assert_int_equal(cfg.sve_max_vl, 256);
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--sve-max-vl=2048"),
+			 PARSE_OK);
+	assert_int_equal(cfg.sve_max_vl, 2048);
+}
+
+static void test_cpu_feature_errors(void **state)
+{
+	static const char *const bad_vl[] = {
+		"0", "64", "200", "2176", "-128", "128k", "", "4096",
+	};
+	struct kvm_config cfg;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad_vl) / sizeof(bad_vl[0]); i++) {
+		assert_int_equal(parse(&cfg, 4, "-k", "I", "--sve-max-vl",
+				       bad_vl[i]), PARSE_ERROR);
+		assert_non_null(strstr(err, "invalid --sve-max-vl '"));
+		assert_non_null(strstr(err, "a multiple of 128 from 128 to 2048"));
+	}
+	assert_int_equal(parse(&cfg, 5, "-k", "I", "--sve-max-vl", "256",
+			       "--disable-sve"), PARSE_ERROR);
+	assert_string_equal(err, "--sve-max-vl and --disable-sve: give one of them");
+	assert_int_equal(parse(&cfg, 4, "-k", "I", "--vcpu-affinity", "1-"),
+			 PARSE_ERROR);
+	assert_non_null(strstr(err, "invalid --vcpu-affinity '1-'"));
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--vcpu-affinity"),
+			 PARSE_ERROR);
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--pmu=on"), PARSE_ERROR);
+}
+
 static void test_help(void **state)
 {
 	struct kvm_config cfg;
@@ -249,6 +315,9 @@ int main(void)
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_ram_limit),
 		cmocka_unit_test(test_ram_map_align),
+		cmocka_unit_test(test_ram_ipa_bits),
+		cmocka_unit_test(test_cpu_feature_options),
+		cmocka_unit_test(test_cpu_feature_errors),
 		cmocka_unit_test(test_usage_seccomp),
 		cmocka_unit_test(test_cmdline_has_param),
 		cmocka_unit_test(test_cmdline_add_default),
