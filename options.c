@@ -33,6 +33,7 @@ enum {
 	OPT_EXPECT,
 	OPT_FAIL_ON,
 	OPT_NO_SECCOMP,
+	OPT_AARCH32,
 };
 
 struct run_option {
@@ -44,6 +45,7 @@ struct run_option {
 
 static const struct run_option run_options[] = {
 	{ "kernel",	'k', "FILE",	"arm64 kernel Image to boot (raw or gzip-compressed)" },
+	{ "aarch32",	OPT_AARCH32, NULL, "boot a 32-bit ARM kernel (zImage or Image; host CPU with AArch32 at EL1)" },
 	{ "initrd",	'i', "FILE",	"initial ramdisk" },
 	{ "params",	'p', "PARAMS",	"kernel command line" },
 	{ "mem",	'm', "SIZE",	"guest RAM in MiB, or with a K/M/G suffix (default 256)" },
@@ -260,6 +262,7 @@ static int apply_option(struct kvm_config *cfg, int val, const char *arg,
 	case OPT_REBOOT: cfg->reboot = true; break;
 	case OPT_RNG: cfg->rng = true; break;
 	case OPT_NO_SECCOMP: cfg->no_seccomp = true; break;
+	case OPT_AARCH32: cfg->aarch32 = true; break;
 	case OPT_MODULES: cfg->modules_dir = arg; break;
 	case OPT_CONSOLE_LOG: cfg->console_log = arg; break;
 	case 'd':

@@ -83,14 +83,17 @@ mkdir -p "$DL"
 chmod 755 "$DL" 2>/dev/null || true
 chown _apt "$DL" 2>/dev/null || true
 
-download() { # PKG -> path of the .deb
-	local pkg=$1 f
-	f=$(ls "$DL/${pkg%%:*}"_*.deb 2>/dev/null | head -n1 || true)
+download() { # PKG[:ARCH] -> path of the .deb
+	local pkg=$1 f glob
+	# an arch qualifier keeps busybox-static:armhf apart from :arm64
+	glob="${pkg%%:*}_*.deb"
+	[ "$pkg" != "${pkg#*:}" ] && glob="${pkg%%:*}_*_${pkg#*:}.deb"
+	f=$(ls "$DL"/$glob 2>/dev/null | head -n1 || true)
 	if [ -z "$f" ]; then
 		apt_update
 		log "downloading $pkg"
 		(cd "$DL" && apt-get download -q "$pkg" 2>&1 | grep -v -e _apt -e "^W: " >&2 || true)
-		f=$(ls "$DL/${pkg%%:*}"_*.deb 2>/dev/null | head -n1 || true)
+		f=$(ls "$DL"/$glob 2>/dev/null | head -n1 || true)
 		[ -n "$f" ] || { echo "deps: failed to download $pkg" >&2; exit 1; }
 	fi
 	echo "$f"
@@ -140,6 +143,46 @@ if [ ! -x "$DEPS/busybox/bin/busybox" ]; then
 	rm -rf "$DEPS/busybox"
 	mv "$DEPS/busybox.tmp" "$DEPS/busybox"
 	log "busybox ready"
+fi
+
+# ---- AArch32 test guest (--aarch32): Debian's armhf LPAE kernel (zImage;
+# virtio and ext4 are modules) and a static armhf busybox, each in a folder
+# of its own.
+if ! dpkg --print-foreign-architectures | grep -qx armhf &&
+   [ "$native" != armhf ]; then
+	log "adding armhf architecture"
+	$SUDO dpkg --add-architecture armhf
+	$SUDO rm -f "$DEPS/.apt-updated"
+fi
+if [ ! -s "$DEPS/armhf-kernel/VERSION" ]; then
+	apt_update
+	kpkg=$(apt-cache depends "linux-image-armmp-lpae:armhf" 2>/dev/null |
+		sed -n 's/.*Depends: *\(linux-image-[0-9][^ :]*-armmp-lpae\).*/\1/p' |
+		head -n1)
+	[ -n "$kpkg" ] || { echo "deps: cannot resolve linux-image-armmp-lpae" >&2; exit 1; }
+	deb=$(download "$kpkg:armhf")
+	rm -rf "$DEPS/armhf-kernel.tmp"
+	mkdir -p "$DEPS/armhf-kernel.tmp"
+	dpkg-deb -x "$deb" "$DEPS/armhf-kernel.tmp"
+	ver=$(ls "$DEPS/armhf-kernel.tmp/lib/modules" | head -n1)
+	[ -e "$DEPS/armhf-kernel.tmp/boot/vmlinuz-$ver" ] ||
+		{ echo "deps: armhf kernel package has no boot/vmlinuz-$ver" >&2; exit 1; }
+	depmod -b "$DEPS/armhf-kernel.tmp" "$ver"
+	echo "$ver" >"$DEPS/armhf-kernel.tmp/VERSION"
+	rm -rf "$DEPS/armhf-kernel"
+	mv "$DEPS/armhf-kernel.tmp" "$DEPS/armhf-kernel"
+	rm -f "$deb"
+	log "armhf kernel $ver ready"
+fi
+if [ ! -x "$DEPS/busybox-armhf/bin/busybox" ]; then
+	deb=$(download "busybox-static:armhf")
+	rm -rf "$DEPS/busybox-armhf.tmp"
+	mkdir -p "$DEPS/busybox-armhf.tmp"
+	dpkg-deb -x "$deb" "$DEPS/busybox-armhf.tmp"
+	rm -rf "$DEPS/busybox-armhf"
+	mv "$DEPS/busybox-armhf.tmp" "$DEPS/busybox-armhf"
+	rm -f "$deb"
+	log "armhf busybox ready"
 fi
 
 log "all dependencies present"

@@ -61,6 +61,7 @@ struct kvm_config {
 	bool reboot;		/* restart the guest on reset instead of exiting */
 	bool rng;
 	bool no_seccomp;	/* --no-seccomp: no per-thread filters */
+	bool aarch32;		/* --aarch32: 32-bit ARM guest (arm/zimage.c) */
 
 	/* Repeatable device options, as given; each device parses its own. */
 	const char *disks[LKVM_MAX_DISKS];	/* -d PATH[,ro][,direct]... */

@@ -275,6 +275,7 @@ case " $(cat /proc/cmdline) " in
 esac
 cpus=$(grep -c '^processor' /proc/cpuinfo)
 echo "GUEST-INIT-OK cpus=$cpus test=$test"
+echo "GUEST-ARCH $(uname -m)"
 case "$test" in
 big)
 	if [ -e /big.bin ]; then
@@ -483,14 +484,20 @@ GUEST_DEP_MODS="9pnet_virtio 9p"
 # virtio-blk and an ext4 root on it
 GUEST_DEP_MODS="$GUEST_DEP_MODS virtio_blk crc32c_generic ext4"
 
-GUEST_INITRD=$SHARE/guest/initrd.img
-if newer "$GUEST_INITRD" "$SELF" "$BB" "$KDIR/VERSION" "$SHARE/bin/blk-bench"; then
-	log "building guest initramfs"
+# guest_initrd OUT KDIR BUSYBOX [BIN...]: the guest initramfs for the
+# kernel in KDIR (its modules), with that busybox and the extra programs
+guest_initrd() {
+	local out=$1 KDIR=$2 bb=$3 KVER st m b
+	KVER=$(cat "$KDIR/VERSION")
+	shift 3
+	log "building guest initramfs $(basename "$out")"
 	st=$RIG/guest-root
 	rm -rf "$st"
 	mkdir -p "$st"/{bin,sbin,proc,sys,dev,tmp,root,etc}
-	cp "$BB" "$st/bin/busybox"
-	cp "$SHARE/bin/blk-bench" "$st/bin/blk-bench"
+	cp "$bb" "$st/bin/busybox"
+	for b in "$@"; do
+		cp "$b" "$st/bin/"
+	done
 	printf '%s\n' "$GUEST_INIT" >"$st/init"
 	# udhcpc's lease script (busybox ships none): address, route, DNS
 	mkdir -p "$st/etc/udhcpc" "$st/usr/share/udhcpc"
@@ -523,8 +530,28 @@ EOF
 		echo "$b" >>"$st/lib/modules/load.list"
 	done
 	chmod 755 "$st/init"
-	mkcpio "$st" "$GUEST_INITRD"
+	mkcpio "$st" "$out"
 	rm -rf "$st"
+}
+
+GUEST_INITRD=$SHARE/guest/initrd.img
+if newer "$GUEST_INITRD" "$SELF" "$BB" "$KDIR/VERSION" "$SHARE/bin/blk-bench"; then
+	guest_initrd "$GUEST_INITRD" "$KDIR" "$BB" "$SHARE/bin/blk-bench"
+fi
+
+# --aarch32: Debian's armhf kernel (zImage) and the same /init and module
+# list over an armhf busybox (scripts/deps.sh fetches them)
+A32_KDIR=$DEPS/armhf-kernel
+A32_BB=$DEPS/busybox-armhf/bin/busybox
+A32_INITRD=$SHARE/guest/initrd-armhf.img
+if [ -s "$A32_KDIR/VERSION" ] && [ -x "$A32_BB" ]; then
+	install_if_changed "$A32_KDIR/boot/vmlinuz-$(cat "$A32_KDIR/VERSION")" \
+		"$SHARE/guest/zImage" 644 || true
+	if newer "$A32_INITRD" "$SELF" "$A32_BB" "$A32_KDIR/VERSION"; then
+		guest_initrd "$A32_INITRD" "$A32_KDIR" "$A32_BB"
+	fi
+else
+	log "no armhf kernel or busybox in build/deps ('make deps'): no --aarch32 guest"
 fi
 
 # > 64 MiB: the small image plus a 70 MiB file of random bytes.  The pad is
