@@ -21,7 +21,9 @@ export DEBIAN_FRONTEND=noninteractive
 native=$(dpkg --print-architecture)
 
 # ---- apt packages ----
-if [ "$native" != arm64 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+# (read whole: grep -q in a pipe could fail it on SIGPIPE under pipefail)
+foreign=$(dpkg --print-foreign-architectures)
+if [ "$native" != arm64 ] && ! grep -qx arm64 <<<"$foreign"; then
 	log "adding arm64 architecture"
 	$SUDO dpkg --add-architecture arm64
 	$SUDO rm -f "$DEPS/.apt-updated"
@@ -99,15 +101,34 @@ download() { # PKG[:ARCH] -> path of the .deb
 	echo "$f"
 }
 
+# unpack DEB NAME [HOOK]: the package's files replace $DEPS/NAME whole,
+# once HOOK (if any) has prepared them in the scratch folder
+unpack() {
+	local t=$DEPS/$2.tmp
+	rm -rf "$t"
+	mkdir -p "$t"
+	dpkg-deb -x "$1" "$t"
+	[ -z "${3:-}" ] || "$3" "$t"
+	rm -rf "${DEPS:?}/$2"
+	mv "$t" "$DEPS/$2"
+}
+
+# kernel_prepare DIR: check the unpacked kernel package, write VERSION
+kernel_prepare() {
+	local ver
+	ver=$(ls "$1/lib/modules" | head -n1)
+	[ -e "$1/boot/vmlinuz-$ver" ] ||
+		{ echo "deps: kernel package has no boot/vmlinuz-$ver" >&2; exit 1; }
+	# the package ships no modules.dep (made by its postinst): make it
+	depmod -b "$1" "$ver"
+	echo "$ver" >"$1/VERSION"
+}
+
 # libfdt-dev:arm64 conflicts with the native package: unpack into a sysroot.
 if [ ! -e "$DEPS/sysroot-arm64/usr/include/libfdt.h" ] ||
    [ ! -e "$DEPS/sysroot-arm64/usr/lib/aarch64-linux-gnu/libfdt.a" ]; then
 	deb=$(download "libfdt-dev$ARCH_SUFFIX")
-	rm -rf "$DEPS/sysroot-arm64.tmp"
-	mkdir -p "$DEPS/sysroot-arm64.tmp"
-	dpkg-deb -x "$deb" "$DEPS/sysroot-arm64.tmp"
-	rm -rf "$DEPS/sysroot-arm64"
-	mv "$DEPS/sysroot-arm64.tmp" "$DEPS/sysroot-arm64"
+	unpack "$deb" sysroot-arm64
 	log "libfdt sysroot ready"
 fi
 
@@ -119,37 +140,22 @@ if [ ! -s "$DEPS/kernel/VERSION" ]; then
 		grep -v unsigned | head -n1)
 	[ -n "$kpkg" ] || { echo "deps: cannot resolve linux-image-arm64" >&2; exit 1; }
 	deb=$(download "${kpkg}-unsigned$ARCH_SUFFIX")
-	rm -rf "$DEPS/kernel.tmp"
-	mkdir -p "$DEPS/kernel.tmp"
-	dpkg-deb -x "$deb" "$DEPS/kernel.tmp"
-	ver=$(ls "$DEPS/kernel.tmp/lib/modules" | head -n1)
-	[ -e "$DEPS/kernel.tmp/boot/vmlinuz-$ver" ] ||
-		{ echo "deps: kernel package has no boot/vmlinuz-$ver" >&2; exit 1; }
-	# the package ships no modules.dep (made by its postinst): make it
-	depmod -b "$DEPS/kernel.tmp" "$ver"
-	echo "$ver" >"$DEPS/kernel.tmp/VERSION"
-	rm -rf "$DEPS/kernel"
-	mv "$DEPS/kernel.tmp" "$DEPS/kernel"
+	unpack "$deb" kernel kernel_prepare
 	rm -f "$deb"	# 60 MB; the unpacked tree is all we need
-	log "kernel $ver ready"
+	log "kernel $(cat "$DEPS/kernel/VERSION") ready"
 fi
 
 # busybox (static, arm64) for the host and guest initramfs images.
 if [ ! -x "$DEPS/busybox/bin/busybox" ]; then
 	deb=$(download "busybox-static$ARCH_SUFFIX")
-	rm -rf "$DEPS/busybox.tmp"
-	mkdir -p "$DEPS/busybox.tmp"
-	dpkg-deb -x "$deb" "$DEPS/busybox.tmp"
-	rm -rf "$DEPS/busybox"
-	mv "$DEPS/busybox.tmp" "$DEPS/busybox"
+	unpack "$deb" busybox
 	log "busybox ready"
 fi
 
 # ---- AArch32 test guest (--aarch32): Debian's armhf LPAE kernel (zImage;
 # virtio and ext4 are modules) and a static armhf busybox, each in a folder
 # of its own.
-if ! dpkg --print-foreign-architectures | grep -qx armhf &&
-   [ "$native" != armhf ]; then
+if [ "$native" != armhf ] && ! grep -qx armhf <<<"$foreign"; then
 	log "adding armhf architecture"
 	$SUDO dpkg --add-architecture armhf
 	$SUDO rm -f "$DEPS/.apt-updated"
@@ -161,26 +167,13 @@ if [ ! -s "$DEPS/armhf-kernel/VERSION" ]; then
 		head -n1)
 	[ -n "$kpkg" ] || { echo "deps: cannot resolve linux-image-armmp-lpae" >&2; exit 1; }
 	deb=$(download "$kpkg:armhf")
-	rm -rf "$DEPS/armhf-kernel.tmp"
-	mkdir -p "$DEPS/armhf-kernel.tmp"
-	dpkg-deb -x "$deb" "$DEPS/armhf-kernel.tmp"
-	ver=$(ls "$DEPS/armhf-kernel.tmp/lib/modules" | head -n1)
-	[ -e "$DEPS/armhf-kernel.tmp/boot/vmlinuz-$ver" ] ||
-		{ echo "deps: armhf kernel package has no boot/vmlinuz-$ver" >&2; exit 1; }
-	depmod -b "$DEPS/armhf-kernel.tmp" "$ver"
-	echo "$ver" >"$DEPS/armhf-kernel.tmp/VERSION"
-	rm -rf "$DEPS/armhf-kernel"
-	mv "$DEPS/armhf-kernel.tmp" "$DEPS/armhf-kernel"
+	unpack "$deb" armhf-kernel kernel_prepare
 	rm -f "$deb"
-	log "armhf kernel $ver ready"
+	log "armhf kernel $(cat "$DEPS/armhf-kernel/VERSION") ready"
 fi
 if [ ! -x "$DEPS/busybox-armhf/bin/busybox" ]; then
 	deb=$(download "busybox-static:armhf")
-	rm -rf "$DEPS/busybox-armhf.tmp"
-	mkdir -p "$DEPS/busybox-armhf.tmp"
-	dpkg-deb -x "$deb" "$DEPS/busybox-armhf.tmp"
-	rm -rf "$DEPS/busybox-armhf"
-	mv "$DEPS/busybox-armhf.tmp" "$DEPS/busybox-armhf"
+	unpack "$deb" busybox-armhf
 	rm -f "$deb"
 	log "armhf busybox ready"
 fi

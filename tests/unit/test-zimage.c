@@ -151,6 +151,18 @@ static void test_parse_short(void **state)
 	free(buf);
 }
 
+/* Without --aarch32, the arm64 loader says what the file is. */
+static void test_zimage_without_option(void **state)
+{
+	struct arm64_image img;
+	u8 *buf = make_zimage(4096, 0, 4096);
+
+	assert_int_equal(arm64_image_parse(&img, buf, 4096, errbuf,
+					   sizeof(errbuf)), -EINVAL);
+	assert_err_contains("32-bit ARM zImage (boot it with --aarch32)");
+	free(buf);
+}
+
 /* ---- layout ---- */
 
 static void test_layout_zimage(void **state)
@@ -340,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_parse_plain_image),
 		cmocka_unit_test(test_parse_foreign),
 		cmocka_unit_test(test_parse_short),
+		cmocka_unit_test(test_zimage_without_option),
 		cmocka_unit_test(test_layout_zimage),
 		cmocka_unit_test(test_layout_plain_image_and_start),
 		cmocka_unit_test(test_layout_kernel_too_big),
