@@ -84,6 +84,7 @@ PORTABLE_SRCS := \
 	kvm/cmdline.c \
 	arm64/image.c \
 	arm64/cpu-spec.c \
+	arm/zimage.c \
 	arm/fdt.c \
 	hw/serial.c \
 	hw/rtc.c \
@@ -247,7 +248,7 @@ FUZZ_TIME ?= 60
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -std=gnu11 $(WARNINGS) -Iinclude -D_GNU_SOURCE -pthread -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS := virtqueue qcow2 9p blk net-tx
+FUZZ_TARGETS := virtqueue qcow2 9p blk net-tx zimage
 
 # the virtqueue parser: descriptor chains over a fuzzed guest memory
 FUZZ_SRCS_virtqueue := virtio/virtqueue.c util/util.c util/iov.c
@@ -266,6 +267,9 @@ FUZZ_MAXLEN_blk := 16384
 # virtio-net transmit: vnet header checks and frame extraction from iovecs
 FUZZ_SRCS_net-tx := net/frame.c virtio/virtqueue.c util/util.c util/iov.c
 FUZZ_MAXLEN_net-tx := 66000
+# --aarch32 kernels: zImage / Image header checks and the boot layout
+FUZZ_SRCS_zimage := arm/zimage.c util/util.c
+FUZZ_MAXLEN_zimage := 4096
 
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz-%)
 FUZZ_OBJ := $(BUILD)/fuzz/obj

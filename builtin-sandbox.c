@@ -466,6 +466,12 @@ int cmd_sandbox(int argc, char **argv)
 	case PARSE_OK:
 		break;
 	}
+	/* the sandbox's init (guest/init.c) is an arm64 program */
+	if (kvm->cfg.aarch32) {
+		fprintf(stderr, "lkvm sandbox: --aarch32 is not supported: the sandbox's init is an arm64 program\n");
+		kvm_delete(kvm);
+		return SANDBOX_EXIT_FAIL;
+	}
 	if (cmd >= argc) {
 		fprintf(stderr, "lkvm sandbox: no command given: lkvm sandbox [OPTIONS] -- CMD [ARGS...]\n");
 		kvm_delete(kvm);

@@ -41,6 +41,7 @@ enum {
 	OPT_NO_PVTIME,
 	OPT_PMU,
 	OPT_VCPU_AFFINITY,
+	OPT_AARCH32,
 };
 
 struct run_option {
@@ -52,6 +53,7 @@ struct run_option {
 
 static const struct run_option run_options[] = {
 	{ "kernel",	'k', "FILE",	"arm64 kernel Image to boot (raw or gzip-compressed)" },
+	{ "aarch32",	OPT_AARCH32, NULL, "boot a 32-bit ARM kernel (zImage or Image; host CPU with AArch32 at EL1)" },
 	{ "initrd",	'i', "FILE",	"initial ramdisk" },
 	{ "params",	'p', "PARAMS",	"kernel command line" },
 	{ "mem",	'm', "SIZE",	"guest RAM in MiB, or with a K/M/G suffix (default 256)" },
@@ -294,6 +296,7 @@ static int apply_option(struct kvm_config *cfg, int val, const char *arg,
 	case OPT_REBOOT: cfg->reboot = true; break;
 	case OPT_RNG: cfg->rng = true; break;
 	case OPT_NO_SECCOMP: cfg->no_seccomp = true; break;
+	case OPT_AARCH32: cfg->aarch32 = true; break;
 	case OPT_MODULES: cfg->modules_dir = arg; break;
 	case OPT_CONSOLE_LOG: cfg->console_log = arg; break;
 	case OPT_DISABLE_SVE: cfg->no_sve = true; break;

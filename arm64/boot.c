@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lkvm/arm-zimage.h"
 #include "lkvm/arm64-image.h"
 #include "lkvm/fdt.h"
 #include "lkvm/init.h"
@@ -25,7 +26,8 @@
  * kvm_arch_free_files().
  */
 struct boot_files {
-	struct arm64_image kernel;
+	struct arm64_image kernel;	/* --aarch32: only data and size */
+	struct arm_zimage zimage;	/* --aarch32 */
 	bool kernel_loaded;
 	int initrd_fd;
 	size_t initrd_len;
@@ -73,6 +75,32 @@ static int open_initrd(struct boot_files *bf, const char *path)
 	return 0;
 }
 
+/*
+ * A 32-bit kernel is read whole into memory (a zImage is a few MiB) and
+ * copied from there as an Image would be.
+ */
+static int load_zimage(struct boot_files *bf, const char *path,
+		       char *err, size_t errlen)
+{
+	void *buf;
+	size_t len;
+	int ret;
+
+	ret = read_file(path, &buf, &len);
+	if (ret < 0) {
+		set_err(err, errlen, "%s", strerror(-ret));
+		return ret;
+	}
+	ret = arm_zimage_parse(&bf->zimage, buf, len, err, errlen);
+	if (ret < 0) {
+		free(buf);
+		return ret;
+	}
+	bf->kernel.data = buf;
+	bf->kernel.size = len;
+	return 0;
+}
+
 static int load_kernel(struct kvm *kvm)
 {
 	struct boot_files *bf = boot_files(kvm);
@@ -84,7 +112,10 @@ static int load_kernel(struct kvm *kvm)
 		return -ENOMEM;
 	if (bf->kernel_loaded)
 		return 0;
-	ret = arm64_image_load_file(&bf->kernel, kpath, err, sizeof(err));
+	if (kvm->cfg.aarch32)
+		ret = load_zimage(bf, kpath, err, sizeof(err));
+	else
+		ret = arm64_image_load_file(&bf->kernel, kpath, err, sizeof(err));
 	if (ret < 0) {
 		pr_err("kernel '%s': %s", kpath, err);
 		return ret;
@@ -126,9 +157,16 @@ int kvm_arch_load_files(struct kvm *kvm)
 		if (ret < 0)
 			return ret;
 	}
-	ret = arm64_boot_layout(&bf->kernel, LKVM_RAM_BASE, kvm->cfg.ram_size,
-				bf->initrd_len, LKVM_FDT_MAX_SIZE, &bf->layout,
-				err, sizeof(err));
+	if (kvm->cfg.aarch32)
+		ret = arm_zimage_layout(&bf->zimage, LKVM_RAM_BASE,
+					kvm->cfg.ram_size, bf->initrd_len,
+					LKVM_FDT_MAX_SIZE, &bf->layout,
+					err, sizeof(err));
+	else
+		ret = arm64_boot_layout(&bf->kernel, LKVM_RAM_BASE,
+					kvm->cfg.ram_size, bf->initrd_len,
+					LKVM_FDT_MAX_SIZE, &bf->layout,
+					err, sizeof(err));
 	if (ret < 0) {
 		pr_err("%s", err);
 		return ret;

@@ -81,7 +81,7 @@ static const struct {
 	{ 0, 4, "\x02\x21\x4c\x18", "lz4-compressed (only gzip is supported: decompress it first)" },
 	{ 0, 4, "\x89LZO", "lzo-compressed (only gzip is supported: decompress it first)" },
 	{ 0, 6, "070701", "a cpio archive (an initrd?)" },
-	{ 36, 4, "\x18\x28\x6f\x01", "a 32-bit ARM zImage" },
+	{ 36, 4, "\x18\x28\x6f\x01", "a 32-bit ARM zImage (boot it with --aarch32)" },
 	{ 0x202, 4, "HdrS", "an x86 kernel" },
 };
 

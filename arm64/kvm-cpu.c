@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * AArch64 vCPUs: KVM_ARM_VCPU_INIT with PSCI, MPIDR, boot registers.
- * The optional CPU features are arm64/cpu-features.c's.
+ * vCPUs: KVM_ARM_VCPU_INIT with PSCI, MPIDR, boot registers; AArch64,
+ * or AArch32 at EL1 with --aarch32 (registers from arm/zimage.c). The
+ * optional CPU features are arm64/cpu-features.c's.
  */
 #include <asm/ptrace.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "lkvm/arm-zimage.h"
 #include "lkvm/cpu-features.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
@@ -33,6 +35,23 @@ static int set_reg(struct kvm_cpu *cpu, u64 id, u64 val)
 	return ioctl(cpu->fd, KVM_SET_ONE_REG, &reg);
 }
 
+/* --aarch32: the vCPU runs EL1 in AArch32, if the host CPU can. */
+static int aarch32_feature(struct kvm *kvm, struct kvm_vcpu_init *init)
+{
+	char err[256];
+	int cap;
+
+	if (!kvm->cfg.aarch32)
+		return 0;
+	cap = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_EL1_32BIT);
+	if (aarch32_host_check(cap, err, sizeof(err)) < 0) {
+		pr_err("%s", err);
+		return -ENODEV;
+	}
+	init->features[0] |= 1U << KVM_ARM_VCPU_EL1_32BIT;
+	return 0;
+}
+
 static int vcpu_init(struct kvm_cpu *cpu)
 {
 	struct kvm *kvm = cpu->kvm;
@@ -49,6 +68,8 @@ static int vcpu_init(struct kvm_cpu *cpu)
 	}
 	init.features[0] |= 1U << KVM_ARM_VCPU_PSCI_0_2;
 	init.features[0] |= cpu_features_init_bits(cpu);
+	if (aarch32_feature(kvm, &init))
+		return -ENODEV;
 	/* Secondaries wait for the guest's PSCI CPU_ON. */
 	if (cpu->id)
 		init.features[0] |= 1U << KVM_ARM_VCPU_POWER_OFF;
@@ -85,6 +106,25 @@ int kvm_cpu_arch_init(struct kvm_cpu *cpu)
 	return 0;
 }
 
+/* Documentation/arch/arm/booting.rst, as aarch32_boot_regs() sets it. */
+static int set_aarch32_regs(struct kvm_cpu *cpu)
+{
+	struct kvm *kvm = cpu->kvm;
+	struct aarch32_boot_regs r;
+
+	aarch32_boot_regs(kvm->kernel_gpa, kvm->fdt_gpa, &r);
+	if (set_reg(cpu, ARM64_CORE_REG(regs.pstate), r.cpsr) ||
+	    set_reg(cpu, ARM64_CORE_REG(regs.regs[0]), r.r0) ||
+	    set_reg(cpu, ARM64_CORE_REG(regs.regs[1]), r.r1) ||
+	    set_reg(cpu, ARM64_CORE_REG(regs.regs[2]), r.r2) ||
+	    set_reg(cpu, ARM64_CORE_REG(regs.pc), r.pc)) {
+		pr_err("cannot set the boot vCPU's AArch32 registers: %s",
+		       strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 /*
  * arm64 boot protocol: MMU off, interrupts masked, EL1h, x0 = FDT,
  * x1..x3 = 0, PC at the kernel's first instruction. Secondaries are reset
@@ -100,6 +140,8 @@ int kvm_cpu_arch_reset(struct kvm_cpu *cpu)
 	ret = vcpu_init(cpu);
 	if (ret || cpu->id)
 		return ret;
+	if (kvm->cfg.aarch32)
+		return set_aarch32_regs(cpu);
 	if (set_reg(cpu, ARM64_CORE_REG(regs.pstate), pstate) ||
 	    set_reg(cpu, ARM64_CORE_REG(regs.regs[0]), kvm->fdt_gpa) ||
 	    set_reg(cpu, ARM64_CORE_REG(regs.regs[1]), 0) ||

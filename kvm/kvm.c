@@ -44,22 +44,6 @@ static int open_kvm_device(struct kvm *kvm)
 	return 0;
 }
 
-int kvm_check_cap(struct kvm *kvm, int cap)
-{
-	int ret = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, cap);
-
-	return ret < 0 ? 0 : ret;
-}
-
-int kvm_set_device_attr(int fd, u32 group, u64 attr, void *val)
-{
-	struct kvm_device_attr a = {
-		.group = group, .attr = attr, .addr = (uintptr_t)val,
-	};
-
-	return ioctl(fd, KVM_SET_DEVICE_ATTR, &a);
-}
-
 /*
  * Ask for a larger guest physical address space only when RAM needs it
  * (check_ram_size() refused what the host cannot map).

@@ -21,7 +21,9 @@ export DEBIAN_FRONTEND=noninteractive
 native=$(dpkg --print-architecture)
 
 # ---- apt packages ----
-if [ "$native" != arm64 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+# (read whole: grep -q in a pipe could fail it on SIGPIPE under pipefail)
+foreign=$(dpkg --print-foreign-architectures)
+if [ "$native" != arm64 ] && ! grep -qx arm64 <<<"$foreign"; then
 	log "adding arm64 architecture"
 	$SUDO dpkg --add-architecture arm64
 	$SUDO rm -f "$DEPS/.apt-updated"
@@ -61,7 +63,11 @@ apt_update() {
 	if [ ! -e "$DEPS/.apt-updated" ] ||
 	   [ -n "$(find "$DEPS/.apt-updated" -mmin +720 2>/dev/null)" ]; then
 		log "apt-get update"
-		$SUDO apt-get update -q >&2
+		# An index that fails (a mirror mid-sync) is only a warning:
+		# apt keeps the rest, and a package it then lacks fails its
+		# own download with the package's name.
+		$SUDO apt-get update -q >&2 ||
+			log "warning: apt-get update failed for some index; going on with the rest"
 		touch "$DEPS/.apt-updated"
 	fi
 }
@@ -83,28 +89,58 @@ mkdir -p "$DL"
 chmod 755 "$DL" 2>/dev/null || true
 chown _apt "$DL" 2>/dev/null || true
 
-download() { # PKG -> path of the .deb
-	local pkg=$1 f
-	f=$(ls "$DL/${pkg%%:*}"_*.deb 2>/dev/null | head -n1 || true)
+download() { # PKG[:ARCH] -> path of the .deb
+	local pkg=$1 f glob
+	# an arch qualifier keeps busybox-static:armhf apart from :arm64
+	glob="${pkg%%:*}_*.deb"
+	[ "$pkg" != "${pkg#*:}" ] && glob="${pkg%%:*}_*_${pkg#*:}.deb"
+	f=$(ls "$DL"/$glob 2>/dev/null | head -n1 || true)
 	if [ -z "$f" ]; then
 		apt_update
 		log "downloading $pkg"
 		(cd "$DL" && apt-get download -q "$pkg" 2>&1 | grep -v -e _apt -e "^W: " >&2 || true)
-		f=$(ls "$DL/${pkg%%:*}"_*.deb 2>/dev/null | head -n1 || true)
+		f=$(ls "$DL"/$glob 2>/dev/null | head -n1 || true)
 		[ -n "$f" ] || { echo "deps: failed to download $pkg" >&2; exit 1; }
 	fi
 	echo "$f"
+}
+
+# unpack DEB NAME [HOOK]: the package's files replace $DEPS/NAME whole,
+# once HOOK (if any) has prepared them in the scratch folder
+unpack() {
+	local t=$DEPS/$2.tmp
+	rm -rf "$t"
+	mkdir -p "$t"
+	dpkg-deb -x "$1" "$t"
+	[ -z "${3:-}" ] || "$3" "$t"
+	rm -rf "${DEPS:?}/$2"
+	mv "$t" "$DEPS/$2"
+}
+
+# kernel_prepare DIR: check the unpacked kernel package, write VERSION
+kernel_prepare() {
+	local ver
+	ver=$(ls "$1/lib/modules" | head -n1)
+	[ -e "$1/boot/vmlinuz-$ver" ] ||
+		{ echo "deps: kernel package has no boot/vmlinuz-$ver" >&2; exit 1; }
+	# the package ships no modules.dep (made by its postinst): make it
+	depmod -b "$1" "$ver"
+	echo "$ver" >"$1/VERSION"
+}
+
+# kernel_unpack DEB NAME: a Debian kernel package as $DEPS/NAME; the
+# .deb (60 MB) goes, the unpacked tree is all we need
+kernel_unpack() {
+	unpack "$1" "$2" kernel_prepare
+	rm -f "$1"
+	log "$2 $(cat "$DEPS/$2/VERSION") ready"
 }
 
 # libfdt-dev:arm64 conflicts with the native package: unpack into a sysroot.
 if [ ! -e "$DEPS/sysroot-arm64/usr/include/libfdt.h" ] ||
    [ ! -e "$DEPS/sysroot-arm64/usr/lib/aarch64-linux-gnu/libfdt.a" ]; then
 	deb=$(download "libfdt-dev$ARCH_SUFFIX")
-	rm -rf "$DEPS/sysroot-arm64.tmp"
-	mkdir -p "$DEPS/sysroot-arm64.tmp"
-	dpkg-deb -x "$deb" "$DEPS/sysroot-arm64.tmp"
-	rm -rf "$DEPS/sysroot-arm64"
-	mv "$DEPS/sysroot-arm64.tmp" "$DEPS/sysroot-arm64"
+	unpack "$deb" sysroot-arm64
 	log "libfdt sysroot ready"
 fi
 
@@ -134,7 +170,7 @@ if [ ! -s "$DEPS/kernel/VERSION" ]; then
 		sed -n 's/.*Depends: *\(linux-image-[0-9][^ :]*-arm64\).*/\1/p' |
 		grep -v unsigned | head -n1)
 	[ -n "$kpkg" ] || { echo "deps: cannot resolve linux-image-arm64" >&2; exit 1; }
-	unpack_kernel "$(download "${kpkg}-unsigned$ARCH_SUFFIX")" "$DEPS/kernel"
+	kernel_unpack "$(download "${kpkg}-unsigned$ARCH_SUFFIX")" kernel
 fi
 
 # Debian's 16 KiB-page arm64 kernel (bookworm backports/updates, 6.12): a
@@ -146,25 +182,44 @@ if [ ! -s "$DEPS/kernel-16k/VERSION" ]; then
 	for p in $(apt-cache search --names-only \
 			'^linux-image-6\.12\.[0-9.]+\+deb12-arm64-16k-unsigned$' |
 			cut -d' ' -f1 | sort -rV); do
-		if apt-cache policy "$p$ARCH_SUFFIX" 2>/dev/null |
-				grep -q 'Candidate: [0-9]'; then
+		pol=$(apt-cache policy "$p$ARCH_SUFFIX" 2>/dev/null || true)
+		if grep -q 'Candidate: [0-9]' <<<"$pol"; then
 			kpkg=$p
 			break
 		fi
 	done
 	[ -n "$kpkg" ] || { echo "deps: no linux-image-6.12.*-arm64-16k-unsigned" >&2; exit 1; }
-	unpack_kernel "$(download "$kpkg$ARCH_SUFFIX")" "$DEPS/kernel-16k"
+	kernel_unpack "$(download "$kpkg$ARCH_SUFFIX")" kernel-16k
 fi
 
 # busybox (static, arm64) for the host and guest initramfs images.
 if [ ! -x "$DEPS/busybox/bin/busybox" ]; then
 	deb=$(download "busybox-static$ARCH_SUFFIX")
-	rm -rf "$DEPS/busybox.tmp"
-	mkdir -p "$DEPS/busybox.tmp"
-	dpkg-deb -x "$deb" "$DEPS/busybox.tmp"
-	rm -rf "$DEPS/busybox"
-	mv "$DEPS/busybox.tmp" "$DEPS/busybox"
+	unpack "$deb" busybox
 	log "busybox ready"
+fi
+
+# ---- AArch32 test guest (--aarch32): Debian's armhf LPAE kernel (zImage;
+# virtio and ext4 are modules) and a static armhf busybox, each in a folder
+# of its own.
+if [ "$native" != armhf ] && ! grep -qx armhf <<<"$foreign"; then
+	log "adding armhf architecture"
+	$SUDO dpkg --add-architecture armhf
+	$SUDO rm -f "$DEPS/.apt-updated"
+fi
+if [ ! -s "$DEPS/armhf-kernel/VERSION" ]; then
+	apt_update
+	kpkg=$(apt-cache depends "linux-image-armmp-lpae:armhf" 2>/dev/null |
+		sed -n 's/.*Depends: *\(linux-image-[0-9][^ :]*-armmp-lpae\).*/\1/p' |
+		head -n1)
+	[ -n "$kpkg" ] || { echo "deps: cannot resolve linux-image-armmp-lpae" >&2; exit 1; }
+	kernel_unpack "$(download "$kpkg:armhf")" armhf-kernel
+fi
+if [ ! -x "$DEPS/busybox-armhf/bin/busybox" ]; then
+	deb=$(download "busybox-static:armhf")
+	unpack "$deb" busybox-armhf
+	rm -f "$deb"
+	log "armhf busybox ready"
 fi
 
 log "all dependencies present"

@@ -2,9 +2,11 @@
 #ifndef LKVM_KVM_H
 #define LKVM_KVM_H
 
+#include <linux/kvm.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 #include "lkvm/util.h"
@@ -63,6 +65,7 @@ struct kvm_config {
 	bool reboot;		/* restart the guest on reset instead of exiting */
 	bool rng;
 	bool no_seccomp;	/* --no-seccomp: no per-thread filters */
+	bool aarch32;		/* --aarch32: 32-bit ARM guest (arm/zimage.c) */
 
 	/* Repeatable device options, as given; each device parses its own. */
 	const char *disks[LKVM_MAX_DISKS];	/* -d PATH[,ro][,direct]... */
@@ -74,7 +77,6 @@ struct kvm_config {
 	const char *modules_dir;		/* --modules DIR */
 
 	/* vCPU features (arm64/cpu-features.c): on where KVM has them. */
-	bool aarch32;		/* a 32-bit guest: none of the 64-bit ones */
 	bool no_sve;		/* --disable-sve */
 	bool no_ptrauth;	/* --disable-ptrauth */
 	bool no_mte;		/* --disable-mte */
@@ -177,11 +179,29 @@ void kvm_stop_wait(struct kvm *kvm);
 /* After a reset (--reboot): run again unless another stop came; true if so. */
 bool kvm_stop_rearm(struct kvm *kvm);
 
-/* kvm/kvm.c */
+/*
+ * Inline, not in kvm/kvm.c: the arch code (arm/, arm64/) asks KVM with
+ * them, and kvm/kvm.c calls the arch code, never the other way round.
+ */
 /* KVM_CHECK_EXTENSION on /dev/kvm: the cap's value, 0 when absent. */
-int kvm_check_cap(struct kvm *kvm, int cap);
+static inline int kvm_check_cap(struct kvm *kvm, int cap)
+{
+	int ret = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, cap);
+
+	return ret < 0 ? 0 : ret;
+}
+
 /* KVM_SET_DEVICE_ATTR on a device or vCPU fd; ioctl()'s result. */
-int kvm_set_device_attr(int fd, u32 group, u64 attr, void *val);
+static inline int kvm_set_device_attr(int fd, u32 group, u64 attr, void *val)
+{
+	struct kvm_device_attr a = {
+		.group = group, .attr = attr, .addr = (uintptr_t)val,
+	};
+
+	return ioctl(fd, KVM_SET_DEVICE_ATTR, &a);
+}
+
+/* kvm/kvm.c */
 struct kvm *kvm_new(void);
 void kvm_delete(struct kvm *kvm);
 /* Bring everything up, run until the guest stops; returns enum lkvm_exit. */

@@ -322,6 +322,7 @@ case " $(cat /proc/cmdline) " in
 esac
 cpus=$(grep -c '^processor' /proc/cpuinfo)
 echo "GUEST-INIT-OK cpus=$cpus test=$test"
+echo "GUEST-ARCH $(uname -m)"
 case "$test" in
 big)
 	if [ -e /big.bin ]; then
@@ -543,18 +544,21 @@ guest_modules() {
 	HOST_MODS="$GUEST_FIXED_DEP_MODS $GUEST_DEP_MODS" host_modules
 }
 
-# build_guest_initrd OUT: the guest initramfs, with the modules of the
-# kernel of use_kernel (none for one without modules)
+# build_guest_initrd OUT BUSYBOX [BIN...]: the guest initramfs, with the
+# modules of the kernel of use_kernel (none for one without modules), that
+# busybox and the extra programs
 build_guest_initrd() {
-	local out=$1 st m b
-	newer "$out" "$SELF" "$BB" "$KDIR/VERSION" "$SHARE/bin/blk-bench" ||
-		return 0
-	log "building guest initramfs for $KVER"
+	local out=$1 bb=$2 st m b
+	shift 2
+	newer "$out" "$SELF" "$bb" "$KDIR/VERSION" "$@" || return 0
+	log "building guest initramfs $(basename "$out") for $KVER"
 	st=$RIG/guest-root
 	rm -rf "$st"
 	mkdir -p "$st"/{bin,sbin,proc,sys,dev,tmp,root,etc}
-	cp "$BB" "$st/bin/busybox"
-	cp "$SHARE/bin/blk-bench" "$st/bin/blk-bench"
+	cp "$bb" "$st/bin/busybox"
+	for b in "$@"; do
+		cp "$b" "$st/bin/"
+	done
 	printf '%s\n' "$GUEST_INIT" >"$st/init"
 	# udhcpc's lease script (busybox ships none): address, route, DNS
 	mkdir -p "$st/etc/udhcpc" "$st/usr/share/udhcpc"
@@ -586,7 +590,7 @@ EOF
 	rm -rf "$st"
 }
 GUEST_INITRD=$SHARE/guest/initrd.img
-build_guest_initrd "$GUEST_INITRD"
+build_guest_initrd "$GUEST_INITRD" "$BB" "$SHARE/bin/blk-bench"
 
 # the other page sizes' kernels: guest/Image-16k with guest/initrd-16k.img
 # (its modules), ... and host-initrd-16k.img for the n1-16k config
@@ -599,10 +603,23 @@ for p in $PAGE_KERNELS; do
 	use_kernel "$DEPS/kernel-$p"
 	install_if_changed "$(kernel_image "$KDIR")" "$SHARE/guest/Image-$p" 644 ||
 		true
-	build_guest_initrd "$SHARE/guest/initrd-$p.img"
+	build_guest_initrd "$SHARE/guest/initrd-$p.img" "$BB" "$SHARE/bin/blk-bench"
 	build_host_initrd "$RIG/host-initrd-$p.img"
 done
 use_kernel "$DEPS/kernel"
+
+# --aarch32: Debian's armhf kernel (zImage) and the same /init and module
+# list over an armhf busybox (scripts/deps.sh fetches them)
+A32_BB=$DEPS/busybox-armhf/bin/busybox
+if [ -s "$DEPS/armhf-kernel/VERSION" ] && [ -x "$A32_BB" ]; then
+	use_kernel "$DEPS/armhf-kernel"
+	install_if_changed "$(kernel_image "$KDIR")" "$SHARE/guest/zImage" 644 ||
+		true
+	build_guest_initrd "$SHARE/guest/initrd-armhf.img" "$A32_BB"
+	use_kernel "$DEPS/kernel"
+else
+	log "no armhf kernel or busybox in build/deps ('make deps'): no --aarch32 guest"
+fi
 
 # > 64 MiB: the small image plus a 70 MiB file of random bytes.  The pad is
 # generated once; its checksum is what the guest must print.

@@ -1850,6 +1850,108 @@ run_case cpufeat-vcpu-affinity-absent 1 refused --vcpu-affinity 1,7,9
 expect_err_lines 1
 run_case cpufeat-vcpu-affinity-bad-exit-2 2 guest 1 poweroff --vcpu-affinity 1-x
 
+# ---------------------------------------------------------------- AArch32 guests
+# --aarch32: Debian's armhf LPAE kernel (guest/zImage) with the same /init
+# over an armhf busybox (guest/initrd-armhf.img). The host CPU must have
+# AArch32 at EL1: cortex-a57 (a57-gicv2) and max (max-gicv3) do, and boot
+# it; neoverse-n1 (n1-gicv3) does not, and gets the refusal.
+A32_KERNEL=$SHARE/guest/zImage
+A32_INITRD=$SHARE/guest/initrd-armhf.img
+
+# a32_guest CPUS ACTION [extra lkvm options]
+a32_guest() {
+	_cpus=$1 _act=$2
+	shift 2
+	lkvm run --aarch32 -k "$A32_KERNEL" -i "$A32_INITRD" -m 256 \
+		-c "$_cpus" -p "quiet lkvm.test=$_act" "$@"
+}
+
+# an ext4 disk (written, remounted, read back) and a 9p share (written
+# here, checked on the host side) from the 32-bit guest, over virtio-mmio
+a32_blk_9p_case() {
+	cp "$SHARE/disks/$CONFIG/data.img" /tmp/a32.img || return
+	p9_setup
+	printf '%s\n' '
+mkdir -p /mnt/disk
+mount -t ext4 /dev/vda /mnt/disk && echo "ext4 from armv7l" >/mnt/disk/f &&
+	umount /mnt/disk && mount -t ext4 -o ro /dev/vda /mnt/disk &&
+	echo "GUEST-EXT4 $(cat /mnt/disk/f)" && umount /mnt/disk
+echo "$(uname -m) $(cat /mnt/rw/pre.txt)" >/mnt/rw/a32.txt
+echo "GUEST-RTC $(cat /sys/class/rtc/rtc0/name)"
+dmesg | grep -q "earlycon: uart" && echo "GUEST-EARLYCON"
+' >"$P9/script/run.sh"
+	a32_guest 2 9p --9p "$P9/script,script,ro" --9p "$P9/rw,rw" \
+		-d /tmp/a32.img || return
+	_got=$(cat "$P9/rw/a32.txt")
+	rm -f /tmp/a32.img
+	[ "$_got" = "armv7l from-host" ] ||
+		{ echo "host side: a32.txt says '$_got'" >&2; return 1; }
+}
+
+# the refusal: its line on stdout too, for expect_out
+a32_refused_case() {
+	a32_guest 1 poweroff 2>/tmp/a32.err
+	_st=$?
+	cat /tmp/a32.err
+	cat /tmp/a32.err >&2
+	return $_st
+}
+
+# a32_host: the host CPU has AArch32 at EL1. Neoverse N1 (MIDR part
+# 0xd0c) is the rig's CPU without it; RIG_LIST goes by the config's name.
+a32_host() {
+	live || case "$CONFIG" in n1-*) return 1 ;; *) return 0 ;; esac
+	_midr=$(cat /sys/devices/system/cpu/cpu0/regs/identification/midr_el1) ||
+		return 0
+	[ $(((_midr >> 4) & 0xfff)) != $((0xd0c)) ]
+}
+
+case "$(a32_host && echo yes)" in
+"")
+	expect_err_lines 1
+	expect_out 'host CPU has no AArch32 at EL1'
+	scope host
+	run_case aarch32-refused 1 a32_refused_case
+	;;
+yes)
+	# 2 vCPUs; virtio-pci console, rng and net (virtio-mmio: below)
+	expect_out 'GUEST-INIT-OK cpus=2 test=virtio'
+	expect_out 'GUEST-ARCH armv7l'
+	expect_out 'device=0x0003 driver=virtio_console'
+	expect_out 'device=0x0004 driver=virtio_rng'
+	expect_out 'device=0x0001 driver=virtio_net'
+	expect_out 'GUEST-HVC0-LINE'
+	expect_out 'GUEST-HWRNG virtio_rng.0 bytes=65536'
+	expect_out 'GUEST-POWEROFF'
+	scope host
+	run_case aarch32-smp-pci-poweroff 0 a32_guest 2 virtio \
+		--virtio-transport pci --console virtio --rng -n mode=user
+
+	expect_out 'GUEST-REBOOT'
+	scope host
+	run_case aarch32-reboot-3 3 a32_guest 1 reboot
+
+	expect_out 'GUEST-EXT4 ext4 from armv7l'
+	expect_out 'GUEST-9P-MOUNT rw'
+	expect_out 'GUEST-9P-DONE'
+	expect_out 'GUEST-RTC rtc-pl031'
+	expect_out 'GUEST-EARLYCON'
+	scope host
+	run_case aarch32-blk-9p 0 a32_blk_9p_case
+	;;
+esac
+
+# RAM past 4 GiB, and a zImage without --aarch32: refused before any VM
+# exists, on any host
+expect_err_lines 1
+run_case aarch32-mem-above-4g 1 lkvm run --aarch32 -k "$A32_KERNEL" -m 3G
+
+a32_no_option_case() {
+	lkvm run -k "$A32_KERNEL" 2>&1
+}
+expect_out 'a 32-bit ARM zImage (boot it with --aarch32)'
+run_case aarch32-zimage-without-option 1 a32_no_option_case
+
 if ! live; then
 	echo "# $CONFIG: $n cases"
 	exit 0
