@@ -134,11 +134,10 @@ PORTABLE_SRCS += net/spec.c net/frame.c virtio/net-queue.c net/tap.c \
 KVM_SRCS += virtio/net.c $(KVM_SRCS_SLIRP)
 KVM_SRCS += kvm/msi.c
 
-# The control socket: messages, the socket, the server and vCPU parking
-# are portable (unit-tested over real sockets); the commands are not.
-PORTABLE_SRCS += util/control-msg.c util/control-sock.c kvm/pause.c \
-	kvm/control.c
-KVM_SRCS += builtin-list.c builtin-stop.c builtin-pause.c builtin-resume.c \
+# The control socket: messages, the socket and vCPU parking are portable;
+# the server (its unit test includes it) and the commands are not.
+PORTABLE_SRCS += util/control-msg.c util/control-sock.c kvm/pause.c
+KVM_SRCS += kvm/control.c builtin-list.c builtin-stop.c builtin-pause.c builtin-resume.c \
 	builtin-stat.c
 
 # lkvm sandbox: initramfs building is portable, the command is not.

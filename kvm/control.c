@@ -68,7 +68,7 @@ static int cmd_info(struct kvm *kvm, const struct ctl_request *req,
 static int cmd_stop(struct kvm *kvm, const struct ctl_request *req,
 		    struct ctl_reply *rep)
 {
-	pr_info("stopped by 'lkvm stop'");
+	pr_debug("stopped by 'lkvm stop'");
 	kvm_request_stop(kvm, LKVM_EXIT_OK);
 	ctl_reply_printf(rep, "guest '%s' stopped\n", kvm->ctl->name);
 	return 0;
