@@ -214,6 +214,29 @@ static void *ctl_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * A name another lkvm serves, or that cannot be a socket's, is an error.
+ * A socket that cannot be made (no home, a read-only one) is one too
+ * when --name asked for it; without --name the guest runs unreachable,
+ * after a warning, as it did before lkvm had the control plane.
+ */
+static int ctl_bind_failed(struct kvm *kvm, struct ctl_server *s, int ret,
+			   const char *err)
+{
+	free(s);
+	if (ret == -EADDRINUSE || ret == -EEXIST || ret == -EINVAL) {
+		pr_err("%s", err);
+		return ret;
+	}
+	if (kvm->cfg.name_set) {
+		pr_err("--name %s: no control socket: %s", kvm->cfg.name, err);
+		return ret;
+	}
+	pr_warn("no control socket: %s ('lkvm list', 'stop'... will not see this guest)",
+		err);
+	return 0;
+}
+
 /* INIT_CORE: claim the name before the VM is built. */
 static int ctl_bind(struct kvm *kvm)
 {
@@ -229,11 +252,8 @@ static int ctl_bind(struct kvm *kvm)
 	else
 		snprintf(s->name, sizeof(s->name), "guest-%d", getpid());
 	s->listen_fd = ctl_listen(s->name, err, sizeof(err));
-	if (s->listen_fd < 0) {
-		pr_err("%s", err);
-		free(s);
-		return -EADDRINUSE;
-	}
+	if (s->listen_fd < 0)
+		return ctl_bind_failed(kvm, s, s->listen_fd, err);
 	ctl_sock_path(s->name, s->path, sizeof(s->path), NULL, 0);
 	kvm->ctl = s;
 	pr_debug("control socket %s", s->path);
@@ -259,6 +279,8 @@ static int ctl_start(struct kvm *kvm)
 	struct ctl_server *s = kvm->ctl;
 	int ret;
 
+	if (!s)
+		return 0;
 	s->wake_fd = eventfd(0, EFD_CLOEXEC);
 	if (s->wake_fd < 0) {
 		pr_err("control socket: eventfd: %s", strerror(errno));
@@ -282,6 +304,8 @@ static void ctl_stop(struct kvm *kvm)
 	struct ctl_server *s = kvm->ctl;
 	u64 one = 1;
 
+	if (!s)
+		return;
 	if (s->thread_running && write(s->wake_fd, &one, sizeof(one)) == sizeof(one))
 		pthread_join(s->thread, NULL);
 	s->thread_running = false;

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +38,14 @@
 int ctl_dir(char *buf, size_t len, char *err, size_t errlen)
 {
 	const char *home = getenv("HOME");
+	struct passwd *pw;
 
 	if (!home || !*home) {
-		set_err(err, errlen, "$HOME is not set: the control sockets live in ~/.lkvm");
+		pw = getpwuid(geteuid());
+		home = pw ? pw->pw_dir : NULL;
+	}
+	if (!home || !*home) {
+		set_err(err, errlen, "$HOME is not set and the user has no home: the control sockets live in ~/.lkvm");
 		return -ENOENT;
 	}
 	if ((size_t)snprintf(buf, len, "%s/.lkvm", home) >= len) {

@@ -169,7 +169,7 @@ GROUP(slirp, "socket", "connect", "bind", "listen", "accept", "accept4",
  * the kicks held while paused (the kick group, as the ioeventfd thread).
  */
 GROUP(control, "accept4", "poll", "ppoll", "recvfrom", "sendto",
-      "getsockopt") = { control_calls, none_ioctls, false };
+      "getsockopt", "geteuid") = { control_calls, none_ioctls, false };
 
 /*
  * The main thread once the VM runs: it waits for the stop, resets the

@@ -285,6 +285,28 @@ static void test_default_name(void **state)
 	ctl_unbind(&other);
 }
 
+/*
+ * No usable home: without --name the guest runs without a socket (a
+ * warning); with --name that is an error.
+ */
+static void test_no_home(void **state)
+{
+	struct kvm other = { 0 };
+
+	setenv("HOME", "/dev/null", 1);
+	other.cfg.name = "guest";
+	assert_int_equal(ctl_bind(&other), 0);
+	assert_null(other.ctl);
+	assert_int_equal(ctl_start(&other), 0);
+	ctl_stop(&other);
+	ctl_unbind(&other);
+	other.cfg.name = "db";
+	other.cfg.name_set = true;
+	assert_int_equal(ctl_bind(&other), -ENOTDIR);
+	assert_null(other.ctl);
+	setenv("HOME", home, 1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -296,6 +318,7 @@ int main(void)
 		T(test_malformed),
 		T(test_namesake_and_stop),
 		T(test_default_name),
+		T(test_no_home),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
