@@ -160,23 +160,25 @@ static void send_reply(struct ctl_server *s, int fd)
 		pr_debug("control: the client left before its reply");
 }
 
+/*
+ * The request is read before the peer is judged: a socket closed with
+ * unread data resets the connection, and the refused client would see
+ * that instead of its reply.
+ */
 static void serve_client(struct ctl_server *s, int fd)
 {
 	char err[160];
 	ssize_t n;
 
-	if (!peer_allowed(s, fd)) {
-		pr_warn_ratelimited("control socket %s: refused a client of another user",
-				    s->path);
-		ctl_reply_fail(&s->rep, 1, "permission denied");
-		send_reply(s, fd);
-		return;
-	}
 	n = ctl_recv(fd, CTL_KIND_REQUEST, s->buf, CTL_MAX_REQUEST,
 		     CTL_IO_TIMEOUT_MS, err, sizeof(err));
 	if (n >= 0)
 		n = ctl_request_parse(s->buf, n, &s->req, err, sizeof(err));
-	if (n < 0) {
+	if (!peer_allowed(s, fd)) {
+		pr_warn_ratelimited("control socket %s: refused a client of another user",
+				    s->path);
+		ctl_reply_fail(&s->rep, 1, "permission denied");
+	} else if (n < 0) {
 		pr_warn_ratelimited("control socket %s: refused a message: %s",
 				    s->path, err);
 		ctl_reply_fail(&s->rep, 1, "bad request: %s", err);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -286,6 +287,49 @@ static void test_default_name(void **state)
 }
 
 /*
+ * Another user, in a child that drops to uid 65534 (needs root; skipped
+ * otherwise): refused by the folder's mode (connect: EACCES); with the
+ * folder and socket opened to all, by the server's peer check.
+ */
+static int other_user_call(void)
+{
+	struct ctl_reply *rep = malloc(sizeof(*rep));
+	int ret, st;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(100);
+		ret = ctl_call("web", "stop", NULL, 0, rep, err, sizeof(err));
+		if (ret == -EACCES)
+			_exit(1);
+		_exit(ret < 0 ? 101 : rep->status == 1 &&
+		      !strcmp(rep->text, "permission denied") ? 2 : 102);
+	}
+	free(rep);
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 103;
+}
+
+static void test_other_user(void **state)
+{
+	struct vm *vm = *state;
+	char dir[128];
+
+	if (geteuid()) {
+		skip();
+		return;
+	}
+	assert_int_equal(chmod(home, 0755), 0);
+	assert_int_equal(other_user_call(), 1);
+	snprintf(dir, sizeof(dir), "%s/.lkvm", home);
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(chmod(vm->kvm.ctl->path, 0666), 0);
+	assert_int_equal(other_user_call(), 2);
+	assert_false(kvm_is_stopping(&vm->kvm));
+}
+
+/*
  * No usable home: without --name the guest runs without a socket (a
  * warning); with --name that is an error.
  */
@@ -319,6 +363,7 @@ int main(void)
 		T(test_namesake_and_stop),
 		T(test_default_name),
 		T(test_no_home),
+		T(test_other_user),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
