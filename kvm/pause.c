@@ -48,6 +48,21 @@ void kvm_pause_wake(struct kvm *kvm)
 	pthread_mutex_unlock(&kvm->pause.lock);
 }
 
+/* Under p->lock: run @cpu's park work without the lock (it may stop the VM). */
+static void run_park_work(struct kvm_cpu *cpu, struct kvm_pause *p)
+{
+	int ret;
+
+	cpu->park_running = true;
+	pthread_mutex_unlock(&p->lock);
+	ret = cpu->park_fn(cpu, cpu->park_arg);
+	pthread_mutex_lock(&p->lock);
+	cpu->park_ret = ret;
+	cpu->park_fn = NULL;
+	cpu->park_running = false;
+	pthread_cond_broadcast(&p->cond);
+}
+
 void kvm_cpu_park(struct kvm_cpu *cpu)
 {
 	struct kvm_pause *p = &cpu->kvm->pause;
@@ -56,13 +71,10 @@ void kvm_cpu_park(struct kvm_cpu *cpu)
 	p->nr_parked++;
 	pthread_cond_broadcast(&p->cond);
 	while (kvm_pause_requested(cpu->kvm) && !kvm_is_stopping(cpu->kvm)) {
-		if (cpu->park_fn) {
-			cpu->park_ret = cpu->park_fn(cpu, cpu->park_arg);
-			cpu->park_fn = NULL;
-			pthread_cond_broadcast(&p->cond);
-			continue;
-		}
-		pthread_cond_wait(&p->cond, &p->lock);
+		if (cpu->park_fn)
+			run_park_work(cpu, p);
+		else
+			pthread_cond_wait(&p->cond, &p->lock);
 	}
 	p->nr_parked--;
 	pthread_cond_broadcast(&p->cond);
@@ -89,7 +101,9 @@ int kvm_cpu_run_parked(struct kvm_cpu *cpu,
 	cpu->park_fn = fn;
 	cpu->park_arg = arg;
 	pthread_cond_broadcast(&p->cond);
-	while (cpu->park_fn && !kvm_is_stopping(cpu->kvm))
+	/* work the vCPU took is waited for: @arg is the caller's */
+	while (cpu->park_fn &&
+	       (cpu->park_running || !kvm_is_stopping(cpu->kvm)))
 		pthread_cond_wait(&p->cond, &p->lock);
 	ret = cpu->park_fn ? -ESHUTDOWN : cpu->park_ret;
 	cpu->park_fn = NULL;

@@ -25,6 +25,7 @@ struct kvm_cpu {
 	int (*park_fn)(struct kvm_cpu *cpu, void *arg);
 	void *park_arg;
 	int park_ret;
+	bool park_running;	/* the thread runs park_fn (without the lock) */
 };
 
 /* kvm/kvm-cpu.c */

@@ -107,7 +107,7 @@ struct kvm_stop {
 	void (*kick)(struct kvm *kvm);
 };
 
-/* Parking the vCPUs (kvm/kvm-cpu.c: kvm_cpus_pause()). */
+/* Parking the vCPUs (kvm/pause.c, lkvm/kvm-cpu.h). */
 struct kvm_pause {
 	pthread_mutex_t op_lock;	/* one pause or resume at a time */
 	pthread_mutex_t lock;		/* the rest */

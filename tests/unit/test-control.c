@@ -201,6 +201,30 @@ static void test_pause_resume(void **state)
 	assert_int_equal(stub_counter_sets, 1);
 }
 
+/* Park work may stop the VM itself: no deadlock, its result comes back. */
+static int stop_from_work(struct kvm_cpu *cpu, void *arg)
+{
+	kvm_request_stop(cpu->kvm, LKVM_EXIT_CRASH);
+	return 7;
+}
+
+static void test_work_stops_vm(void **state)
+{
+	struct vm *vm = *state;
+
+	assert_int_equal(kvm_cpus_pause(&vm->kvm), 0);
+	assert_true(kvm_cpus_paused(&vm->kvm));
+	assert_int_equal(kvm_cpu_run_parked(vm->cpus[0], stop_from_work, NULL), 7);
+	assert_true(kvm_is_stopping(&vm->kvm));
+	/* the vCPUs leave their park for the stop (teardown joins them) */
+	pthread_mutex_lock(&vm->kvm.pause.lock);
+	while (vm->kvm.pause.nr_parked)
+		pthread_cond_wait(&vm->kvm.pause.cond, &vm->kvm.pause.lock);
+	pthread_mutex_unlock(&vm->kvm.pause.lock);
+	assert_int_equal(kvm_cpu_run_parked(vm->cpus[1], stop_from_work, NULL),
+			 -EBUSY);
+}
+
 static void test_stat_unknown(void **state)
 {
 	struct vm *vm = *state;
@@ -358,6 +382,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_info),
 		T(test_pause_resume),
+		T(test_work_stops_vm),
 		T(test_stat_unknown),
 		T(test_malformed),
 		T(test_namesake_and_stop),
