@@ -41,10 +41,13 @@ static void list_one(const char *name, void *opaque)
 	struct ctl_info info;
 	char err[512];
 
-	if (ctl_call(name, "info", NULL, 0, &l->rep, err, sizeof(err)) < 0) {
-		/* a stale socket was removed: nothing to list */
-		if (!strstr(err, "is gone"))
-			fprintf(stderr, "lkvm list: %s\n", err);
+	int ret = ctl_call(name, "info", NULL, 0, &l->rep, err, sizeof(err));
+
+	/* gone meanwhile, or a stale socket (now removed): nothing to list */
+	if (ret == -ENOENT || ret == -ECONNREFUSED)
+		return;
+	if (ret < 0) {
+		fprintf(stderr, "lkvm list: %s\n", err);
 		return;
 	}
 	if (l->rep.status || ctl_info_parse(l->rep.text, &info) < 0) {

@@ -281,6 +281,14 @@ ssize_t ctl_recv(int fd, enum ctl_kind kind, u8 *buf, size_t size,
 	return len;
 }
 
+static int send_failed(char *err, size_t errlen)
+{
+	int ret = errno ? -errno : -EIO;
+
+	set_err(err, errlen, "cannot send: %s", strerror(-ret));
+	return ret;
+}
+
 /* The request out, the reply in. */
 static int call_fd(int fd, const char *cmd, const char *const *argv,
 		   unsigned int argc, struct ctl_reply *rep, char *err,
@@ -299,7 +307,7 @@ static int call_fd(int fd, const char *cmd, const char *const *argv,
 		set_err(err, errlen, "request too long (over %d bytes)",
 			CTL_MAX_REQUEST);
 	else if (send(fd, buf, n, MSG_NOSIGNAL) != n)
-		n = -errno, set_err(err, errlen, "cannot send: %s", strerror(errno));
+		n = send_failed(err, errlen);
 	else
 		n = ctl_recv(fd, CTL_KIND_REPLY, buf, size, CTL_IO_TIMEOUT_MS, err,
 			     errlen);
@@ -418,9 +426,13 @@ int ctl_parse_target(int argc, char **argv, const char **name, bool *all,
 		PARSE_ERROR : PARSE_OK;
 }
 
-/* One instance: the reply's text on stdout, or the failure on stderr. */
+/*
+ * One instance: the reply's text on stdout, or the failure on stderr.
+ * With @all, an instance that went away (or left a stale socket, now
+ * removed) is skipped quietly.
+ */
 static int client_one(const char *prog, const char *name, const char *cmd,
-		      const char *const *argv, unsigned int argc)
+		      bool all)
 {
 	struct ctl_reply *rep = malloc(sizeof(*rep));
 	char err[512];
@@ -428,7 +440,11 @@ static int client_one(const char *prog, const char *name, const char *cmd,
 
 	if (!rep)
 		return LKVM_EXIT_ERROR;
-	ret = ctl_call(name, cmd, argv, argc, rep, err, sizeof(err));
+	ret = ctl_call(name, cmd, NULL, 0, rep, err, sizeof(err));
+	if (all && (ret == -ENOENT || ret == -ECONNREFUSED)) {
+		free(rep);
+		return 0;
+	}
 	if (ret < 0)
 		fprintf(stderr, "lkvm %s: %s\n", prog, err);
 	else if (rep->status)
@@ -442,8 +458,6 @@ static int client_one(const char *prog, const char *name, const char *cmd,
 
 struct client_all {
 	const char *prog, *cmd;
-	const char *const *argv;
-	unsigned int argc;
 	int status;
 };
 
@@ -451,7 +465,7 @@ static void client_all_one(const char *name, void *opaque)
 {
 	struct client_all *c = opaque;
 
-	if (client_one(c->prog, name, c->cmd, c->argv, c->argc))
+	if (client_one(c->prog, name, c->cmd, true))
 		c->status = LKVM_EXIT_ERROR;
 }
 
@@ -474,7 +488,7 @@ int ctl_client_command(int argc, char **argv, const char *cmd,
 		return LKVM_EXIT_USAGE;
 	}
 	if (name)
-		return client_one(argv[0], name, cmd, NULL, 0);
+		return client_one(argv[0], name, cmd, false);
 	if (ctl_for_each_instance(client_all_one, &c) <= 0)
 		printf("no guest is running\n");
 	return c.status;
