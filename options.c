@@ -173,7 +173,7 @@ void run_usage(FILE *out)
 	fprintf(out, "usage: lkvm run [OPTIONS]\n\n");
 	run_options_usage(out);
 	fprintf(out, "\nexit status:\n"
-		"  0  the guest powered off, Ctrl-a x, or every --expect was seen\n"
+		"  0  the guest powered off, Ctrl-a x, lkvm stop, or every --expect was seen\n"
 		"  1  lkvm failed (bad kernel, image or option value; no usable KVM)\n"
 		"  2  bad command line\n"
 		"  3  the guest reset (reboot, panic with panic=-1)\n"
