@@ -302,7 +302,8 @@ GUEST_INIT=$(cat <<'EOF'
 # virtio (lists virtio devices, writes to /dev/hvc0, reads /dev/hwrng),
 # input (reads a line from the console and prints it), probeattack and
 # dumpvda (image format probing, see there), pagesize (its kernel's page
-# size), tick (a numbered line five times a second, until stopped).
+# size), tick (a numbered line with the uptime five times a second,
+# until stopped).
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin HOME=/root
 mount -t proc proc /proc
@@ -328,7 +329,8 @@ tick)
 	i=0
 	while :; do
 		i=$((i + 1))
-		echo "GUEST-TICK $i"
+		read -r up _ </proc/uptime
+		echo "GUEST-TICK $i $up"
 		sleep 0.2
 	done
 	;;

@@ -2005,6 +2005,16 @@ ctl_ticking() {
 	[ "$(ctl_ticks "$1")" -gt "$_t1" ]
 }
 
+# ctl_clock_held NAME N: the guest's uptime from tick N (the last before
+# the resume) to tick N+1 moved less than the 4 s pause: its virtual
+# counter stopped while paused
+ctl_clock_held() {
+	_gap=$(grep GUEST-TICK "$RES/.ctl-$1.out" | sed -n "$2p;$(($2 + 1))p" |
+		awk '{u[NR] = $3} END {print u[2] - u[1]}')
+	echo "CTL-CLOCK-GAP $_gap"
+	awk "BEGIN {exit !($_gap > 0 && $_gap < 2)}" && echo CTL-CLOCK-HELD
+}
+
 # ctl_pid NAME: the pid `lkvm list` gives guest NAME
 ctl_pid() { lkvm list | sed -n "s/^ *\([0-9]*\)  *$1  .*/\1/p"; }
 
@@ -2015,10 +2025,12 @@ ctl_lifecycle() (
 	lkvm list
 	echo "CTL-MODES $(stat -c %a "$HOME/.lkvm") $(stat -c %a "$HOME/.lkvm/one.sock")"
 	lkvm pause --name one && ctl_quiet one && echo CTL-PAUSED-QUIET
+	_paused=$(ctl_ticks one)
 	lkvm list
 	lkvm pause --name one
 	lkvm stat --name one
 	lkvm resume --name one && ctl_ticking one && echo CTL-RESUMED-TICKS
+	ctl_clock_held one "$_paused"
 	lkvm resume --name one
 	lkvm stop --name one
 	ctl_exit one
@@ -2035,6 +2047,7 @@ expect_out "guest 'one' is already paused: nothing to do"
 expect_out '^device rng: requests=[0-9]* kicks=[1-9][0-9]* interrupts=[0-9]* errors=0'
 expect_out "guest 'one' resumed"
 expect_out 'CTL-RESUMED-TICKS'
+expect_out 'CTL-CLOCK-HELD'
 expect_out "guest 'one' is running: nothing to resume"
 expect_out "guest 'one' stopped"
 expect_out 'CTL-EXIT one 0'
@@ -2113,6 +2126,32 @@ expect_out 'CTL-DEAD 1'
 expect_out 'CTL-STALE-REMOVED'
 expect_out 'CTL-REUSED 0'
 run_case control-refused 0 ctl_errors
+
+# the socket goes on every way out: poweroff, reset, --timeout, SIGTERM,
+# an error after the name was claimed (a disk that cannot be opened)
+ctl_exits() (
+	export HOME=$CTL_HOME
+	rm -rf "$HOME" && mkdir -p "$HOME" || return 99
+	guest 1 poweroff --name p >/dev/null 2>&1
+	echo "CTL-POWEROFF $?"
+	guest 1 reboot --name r >/dev/null 2>&1
+	echo "CTL-RESET $?"
+	guest 1 hang --name t --timeout 10 >/dev/null 2>&1
+	echo "CTL-TIMEOUT $?"
+	signal_after_boots 1 TERM guest 1 hang --name s >/dev/null 2>&1
+	echo "CTL-SIGTERM $?"
+	guest 1 poweroff --name e -d /nonexistent/disk.img >/dev/null 2>&1
+	echo "CTL-ERROR $?"
+	ls -A "$HOME/.lkvm"
+	[ -z "$(ls -A "$HOME/.lkvm")" ] && echo CTL-NO-SOCKETS
+)
+expect_out 'CTL-POWEROFF 0'
+expect_out 'CTL-RESET 3'
+expect_out 'CTL-TIMEOUT 5'
+expect_out 'CTL-SIGTERM 143'
+expect_out 'CTL-ERROR 1'
+expect_out 'CTL-NO-SOCKETS'
+run_case control-exits 0 ctl_exits
 
 if ! live; then
 	echo "# $CONFIG: $n cases"
