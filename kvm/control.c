@@ -130,13 +130,17 @@ static int cmd_stat(struct kvm *kvm, const struct ctl_request *req,
 	return 0;
 }
 
-/* One line each; `debug`, `balloon`, `sysrq`... join here. */
+/*
+ * One line each; `debug`, `balloon`, `sysrq`... join here. The handlers
+ * run on the control thread: the vCPUs' registers are read through
+ * kvm_cpu_run_parked() (lkvm/kvm-cpu.h), never from here.
+ */
 const struct ctl_command ctl_commands[] = {
-	{ "info",	cmd_info,	"pid, name, state, vCPUs, memory" },
-	{ "stop",	cmd_stop,	"stop the guest: lkvm run exits 0" },
-	{ "pause",	cmd_pause,	"park the vCPUs, hold the devices" },
-	{ "resume",	cmd_resume,	"continue a paused guest" },
-	{ "stat",	cmd_stat,	"every device's counters" },
+	{ "info",	cmd_info },	/* pid, name, state, vCPUs, memory */
+	{ "stop",	cmd_stop },	/* as a poweroff: lkvm run exits 0 */
+	{ "pause",	cmd_pause },	/* vCPUs parked, devices holding */
+	{ "resume",	cmd_resume },
+	{ "stat",	cmd_stat },	/* every device's counters */
 };
 const size_t ctl_nr_commands = ARRAY_SIZE(ctl_commands);
 

@@ -267,10 +267,16 @@ int ctl_dispatch(const struct ctl_command *table, size_t n, struct kvm *kvm,
 {
 	const struct ctl_command *c = ctl_find(table, n, req->cmd);
 
+	size_t i;
+
 	ctl_reply_init(rep);
-	if (!c)
-		return ctl_reply_fail(rep, 1, "unknown command '%s' (this lkvm serves %zu commands; is the client newer?)",
-				      req->cmd, n);
+	if (!c) {
+		ctl_reply_fail(rep, 1, "unknown command '%s'; this lkvm serves:",
+			       req->cmd);
+		for (i = 0; i < n; i++)
+			ctl_reply_printf(rep, " %s", table[i].name);
+		return rep->status;
+	}
 	rep->status = c->fn(kvm, req, rep);
 	return rep->status;
 }

@@ -73,7 +73,6 @@ struct ctl_command {
 	const char *name;
 	int (*fn)(struct kvm *kvm, const struct ctl_request *req,
 		  struct ctl_reply *rep);
-	const char *summary;
 };
 
 /* ---- util/control-msg.c ---- */
@@ -107,7 +106,10 @@ int ctl_reply_fail(struct ctl_reply *rep, int status, const char *fmt, ...)
 /* The handler for req->cmd in @table, or NULL. */
 const struct ctl_command *ctl_find(const struct ctl_command *table,
 				   size_t n, const char *cmd);
-/* Run req->cmd from @table; an unknown command fails the reply. */
+/*
+ * Run req->cmd from @table; an unknown command fails the reply, which
+ * names the commands there are (a client newer than the server).
+ */
 int ctl_dispatch(const struct ctl_command *table, size_t n, struct kvm *kvm,
 		 const struct ctl_request *req, struct ctl_reply *rep);
 
