@@ -79,7 +79,8 @@ FILTER="$*"
 # (boot, SMP (the -c 2 cases), reboot, exit on signals (tty-*) and
 # panics, every virtio device on both transports and their driver
 # resets, blk raw/qcow2/overlay/two disks/SIGKILL, net user/tap/
-# multiqueue/vhost, 9p, sandbox, the terminal, --expect) and the cheap
+# multiqueue/vhost, 9p, sandbox, the terminal, --expect, the control
+# socket's pause/resume/stop) and the cheap
 # error paths of the parsers.
 ASAN_CASES="boot-1cpu-poweroff reboot-restarts bad-kernel-* usage-* debug-report
 panic-reset-3 virtio-mmio-console-input virtio-pci-console-rng
@@ -89,7 +90,7 @@ net-tap-vhost-pci 9p-rw 9p-escape 9p-bad-* sandbox-cwd-write sandbox-tty
 blk-qcow2-root blk-qcow2-overlay blk-pci-root blk-two-disks
 blk-qcow2-sigkill-512 blk-corrupt-qcow2 blk-bad-* blk-backends
 blk-probe-attack-refused blk-probe-dump-plain seccomp-threads
-9p-setid-stripped ci-expect-order"
+9p-setid-stripped ci-expect-order control-lifecycle"
 case "$CONFIG" in
 *-asan) LKVM_BIN=$SHARE/asan/lkvm FILTER=${FILTER:-$ASAN_CASES} ;;
 esac
