@@ -134,6 +134,12 @@ PORTABLE_SRCS += net/spec.c net/frame.c virtio/net-queue.c net/tap.c \
 KVM_SRCS += virtio/net.c $(KVM_SRCS_SLIRP)
 KVM_SRCS += kvm/msi.c
 
+# The control socket: messages, the socket and vCPU parking are portable;
+# the server (its unit test includes it) and the commands are not.
+PORTABLE_SRCS += util/control-msg.c util/control-sock.c kvm/pause.c
+KVM_SRCS += kvm/control.c builtin-list.c builtin-stop.c builtin-pause.c builtin-resume.c \
+	builtin-stat.c
+
 # lkvm sandbox: initramfs building is portable, the command is not.
 PORTABLE_SRCS += util/initramfs.c
 KVM_SRCS += builtin-sandbox.c builtin-setup.c
@@ -248,7 +254,7 @@ FUZZ_TIME ?= 60
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -std=gnu11 $(WARNINGS) -Iinclude -D_GNU_SOURCE -pthread -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS := virtqueue qcow2 9p blk net-tx zimage
+FUZZ_TARGETS := virtqueue qcow2 9p blk net-tx zimage control
 
 # the virtqueue parser: descriptor chains over a fuzzed guest memory
 FUZZ_SRCS_virtqueue := virtio/virtqueue.c util/util.c util/iov.c
@@ -270,6 +276,9 @@ FUZZ_MAXLEN_net-tx := 66000
 # --aarch32 kernels: zImage / Image header checks and the boot layout
 FUZZ_SRCS_zimage := arm/zimage.c util/util.c
 FUZZ_MAXLEN_zimage := 4096
+# the control socket's messages: headers, requests, replies, info text
+FUZZ_SRCS_control := util/control-msg.c util/util.c
+FUZZ_MAXLEN_control := 8192
 
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz-%)
 FUZZ_OBJ := $(BUILD)/fuzz/obj

@@ -20,6 +20,11 @@ static const struct command commands[] = {
 	{ "run",	cmd_run,	cmd_run_help,	"start a virtual machine" },
 	{ "sandbox",	cmd_sandbox,	cmd_sandbox_help, "run a command in a guest on the host's files" },
 	{ "setup",	cmd_setup,	cmd_setup_help,	"create a guest root folder in ~/.lkvm/NAME" },
+	{ "list",	cmd_list,	cmd_list_help,	"list the running guests (or --rootfs folders)" },
+	{ "stop",	cmd_stop,	cmd_stop_help,	"stop a running guest" },
+	{ "pause",	cmd_pause,	cmd_pause_help,	"pause a running guest" },
+	{ "resume",	cmd_resume,	cmd_resume_help, "resume a paused guest" },
+	{ "stat",	cmd_stat,	cmd_stat_help,	"print a guest's device counters" },
 	{ "version",	cmd_version,	NULL,		"print the version of lkvm" },
 	{ "help",	cmd_help,	NULL,		"show help: lkvm help [COMMAND]" },
 };

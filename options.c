@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lkvm/control.h"
 #include "lkvm/cpu-features.h"
 #include "lkvm/disk.h"
 #include "lkvm/layout.h"
@@ -59,7 +60,7 @@ static const struct run_option run_options[] = {
 	{ "mem",	'm', "SIZE",	"guest RAM in MiB, or with a K/M/G suffix (default 256)" },
 	{ "cpus",	'c', "N",	"number of vCPUs (default 1)" },
 	{ "console",	OPT_CONSOLE, "serial|virtio", "the guest console the terminal is wired to (default serial)" },
-	{ "name",	OPT_NAME, "NAME", "name of the guest" },
+	{ "name",	OPT_NAME, "NAME", "name of the guest and of its control socket ~/.lkvm/NAME.sock (default guest-PID)" },
 	{ "irqchip",	OPT_IRQCHIP, "auto|gicv2|gicv3", "interrupt controller (default: GICv3 if the host has it)" },
 	{ "virtio-transport", OPT_TRANSPORT, "mmio|pci", "how virtio devices are attached (default mmio)" },
 	{ "rng",	OPT_RNG, NULL,	"add a virtio-rng device fed by the host's getrandom()" },
@@ -172,7 +173,7 @@ void run_usage(FILE *out)
 	fprintf(out, "usage: lkvm run [OPTIONS]\n\n");
 	run_options_usage(out);
 	fprintf(out, "\nexit status:\n"
-		"  0  the guest powered off, Ctrl-a x, or every --expect was seen\n"
+		"  0  the guest powered off, Ctrl-a x, lkvm stop, or every --expect was seen\n"
 		"  1  lkvm failed (bad kernel, image or option value; no usable KVM)\n"
 		"  2  bad command line\n"
 		"  3  the guest reset (reboot, panic with panic=-1)\n"
@@ -289,7 +290,12 @@ static int apply_option(struct kvm_config *cfg, int val, const char *arg,
 	case 'k': cfg->kernel_path = arg; break;
 	case 'i': cfg->initrd_path = arg; break;
 	case 'p': cfg->params = arg; break;
-	case OPT_NAME: cfg->name = arg; break;
+	case OPT_NAME:
+		if (ctl_name_check(arg, err, errlen) < 0)
+			return -1;
+		cfg->name = arg;
+		cfg->name_set = true;
+		break;
 	case OPT_DUMP_DTB: cfg->dump_dtb = arg; break;
 	case OPT_HUGETLBFS: cfg->hugetlbfs = arg; break;
 	case OPT_DEBUG: cfg->debug = true; break;

@@ -158,3 +158,21 @@ int kvm_cpu_arch_mmfr0(struct kvm_cpu *cpu, u64 *val)
 {
 	return get_reg(cpu, ID_AA64MMFR0_EL1, val) < 0 ? -errno : 0;
 }
+
+/*
+ * The guest's virtual counter (CNTVCT_EL0): KVM_REG_ARM_TIMER_CNT reads
+ * it, and writing it moves the VM's CNTVOFF so the guest reads that
+ * value from then on (Documentation/virt/kvm/api.rst: "Userspace should
+ * use either KVM_REG_ARM_TIMER_OFFSET or KVM_REG_ARM_TIMER_CNT to pause
+ * and resume a guest's virtual counter-timer"). The offset is one for
+ * the whole VM, so one vCPU's write sets every vCPU's counter.
+ */
+int kvm_cpu_arch_get_counter(struct kvm_cpu *cpu, u64 *cnt)
+{
+	return get_reg(cpu, KVM_REG_ARM_TIMER_CNT, cnt) < 0 ? -errno : 0;
+}
+
+int kvm_cpu_arch_set_counter(struct kvm_cpu *cpu, u64 cnt)
+{
+	return set_reg(cpu, KVM_REG_ARM_TIMER_CNT, cnt) < 0 ? -errno : 0;
+}

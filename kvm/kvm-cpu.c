@@ -41,6 +41,20 @@ static void kvm_cpus_kick(struct kvm *kvm)
 		if (cpu->thread_running)
 			pthread_kill(cpu->thread, SIG_KICK);
 	}
+	/* parked vCPUs, and who waits for them, look at the stop */
+	kvm_pause_wake(kvm);
+}
+
+/*
+ * Park until resumed, then clear immediate_exit (a pause set it) unless
+ * the VM is stopping: the stop sets stopping before its kick sets
+ * immediate_exit, and the loop reads stopping after this store, so a
+ * stop is never lost.
+ */
+static void park_then_rearm(struct kvm_cpu *cpu)
+{
+	kvm_cpu_park(cpu);
+	__atomic_store_n(&cpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 }
 
 static struct kvm_cpu *kvm_cpu_create(struct kvm *kvm, int id)
@@ -217,9 +231,20 @@ static void *kvm_cpu_thread(void *arg)
 
 	seccomp_apply(SECCOMP_VCPU);
 	while (!kvm_is_stopping(kvm)) {
+		/*
+		 * Park only after a KVM_RUN that returned EINTR: run with
+		 * immediate_exit set, it completes the last exit (an MMIO
+		 * read's data, a PC step) before returning, so a parked vCPU's
+		 * registers are the guest's (api.rst, immediate_exit).
+		 */
+		if (kvm_pause_requested(kvm))
+			__atomic_store_n(&cpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 		if (ioctl(cpu->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN) {
+				if (kvm_pause_requested(kvm))
+					park_then_rearm(cpu);
 				continue;
+			}
 			if (errno == ENOSYS)
 				pr_err("vCPU %d: the guest made an MMIO access KVM cannot decode (no syndrome): giving up",
 				       cpu->id);

@@ -301,6 +301,7 @@ struct kvm *kvm_new(void)
 	kvm->mem.gpa_start = LKVM_RAM_BASE;
 	device_list_init(&kvm->devices);
 	kvm_stop_init(&kvm->stop);
+	kvm_pause_init(&kvm->pause);
 	mmio_bus_init(&kvm->mmio);
 	return kvm;
 }
@@ -311,6 +312,7 @@ void kvm_delete(struct kvm *kvm)
 	free(kvm->cmdline);
 	free(kvm->fdt);
 	free(kvm->cpu_mpidr);
+	kvm_pause_destroy(&kvm->pause);
 	kvm_stop_destroy(&kvm->stop);
 	free(kvm);
 }

@@ -115,6 +115,7 @@ GROUP(spawn, "set_robust_list", "rseq", "sched_setaffinity") = {
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_IOEVENTFD, KVM_IRQFD, KVM_SET_GSI_ROUTING,
 	KVM_CHECK_EXTENSION,	/* ioeventfd, irqfd: asked at first use */
+	KVM_GET_ONE_REG, KVM_SET_ONE_REG,	/* parked: the counter, dumps */
 	TUNSETOFFLOAD,
 	VHOST_SET_FEATURES, VHOST_SET_MEM_TABLE, VHOST_SET_VRING_NUM,
 	VHOST_SET_VRING_BASE, VHOST_SET_VRING_ADDR, VHOST_SET_VRING_KICK,
@@ -160,6 +161,15 @@ GROUP(slirp, "socket", "connect", "bind", "listen", "accept", "accept4",
       "getsockopt", "getsockname", "getpeername", "shutdown", "fcntl",
       "openat", "open", "stat", "lstat", "fstat", "newfstatat", "statx",
       "lseek") = { slirp_calls, slirp_ioctls, false };
+
+/*
+ * The control socket's server: accept a connection, check the peer
+ * (SO_PEERCRED), read a request and answer it. Its commands kick and
+ * park vCPUs (signals), read the devices' counters, and on resume serve
+ * the kicks held while paused (the kick group, as the ioeventfd thread).
+ */
+GROUP(control, "accept4", "poll", "ppoll", "recvfrom", "sendto",
+      "getsockopt", "geteuid") = { control_calls, none_ioctls, false };
 
 /*
  * The main thread once the VM runs: it waits for the stop, resets the
@@ -225,6 +235,7 @@ static const struct sc_list {
 	[SECCOMP_NET_USER]   = { "net-user", { &base, &irq, &poll, &slirp } },
 	[SECCOMP_NET_TAP]    = { "net-tap", { &base, &irq, &poll } },
 	[SECCOMP_NET_VHOST]  = { "net-vhost", { &base, &irq, &poll } },
+	[SECCOMP_CONTROL]    = { "control", { &base, &irq, &kick, &control } },
 };
 
 /* Built by seccomp_prepare(), read by every thread and the handler. */

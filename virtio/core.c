@@ -111,6 +111,7 @@ static void device_reset(struct virtio_device *vdev)
 	if (vdev->ops->reset)
 		vdev->ops->reset(vdev);
 	reset_queues(vdev);
+	vdev->held_kicks = 0;
 	vdev->driver_features = 0;
 	status_put(vdev, 0);
 }
@@ -201,8 +202,37 @@ void virtio_notify_queue(struct virtio_device *vdev, unsigned int q)
 		return;
 	__atomic_add_fetch(&vdev->nr_kicks, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&vdev->lock);
-	if (virtio_device_live(vdev) && vdev->vqs[q].ready && vdev->ops->notify)
+	if (vdev->paused)
+		vdev->held_kicks |= 1ULL << q;
+	else if (virtio_device_live(vdev) && vdev->vqs[q].ready &&
+		 vdev->ops->notify)
 		vdev->ops->notify(vdev, q);
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+_Static_assert(VIRTIO_MAX_QUEUES <= 64, "held_kicks has a bit per queue");
+
+void virtio_device_pause(struct virtio_device *vdev)
+{
+	pthread_mutex_lock(&vdev->lock);
+	vdev->paused = true;
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+void virtio_device_resume(struct virtio_device *vdev)
+{
+	unsigned int q;
+
+	pthread_mutex_lock(&vdev->lock);
+	vdev->paused = false;
+	for (q = 0; q < vdev->ops->nr_queues; q++) {
+		if (!(vdev->held_kicks & (1ULL << q)))
+			continue;
+		if (virtio_device_live(vdev) && vdev->vqs[q].ready &&
+		    vdev->ops->notify)
+			vdev->ops->notify(vdev, q);
+	}
+	vdev->held_kicks = 0;
 	pthread_mutex_unlock(&vdev->lock);
 }
 

@@ -8,6 +8,8 @@
  *   generate_fdt  the transport's node (virtio-mmio; none on PCI)
  *   reset         the guest reset: the device as if the driver wrote 0
  *                 to its status, then the transport's own registers
+ *   pause/resume  the core holds the guest's kicks back while paused
+ *                 and serves the queues kicked meanwhile on resume
  *   stats         the core's counters, then the device's own
  *   exit          ops->exit: the device stops its threads, detaches
  *                 (virtio_unregister()) when it is safe, and frees itself
@@ -47,6 +49,16 @@ static void virtio_dev_reset(struct device_header *dev)
 	virtio_set_status(vdev, 0);
 	if (vdev->transport && vdev->transport->reset)
 		vdev->transport->reset(vdev);
+}
+
+static void virtio_dev_pause(struct device_header *dev)
+{
+	virtio_device_pause(to_vdev(dev));
+}
+
+static void virtio_dev_resume(struct device_header *dev)
+{
+	virtio_device_resume(to_vdev(dev));
 }
 
 static u64 virtio_requests(struct virtio_device *vdev)
@@ -93,6 +105,8 @@ static void virtio_dev_exit(struct device_header *dev, struct kvm *kvm)
 static const struct device_ops virtio_dev_ops = {
 	.generate_fdt = virtio_dev_fdt,
 	.reset = virtio_dev_reset,
+	.pause = virtio_dev_pause,
+	.resume = virtio_dev_resume,
 	.stats = virtio_dev_stats,
 	.exit = virtio_dev_exit,
 };

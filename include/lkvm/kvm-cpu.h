@@ -7,6 +7,7 @@
 
 struct kvm;
 struct kvm_run;
+struct kvm_pause;
 
 /* One virtual CPU, run by its own thread. */
 struct kvm_cpu {
@@ -20,11 +21,60 @@ struct kvm_cpu {
 	u64 nr_mmio_exits;
 	u64 cpu_ticks;		/* --debug: CPU time of its thread(s) */
 	u64 guest_ticks;	/* ... of which running the guest */
+	/* Work for the parked vCPU's thread (kvm_cpu_run_parked()). */
+	int (*park_fn)(struct kvm_cpu *cpu, void *arg);
+	void *park_arg;
+	int park_ret;
+	bool park_running;	/* the thread runs park_fn (without the lock) */
 };
 
 /* kvm/kvm-cpu.c */
 int kvm_cpus_start(struct kvm *kvm);
 void kvm_cpus_join(struct kvm *kvm);
+
+/*
+ * Parking: every vCPU thread leaves KVM_RUN (a signal, and immediate_exit
+ * for a thread on its way in, as api.rst documents) and waits outside it
+ * until resumed, with its MMIO or other exit completed (KVM_RUN was
+ * re-entered with immediate_exit set), so its registers are the guest's
+ * and KVM_GET_ONE_REG may read them. The guest's virtual counter stops
+ * while parked (saved at the pause, written back at the resume): the
+ * guest sees no time pass, as QEMU does by default, so its timers,
+ * watchdogs and RCU do not all expire at once on resume; its wall clock
+ * lags the host's by the pause (NTP or the PL031 RTC mend it).
+ *
+ * kvm_cpus_pause(): 0 once every vCPU is parked, -EALREADY if they were,
+ * -ESHUTDOWN if the VM stopped (or reset) meanwhile. kvm_cpus_resume():
+ * 0, or -EALREADY if they were running. Any thread but a vCPU's may call
+ * them; calls are serialised. A vCPU thread created while paused parks
+ * before it first enters the guest.
+ */
+int kvm_cpus_pause(struct kvm *kvm);
+int kvm_cpus_resume(struct kvm *kvm);
+bool kvm_cpus_paused(struct kvm *kvm);
+/*
+ * Run @fn(@cpu, @arg) on @cpu's own thread while the vCPUs are parked
+ * (vCPU ioctls belong on the vCPU's thread, and KVM_GET_ONE_REG must not
+ * race KVM_RUN) and return what it returned; -EBUSY when not parked,
+ * -ESHUTDOWN if the VM stopped first. @fn runs under the vCPU thread's
+ * seccomp list (KVM_GET_ONE_REG and KVM_SET_ONE_REG are in it).
+ */
+int kvm_cpu_run_parked(struct kvm_cpu *cpu,
+		       int (*fn)(struct kvm_cpu *cpu, void *arg), void *arg);
+/*
+ * The whole VM: the vCPUs parked, then the devices (the registry's
+ * devices_pause(): virtio devices hold back the guest's kicks); resume
+ * in the other order. Same returns as kvm_cpus_pause/resume.
+ */
+int kvm_vm_pause(struct kvm *kvm);
+int kvm_vm_resume(struct kvm *kvm);
+void kvm_pause_init(struct kvm_pause *p);
+void kvm_pause_destroy(struct kvm_pause *p);
+/* For the vCPU loop (kvm/kvm-cpu.c): is a pause asked for? then park. */
+bool kvm_pause_requested(struct kvm *kvm);
+void kvm_cpu_park(struct kvm_cpu *cpu);
+/* Wake parked vCPUs and waiters to look at the stop (the stop's kick). */
+void kvm_pause_wake(struct kvm *kvm);
 
 /* Architecture hooks (arm64/kvm-cpu.c). */
 int kvm_cpu_arch_init(struct kvm_cpu *cpu);
@@ -33,6 +83,9 @@ int kvm_cpu_arch_reset(struct kvm_cpu *cpu);
 
 /* The vCPU's ID_AA64MMFR0_EL1, as KVM shows it to the guest. */
 int kvm_cpu_arch_mmfr0(struct kvm_cpu *cpu, u64 *val);
+/* The guest's virtual counter, read and set (the VM's offset): 0 or -errno. */
+int kvm_cpu_arch_get_counter(struct kvm_cpu *cpu, u64 *cnt);
+int kvm_cpu_arch_set_counter(struct kvm_cpu *cpu, u64 cnt);
 
 /* Architecture hooks for the VM (arm64/boot.c). */
 int kvm_arch_load_files(struct kvm *kvm);

@@ -26,6 +26,7 @@ struct boot_files;
 struct term_state;
 struct console_out;
 struct cpu_features;
+struct ctl_server;
 
 enum console_type {
 	CONSOLE_SERIAL,
@@ -65,6 +66,7 @@ struct kvm_config {
 	bool reboot;		/* restart the guest on reset instead of exiting */
 	bool rng;
 	bool no_seccomp;	/* --no-seccomp: no per-thread filters */
+	bool name_set;		/* --name given: the control socket's name */
 	bool aarch32;		/* --aarch32: 32-bit ARM guest (arm/zimage.c) */
 
 	/* Repeatable device options, as given; each device parses its own. */
@@ -103,6 +105,18 @@ struct kvm_stop {
 	int status;			/* enum lkvm_exit; the first wins */
 	/* Makes every vCPU leave KVM_RUN; set by kvm/kvm-cpu.c. */
 	void (*kick)(struct kvm *kvm);
+};
+
+/* Parking the vCPUs (kvm/pause.c, lkvm/kvm-cpu.h). */
+struct kvm_pause {
+	pthread_mutex_t op_lock;	/* one pause or resume at a time */
+	pthread_mutex_t lock;		/* the rest */
+	pthread_cond_t cond;		/* nr_parked, park work, resume, stop */
+	bool requested;			/* atomic: vCPUs park when they see it */
+	bool devices;			/* kvm_vm_pause() paused the devices */
+	int nr_parked;			/* vCPU threads parked */
+	u64 counter;			/* the guest's virtual counter at the pause */
+	bool counter_saved;
 };
 
 /* The virtual machine. */
@@ -161,8 +175,10 @@ struct kvm {
 	struct term_state *term;	/* term/term.c */
 	struct console_out *cons_out;	/* term/watch.c */
 	struct cpu_features *feat;	/* arm64/cpu-features.c */
+	struct ctl_server *ctl;		/* kvm/control.c */
 
 	struct kvm_stop stop;
+	struct kvm_pause pause;
 };
 
 /* kvm/stop.c: ask every vCPU to stop; the first caller's status wins. */

@@ -17,6 +17,7 @@ enum seccomp_class {
 	SECCOMP_NET_USER,	/* libslirp */
 	SECCOMP_NET_TAP,	/* tap receive */
 	SECCOMP_NET_VHOST,	/* vhost-net's interrupt relay */
+	SECCOMP_CONTROL,	/* the control socket's server (kvm/control.c) */
 	SECCOMP_NR_CLASSES,
 };
 

@@ -211,6 +211,9 @@ struct virtio_device {
 	u64 nr_kicks;		/* notifications that reached ops->notify's path */
 	u64 nr_interrupts;	/* used-buffer interrupts raised */
 	u64 nr_errors;		/* times the device was marked broken */
+	/* The VM is paused (lkvm pause): kicks are held, not served. */
+	bool paused;
+	u64 held_kicks;		/* bit q: queue q was kicked while paused */
 };
 
 /* The three rings of a split virtqueue, for virtio_queue_set_addr(). */
@@ -255,6 +258,15 @@ void virtio_notify_used(struct virtio_device *vdev, unsigned int q);
  * if the device is live (DRIVER_OK, not NEEDS_RESET) and the queue ready.
  */
 void virtio_notify_queue(struct virtio_device *vdev, unsigned int q);
+
+/*
+ * The VM pauses (the registry's pause walk): from now on kicks are only
+ * noted, so no new guest request is taken (buffers in flight still
+ * complete); resume serves each queue kicked meanwhile once. Both take
+ * vdev->lock, so no notify runs on return from virtio_device_pause().
+ */
+void virtio_device_pause(struct virtio_device *vdev);
+void virtio_device_resume(struct virtio_device *vdev);
 
 /*
  * Kicks, for both transports: queue @q's kicks as an ioeventfd on the

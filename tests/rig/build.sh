@@ -243,8 +243,8 @@ if newer "$HK/.stamp" "$KDIR/VERSION" "$SELF"; then
 fi
 
 # the benchmark's boot-time probe, the terminal probe, the --pmu cases'
-# counter check (static)
-for probe in bench-run pty-run blk-bench dns-answer perf-cycles; do
+# counter check, the control cases' other user (static)
+for probe in bench-run pty-run blk-bench dns-answer perf-cycles run-as; do
 	if newer "$SHARE/bin/$probe" "$ROOT/tests/rig/$probe.c"; then
 		libs=""
 		[ "$probe" = blk-bench ] && libs=-luring
@@ -302,7 +302,8 @@ GUEST_INIT=$(cat <<'EOF'
 # virtio (lists virtio devices, writes to /dev/hvc0, reads /dev/hwrng),
 # input (reads a line from the console and prints it), probeattack and
 # dumpvda (image format probing, see there), pagesize (its kernel's page
-# size).
+# size), tick (a numbered line with the uptime five times a second,
+# until stopped).
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin HOME=/root
 mount -t proc proc /proc
@@ -324,6 +325,15 @@ cpus=$(grep -c '^processor' /proc/cpuinfo)
 echo "GUEST-INIT-OK cpus=$cpus test=$test"
 echo "GUEST-ARCH $(uname -m)"
 case "$test" in
+tick)
+	i=0
+	while :; do
+		i=$((i + 1))
+		read -r up _ </proc/uptime
+		echo "GUEST-TICK $i $up"
+		sleep 0.2
+	done
+	;;
 big)
 	if [ -e /big.bin ]; then
 		echo "GUEST-BIG-SHA256 $(sha256sum /big.bin | cut -d' ' -f1)"

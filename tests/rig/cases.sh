@@ -79,7 +79,8 @@ FILTER="$*"
 # (boot, SMP (the -c 2 cases), reboot, exit on signals (tty-*) and
 # panics, every virtio device on both transports and their driver
 # resets, blk raw/qcow2/overlay/two disks/SIGKILL, net user/tap/
-# multiqueue/vhost, 9p, sandbox, the terminal, --expect) and the cheap
+# multiqueue/vhost, 9p, sandbox, the terminal, --expect, the control
+# socket's pause/resume/stop) and the cheap
 # error paths of the parsers.
 ASAN_CASES="boot-1cpu-poweroff reboot-restarts bad-kernel-* usage-* debug-report
 panic-reset-3 virtio-mmio-console-input virtio-pci-console-rng
@@ -89,7 +90,7 @@ net-tap-vhost-pci 9p-rw 9p-escape 9p-bad-* sandbox-cwd-write sandbox-tty
 blk-qcow2-root blk-qcow2-overlay blk-pci-root blk-two-disks
 blk-qcow2-sigkill-512 blk-corrupt-qcow2 blk-bad-* blk-backends
 blk-probe-attack-refused blk-probe-dump-plain seccomp-threads
-9p-setid-stripped ci-expect-order"
+9p-setid-stripped ci-expect-order control-lifecycle"
 case "$CONFIG" in
 *-asan) LKVM_BIN=$SHARE/asan/lkvm FILTER=${FILTER:-$ASAN_CASES} ;;
 esac
@@ -1951,6 +1952,207 @@ a32_no_option_case() {
 }
 expect_out 'a 32-bit ARM zImage (boot it with --aarch32)'
 run_case aarch32-zimage-without-option 1 a32_no_option_case
+
+# ---------------------------------------------------------------- control socket
+# lkvm list/stop/pause/resume/stat over ~/.lkvm/NAME.sock, against guests
+# that print "GUEST-TICK N" five times a second (lkvm.test=tick), each in
+# the background with its output in $RES/.ctl-NAME.out; every case runs
+# in a subshell with its own $HOME.
+CTL_HOME=/tmp/ctlhome
+
+# ctl_wait FILE REGEX: until FILE shows REGEX (CASE_TIMEOUT at most)
+ctl_wait() {
+	_i=0
+	while ! grep -q -e "$2" "$1" 2>/dev/null; do
+		if [ "$_i" -ge $((CASE_TIMEOUT * 10)) ]; then
+			echo "ctl_wait: no /$2/ in $1"
+			return 1
+		fi
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
+# ctl_guest NAME: a ticking guest NAME in the background, once it ticks
+ctl_guest() {
+	: >"$RES/.ctl-$1.out"
+	guest 1 tick --rng --name "$1" >"$RES/.ctl-$1.out" 2>&1 &
+	eval "_ctlpid_$1=\$!"
+	ctl_wait "$RES/.ctl-$1.out" 'GUEST-TICK 2'
+}
+
+# ctl_exit NAME: wait for guest NAME's lkvm run; "CTL-EXIT NAME STATUS"
+ctl_exit() {
+	eval "wait \$_ctlpid_$1"
+	_st=$?
+	echo "CTL-EXIT $1 $_st"
+	return $_st
+}
+
+ctl_ticks() { grep -c GUEST-TICK "$RES/.ctl-$1.out"; }
+
+# ctl_quiet NAME: no tick for 3 seconds (after one for a line in flight)
+ctl_quiet() {
+	sleep 1
+	_t1=$(ctl_ticks "$1")
+	sleep 3
+	[ "$(ctl_ticks "$1")" = "$_t1" ]
+}
+
+# ctl_ticking NAME: a new tick within 3 seconds
+ctl_ticking() {
+	_t1=$(ctl_ticks "$1")
+	sleep 3
+	[ "$(ctl_ticks "$1")" -gt "$_t1" ]
+}
+
+# ctl_clock_held NAME N: the guest's uptime from tick N (the last before
+# the resume) to tick N+1 moved less than the 4 s pause: its virtual
+# counter stopped while paused
+ctl_clock_held() {
+	_gap=$(grep GUEST-TICK "$RES/.ctl-$1.out" | sed -n "$2p;$(($2 + 1))p" |
+		awk '{u[NR] = $3} END {print u[2] - u[1]}')
+	echo "CTL-CLOCK-GAP $_gap"
+	awk "BEGIN {exit !($_gap > 0 && $_gap < 2)}" && echo CTL-CLOCK-HELD
+}
+
+# ctl_pid NAME: the pid `lkvm list` gives guest NAME
+ctl_pid() { lkvm list | sed -n "s/^ *\([0-9]*\)  *$1  .*/\1/p"; }
+
+ctl_lifecycle() (
+	export HOME=$CTL_HOME
+	rm -rf "$HOME" && mkdir -p "$HOME" || return 99
+	ctl_guest one || return 99
+	lkvm list
+	echo "CTL-MODES $(stat -c %a "$HOME/.lkvm") $(stat -c %a "$HOME/.lkvm/one.sock")"
+	lkvm pause --name one && ctl_quiet one && echo CTL-PAUSED-QUIET
+	_paused=$(ctl_ticks one)
+	lkvm list
+	lkvm pause --name one
+	lkvm stat --name one
+	lkvm resume --name one && ctl_ticking one && echo CTL-RESUMED-TICKS
+	ctl_clock_held one "$_paused"
+	lkvm resume --name one
+	lkvm stop --name one
+	ctl_exit one
+	_st=$?
+	[ -e "$HOME/.lkvm/one.sock" ] || echo CTL-SOCKET-GONE
+	return $_st
+)
+expect_out '  one  *running  *1  *256M$'
+expect_out 'CTL-MODES 700 600'
+expect_out "guest 'one' paused"
+expect_out 'CTL-PAUSED-QUIET'
+expect_out '  one  *paused  *1  *256M$'
+expect_out "guest 'one' is already paused: nothing to do"
+expect_out '^device rng: requests=[0-9]* kicks=[1-9][0-9]* interrupts=[0-9]* errors=0'
+expect_out "guest 'one' resumed"
+expect_out 'CTL-RESUMED-TICKS'
+expect_out 'CTL-CLOCK-HELD'
+expect_out "guest 'one' is running: nothing to resume"
+expect_out "guest 'one' stopped"
+expect_out 'CTL-EXIT one 0'
+expect_out 'CTL-SOCKET-GONE'
+expect_err_lines 0
+run_case control-lifecycle 0 ctl_lifecycle
+
+# two guests at once: what is done to one leaves the other alone
+ctl_two() (
+	export HOME=$CTL_HOME
+	rm -rf "$HOME" && mkdir -p "$HOME" || return 99
+	ctl_guest a && ctl_guest b || return 99
+	lkvm pause --name a
+	ctl_quiet a && ctl_ticking b && echo CTL-A-QUIET-B-TICKS
+	lkvm stop --name b
+	ctl_exit b
+	lkvm list >"$RES/.ctl-list"
+	cat "$RES/.ctl-list"
+	[ "$(grep -c -e running -e paused "$RES/.ctl-list")" = 1 ] &&
+		echo CTL-LIST-ONE
+	lkvm resume --name a && ctl_ticking a && echo CTL-A-TICKS
+	lkvm stop --all
+	ctl_exit a
+)
+expect_out 'CTL-A-QUIET-B-TICKS'
+expect_out 'CTL-EXIT b 0'
+expect_out '  a  *paused  '
+expect_out 'CTL-LIST-ONE'
+expect_out 'CTL-A-TICKS'
+expect_out "guest 'a' stopped"
+expect_out 'CTL-EXIT a 0'
+expect_err_lines 0
+run_case control-two-guests 0 ctl_two
+
+# refused: an unknown name, a second guest of a live one's name, another
+# user (the folder is 0700), a dead lkvm's socket (then removed); a name
+# whose lkvm was SIGKILLed is free for the next guest
+ctl_errors() (
+	export HOME=$CTL_HOME
+	rm -rf "$HOME" && mkdir -p "$HOME" || return 99
+	lkvm pause --name nosuch 2>&1
+	echo "CTL-NOSUCH $?"
+	lkvm stop 2>&1
+	echo "CTL-USAGE $?"
+	ctl_guest dup || return 99
+	guest 1 poweroff --name dup 2>&1
+	echo "CTL-DUP $?"
+	cp "$LKVM_BIN" /tmp/lkvm-other && chmod 755 /tmp/lkvm-other
+	run-as 65534 /tmp/lkvm-other pause --name dup 2>&1
+	echo "CTL-OTHER $?"
+	lkvm list | grep -q '  dup  *running' && echo CTL-DUP-RUNNING
+	kill -KILL "$(ctl_pid dup)"
+	ctl_exit dup
+	[ -S "$HOME/.lkvm/dup.sock" ] && echo CTL-STALE-LEFT
+	lkvm stat --name dup 2>&1
+	echo "CTL-DEAD $?"
+	[ -e "$HOME/.lkvm/dup.sock" ] || echo CTL-STALE-REMOVED
+	ctl_guest dup || return 99
+	kill -KILL "$(ctl_pid dup)"
+	ctl_exit dup
+	guest 1 poweroff --name dup >/dev/null 2>&1
+	echo "CTL-REUSED $?"
+)
+expect_out "no guest named 'nosuch' (see 'lkvm list')"
+expect_out 'CTL-NOSUCH 1'
+expect_out 'give --name NAME or --all'
+expect_out 'CTL-USAGE 2'
+expect_out '^lkvm: --name dup: another lkvm (pid [0-9]*) runs a guest of that name'
+expect_out 'CTL-DUP 1'
+expect_out "cannot connect to guest 'dup' .*Permission denied"
+expect_out 'CTL-OTHER 1'
+expect_out 'CTL-DUP-RUNNING'
+expect_out 'CTL-STALE-LEFT'
+expect_out "guest 'dup' is gone: its lkvm exited without removing"
+expect_out 'CTL-DEAD 1'
+expect_out 'CTL-STALE-REMOVED'
+expect_out 'CTL-REUSED 0'
+run_case control-refused 0 ctl_errors
+
+# the socket goes on every way out: poweroff, reset, --timeout, SIGTERM,
+# an error after the name was claimed (a disk that cannot be opened)
+ctl_exits() (
+	export HOME=$CTL_HOME
+	rm -rf "$HOME" && mkdir -p "$HOME" || return 99
+	guest 1 poweroff --name p >/dev/null 2>&1
+	echo "CTL-POWEROFF $?"
+	guest 1 reboot --name r >/dev/null 2>&1
+	echo "CTL-RESET $?"
+	guest 1 hang --name t --timeout 10 >/dev/null 2>&1
+	echo "CTL-TIMEOUT $?"
+	signal_after_boots 1 TERM guest 1 hang --name s >/dev/null 2>&1
+	echo "CTL-SIGTERM $?"
+	guest 1 poweroff --name e -d /nonexistent/disk.img >/dev/null 2>&1
+	echo "CTL-ERROR $?"
+	ls -A "$HOME/.lkvm"
+	[ -z "$(ls -A "$HOME/.lkvm")" ] && echo CTL-NO-SOCKETS
+)
+expect_out 'CTL-POWEROFF 0'
+expect_out 'CTL-RESET 3'
+expect_out 'CTL-TIMEOUT 5'
+expect_out 'CTL-SIGTERM 143'
+expect_out 'CTL-ERROR 1'
+expect_out 'CTL-NO-SOCKETS'
+run_case control-exits 0 ctl_exits
 
 if ! live; then
 	echo "# $CONFIG: $n cases"

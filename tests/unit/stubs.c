@@ -159,3 +159,23 @@ int irqfd_trigger(int fd)
 void irqfd_del(struct kvm *kvm, int fd, u32 gsi)
 {
 }
+
+/* ---- vCPU parking (kvm/pause.c): the guest's virtual counter ---- */
+#include "lkvm/kvm-cpu.h"
+
+u64 stub_counter = 1234;
+int stub_counter_sets;
+u64 stub_counter_set_value;
+
+int kvm_cpu_arch_get_counter(struct kvm_cpu *cpu, u64 *cnt)
+{
+	*cnt = stub_counter;
+	return 0;
+}
+
+int kvm_cpu_arch_set_counter(struct kvm_cpu *cpu, u64 cnt)
+{
+	stub_counter_sets++;
+	stub_counter_set_value = cnt;
+	return 0;
+}

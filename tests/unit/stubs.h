@@ -34,4 +34,9 @@ struct stub_ioeventfd_call {
 extern struct stub_ioeventfd_call stub_ioeventfd_last;
 extern int stub_ioeventfd_fail;
 
+/* vCPU parking: the counter get returns stub_counter; sets recorded */
+extern uint64_t stub_counter;
+extern int stub_counter_sets;
+extern uint64_t stub_counter_set_value;
+
 #endif

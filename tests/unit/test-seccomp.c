@@ -67,6 +67,19 @@ static bool call_kvm_run(const struct fds *f)
 	return syscall(SYS_ioctl, f->null, KVM_RUN, 0) < 0 && errno == ENOTTY;
 }
 
+/* A parked vCPU reads its registers: reaches the driver too. */
+static bool call_get_one_reg(const struct fds *f)
+{
+	return syscall(SYS_ioctl, f->null, KVM_GET_ONE_REG, NULL) < 0 &&
+	       errno == ENOTTY;
+}
+
+/* The control socket's server accepts (reaches the kernel: EBADF). */
+static bool call_accept4(const struct fds *f)
+{
+	return syscall(SYS_accept4, -1, NULL, NULL, 0) < 0 && errno == EBADF;
+}
+
 static bool call_tunsetiff(const struct fds *f)
 {
 	return syscall(SYS_ioctl, f->null, TUNSETIFF, 0) < 0;
@@ -145,6 +158,7 @@ static const struct sc_case cases[] = {
 	{ SECCOMP_VCPU,	      call_kvm_run,	   call_tunsetiff, "ioctl",
 	  " request 0x400454ca" },
 	{ SECCOMP_VCPU,	      call_kvm_run,	   call_fork,	   "clone" },
+	{ SECCOMP_VCPU,	      call_get_one_reg,	   call_socket,	   "socket" },
 	{ SECCOMP_IOEVENTFD,  call_epoll_pwait,    call_openat,	   "openat" },
 	{ SECCOMP_IOEVENTFD,  call_epoll_pwait,    call_kvm_run,   "ioctl",
 	  " request 0xae80" },
@@ -158,6 +172,9 @@ static const struct sc_case cases[] = {
 	{ SECCOMP_NET_USER,   call_socket,	   call_mkdirat,   "mkdirat" },
 	{ SECCOMP_NET_TAP,    call_readv,	   call_openat,	   "openat" },
 	{ SECCOMP_NET_VHOST,  call_ppoll,	   call_socket,	   "socket" },
+	{ SECCOMP_CONTROL,    call_accept4,	   call_socket,	   "socket" },
+	{ SECCOMP_CONTROL,    call_ppoll,	   call_kvm_run,   "ioctl",
+	  " request 0xae80" },
 };
 
 static void open_fds(struct fds *f)

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lkvm stop --name NAME | --all: the guest stops as if it powered off
+ * (kvm/stop.c): `lkvm run` tears everything down, removes its control
+ * socket and exits 0.
+ */
+#include <stdio.h>
+
+#include "lkvm/builtin.h"
+#include "lkvm/control.h"
+
+void cmd_stop_help(void)
+{
+	printf("usage: lkvm stop -n|--name NAME | -a|--all\n\n"
+	       "Stop the guest NAME (or every guest of yours): its 'lkvm run' exits 0\n"
+	       "and cleans up as after a poweroff.\n\n"
+	       "exit status: 0 stopped, 1 no such guest or it failed (one line says\n"
+	       "why), 2 bad command line\n");
+}
+
+int cmd_stop(int argc, char **argv)
+{
+	return ctl_client_command(argc, argv, "stop", true, cmd_stop_help);
+}

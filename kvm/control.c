@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A VM's control socket (lkvm/control.h): the server thread and its
+ * command table.
+ *
+ * Two steps in the VM's bring-up (lkvm/init.h): at INIT_CORE the name is
+ * claimed (the socket bound and listening, a live namesake refused
+ * before anything else is built); at INIT_FIRMWARE, once the vCPUs and
+ * devices exist and before the main thread takes its seccomp list, the
+ * thread starts. Clients that connect in between wait in the backlog.
+ * Their exits, in reverse, stop the thread and remove the socket on
+ * every way out of kvm_run_vm(); a SIGKILLed lkvm leaves a stale socket
+ * that the next user of the name removes (util/control-sock.c).
+ *
+ * The thread serves one connection at a time: one request, one reply,
+ * each bounded in size and in time (CTL_IO_TIMEOUT_MS), so a client that
+ * stalls or sends garbage delays the next client by seconds at most and
+ * is logged, never more. Peers of another uid than ours are refused (the
+ * socket's 0600 already keeps them out; root may enter).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lkvm/control.h"
+#include "lkvm/init.h"
+#include "lkvm/kvm-cpu.h"
+#include "lkvm/kvm.h"
+#include "lkvm/seccomp.h"
+
+struct ctl_server {
+	struct kvm *kvm;
+	char name[CTL_NAME_MAX + 1];
+	char path[128];
+	int listen_fd;
+	int wake_fd;		/* eventfd: the thread must end */
+	pthread_t thread;
+	bool thread_running;
+	u8 buf[CTL_HDR_SIZE + CTL_MAX_REPLY];
+	struct ctl_request req;
+	struct ctl_reply rep;
+};
+
+const char *ctl_instance_name(struct kvm *kvm)
+{
+	return kvm->ctl ? kvm->ctl->name : kvm->cfg.name;
+}
+
+/* ---- the commands ---- */
+
+static int cmd_info(struct kvm *kvm, const struct ctl_request *req,
+		    struct ctl_reply *rep)
+{
+	struct ctl_info info = {
+		.pid = getpid(), .paused = kvm_cpus_paused(kvm),
+		.cpus = kvm->nr_cpus, .mem = kvm->cfg.ram_size,
+	};
+
+	snprintf(info.name, sizeof(info.name), "%s", kvm->ctl->name);
+	ctl_info_format(&info, rep);
+	return 0;
+}
+
+static int cmd_stop(struct kvm *kvm, const struct ctl_request *req,
+		    struct ctl_reply *rep)
+{
+	pr_debug("stopped by 'lkvm stop'");
+	kvm_request_stop(kvm, LKVM_EXIT_OK);
+	ctl_reply_printf(rep, "guest '%s' stopped\n", kvm->ctl->name);
+	return 0;
+}
+
+static int cmd_pause(struct kvm *kvm, const struct ctl_request *req,
+		     struct ctl_reply *rep)
+{
+	int ret = kvm_vm_pause(kvm);
+
+	if (ret == -EALREADY)
+		ctl_reply_printf(rep, "guest '%s' is already paused: nothing to do\n",
+				 kvm->ctl->name);
+	else if (ret < 0)
+		return ctl_reply_fail(rep, 1, "guest '%s' is stopping or resetting: not paused",
+				      kvm->ctl->name);
+	else
+		ctl_reply_printf(rep, "guest '%s' paused\n", kvm->ctl->name);
+	return 0;
+}
+
+static int cmd_resume(struct kvm *kvm, const struct ctl_request *req,
+		      struct ctl_reply *rep)
+{
+	if (kvm_vm_resume(kvm) == -EALREADY)
+		ctl_reply_printf(rep, "guest '%s' is running: nothing to resume\n",
+				 kvm->ctl->name);
+	else
+		ctl_reply_printf(rep, "guest '%s' resumed\n", kvm->ctl->name);
+	return 0;
+}
+
+/* "DEVICE: counter=N counter=N", a line per device, as --debug prints. */
+struct stat_ctx {
+	struct ctl_reply *rep;
+	const struct device_header *dev;
+};
+
+static void stat_emit(void *opaque, const struct device_header *dev,
+		      const char *counter, u64 value)
+{
+	struct stat_ctx *c = opaque;
+
+	if (dev != c->dev)
+		ctl_reply_printf(c->rep, "%sdevice %s:", c->dev ? "\n" : "",
+				 dev->name);
+	c->dev = dev;
+	ctl_reply_printf(c->rep, " %s=%llu", counter, (unsigned long long)value);
+}
+
+static int cmd_stat(struct kvm *kvm, const struct ctl_request *req,
+		    struct ctl_reply *rep)
+{
+	struct stat_ctx c = { .rep = rep };
+
+	devices_stats(kvm, stat_emit, &c);
+	if (c.dev)
+		ctl_reply_printf(rep, "\n");
+	return 0;
+}
+
+/*
+ * One line each; `debug`, `balloon`, `sysrq`... join here. The handlers
+ * run on the control thread: the vCPUs' registers are read through
+ * kvm_cpu_run_parked() (lkvm/kvm-cpu.h), never from here.
+ */
+const struct ctl_command ctl_commands[] = {
+	{ "info",	cmd_info },	/* pid, name, state, vCPUs, memory */
+	{ "stop",	cmd_stop },	/* as a poweroff: lkvm run exits 0 */
+	{ "pause",	cmd_pause },	/* vCPUs parked, devices holding */
+	{ "resume",	cmd_resume },
+	{ "stat",	cmd_stat },	/* every device's counters */
+};
+const size_t ctl_nr_commands = ARRAY_SIZE(ctl_commands);
+
+/* ---- the server ---- */
+
+static bool peer_allowed(struct ctl_server *s, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return false;
+	return cred.uid == geteuid() || cred.uid == 0;
+}
+
+static void send_reply(struct ctl_server *s, int fd)
+{
+	ssize_t n = ctl_reply_encode(s->buf, sizeof(s->buf), &s->rep);
+
+	if (n > 0 && send(fd, s->buf, n, MSG_NOSIGNAL) != n)
+		pr_debug("control: the client left before its reply");
+}
+
+/*
+ * The request is read before the peer is judged: a socket closed with
+ * unread data resets the connection, and the refused client would see
+ * that instead of its reply.
+ */
+static void serve_client(struct ctl_server *s, int fd)
+{
+	char err[160];
+	ssize_t n;
+
+	n = ctl_recv(fd, CTL_KIND_REQUEST, s->buf, CTL_MAX_REQUEST,
+		     CTL_IO_TIMEOUT_MS, err, sizeof(err));
+	if (n >= 0)
+		n = ctl_request_parse(s->buf, n, &s->req, err, sizeof(err));
+	if (!peer_allowed(s, fd)) {
+		pr_warn_ratelimited("control socket %s: refused a client of another user",
+				    s->path);
+		ctl_reply_fail(&s->rep, 1, "permission denied");
+	} else if (n < 0) {
+		pr_warn_ratelimited("control socket %s: refused a message: %s",
+				    s->path, err);
+		ctl_reply_fail(&s->rep, 1, "bad request: %s", err);
+	} else {
+		pr_debug("control: %s", s->req.cmd);
+		ctl_dispatch(ctl_commands, ctl_nr_commands, s->kvm, &s->req,
+			     &s->rep);
+	}
+	send_reply(s, fd);
+}
+
+static void *ctl_thread(void *arg)
+{
+	struct ctl_server *s = arg;
+	struct pollfd p[2] = {
+		{ .fd = s->listen_fd, .events = POLLIN },
+		{ .fd = s->wake_fd, .events = POLLIN },
+	};
+	int fd;
+
+	seccomp_apply(SECCOMP_CONTROL);
+	for (;;) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			break;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		serve_client(s, fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+/*
+ * A name another lkvm serves, or that cannot be a socket's, is an error.
+ * A socket that cannot be made (no home, a read-only one) is one too
+ * when --name asked for it; without --name the guest runs unreachable,
+ * after a warning, as it did before lkvm had the control plane.
+ */
+static int ctl_bind_failed(struct kvm *kvm, struct ctl_server *s, int ret,
+			   const char *err)
+{
+	free(s);
+	if (ret == -EADDRINUSE || ret == -EEXIST || ret == -EINVAL) {
+		pr_err("%s", err);
+		return ret;
+	}
+	if (kvm->cfg.name_set) {
+		pr_err("--name %s: no control socket: %s", kvm->cfg.name, err);
+		return ret;
+	}
+	pr_warn("no control socket: %s ('lkvm list', 'stop'... will not see this guest)",
+		err);
+	return 0;
+}
+
+/* INIT_CORE: claim the name before the VM is built. */
+static int ctl_bind(struct kvm *kvm)
+{
+	struct ctl_server *s = calloc(1, sizeof(*s));
+	char err[320];
+
+	if (!s)
+		return -ENOMEM;
+	s->kvm = kvm;
+	s->wake_fd = -1;
+	if (kvm->cfg.name_set)
+		snprintf(s->name, sizeof(s->name), "%s", kvm->cfg.name);
+	else
+		snprintf(s->name, sizeof(s->name), "guest-%d", getpid());
+	s->listen_fd = ctl_listen(s->name, err, sizeof(err));
+	if (s->listen_fd < 0)
+		return ctl_bind_failed(kvm, s, s->listen_fd, err);
+	ctl_sock_path(s->name, s->path, sizeof(s->path), NULL, 0);
+	kvm->ctl = s;
+	pr_debug("control socket %s", s->path);
+	return 0;
+}
+
+static void ctl_unbind(struct kvm *kvm)
+{
+	struct ctl_server *s = kvm->ctl;
+
+	if (!s)
+		return;
+	close(s->listen_fd);
+	unlink(s->path);
+	kvm->ctl = NULL;
+	free(s);
+}
+lkvm_init(INIT_CORE, ctl_bind, ctl_unbind);
+
+/* INIT_FIRMWARE: serve, now that the vCPUs and devices exist. */
+static int ctl_start(struct kvm *kvm)
+{
+	struct ctl_server *s = kvm->ctl;
+	int ret;
+
+	if (!s)
+		return 0;
+	s->wake_fd = eventfd(0, EFD_CLOEXEC);
+	if (s->wake_fd < 0) {
+		pr_err("control socket: eventfd: %s", strerror(errno));
+		return -errno;
+	}
+	ret = pthread_create(&s->thread, NULL, ctl_thread, s);
+	if (ret) {
+		pr_err("cannot start the control socket's thread: %s",
+		       strerror(ret));
+		close(s->wake_fd);
+		s->wake_fd = -1;
+		return -ret;
+	}
+	pthread_setname_np(s->thread, "lkvm-control");
+	s->thread_running = true;
+	return 0;
+}
+
+static void ctl_stop(struct kvm *kvm)
+{
+	struct ctl_server *s = kvm->ctl;
+	u64 one = 1;
+
+	if (!s)
+		return;
+	if (s->thread_running && write(s->wake_fd, &one, sizeof(one)) == sizeof(one))
+		pthread_join(s->thread, NULL);
+	s->thread_running = false;
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
+	s->wake_fd = -1;
+}
+lkvm_init(INIT_FIRMWARE, ctl_start, ctl_stop);

@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A VM's control server (kvm/control.c, included) and vCPU parking
+ * (kvm/pause.c) end to end over a real socket in a temporary $HOME:
+ * plain threads stand in for the vCPUs (they park as kvm/kvm-cpu.c's
+ * loop does), a fake device counts its pause/resume and has counters.
+ * info, pause (twice), work on a parked vCPU's thread, the counter saved
+ * and restored, resume (twice), stat, an unknown command, malformed and
+ * oversized messages, a live namesake, stop, and the socket gone at exit.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "../../kvm/control.c"
+#include "stubs.h"
+
+#define NR_CPUS	2
+
+static char home[64], err[512];
+
+struct fake_dev {
+	struct device_header hdr;
+	int pauses, resumes;
+};
+
+static void fake_pause(struct device_header *dev)
+{
+	((struct fake_dev *)dev->opaque)->pauses++;
+}
+
+static void fake_resume(struct device_header *dev)
+{
+	((struct fake_dev *)dev->opaque)->resumes++;
+}
+
+static void fake_stats(struct device_header *dev, device_stat_fn emit,
+		       void *ctx)
+{
+	emit(ctx, dev, "requests", 7);
+	emit(ctx, dev, "kicks", 3);
+}
+
+static const struct device_ops fake_ops = {
+	.pause = fake_pause, .resume = fake_resume, .stats = fake_stats,
+};
+
+struct vm {
+	struct kvm kvm;
+	struct kvm_cpu cpu_mem[NR_CPUS];
+	struct kvm_cpu *cpus[NR_CPUS];
+	pthread_t threads[NR_CPUS];
+	pid_t tids[NR_CPUS];
+	struct fake_dev dev;
+	struct ctl_reply rep;
+};
+
+/* kvm/kvm-cpu.c's loop, without KVM_RUN */
+static void *fake_vcpu(void *arg)
+{
+	struct kvm_cpu *cpu = arg;
+	struct vm *vm = (struct vm *)cpu->kvm;
+
+	vm->tids[cpu->id] = gettid();
+	while (!kvm_is_stopping(cpu->kvm)) {
+		if (kvm_pause_requested(cpu->kvm))
+			kvm_cpu_park(cpu);
+		else
+			usleep(1000);
+	}
+	return NULL;
+}
+
+static void fake_kick(struct kvm *kvm)
+{
+	kvm_pause_wake(kvm);
+}
+
+static int setup(void **state)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int i;
+
+	snprintf(home, sizeof(home), "/tmp/lkvm-ctl-XXXXXX");
+	assert_non_null(mkdtemp(home));
+	setenv("HOME", home, 1);
+	device_list_init(&vm->kvm.devices);
+	kvm_stop_init(&vm->kvm.stop);
+	kvm_pause_init(&vm->kvm.pause);
+	vm->kvm.stop.kick = fake_kick;
+	vm->kvm.cfg.name = "web";
+	vm->kvm.cfg.name_set = true;
+	vm->kvm.cfg.ram_size = 256ULL << 20;
+	vm->kvm.nr_cpus = NR_CPUS;
+	vm->kvm.cpus = vm->cpus;
+	vm->dev.hdr = (struct device_header) {
+		.name = "fake", .ops = &fake_ops, .opaque = &vm->dev,
+	};
+	device_register(&vm->kvm, &vm->dev.hdr);
+	for (i = 0; i < NR_CPUS; i++) {
+		vm->cpus[i] = &vm->cpu_mem[i];
+		vm->cpus[i]->kvm = &vm->kvm;
+		vm->cpus[i]->id = i;
+		assert_int_equal(pthread_create(&vm->threads[i], NULL, fake_vcpu,
+						vm->cpus[i]), 0);
+	}
+	assert_int_equal(ctl_bind(&vm->kvm), 0);
+	assert_int_equal(ctl_start(&vm->kvm), 0);
+	stub_counter_sets = 0;
+	*state = vm;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct vm *vm = *state;
+	char path[256], cmd[128];
+	int i;
+
+	snprintf(path, sizeof(path), "%s", vm->kvm.ctl->path);
+	kvm_request_stop(&vm->kvm, LKVM_EXIT_OK);
+	for (i = 0; i < NR_CPUS; i++)
+		pthread_join(vm->threads[i], NULL);
+	ctl_stop(&vm->kvm);
+	ctl_unbind(&vm->kvm);
+	/* every way out of kvm_run_vm() removes the socket */
+	assert_int_equal(access(path, F_OK), -1);
+	device_unregister(&vm->kvm, &vm->dev.hdr);
+	kvm_pause_destroy(&vm->kvm.pause);
+	kvm_stop_destroy(&vm->kvm.stop);
+	free(vm);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", home);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+static const char *call(struct vm *vm, const char *cmd)
+{
+	assert_int_equal(ctl_call("web", cmd, NULL, 0, &vm->rep, err,
+				  sizeof(err)), 0);
+	return vm->rep.text;
+}
+
+static void test_info(void **state)
+{
+	struct vm *vm = *state;
+	struct ctl_info info;
+
+	assert_int_equal(ctl_info_parse(call(vm, "info"), &info), 0);
+	assert_int_equal(info.pid, getpid());
+	assert_string_equal(info.name, "web");
+	assert_false(info.paused);
+	assert_int_equal(info.cpus, NR_CPUS);
+	assert_int_equal(info.mem, 256ULL << 20);
+}
+
+static int where(struct kvm_cpu *cpu, void *arg)
+{
+	*(pid_t *)arg = gettid();
+	return 42;
+}
+
+static void test_pause_resume(void **state)
+{
+	struct vm *vm = *state;
+	struct ctl_info info;
+	pid_t tid = 0;
+
+	/* nothing to run work on while the vCPUs run */
+	assert_int_equal(kvm_cpu_run_parked(vm->cpus[1], where, &tid), -EBUSY);
+	assert_string_equal(call(vm, "pause"), "guest 'web' paused\n");
+	assert_int_equal(vm->rep.status, 0);
+	assert_int_equal(vm->kvm.pause.nr_parked, NR_CPUS);
+	assert_int_equal(vm->dev.pauses, 1);
+	assert_true(vm->kvm.pause.counter_saved);
+	assert_int_equal(ctl_info_parse(call(vm, "info"), &info), 0);
+	assert_true(info.paused);
+	assert_string_equal(call(vm, "pause"),
+			    "guest 'web' is already paused: nothing to do\n");
+	assert_int_equal(vm->dev.pauses, 1);
+	/* work runs on the parked vCPU's own thread */
+	assert_int_equal(kvm_cpu_run_parked(vm->cpus[1], where, &tid), 42);
+	assert_int_equal(tid, vm->tids[1]);
+	assert_string_equal(call(vm, "resume"), "guest 'web' resumed\n");
+	assert_int_equal(vm->dev.resumes, 1);
+	/* the counter saved at the pause is written back */
+	assert_int_equal(stub_counter_sets, 1);
+	assert_int_equal(stub_counter_set_value, stub_counter);
+	assert_string_equal(call(vm, "resume"),
+			    "guest 'web' is running: nothing to resume\n");
+	assert_int_equal(vm->dev.resumes, 1);
+	assert_int_equal(stub_counter_sets, 1);
+}
+
+/* Park work may stop the VM itself: no deadlock, its result comes back. */
+static int stop_from_work(struct kvm_cpu *cpu, void *arg)
+{
+	kvm_request_stop(cpu->kvm, LKVM_EXIT_CRASH);
+	return 7;
+}
+
+static void test_work_stops_vm(void **state)
+{
+	struct vm *vm = *state;
+
+	assert_int_equal(kvm_cpus_pause(&vm->kvm), 0);
+	assert_true(kvm_cpus_paused(&vm->kvm));
+	assert_int_equal(kvm_cpu_run_parked(vm->cpus[0], stop_from_work, NULL), 7);
+	assert_true(kvm_is_stopping(&vm->kvm));
+	/* the vCPUs leave their park for the stop (teardown joins them) */
+	pthread_mutex_lock(&vm->kvm.pause.lock);
+	while (vm->kvm.pause.nr_parked)
+		pthread_cond_wait(&vm->kvm.pause.cond, &vm->kvm.pause.lock);
+	pthread_mutex_unlock(&vm->kvm.pause.lock);
+	assert_int_equal(kvm_cpu_run_parked(vm->cpus[1], stop_from_work, NULL),
+			 -EBUSY);
+}
+
+static void test_stat_unknown(void **state)
+{
+	struct vm *vm = *state;
+
+	assert_string_equal(call(vm, "stat"), "device fake: requests=7 kicks=3\n");
+	call(vm, "balloon");
+	assert_int_equal(vm->rep.status, 1);
+	assert_non_null(strstr(vm->rep.text, "unknown command 'balloon'"));
+}
+
+/* Raw bytes to the server; the reply it sends back. */
+static void raw_call(struct vm *vm, const u8 *msg, size_t len)
+{
+	static u8 buf[CTL_HDR_SIZE + CTL_MAX_REPLY];
+	int fd = ctl_connect("web", err, sizeof(err));
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	assert_int_equal(send(fd, msg, len, 0), len);
+	n = ctl_recv(fd, CTL_KIND_REPLY, buf, sizeof(buf), 2000, err,
+		     sizeof(err));
+	assert_true(n >= 4);
+	assert_int_equal(ctl_reply_parse(buf, n, &vm->rep, err, sizeof(err)), 0);
+	close(fd);
+}
+
+static void test_malformed(void **state)
+{
+	struct vm *vm = *state;
+	u8 msg[CTL_HDR_SIZE + 8];
+
+	/* a wrong version */
+	ctl_hdr_put(msg, CTL_KIND_REQUEST, 5);
+	msg[4] = 9;
+	memcpy(msg + CTL_HDR_SIZE, "info", 5);
+	raw_call(vm, msg, CTL_HDR_SIZE + 5);
+	assert_int_equal(vm->rep.status, 1);
+	assert_string_equal(vm->rep.text,
+			    "bad request: protocol version 9, this lkvm speaks 1");
+	/* oversized: refused from its header alone */
+	ctl_hdr_put(msg, CTL_KIND_REQUEST, 1 << 30);
+	raw_call(vm, msg, CTL_HDR_SIZE);
+	assert_non_null(strstr(vm->rep.text, "over the limit of 4096"));
+	/* not NUL-terminated */
+	ctl_hdr_put(msg, CTL_KIND_REQUEST, 4);
+	memcpy(msg + CTL_HDR_SIZE, "stop", 4);
+	raw_call(vm, msg, CTL_HDR_SIZE + 4);
+	assert_non_null(strstr(vm->rep.text, "not NUL-terminated"));
+	assert_false(kvm_is_stopping(&vm->kvm));
+	/* and the server still serves */
+	test_info(state);
+}
+
+static void test_namesake_and_stop(void **state)
+{
+	struct vm *vm = *state;
+	struct kvm other = { 0 };
+
+	other.cfg.name = "web";
+	other.cfg.name_set = true;
+	assert_int_equal(ctl_bind(&other), -EADDRINUSE);
+	assert_null(other.ctl);
+	/* a paused VM stops like a running one */
+	call(vm, "pause");
+	assert_string_equal(call(vm, "stop"), "guest 'web' stopped\n");
+	assert_true(kvm_is_stopping(&vm->kvm));
+	assert_int_equal(kvm_stop_status(&vm->kvm), LKVM_EXIT_OK);
+	/* a pause once stopping fails, it does not hang */
+	vm->kvm.pause.requested = false;
+	assert_int_equal(kvm_cpus_pause(&vm->kvm), -ESHUTDOWN);
+}
+
+/* Without --name: guest-PID. */
+static void test_default_name(void **state)
+{
+	struct kvm other = { 0 };
+	char want[32];
+
+	other.cfg.name = "guest";
+	assert_int_equal(ctl_bind(&other), 0);
+	snprintf(want, sizeof(want), "guest-%d", getpid());
+	assert_string_equal(ctl_instance_name(&other), want);
+	ctl_unbind(&other);
+}
+
+/*
+ * Another user, in a child that drops to uid 65534 (needs root; skipped
+ * otherwise): refused by the folder's mode (connect: EACCES); with the
+ * folder and socket opened to all, by the server's peer check.
+ */
+static int other_user_call(void)
+{
+	struct ctl_reply *rep = malloc(sizeof(*rep));
+	int ret, st;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(100);
+		ret = ctl_call("web", "stop", NULL, 0, rep, err, sizeof(err));
+		if (ret == -EACCES)
+			_exit(1);
+		_exit(ret < 0 ? 101 : rep->status == 1 &&
+		      !strcmp(rep->text, "permission denied") ? 2 : 102);
+	}
+	free(rep);
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 103;
+}
+
+static void test_other_user(void **state)
+{
+	struct vm *vm = *state;
+	char dir[128];
+
+	if (geteuid()) {
+		skip();
+		return;
+	}
+	assert_int_equal(chmod(home, 0755), 0);
+	assert_int_equal(other_user_call(), 1);
+	snprintf(dir, sizeof(dir), "%s/.lkvm", home);
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(chmod(vm->kvm.ctl->path, 0666), 0);
+	assert_int_equal(other_user_call(), 2);
+	assert_false(kvm_is_stopping(&vm->kvm));
+}
+
+/*
+ * No usable home: without --name the guest runs without a socket (a
+ * warning); with --name that is an error.
+ */
+static void test_no_home(void **state)
+{
+	struct kvm other = { 0 };
+
+	setenv("HOME", "/dev/null", 1);
+	other.cfg.name = "guest";
+	assert_int_equal(ctl_bind(&other), 0);
+	assert_null(other.ctl);
+	assert_int_equal(ctl_start(&other), 0);
+	ctl_stop(&other);
+	ctl_unbind(&other);
+	other.cfg.name = "db";
+	other.cfg.name_set = true;
+	assert_int_equal(ctl_bind(&other), -ENOTDIR);
+	assert_null(other.ctl);
+	setenv("HOME", home, 1);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_info),
+		T(test_pause_resume),
+		T(test_work_stops_vm),
+		T(test_stat_unknown),
+		T(test_malformed),
+		T(test_namesake_and_stop),
+		T(test_default_name),
+		T(test_no_home),
+		T(test_other_user),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
