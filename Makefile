@@ -130,7 +130,7 @@ KVM_SRCS += virtio/blk.c $(KVM_SRCS_URING)
 # vhost-net backends are portable; the device and libslirp's backend
 # (which the unit build has no library for) are not.
 PORTABLE_SRCS += net/spec.c net/frame.c virtio/net-queue.c net/tap.c \
-	net/vhost.c
+	net/vhost.c virtio/vhost.c
 KVM_SRCS += virtio/net.c $(KVM_SRCS_SLIRP)
 KVM_SRCS += kvm/msi.c
 

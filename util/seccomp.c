@@ -224,7 +224,7 @@ static const struct sc_list {
 	[SECCOMP_9P]	     = { "9p", { &base, &irq, &p9 } },
 	[SECCOMP_NET_USER]   = { "net-user", { &base, &irq, &poll, &slirp } },
 	[SECCOMP_NET_TAP]    = { "net-tap", { &base, &irq, &poll } },
-	[SECCOMP_NET_VHOST]  = { "net-vhost", { &base, &irq, &poll } },
+	[SECCOMP_VHOST]      = { "vhost", { &base, &irq, &poll } },
 };
 
 /* Built by seccomp_prepare(), read by every thread and the handler. */
