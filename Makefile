@@ -133,6 +133,10 @@ PORTABLE_SRCS += net/spec.c net/frame.c virtio/net-queue.c net/tap.c \
 	net/vhost.c virtio/vhost.c
 KVM_SRCS += virtio/net.c $(KVM_SRCS_SLIRP)
 KVM_SRCS += kvm/msi.c
+# virtio-balloon: its model is portable, the device is not; vhost-vsock
+# (the vhost plumbing it shares with vhost-net is virtio/vhost.c).
+PORTABLE_SRCS += virtio/balloon-pages.c
+KVM_SRCS += virtio/balloon.c virtio/vsock.c
 
 # lkvm sandbox: initramfs building is portable, the command is not.
 PORTABLE_SRCS += util/initramfs.c

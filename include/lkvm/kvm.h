@@ -26,6 +26,7 @@ struct boot_files;
 struct term_state;
 struct console_out;
 struct cpu_features;
+struct vballoon;
 
 enum console_type {
 	CONSOLE_SERIAL,
@@ -66,6 +67,8 @@ struct kvm_config {
 	bool rng;
 	bool no_seccomp;	/* --no-seccomp: no per-thread filters */
 	bool aarch32;		/* --aarch32: 32-bit ARM guest (arm/zimage.c) */
+	bool balloon;		/* --balloon: virtio-balloon (virtio/balloon.c) */
+	u64 vsock_cid;		/* --vsock CID: vhost-vsock; 0 = none */
 
 	/* Repeatable device options, as given; each device parses its own. */
 	const char *disks[LKVM_MAX_DISKS];	/* -d PATH[,ro][,direct]... */
@@ -161,6 +164,7 @@ struct kvm {
 	struct term_state *term;	/* term/term.c */
 	struct console_out *cons_out;	/* term/watch.c */
 	struct cpu_features *feat;	/* arm64/cpu-features.c */
+	struct vballoon *balloon;	/* virtio/balloon.c, with --balloon */
 
 	struct kvm_stop stop;
 };
