@@ -252,7 +252,7 @@ FUZZ_TIME ?= 60
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -std=gnu11 $(WARNINGS) -Iinclude -D_GNU_SOURCE -pthread -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS := virtqueue qcow2 9p blk net-tx zimage
+FUZZ_TARGETS := virtqueue qcow2 9p blk net-tx zimage balloon
 
 # the virtqueue parser: descriptor chains over a fuzzed guest memory
 FUZZ_SRCS_virtqueue := virtio/virtqueue.c util/util.c util/iov.c
@@ -274,6 +274,9 @@ FUZZ_MAXLEN_net-tx := 66000
 # --aarch32 kernels: zImage / Image header checks and the boot layout
 FUZZ_SRCS_zimage := arm/zimage.c util/util.c
 FUZZ_MAXLEN_zimage := 4096
+# virtio-balloon: PFN requests, free page reports, stats buffers
+FUZZ_SRCS_balloon := virtio/balloon-pages.c util/util.c util/iov.c
+FUZZ_MAXLEN_balloon := 8192
 
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz-%)
 FUZZ_OBJ := $(BUILD)/fuzz/obj
