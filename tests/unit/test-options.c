@@ -154,6 +154,21 @@ static void test_balloon_vsock(void **state)
 	assert_int_equal(parse(&cfg, 3, "-k", "I", "--balloon=1"), PARSE_ERROR);
 }
 
+/* lkvm help run lists both */
+static void test_usage_balloon_vsock(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	run_usage(f);
+	fclose(f);
+	assert_non_null(strstr(text, "    --balloon "));
+	assert_non_null(strstr(text, "    --vsock CID "));
+	free(text);
+}
+
 /* guest RAM's alignment: the host's THP size when RAM holds one */
 static void test_ram_map_align(void **state)
 {
@@ -349,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_cpu_feature_errors),
 		cmocka_unit_test(test_usage_seccomp),
 		cmocka_unit_test(test_balloon_vsock),
+		cmocka_unit_test(test_usage_balloon_vsock),
 		cmocka_unit_test(test_cmdline_has_param),
 		cmocka_unit_test(test_cmdline_add_default),
 	};
