@@ -72,9 +72,7 @@ static int vhost_start_pair(struct vnet *vn, unsigned int idx)
 			return ret;
 	}
 	vp->running = true;
-	/* kicks that came before the rings were handed over */
-	vhost_eventfd_wake(vp->vd.kick_fd[0]);
-	vhost_eventfd_wake(vp->vd.kick_fd[1]);
+	vhost_dev_replay_kicks(&vp->vd);
 	return 0;
 }
 

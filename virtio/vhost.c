@@ -143,21 +143,25 @@ static int vhost_set_ring(struct vhost_dev *vd, unsigned int i,
 	};
 	struct vhost_vring_file kick = { .index = i, .fd = vd->kick_fd[i] };
 	struct vhost_vring_file call = { .index = i, .fd = vd->call_fd[i] };
-	int ret;
+	const struct {
+		unsigned long req;
+		void *arg;
+		const char *what;
+	} steps[] = {
+#define STEP(req, arg)	{ req, arg, #req }
+		STEP(VHOST_SET_VRING_NUM, &num),
+		STEP(VHOST_SET_VRING_BASE, &base),
+		STEP(VHOST_SET_VRING_ADDR, &addr),
+		STEP(VHOST_SET_VRING_KICK, &kick),
+		STEP(VHOST_SET_VRING_CALL, &call),
+#undef STEP
+	};
+	unsigned int k;
+	int ret = 0;
 
-	ret = vhost_dev_ioctl(vd, VHOST_SET_VRING_NUM, &num, "VHOST_SET_VRING_NUM");
-	if (!ret)
-		ret = vhost_dev_ioctl(vd, VHOST_SET_VRING_BASE, &base,
-				      "VHOST_SET_VRING_BASE");
-	if (!ret)
-		ret = vhost_dev_ioctl(vd, VHOST_SET_VRING_ADDR, &addr,
-				      "VHOST_SET_VRING_ADDR");
-	if (!ret)
-		ret = vhost_dev_ioctl(vd, VHOST_SET_VRING_KICK, &kick,
-				      "VHOST_SET_VRING_KICK");
-	if (!ret)
-		ret = vhost_dev_ioctl(vd, VHOST_SET_VRING_CALL, &call,
-				      "VHOST_SET_VRING_CALL");
+	for (k = 0; !ret && k < ARRAY_SIZE(steps); k++)
+		ret = vhost_dev_ioctl(vd, steps[k].req, steps[k].arg,
+				      steps[k].what);
 	return ret;
 }
 
@@ -192,6 +196,14 @@ void vhost_dev_route_kicks(struct vhost_dev *vd)
 			pr_debug("virtio-%s: queue %u kicks relayed: %s",
 				 vd->name, vd->first_q + i, strerror(-ret));
 	}
+}
+
+void vhost_dev_replay_kicks(struct vhost_dev *vd)
+{
+	unsigned int i;
+
+	for (i = 0; i < vd->nr_rings; i++)
+		vhost_eventfd_wake(vd->kick_fd[i]);
 }
 
 void vhost_dev_kick(struct vhost_dev *vd, unsigned int q)

@@ -73,9 +73,7 @@ static int vsock_start(struct virtio_device *vdev)
 	if (ret < 0)
 		return ret;
 	vs->running = true;
-	/* kicks that came before the rings were handed over */
-	vhost_eventfd_wake(vs->vd.kick_fd[0]);
-	vhost_eventfd_wake(vs->vd.kick_fd[1]);
+	vhost_dev_replay_kicks(&vs->vd);
 	return 0;
 }
 

@@ -55,6 +55,11 @@ int vhost_dev_ioctl(struct vhost_dev *vd, unsigned long req, void *arg,
 int vhost_dev_start(struct vhost_dev *vd, u64 features);
 /* Let KVM signal the kick eventfds (set_kick_fd); failures only slower. */
 void vhost_dev_route_kicks(struct vhost_dev *vd);
+/*
+ * Running now: kick every ring once, for kicks that came before the
+ * rings were handed over (vhost then finds nothing, or the buffers).
+ */
+void vhost_dev_replay_kicks(struct vhost_dev *vd);
 /* A kick KVM could not route reached lkvm: pass it on. */
 void vhost_dev_kick(struct vhost_dev *vd, unsigned int q);
 /* Close everything opened (also after a failed or partial open). */
