@@ -331,37 +331,41 @@ static int vb_host_unit(struct kvm *kvm, u64 *unit)
 	*unit = sysconf(_SC_PAGESIZE);
 	if (kvm->ram_fd < 0)
 		return 0;
-	if (fstatfs(kvm->ram_fd, &sfs) < 0) {
-		pr_err("virtio-balloon: fstatfs on the --hugetlbfs file: %s",
-		       strerror(errno));
+	if (fstatfs(kvm->ram_fd, &sfs) < 0)
 		return -errno;
-	}
 	*unit = sfs.f_bsize;
 	return 0;
 }
 
-static struct vballoon *vb_new(struct kvm *kvm)
+/* The device, not yet registered; 0 or -errno (said why). */
+static int vb_new(struct kvm *kvm, struct vballoon **out)
 {
 	struct vballoon *vb = calloc(1, sizeof(*vb));
 	pthread_condattr_t ca;
 	u64 unit;
+	int ret;
 
 	if (!vb)
-		return NULL;
+		return -ENOMEM;
 	vb->ram_fd = kvm->ram_fd;
 	vb->ram_fd_off = (u8 *)kvm->mem.host - (u8 *)kvm->ram_mapping;
-	if (vb_host_unit(kvm, &unit) < 0 ||
-	    balloon_pages_init(&vb->bp, &kvm->mem, unit, vb_discard, vb) < 0) {
-		free(vb->bp.inflated);
+	ret = vb_host_unit(kvm, &unit);
+	if (!ret)
+		ret = balloon_pages_init(&vb->bp, &kvm->mem, unit, vb_discard, vb);
+	if (ret < 0) {
+		pr_err("virtio-balloon: cannot track %llu MiB of guest RAM in %llu KiB units: %s",
+		       (unsigned long long)kvm->mem.size >> 20,
+		       (unsigned long long)unit >> 10, strerror(-ret));
 		free(vb);
-		return NULL;
+		return ret;
 	}
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&vb->stats_cond, &ca);
 	pthread_condattr_destroy(&ca);
 	virtio_device_init(&vb->vdev, &vb_ops, kvm, &kvm->mem, vb);
-	return vb;
+	*out = vb;
+	return 0;
 }
 
 static int vb_init(struct kvm *kvm)
@@ -371,11 +375,9 @@ static int vb_init(struct kvm *kvm)
 
 	if (!kvm->cfg.balloon)
 		return 0;
-	vb = vb_new(kvm);
-	if (!vb) {
-		pr_err("virtio-balloon: cannot set the device up");
-		return -ENOMEM;
-	}
+	ret = vb_new(kvm, &vb);
+	if (ret < 0)
+		return ret;
 	ret = virtio_register(kvm, &vb->vdev);
 	if (ret < 0) {
 		pr_err("virtio-balloon: cannot register the device: %s",
