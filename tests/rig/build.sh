@@ -455,10 +455,10 @@ vsock)
 	vsock-echo listen 5000
 	;;
 balloon)
-	# --balloon: the driver bound; 64 MiB used and freed again, then
+	# --balloon: the driver bound; 32 MiB used and freed again, then
 	# time for free page reporting (2 s after the free) to send it
 	echo "GUEST-BALLOON driver=$(virtio_driver 0x0005)"
-	dd if=/dev/zero of=/tmp/fill bs=1M count=64 2>/dev/null
+	dd if=/dev/zero of=/tmp/fill bs=1M count=32 2>/dev/null
 	rm -f /tmp/fill
 	sleep 5
 	echo "GUEST-BALLOON-FREED"

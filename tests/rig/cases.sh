@@ -1639,7 +1639,7 @@ run_case sandbox-no-command 125 lkvm sandbox -m 256
 # ---------------------------------------------------------------- balloon, vsock
 # virtio-balloon: the guest's driver binds on both transports; --debug's
 # counters at exit show its stats buffer, and the free page reports it
-# sent after freeing 64 MiB, given back to the host (madvise)
+# sent after freeing 32 MiB, given back to the host (madvise)
 balloon_debug() { guest 1 balloon --balloon --debug "$@" 2>&1; }
 for t in mmio pci; do
 	expect_out 'GUEST-BALLOON driver=virtio_balloon'
@@ -1648,6 +1648,12 @@ for t in mmio pci; do
 	expect_out 'device balloon: .* released_bytes=[1-9][0-9]* reported_bytes=[1-9][0-9]* bad_requests=0 stats_updates=[1-9]'
 	run_case "balloon-$t" 0 balloon_debug --virtio-transport $t
 done
+# ... from --hugetlbfs RAM (set up above): holes punched in its file
+if has $HUGE2M; then
+	expect_out 'GUEST-BALLOON-FREED'
+	expect_out 'device balloon: .* released_bytes=[1-9][0-9]* reported_bytes=[1-9][0-9]* bad_requests=0 '
+	run_case balloon-hugetlbfs 0 balloon_debug -m 128 --hugetlbfs /tmp/huge
+fi
 
 # vhost-vsock: a host AF_VSOCK client (tests/rig/vsock-echo.c) sends a
 # random line to the guest's listener, which prints it and answers it
