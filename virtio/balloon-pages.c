@@ -249,3 +249,17 @@ int balloon_stats_parse(struct balloon_guest_stats *gs,
 	gs->updates++;
 	return 0;
 }
+
+const char *balloon_stat_name(unsigned int tag)
+{
+	/* Linux's names (VIRTIO_BALLOON_S_NAMES, 6.12: 16 tags) */
+	static const char *const names[BALLOON_MAX_TAGS] = {
+		"swap-in", "swap-out", "major-faults", "minor-faults",
+		"free-memory", "total-memory", "available-memory",
+		"disk-caches", "hugetlb-allocations", "hugetlb-failures",
+		"oom-kills", "alloc-stalls", "async-scans", "direct-scans",
+		"async-reclaims", "direct-reclaims",
+	};
+
+	return tag < BALLOON_MAX_TAGS ? names[tag] : NULL;
+}

@@ -97,6 +97,9 @@ u64 balloon_pages_report(struct balloon_pages *bp, const struct iovec *iov,
 int balloon_stats_parse(struct balloon_guest_stats *gs,
 			const struct iovec *iov, unsigned int n);
 
+/* Tag @tag's name as Linux prints it ("free-memory"), NULL if unknown. */
+const char *balloon_stat_name(unsigned int tag);
+
 /* ---- the control plane's API (virtio/balloon.c) ---- */
 struct kvm;
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <linux/virtio_balloon.h>
 
 #include "lkvm/balloon.h"
 
@@ -363,6 +364,14 @@ static void test_stats(void **state)
 	assert_int_equal(gs.updates, 1);
 }
 
+static void test_stat_names(void **state)
+{
+	assert_string_equal(balloon_stat_name(VIRTIO_BALLOON_S_MEMFREE), "free-memory");
+	assert_string_equal(balloon_stat_name(VIRTIO_BALLOON_S_AVAIL), "available-memory");
+	assert_string_equal(balloon_stat_name(15), "direct-reclaims");
+	assert_null(balloon_stat_name(BALLOON_MAX_TAGS));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -379,6 +388,7 @@ int main(void)
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_report),
 		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_stat_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
