@@ -8,7 +8,7 @@
  *                                   "GUEST-VSOCK-GOT LINE", answer
  *                                   "guest-reply:LINE"
  *   vsock-echo connect CID PORT MSG on the host: connect (retrying while
- *                                   the guest boots, up to 60 s), send
+ *                                   the guest boots, up to 2 min), send
  *                                   MSG, print "HOST-VSOCK-GOT REPLY";
  *                                   exit 0 only if REPLY is the
  *                                   guest's answer to MSG
@@ -100,7 +100,7 @@ static int connect_retrying(unsigned int cid, unsigned int port)
 	};
 	int i, s;
 
-	for (i = 0; i < 600; i++) {
+	for (i = 0; i < 1200; i++) {
 		s = socket(AF_VSOCK, SOCK_STREAM, 0);
 		if (s < 0) {
 			printf("HOST-VSOCK-ERROR socket: %s\n", strerror(errno));
