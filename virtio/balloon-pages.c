@@ -137,6 +137,8 @@ static bool request_ok(struct balloon_pages *bp, const struct iovec *iov,
 	*count = len / sizeof(u32);
 	for (off = 0; off < len; off += got) {
 		got = iov_to_buf(iov, n, off, pfns, MIN(sizeof(pfns), len - off));
+		if (!got)
+			return false;
 		for (i = 0; i < got / sizeof(u32); i++)
 			if (pfn_index(bp, le32toh(pfns[i])) < 0)
 				return false;
@@ -183,6 +185,8 @@ int balloon_pages_request(struct balloon_pages *bp, enum balloon_op op,
 		got = iov_to_buf(iov, n, done * sizeof(u32), pfns,
 				 MIN(PFN_BATCH, count - done) * sizeof(u32)) /
 		      sizeof(u32);
+		if (!got)
+			break;
 		for (i = 0; i < got; i++) {
 			u64 idx = pfn_index(bp, le32toh(pfns[i]));
 
