@@ -244,6 +244,23 @@ static void test_relay(void **state)
 	free_fake(b);
 }
 
+/* DRIVER_OK on an instance that refuses: said once, not running. */
+static void test_start_fails(void **state)
+{
+	struct vvsock *vs = fake_vsock();
+	char *out;
+
+	vs->vd.fd = open("/dev/null", O_RDWR);
+	capture_start();
+	assert_true(vsock_start(&vs->vdev) < 0);
+	out = capture_end();
+	assert_non_null(strstr(out, "virtio-vsock: /dev/vhost-vsock VHOST_SET_FEATURES: "));
+	assert_int_equal(count_of(out, "\n"), 1);
+	free(out);
+	assert_false(vs->running);
+	free_fake(vs);
+}
+
 /* The registry's exit with nothing started: only closes. */
 static void test_reset_not_running(void **state)
 {
@@ -263,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_kicks),
 		cmocka_unit_test(test_relay),
+		cmocka_unit_test(test_start_fails),
 		cmocka_unit_test(test_reset_not_running),
 	};
 
