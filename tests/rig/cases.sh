@@ -1670,13 +1670,16 @@ vsock_exchange() {
 	wait "$_vx_pid"
 	_vx_st=$?
 	cat "$RES/.vsock.out"
-	grep -q "GUEST-VSOCK-GOT $_vx_msg\$" "$RES/.vsock.out" || _vx_rc=1
+	# exactly what was sent (the console's lines end in \r\n)
+	tr -d '\r' <"$RES/.vsock.out" | grep -qx "GUEST-VSOCK-GOT $_vx_msg" ||
+		_vx_rc=1
 	[ "$_vx_rc" = 0 ] || return 99
 	return $_vx_st
 }
 # a CID that another running VM holds: one line, exit 1
 vsock_busy() {
-	guest 1 hang --vsock 9 >"$RES/.vsock-first.out" 2>&1 &
+	: >"$RES/.vsock-first.out"
+	guest 1 hang --vsock 9 >>"$RES/.vsock-first.out" 2>&1 &
 	_vb_pid=$!
 	_vb_i=0
 	while ! grep -q GUEST-INIT-OK "$RES/.vsock-first.out" &&
