@@ -130,9 +130,13 @@ KVM_SRCS += virtio/blk.c $(KVM_SRCS_URING)
 # vhost-net backends are portable; the device and libslirp's backend
 # (which the unit build has no library for) are not.
 PORTABLE_SRCS += net/spec.c net/frame.c virtio/net-queue.c net/tap.c \
-	net/vhost.c
+	net/vhost.c virtio/vhost.c
 KVM_SRCS += virtio/net.c $(KVM_SRCS_SLIRP)
 KVM_SRCS += kvm/msi.c
+# virtio-balloon: its model is portable, the device is not; vhost-vsock
+# (the vhost plumbing it shares with vhost-net is virtio/vhost.c).
+PORTABLE_SRCS += virtio/balloon-pages.c
+KVM_SRCS += virtio/balloon.c virtio/vsock.c
 
 # The control socket: messages, the socket and vCPU parking are portable;
 # the server (its unit test includes it) and the commands are not.
@@ -254,7 +258,7 @@ FUZZ_TIME ?= 60
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -std=gnu11 $(WARNINGS) -Iinclude -D_GNU_SOURCE -pthread -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS := virtqueue qcow2 9p blk net-tx zimage control
+FUZZ_TARGETS := virtqueue qcow2 9p blk net-tx zimage control balloon
 
 # the virtqueue parser: descriptor chains over a fuzzed guest memory
 FUZZ_SRCS_virtqueue := virtio/virtqueue.c util/util.c util/iov.c
@@ -279,6 +283,9 @@ FUZZ_MAXLEN_zimage := 4096
 # the control socket's messages: headers, requests, replies, info text
 FUZZ_SRCS_control := util/control-msg.c util/util.c
 FUZZ_MAXLEN_control := 8192
+# virtio-balloon: PFN requests, free page reports, stats buffers
+FUZZ_SRCS_balloon := virtio/balloon-pages.c util/util.c util/iov.c
+FUZZ_MAXLEN_balloon := 8192
 
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz-%)
 FUZZ_OBJ := $(BUILD)/fuzz/obj

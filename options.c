@@ -43,6 +43,8 @@ enum {
 	OPT_PMU,
 	OPT_VCPU_AFFINITY,
 	OPT_AARCH32,
+	OPT_BALLOON,
+	OPT_VSOCK,
 };
 
 struct run_option {
@@ -66,6 +68,8 @@ static const struct run_option run_options[] = {
 	{ "rng",	OPT_RNG, NULL,	"add a virtio-rng device fed by the host's getrandom()" },
 	{ "disk",	'd', "PATH[,ro][,direct][,snapshot][,id=SERIAL][,format=raw|qcow2]", "add a virtio-blk disk (raw or qcow2, probed unless format= says; repeatable)" },
 	{ "network",	'n', "mode=user|tap|none[,...]", "add a virtio-net NIC (repeatable)" },
+	{ "balloon",	OPT_BALLOON, NULL, "add a virtio-balloon device (guest memory given back to the host)" },
+	{ "vsock",	OPT_VSOCK, "CID", "add a vhost-vsock device with guest CID (3 to 4294967294)" },
 	{ "9p",		OPT_9P, "HOSTDIR,TAG[,ro]", "share a host folder over virtio-9p (repeatable)" },
 	{ "modules",	OPT_MODULES, "DIR", "kernel modules to pack into the initramfs (default /lib/modules/VERSION; also for -d without -i)" },
 	{ "timeout",	OPT_TIMEOUT, "SECONDS", "stop the guest and exit 5 after this long" },
@@ -284,6 +288,7 @@ static int apply_option(struct kvm_config *cfg, int val, const char *arg,
 	struct disk_spec disk;
 	struct p9_spec p9;
 	struct net_spec nic;
+	unsigned int cid;
 	int i;
 
 	switch (val) {
@@ -301,6 +306,13 @@ static int apply_option(struct kvm_config *cfg, int val, const char *arg,
 	case OPT_DEBUG: cfg->debug = true; break;
 	case OPT_REBOOT: cfg->reboot = true; break;
 	case OPT_RNG: cfg->rng = true; break;
+	case OPT_BALLOON: cfg->balloon = true; break;
+	case OPT_VSOCK:
+		if (parse_uint(arg, VSOCK_CID_MIN, VSOCK_CID_MAX, &cid) < 0)
+			BAD("invalid --vsock '%s': give a guest CID from %u to %u (0-2 are the hypervisor's, loopback and the host's, %u is any)",
+			    arg, VSOCK_CID_MIN, VSOCK_CID_MAX, VSOCK_CID_MAX + 1);
+		cfg->vsock_cid = cid;
+		break;
 	case OPT_NO_SECCOMP: cfg->no_seccomp = true; break;
 	case OPT_AARCH32: cfg->aarch32 = true; break;
 	case OPT_MODULES: cfg->modules_dir = arg; break;

@@ -14,8 +14,6 @@
 #include "lkvm/net.h"
 #include "lkvm/virtio.h"
 
-#define BIT_ULL(n)	(1ULL << (n))
-
 struct net_tx_caps net_tx_caps_from_features(u64 f)
 {
 	return (struct net_tx_caps) {

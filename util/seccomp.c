@@ -94,10 +94,12 @@ static const struct sc_group irq = { irq_calls, irq_ioctls, false };
 /*
  * Serve a kick: every device's notify runs on the ioeventfd thread, or
  * on the vCPU when there is no ioeventfd: eventfds (their writes, tap
- * transmit's writev and virtio-rng's getrandom are every thread's).
+ * transmit's writev, virtio-rng's getrandom and virtio-balloon's
+ * madvise are every thread's), virtio-balloon's hole punching in
+ * --hugetlbfs RAM.
  */
 static const unsigned long none_ioctls[] = { 0 };
-GROUP(kick, "read", "readv", "eventfd2") = {
+GROUP(kick, "read", "readv", "eventfd2", "fallocate") = {
 	kick_calls, none_ioctls, false };
 
 /*
@@ -119,7 +121,7 @@ static const unsigned long vcpu_ioctls[] = {
 	TUNSETOFFLOAD,
 	VHOST_SET_FEATURES, VHOST_SET_MEM_TABLE, VHOST_SET_VRING_NUM,
 	VHOST_SET_VRING_BASE, VHOST_SET_VRING_ADDR, VHOST_SET_VRING_KICK,
-	VHOST_SET_VRING_CALL, VHOST_NET_SET_BACKEND,
+	VHOST_SET_VRING_CALL, VHOST_NET_SET_BACKEND, VHOST_VSOCK_SET_RUNNING,
 	0,
 };
 GROUP(vcpu, "epoll_create1", "epoll_ctl") = { vcpu_calls, vcpu_ioctls, false };
@@ -234,7 +236,7 @@ static const struct sc_list {
 	[SECCOMP_9P]	     = { "9p", { &base, &irq, &p9 } },
 	[SECCOMP_NET_USER]   = { "net-user", { &base, &irq, &poll, &slirp } },
 	[SECCOMP_NET_TAP]    = { "net-tap", { &base, &irq, &poll } },
-	[SECCOMP_NET_VHOST]  = { "net-vhost", { &base, &irq, &poll } },
+	[SECCOMP_VHOST]      = { "vhost", { &base, &irq, &poll } },
 	[SECCOMP_CONTROL]    = { "control", { &base, &irq, &kick, &control } },
 };
 

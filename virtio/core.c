@@ -16,7 +16,6 @@
 #include "lkvm/ioeventfd.h"
 #include "lkvm/virtio.h"
 
-#define BIT_ULL(n)		(1ULL << (n))
 /* Offered for every device: the core and virtqueue.c implement them. */
 #define VIRTIO_CORE_FEATURES	(BIT_ULL(VIRTIO_F_VERSION_1) |		\
 				 BIT_ULL(VIRTIO_RING_F_EVENT_IDX) |	\

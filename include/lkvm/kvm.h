@@ -27,6 +27,7 @@ struct term_state;
 struct console_out;
 struct cpu_features;
 struct ctl_server;
+struct vballoon;
 
 enum console_type {
 	CONSOLE_SERIAL,
@@ -68,6 +69,8 @@ struct kvm_config {
 	bool no_seccomp;	/* --no-seccomp: no per-thread filters */
 	bool name_set;		/* --name given: the control socket's name */
 	bool aarch32;		/* --aarch32: 32-bit ARM guest (arm/zimage.c) */
+	bool balloon;		/* --balloon: virtio-balloon (virtio/balloon.c) */
+	u64 vsock_cid;		/* --vsock CID: vhost-vsock; 0 = none */
 
 	/* Repeatable device options, as given; each device parses its own. */
 	const char *disks[LKVM_MAX_DISKS];	/* -d PATH[,ro][,direct]... */
@@ -176,6 +179,7 @@ struct kvm {
 	struct console_out *cons_out;	/* term/watch.c */
 	struct cpu_features *feat;	/* arm64/cpu-features.c */
 	struct ctl_server *ctl;		/* kvm/control.c */
+	struct vballoon *balloon;	/* virtio/balloon.c, with --balloon */
 
 	struct kvm_stop stop;
 	struct kvm_pause pause;

@@ -20,9 +20,6 @@
 #include "lkvm/net.h"
 #include "lkvm/virtio.h"
 
-#ifndef BIT_ULL
-#define BIT_ULL(n)		(1ULL << (n))
-#endif
 #define VNET_CONFIG_SIZE	10	/* mac, status, max_virtqueue_pairs */
 
 /* UFO is not offered: Linux no longer makes UFO packets. */

@@ -12,6 +12,9 @@ enum parse_result {
 };
 
 #define LKVM_MAX_CPUS_OPT	512
+/* --vsock CID: 0-2 are the hypervisor, loopback, the host; -1U is any. */
+#define VSOCK_CID_MIN		3U
+#define VSOCK_CID_MAX		0xfffffffeU
 
 void run_config_defaults(struct kvm_config *cfg);
 /* Parse `lkvm run` arguments (argv[0] is "run"). No KVM needed. */

@@ -16,7 +16,7 @@ enum seccomp_class {
 	SECCOMP_9P,		/* the 9P2000.L server's worker */
 	SECCOMP_NET_USER,	/* libslirp */
 	SECCOMP_NET_TAP,	/* tap receive */
-	SECCOMP_NET_VHOST,	/* vhost-net's interrupt relay */
+	SECCOMP_VHOST,		/* vhost-net and vhost-vsock: the interrupt relay */
 	SECCOMP_CONTROL,	/* the control socket's server (kvm/control.c) */
 	SECCOMP_NR_CLASSES,
 };

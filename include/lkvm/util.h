@@ -15,6 +15,7 @@ typedef uint64_t u64;
 typedef int64_t s64;
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define BIT_ULL(n)		(1ULL << (n))
 #define ALIGN_UP(x, a)		(((x) + (a) - 1) & ~((u64)(a) - 1))
 #define ALIGN_DOWN(x, a)	((x) & ~((u64)(a) - 1))
 #define IS_ALIGNED(x, a)	(((x) & ((u64)(a) - 1)) == 0)

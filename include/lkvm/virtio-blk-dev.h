@@ -15,7 +15,6 @@
 
 #include "lkvm/virtio-blk.h"
 
-#define BIT_ULL(n)		(1ULL << (n))
 #define VBLK_QUEUE_SIZE		256
 #define VBLK_MAX_QUEUES		16
 

@@ -88,6 +88,8 @@ mkcpio() {
 HOST_MODS="virtio_mmio virtio_pci 9pnet_virtio 9p"
 # virtio-net cases: tap interfaces, and vhost-net (pulls in tun, tap, vhost)
 HOST_MODS="$HOST_MODS tun vhost_net"
+# --vsock: vhost-vsock (pulls in vsock, vhost, the common transport)
+HOST_MODS="$HOST_MODS vhost_vsock"
 
 # use_kernel DIR: the kernel (Debian's unpacked, or kernel-64k) whose
 # modules the functions below take
@@ -243,8 +245,9 @@ if newer "$HK/.stamp" "$KDIR/VERSION" "$SELF"; then
 fi
 
 # the benchmark's boot-time probe, the terminal probe, the --pmu cases'
-# counter check, the control cases' other user (static)
-for probe in bench-run pty-run blk-bench dns-answer perf-cycles run-as; do
+# counter check, the control cases' other user, both ends of the vsock
+# cases (static)
+for probe in bench-run pty-run blk-bench dns-answer perf-cycles run-as vsock-echo; do
 	if newer "$SHARE/bin/$probe" "$ROOT/tests/rig/$probe.c"; then
 		libs=""
 		[ "$probe" = blk-bench ] && libs=-luring
@@ -303,7 +306,8 @@ GUEST_INIT=$(cat <<'EOF'
 # input (reads a line from the console and prints it), probeattack and
 # dumpvda (image format probing, see there), pagesize (its kernel's page
 # size), tick (a numbered line with the uptime five times a second,
-# until stopped).
+# until stopped), vsock (answers one AF_VSOCK connection), balloon (frees
+# memory for free page reporting).
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin HOME=/root
 mount -t proc proc /proc
@@ -321,6 +325,13 @@ done
 case " $(cat /proc/cmdline) " in
 *" console=hvc0 "*) [ -c /dev/hvc0 ] && exec </dev/hvc0 >/dev/hvc0 2>&1 ;;
 esac
+# virtio_driver ID: the driver bound to the virtio device of that ID
+virtio_driver() {
+	for d in /sys/bus/virtio/devices/*; do
+		[ "$(cat "$d/device")" = "$1" ] &&
+			basename "$(readlink "$d/driver")"
+	done
+}
 cpus=$(grep -c '^processor' /proc/cpuinfo)
 echo "GUEST-INIT-OK cpus=$cpus test=$test"
 echo "GUEST-ARCH $(uname -m)"
@@ -449,6 +460,20 @@ pagesize)
 	echo "GUEST-PAGESIZE $(sed -n 's/^KernelPageSize: *\([0-9]*\) kB$/\1/p' /proc/self/smaps | head -n 1)K up=$(cut -d' ' -f1 /proc/uptime)s"
 	;;
 clock) echo "GUEST-TIME $(date +%s) rtc=$(cat /sys/class/rtc/rtc0/name 2>/dev/null)" ;;
+vsock)
+	# --vsock: one connection on port 5000 (tests/rig/vsock-echo.c)
+	echo "GUEST-VSOCK driver=$(virtio_driver 0x0013)"
+	vsock-echo listen 5000
+	;;
+balloon)
+	# --balloon: the driver bound; 32 MiB used and freed again, then
+	# time for free page reporting (2 s after the free) to send it
+	echo "GUEST-BALLOON driver=$(virtio_driver 0x0005)"
+	dd if=/dev/zero of=/tmp/fill bs=1M count=32 2>/dev/null
+	rm -f /tmp/fill
+	sleep 5
+	echo "GUEST-BALLOON-FREED"
+	;;
 input) read -r line && echo "GUEST-READ $line" ;;
 reboot) echo "GUEST-REBOOT"; reboot -f ;;
 panic) echo c >/proc/sysrq-trigger ;;
@@ -540,6 +565,8 @@ GUEST_FIXED_DEP_MODS="virtio_net"
 GUEST_DEP_MODS="9pnet_virtio 9p"
 # virtio-blk and an ext4 root on it
 GUEST_DEP_MODS="$GUEST_DEP_MODS virtio_blk crc32c_generic ext4"
+# --balloon and --vsock
+GUEST_DEP_MODS="$GUEST_DEP_MODS virtio_balloon vmw_vsock_virtio_transport"
 
 # guest_modules: the modules.dep paths of the guest's modules, in load
 # order: GUEST_FIXED_MODS as listed, then (with what they need)
@@ -600,7 +627,8 @@ EOF
 	rm -rf "$st"
 }
 GUEST_INITRD=$SHARE/guest/initrd.img
-build_guest_initrd "$GUEST_INITRD" "$BB" "$SHARE/bin/blk-bench"
+build_guest_initrd "$GUEST_INITRD" "$BB" "$SHARE/bin/blk-bench" \
+	"$SHARE/bin/vsock-echo"
 
 # the other page sizes' kernels: guest/Image-16k with guest/initrd-16k.img
 # (its modules), ... and host-initrd-16k.img for the n1-16k config

@@ -90,7 +90,7 @@ net-tap-vhost-pci 9p-rw 9p-escape 9p-bad-* sandbox-cwd-write sandbox-tty
 blk-qcow2-root blk-qcow2-overlay blk-pci-root blk-two-disks
 blk-qcow2-sigkill-512 blk-corrupt-qcow2 blk-bad-* blk-backends
 blk-probe-attack-refused blk-probe-dump-plain seccomp-threads
-9p-setid-stripped ci-expect-order control-lifecycle"
+9p-setid-stripped ci-expect-order control-lifecycle balloon-* vsock-*"
 case "$CONFIG" in
 *-asan) LKVM_BIN=$SHARE/asan/lkvm FILTER=${FILTER:-$ASAN_CASES} ;;
 esac
@@ -1636,6 +1636,89 @@ run_case sandbox-help 0 lkvm help sandbox
 
 expect_err_lines 1
 run_case sandbox-no-command 125 lkvm sandbox -m 256
+
+# ---------------------------------------------------------------- balloon, vsock
+# virtio-balloon: the guest's driver binds on both transports; --debug's
+# counters at exit show its stats buffer, and the free page reports it
+# sent after freeing 32 MiB, given back to the host (madvise)
+balloon_debug() { guest 1 balloon --balloon --debug "$@" 2>&1; }
+for t in mmio pci; do
+	expect_out 'GUEST-BALLOON driver=virtio_balloon'
+	expect_out 'GUEST-BALLOON-FREED'
+	expect_out 'device balloon: requests=[0-9]* kicks=[0-9]* interrupts=[0-9]* errors=0 '
+	expect_out 'device balloon: .* released_bytes=[1-9][0-9]* reported_bytes=[1-9][0-9]* bad_requests=0 stats_updates=[1-9]'
+	run_case "balloon-$t" 0 balloon_debug --virtio-transport $t
+done
+# ... from --hugetlbfs RAM (set up above): holes punched in its file
+if has $HUGE2M; then
+	expect_out 'GUEST-BALLOON-FREED'
+	expect_out 'device balloon: .* released_bytes=[1-9][0-9]* reported_bytes=[1-9][0-9]* bad_requests=0 '
+	run_case balloon-hugetlbfs 0 balloon_debug -m 128 --hugetlbfs /tmp/huge
+fi
+
+# vhost-vsock: a host AF_VSOCK client (tests/rig/vsock-echo.c) sends a
+# random line to the guest's listener, which prints it and answers it
+vsock_exchange() {
+	_vx_cid=$1
+	shift
+	_vx_msg="host-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	: >"$RES/.vsock.out"
+	guest 1 vsock --vsock "$_vx_cid" "$@" >>"$RES/.vsock.out" 2>&1 &
+	_vx_pid=$!
+	"$SHARE/bin/vsock-echo" connect "$_vx_cid" 5000 "$_vx_msg"
+	_vx_rc=$?
+	[ "$_vx_rc" = 0 ] || kill $(pidof lkvm) 2>/dev/null
+	wait "$_vx_pid"
+	_vx_st=$?
+	cat "$RES/.vsock.out"
+	# exactly what was sent (the console's lines end in \r\n)
+	tr -d '\r' <"$RES/.vsock.out" | grep -qx "GUEST-VSOCK-GOT $_vx_msg" ||
+		_vx_rc=1
+	[ "$_vx_rc" = 0 ] || return 99
+	return $_vx_st
+}
+# a CID that another running VM holds: one line, exit 1
+vsock_busy() {
+	: >"$RES/.vsock-first.out"
+	guest 1 hang --vsock 9 >>"$RES/.vsock-first.out" 2>&1 &
+	_vb_pid=$!
+	_vb_i=0
+	while ! grep -q GUEST-INIT-OK "$RES/.vsock-first.out" &&
+	      [ "$_vb_i" -lt $((CASE_TIMEOUT * 5)) ]; do
+		sleep 0.2
+		_vb_i=$((_vb_i + 1))
+	done
+	guest 1 poweroff --vsock 9
+	_vb_st=$?
+	kill $(pidof lkvm) 2>/dev/null
+	wait "$_vb_pid"
+	return $_vb_st
+}
+# no /dev/vhost-vsock: one line naming it
+vsock_missing() {
+	mv /dev/vhost-vsock /dev/vhost-vsock.hidden
+	guest 1 poweroff --vsock 10
+	_vm_st=$?
+	mv /dev/vhost-vsock.hidden /dev/vhost-vsock
+	return $_vm_st
+}
+if has /dev/vhost-vsock; then
+	for t in mmio pci; do
+		expect_out 'GUEST-VSOCK driver=vmw_vsock_virtio_transport'
+		expect_out 'GUEST-VSOCK-LISTENING 5000'
+		expect_out 'HOST-VSOCK-GOT guest-reply:host-[0-9a-f]\{16\}$'
+		run_case "vsock-$t" 0 vsock_exchange 7 --virtio-transport $t
+	done
+	expect_err_lines 1
+	run_case vsock-cid-in-use 1 vsock_busy
+	expect_err_lines 1
+	run_case vsock-missing-device 1 vsock_missing
+else
+	tap "# no /dev/vhost-vsock in the host (vhost_vsock module): vsock cases skipped"
+fi
+# a reserved CID: refused by the option parser
+expect_err_lines 1
+run_case vsock-bad-cid 2 guest 1 poweroff --vsock 2
 
 # ---------------------------------------------------------------- page sizes
 # 4K, 16K and 64K pages, as host and as guest.  The host's page size is

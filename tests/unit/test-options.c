@@ -125,6 +125,35 @@ static void test_scripted_run_options(void **state)
 	assert_int_equal(cfg.nr_p9, 1);
 }
 
+/* --balloon; --vsock CID: 3 to 2^32 - 2, the reserved ones refused */
+static void test_balloon_vsock(void **state)
+{
+	static const char *const bad[] = {
+		"0", "1", "2", "4294967295", "4294967296", "-3", "x", "", "3x",
+	};
+	struct kvm_config cfg;
+	unsigned int i;
+
+	assert_int_equal(parse(&cfg, 2, "-k", "I"), PARSE_OK);
+	assert_false(cfg.balloon);
+	assert_int_equal(cfg.vsock_cid, 0);
+	assert_int_equal(parse(&cfg, 5, "-k", "I", "--balloon", "--vsock", "3"),
+			 PARSE_OK);
+	assert_true(cfg.balloon);
+	assert_int_equal(cfg.vsock_cid, 3);
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--vsock=4294967294"), PARSE_OK);
+	assert_int_equal(cfg.vsock_cid, 4294967294ULL);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(parse(&cfg, 4, "-k", "I", "--vsock", bad[i]),
+				 PARSE_ERROR);
+		assert_non_null(strstr(err, "invalid --vsock"));
+		assert_non_null(strstr(err, "from 3 to 4294967294"));
+		assert_null(strchr(err, '\n'));
+	}
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--vsock"), PARSE_ERROR);
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--balloon=1"), PARSE_ERROR);
+}
+
 /* guest RAM's alignment: the host's THP size when RAM holds one */
 static void test_ram_map_align(void **state)
 {
@@ -249,7 +278,8 @@ static void test_help(void **state)
 }
 
 /* lkvm help run: the seccomp option and its exit status. */
-static void test_usage_seccomp(void **state)
+/* What lkvm help run prints (malloc'ed). */
+static char *usage_text(void)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -258,8 +288,25 @@ static void test_usage_seccomp(void **state)
 	assert_non_null(f);
 	run_usage(f);
 	fclose(f);
+	return text;
+}
+
+static void test_usage_seccomp(void **state)
+{
+	char *text = usage_text();
+
 	assert_non_null(strstr(text, "    --no-seccomp "));
 	assert_non_null(strstr(text, "\n  8  a seccomp filter stopped"));
+	free(text);
+}
+
+/* lkvm help run lists both */
+static void test_usage_balloon_vsock(void **state)
+{
+	char *text = usage_text();
+
+	assert_non_null(strstr(text, "    --balloon "));
+	assert_non_null(strstr(text, "    --vsock CID "));
 	free(text);
 }
 
@@ -319,6 +366,8 @@ int main(void)
 		cmocka_unit_test(test_cpu_feature_options),
 		cmocka_unit_test(test_cpu_feature_errors),
 		cmocka_unit_test(test_usage_seccomp),
+		cmocka_unit_test(test_balloon_vsock),
+		cmocka_unit_test(test_usage_balloon_vsock),
 		cmocka_unit_test(test_cmdline_has_param),
 		cmocka_unit_test(test_cmdline_add_default),
 	};

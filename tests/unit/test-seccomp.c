@@ -171,7 +171,7 @@ static const struct sc_case cases[] = {
 	  " request 0xae80" },
 	{ SECCOMP_NET_USER,   call_socket,	   call_mkdirat,   "mkdirat" },
 	{ SECCOMP_NET_TAP,    call_readv,	   call_openat,	   "openat" },
-	{ SECCOMP_NET_VHOST,  call_ppoll,	   call_socket,	   "socket" },
+	{ SECCOMP_VHOST,      call_ppoll,	   call_socket,	   "socket" },
 	{ SECCOMP_CONTROL,    call_accept4,	   call_socket,	   "socket" },
 	{ SECCOMP_CONTROL,    call_ppoll,	   call_kvm_run,   "ioctl",
 	  " request 0xae80" },
