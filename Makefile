@@ -140,6 +140,10 @@ KVM_SRCS += builtin-sandbox.c builtin-setup.c
 GUEST_INIT := $(BUILD)/guest/init
 GUEST_INIT_OBJ := $(BUILD)/arm64/guest/init-blob.o
 
+# lkvm debug / --gdb: the guest page-table walker, register sets and
+# their dump, the GDB remote protocol; all portable (no VM needed).
+PORTABLE_SRCS += arm64/ptwalk.c
+
 SRCS := $(PORTABLE_SRCS) $(KVM_SRCS)
 OBJS := $(SRCS:%.c=$(BUILD)/arm64/%.o)
 
@@ -270,6 +274,11 @@ FUZZ_MAXLEN_net-tx := 66000
 # --aarch32 kernels: zImage / Image header checks and the boot layout
 FUZZ_SRCS_zimage := arm/zimage.c util/util.c
 FUZZ_MAXLEN_zimage := 4096
+
+# the guest page-table walker: random registers and tables
+FUZZ_TARGETS += ptwalk
+FUZZ_SRCS_ptwalk := arm64/ptwalk.c util/util.c
+FUZZ_MAXLEN_ptwalk := 65536
 
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz-%)
 FUZZ_OBJ := $(BUILD)/fuzz/obj
