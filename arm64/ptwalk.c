@@ -235,6 +235,25 @@ static int walk_base(struct walk *w, u64 ttbr, u64 mask, char *err,
 	return -EINVAL;
 }
 
+/* A walk of one half from its TTBR, unless its EPD bit disables it. */
+static int walk_half(const struct pt_ctx *ctx, struct walk *w, bool disabled,
+		     const char *epd, u64 ttbr, u64 mask, struct pt_map *map,
+		     char *err, size_t errlen)
+{
+	int ret;
+
+	if (disabled) {
+		set_err(err, errlen,
+			"VA 0x%" PRIx64 " not mapped: %s walks are disabled (%s=1)",
+			w->va, w->ttbr, epd);
+		return -EFAULT;
+	}
+	ret = walk_base(w, ttbr, mask, err, errlen);
+	if (ret < 0)
+		return ret;
+	return walk_long(ctx, w, map, err, errlen);
+}
+
 /* ---- AArch64 ---- */
 
 static const unsigned int ips_bits[8] = { 32, 36, 40, 42, 44, 48, 52, 0 };
@@ -322,17 +341,10 @@ static int a64_translate(const struct pt_ctx *ctx, u64 va, struct pt_map *map,
 	ret = a64_half(r, va, w.in_bits, err, errlen);
 	if (ret < 0)
 		return ret;
-	if (r->tcr & (upper ? TCR_EPD1 : TCR_EPD0)) {
-		set_err(err, errlen,
-			"VA 0x%" PRIx64 " not mapped: %s walks are disabled (TCR_EL1.EPD%d=1)",
-			va, w.ttbr, upper);
-		return -EFAULT;
-	}
-	ret = walk_base(&w, upper ? r->ttbr1 : r->ttbr0, GENMASK64(47, 1),
-			err, errlen);
-	if (ret < 0)
-		return ret;
-	return walk_long(ctx, &w, map, err, errlen);
+	return walk_half(ctx, &w, r->tcr & (upper ? TCR_EPD1 : TCR_EPD0),
+			 upper ? "TCR_EL1.EPD1" : "TCR_EL1.EPD0",
+			 upper ? r->ttbr1 : r->ttbr0, GENMASK64(47, 1), map,
+			 err, errlen);
 }
 
 /* ---- AArch32 long descriptors (LPAE) ---- */
@@ -364,17 +376,10 @@ static int lpae_translate(const struct pt_ctx *ctx, u64 va, struct pt_map *map,
 	if (ret < 0)
 		return ret;
 	w.ttbr = upper ? "TTBR1" : "TTBR0";
-	if (r->tcr & (upper ? TTBCR_EPD1 : TTBCR_EPD0)) {
-		set_err(err, errlen,
-			"VA 0x%" PRIx64 " not mapped: %s walks are disabled (TTBCR.EPD%d=1)",
-			va, w.ttbr, upper);
-		return -EFAULT;
-	}
-	ret = walk_base(&w, upper ? r->ttbr1 : r->ttbr0, GENMASK64(39, 1),
-			err, errlen);
-	if (ret < 0)
-		return ret;
-	return walk_long(ctx, &w, map, err, errlen);
+	return walk_half(ctx, &w, r->tcr & (upper ? TTBCR_EPD1 : TTBCR_EPD0),
+			 upper ? "TTBCR.EPD1" : "TTBCR.EPD0",
+			 upper ? r->ttbr1 : r->ttbr0, GENMASK64(39, 1), map,
+			 err, errlen);
 }
 
 /* ---- AArch32 short descriptors ---- */

@@ -47,27 +47,16 @@ static bool take_str(struct cur *c, const char *s)
 	return true;
 }
 
-static int digit(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* 1 to 16 hex digits. */
 static bool take_hex(struct cur *c, u64 *v)
 {
 	int n = 0;
 
 	*v = 0;
-	for (; !at_end(c) && digit(*c->p) >= 0; c->p++, n++) {
+	for (; !at_end(c) && gdb_hex_digit(*c->p) >= 0; c->p++, n++) {
 		if (n == 16)
 			return false;
-		*v = *v << 4 | digit(*c->p);
+		*v = *v << 4 | gdb_hex_digit(*c->p);
 	}
 	return n > 0;
 }

@@ -23,7 +23,7 @@ enum { RX_IDLE, RX_DATA, RX_CSUM1, RX_CSUM2 };
 
 static const char hexdigits[] = "0123456789abcdef";
 
-static int hexval(u8 c)
+int gdb_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -93,7 +93,7 @@ static enum gdb_rx_event rx_data(struct gdb_rx *rx, u8 c)
 
 static enum gdb_rx_event rx_csum2(struct gdb_rx *rx, u8 c)
 {
-	int lo = hexval(c);
+	int lo = gdb_hex_digit(c);
 
 	if (lo < 0)
 		return rx_bad(rx, "checksum is not hexadecimal");
@@ -114,7 +114,7 @@ enum gdb_rx_event gdb_rx_byte(struct gdb_rx *rx, u8 c)
 	case RX_DATA:
 		return rx_data(rx, c);
 	case RX_CSUM1:
-		hi = hexval(c);
+		hi = gdb_hex_digit(c);
 		if (hi < 0)
 			return rx_bad(rx, "checksum is not hexadecimal");
 		rx->csum = hi;
@@ -196,7 +196,7 @@ ssize_t gdb_hex_decode(const char *hex, size_t len, u8 *out, size_t cap)
 	if (len / 2 > cap)
 		return -ENOSPC;
 	for (size_t i = 0; i < len; i += 2) {
-		int hi = hexval(hex[i]), lo = hexval(hex[i + 1]);
+		int hi = gdb_hex_digit(hex[i]), lo = gdb_hex_digit(hex[i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;

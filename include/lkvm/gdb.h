@@ -53,6 +53,8 @@ u8 gdb_checksum(const void *buf, size_t len);
 ssize_t gdb_frame(char *out, size_t cap, const void *payload, size_t len);
 /* Binary data (X packets): undo '}' escapes; the length, or -EINVAL. */
 ssize_t gdb_unescape(const char *in, size_t len, u8 *out, size_t cap);
+/* A hex digit's value (either case), or -1. */
+int gdb_hex_digit(char c);
 /* Hex: decode exactly @len digits (even) or fail with -EINVAL/-ENOSPC. */
 ssize_t gdb_hex_decode(const char *hex, size_t len, u8 *out, size_t cap);
 /* Encode @len bytes as 2 * @len digits plus a NUL into @out. */

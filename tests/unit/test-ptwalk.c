@@ -143,39 +143,41 @@ static void test_granules(void **state)
 	}
 }
 
-/* Hand-computed indexes, so that the builder cannot share a bug. */
-static void test_4k_by_hand(void **state)
+/*
+ * Hand-computed indexes, so that the builder cannot share a bug: four
+ * tables 1 << ps apart from RAM, the VA's index at each level.
+ */
+struct by_hand {
+	unsigned int ps;
+	u64 va, idx[4], pa;
+	bool upper;
+};
+
+static const struct by_hand by_hand[] = {
+	/* 4K, 48-bit, TTBR1: L0 0x100 L1 0 L2 0x40 L3 0x123 */
+	{ 12, 0xffff800008123456ULL, { 0x100, 0, 0x40, 0x123 }, 0x4567f000ULL, true },
+	/* 16K, 48-bit, TTBR0: L0 1 L1 0x7ff L2 0x7db L3 0x780 */
+	{ 14, 0x0000ffffb7e01234ULL, { 1, 0x7ff, 0x7db, 0x780 }, 0x12344000ULL, false },
+};
+
+static void test_by_hand(void **state)
 {
-	struct tb t;
-	struct pt_ctx c;
-	u64 va = 0xffff800008123456ULL;		/* L0 0x100 L1 0 L2 0x40 L3 0x123 */
-	u64 l0 = RAM, l1 = RAM + 0x1000, l2 = RAM + 0x2000, l3 = RAM + 0x3000;
+	for (size_t i = 0; i < ARRAY_SIZE(by_hand); i++) {
+		const struct by_hand *h = &by_hand[i];
+		u64 page = 1ULL << h->ps;
+		struct tb t;
+		struct pt_ctx c;
 
-	tb_init(&t, RAM, RAM_SIZE, 12, 48);
-	tb_put64(&t, l0 + 0x100 * 8, l1 | 3);
-	tb_put64(&t, l1 + 0, l2 | 3);
-	tb_put64(&t, l2 + 0x40 * 8, l3 | 3);
-	tb_put64(&t, l3 + 0x123 * 8, 0x4567f000ULL | TB_AF | 3);
-	c = ctx_for(&t, tcr(12, 16, 16, IPS_48), 0, l0);
-	expect_map(&c, va, 0x4567f456ULL, SZ_4K, 3);
-	tb_free(&t);
-}
-
-static void test_16k_by_hand(void **state)
-{
-	struct tb t;
-	struct pt_ctx c;
-	u64 va = 0x0000ffffb7e01234ULL;		/* L0 1 L1 0x7ff L2 0x7db L3 0x780 */
-	u64 l0 = RAM, l1 = RAM + 0x4000, l2 = RAM + 0x8000, l3 = RAM + 0xc000;
-
-	tb_init(&t, RAM, RAM_SIZE, 14, 48);
-	tb_put64(&t, l0 + 8, l1 | 3);
-	tb_put64(&t, l1 + 0x7ff * 8, l2 | 3);
-	tb_put64(&t, l2 + 0x7db * 8, l3 | 3);
-	tb_put64(&t, l3 + 0x780 * 8, 0x12344000ULL | 3);
-	c = ctx_for(&t, tcr(14, 16, 16, IPS_48), l0, 0);
-	expect_map(&c, va, 0x12344000ULL | (va & 0x3fff), SZ_16K, 3);
-	tb_free(&t);
+		tb_init(&t, RAM, RAM_SIZE, h->ps, 48);
+		for (int l = 0; l < 3; l++)
+			tb_put64(&t, RAM + l * page + h->idx[l] * 8,
+				 (RAM + (l + 1) * page) | 3);
+		tb_put64(&t, RAM + 3 * page + h->idx[3] * 8, h->pa | TB_AF | 3);
+		c = ctx_for(&t, tcr(h->ps, 16, 16, IPS_48), h->upper ? 0 : RAM,
+			    h->upper ? RAM : 0);
+		expect_map(&c, h->va, h->pa | (h->va & (page - 1)), page, 3);
+		tb_free(&t);
+	}
 }
 
 /* 64K pages, 52-bit VA (FEAT_LVA) and 52-bit PA (FEAT_LPA). */
@@ -464,8 +466,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_granules),
-		cmocka_unit_test(test_4k_by_hand),
-		cmocka_unit_test(test_16k_by_hand),
+		cmocka_unit_test(test_by_hand),
 		cmocka_unit_test(test_64k_52bit),
 		cmocka_unit_test(test_mmu_off),
 		cmocka_unit_test(test_invalid_descriptors),

@@ -227,6 +227,29 @@ static void out_close(struct out *o)
 	fclose(o->f);
 }
 
+/* regs_dump() of @r as vCPU @cpu into @o. */
+static void dump_to(struct out *o, int cpu, const struct lkvm_regs *r)
+{
+	out_open(o);
+	regs_dump(o->f, cpu, r);
+	out_close(o);
+}
+
+/* @buf has the whole line @fmt (without its newlines) in it. */
+static void __printf(2, 3) expect_line(const char *buf, const char *fmt, ...)
+{
+	char line[600];
+	va_list ap;
+
+	line[0] = '\n';
+	va_start(ap, fmt);
+	vsnprintf(line + 1, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	strcat(line, "\n");
+	if (!strstr(buf, line))
+		fail_msg("no line '%.*s' in:\n%s", (int)strlen(line) - 2, line + 1, buf);
+}
+
 /* The expected text, built line by line from the values. */
 struct golden {
 	char buf[65536];
@@ -305,13 +328,11 @@ static void test_dump_a64(void **state)
 
 	fill(r);
 	golden_a64(g, 3, r);
-	out_open(&o);
-	regs_dump(o.f, 3, r);
-	out_close(&o);
+	dump_to(&o, 3, r);
 	assert_string_equal(o.buf, g->buf);
 	/* grep-friendliness: one line per register, a fixed width */
-	assert_non_null(strstr(o.buf, "\ncpu3 pc 0xffff800008123458\n"));
-	assert_non_null(strstr(o.buf, "\ncpu3 v1 0xfffffffffffffffe0101010101010101\n"));
+	expect_line(o.buf, "cpu3 pc 0xffff800008123458");
+	expect_line(o.buf, "cpu3 v1 0xfffffffffffffffe0101010101010101");
 	free(o.buf);
 	free(g);
 	free(r);
@@ -330,17 +351,15 @@ static void test_dump_sve(void **state)
 		r->z[31][i] = i;
 	r->p[2][0] = 0xa5;
 	r->p[2][3] = 0x5a;
-	out_open(&o);
-	regs_dump(o.f, 0, r);
-	out_close(&o);
-	assert_non_null(strstr(o.buf, "\ncpu0 sve_vl 256\n"));
+	dump_to(&o, 0, r);
+	expect_line(o.buf, "cpu0 sve_vl 256");
 	strcpy(want, "\ncpu0 z31 0x");
 	for (int i = 31; i >= 0; i--)
 		sprintf(want + strlen(want), "%02x", (u8)i);
 	strcat(want, "\n");
 	assert_non_null(strstr(o.buf, want));
-	assert_non_null(strstr(o.buf, "\ncpu0 p2 0x5a0000a5\n"));
-	assert_non_null(strstr(o.buf, "\ncpu0 ffr 0x00000000\n"));
+	expect_line(o.buf, "cpu0 p2 0x5a0000a5");
+	expect_line(o.buf, "cpu0 ffr 0x00000000");
 	free(o.buf);
 	free(r);
 }
@@ -349,61 +368,45 @@ static void test_dump_a32(void **state)
 {
 	struct lkvm_regs *r = malloc(sizeof(*r));
 	struct out o;
-	char want[64];
 
 	fill(r);
 	r->el1_aarch32 = true;
 	r->pstate = 0x600001d3;			/* svc, ARM state */
-	out_open(&o);
-	regs_dump(o.f, 1, r);
-	out_close(&o);
+	dump_to(&o, 1, r);
 	assert_non_null(strstr(o.buf, "cpu1 state aarch32 svc\n"));
-	snprintf(want, sizeof(want), "\ncpu1 sp 0x%08x\n", (u32)r->x[19]);
-	assert_non_null(strstr(o.buf, want));
-	snprintf(want, sizeof(want), "\ncpu1 lr 0x%08x\n", (u32)r->x[18]);
-	assert_non_null(strstr(o.buf, want));
-	snprintf(want, sizeof(want), "\ncpu1 r8 0x%08x\n", (u32)r->x[8]);
-	assert_non_null(strstr(o.buf, want));
-	snprintf(want, sizeof(want), "\ncpu1 spsr_fiq 0x%08x\n", (u32)r->spsr[4]);
-	assert_non_null(strstr(o.buf, want));
-	snprintf(want, sizeof(want), "\ncpu1 d3 0x%016llx\n",
-		 (unsigned long long)r->v[1].hi);
-	assert_non_null(strstr(o.buf, want));
-	snprintf(want, sizeof(want), "\ncpu1 fpscr 0x%08x\n", r->fpsr | r->fpcr);
-	assert_non_null(strstr(o.buf, want));
+	expect_line(o.buf, "cpu1 sp 0x%08x", (u32)r->x[19]);
+	expect_line(o.buf, "cpu1 lr 0x%08x", (u32)r->x[18]);
+	expect_line(o.buf, "cpu1 r8 0x%08x", (u32)r->x[8]);
+	expect_line(o.buf, "cpu1 spsr_fiq 0x%08x", (u32)r->spsr[4]);
+	expect_line(o.buf, "cpu1 d3 0x%016llx", (unsigned long long)r->v[1].hi);
+	expect_line(o.buf, "cpu1 fpscr 0x%08x", r->fpsr | r->fpcr);
 	assert_null(strstr(o.buf, "cpu1 x0 "));
 	free(o.buf);
 	/* FIQ mode, Thumb: r8-r12, sp and lr are the fiq bank */
 	r->pstate = 0x600001f1;
-	out_open(&o);
-	regs_dump(o.f, 1, r);
-	out_close(&o);
+	dump_to(&o, 1, r);
 	assert_non_null(strstr(o.buf, "cpu1 state aarch32 fiq thumb\n"));
-	snprintf(want, sizeof(want), "\ncpu1 r8 0x%08x\n", (u32)r->x[24]);
-	assert_non_null(strstr(o.buf, want));
-	snprintf(want, sizeof(want), "\ncpu1 sp 0x%08x\n", (u32)r->x[29]);
-	assert_non_null(strstr(o.buf, want));
+	expect_line(o.buf, "cpu1 r8 0x%08x", (u32)r->x[24]);
+	expect_line(o.buf, "cpu1 sp 0x%08x", (u32)r->x[29]);
 	free(o.buf);
 	free(r);
 }
 
 static void test_mode_names(void **state)
 {
-	struct lkvm_regs r = { .pstate = 0 };
+	static const struct {
+		u64 pstate;
+		const char *name;
+	} modes[] = {
+		{ 0, "el0t" }, { 4, "el1t" }, { 0x3c5, "el1h" }, { 0x10, "usr" },
+		{ 0x1b, "und" }, { 0x14, "unknown" }, { 3, "unknown" },
+	};
 
-	assert_string_equal(regs_mode_name(&r), "el0t");
-	r.pstate = 4;
-	assert_string_equal(regs_mode_name(&r), "el1t");
-	r.pstate = 0x3c5;
-	assert_string_equal(regs_mode_name(&r), "el1h");
-	r.pstate = 0x10;
-	assert_string_equal(regs_mode_name(&r), "usr");
-	r.pstate = 0x1b;
-	assert_string_equal(regs_mode_name(&r), "und");
-	r.pstate = 0x14;
-	assert_string_equal(regs_mode_name(&r), "unknown");
-	r.pstate = 3;
-	assert_string_equal(regs_mode_name(&r), "unknown");
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		struct lkvm_regs r = { .pstate = modes[i].pstate };
+
+		assert_string_equal(regs_mode_name(&r), modes[i].name);
+	}
 }
 
 /* ---- code and stack through page tables ---- */
@@ -568,7 +571,6 @@ static void test_dump_all(void **state)
 {
 	struct guest g;
 	struct out o;
-	char want[128];
 
 	guest_init(&g);
 	g.r.pc = KVA + 0x40;
@@ -579,10 +581,8 @@ static void test_dump_all(void **state)
 	regs_dump_all(o.f, 0, &g.r, pt_guest_mem_read, &g.t.mem);
 	out_close(&o);
 	assert_memory_equal(o.buf, "# lkvm register dump v1\ncpu0 state aarch64 el1h\n", 48);
-	snprintf(want, sizeof(want), "\ncpu0 frame1 0x%016llx fp=0x%016llx\n",
-		 KVA + 0x800, STACK + 0x100);
-	assert_non_null(strstr(o.buf, want));
-	assert_non_null(strstr(o.buf, "\ncpu0 stack-end fp is 0 (outermost frame)\n"));
+	expect_line(o.buf, "cpu0 frame1 0x%016llx fp=0x%016llx", KVA + 0x800, STACK + 0x100);
+	expect_line(o.buf, "cpu0 stack-end fp is 0 (outermost frame)");
 	assert_non_null(strstr(o.buf, "\ncpu0 code 0x"));
 	free(o.buf);
 	tb_free(&g.t);
