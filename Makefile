@@ -143,7 +143,7 @@ GUEST_INIT_OBJ := $(BUILD)/arm64/guest/init-blob.o
 # lkvm debug / --gdb: the guest page-table walker, register sets and
 # their dump, the GDB remote protocol; all portable (no VM needed).
 PORTABLE_SRCS += arm64/ptwalk.c arm64/regs.c arm64/regs-dump.c \
-	util/gdb-packet.c util/gdb-cmd.c arm64/gdb-regs.c
+	util/gdb-packet.c util/gdb-cmd.c arm64/gdb-regs.c arm64/hwdebug.c
 
 SRCS := $(PORTABLE_SRCS) $(KVM_SRCS)
 OBJS := $(SRCS:%.c=$(BUILD)/arm64/%.o)
