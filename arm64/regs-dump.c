@@ -214,7 +214,9 @@ void regs_dump_code(FILE *f, int cpu, const struct lkvm_regs *r,
 	u64 start = pc - REGS_CODE_BEFORE;
 
 	fprintf(f, "cpu%d code 0x%016" PRIx64, cpu, start);
-	for (u64 a = start; a < pc + REGS_CODE_AFTER; a += unit) {
+	/* counted, not compared: the range may wrap around 0 */
+	for (size_t i = 0; i < (REGS_CODE_BEFORE + REGS_CODE_AFTER) / unit; i++) {
+		u64 a = start + i * unit;
 		u8 b[4];
 		u32 w;
 

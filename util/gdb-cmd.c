@@ -265,30 +265,76 @@ static bool parse_named(struct cur *c, struct gdb_cmd *cmd)
 	return true;
 }
 
-static bool parse_simple(struct cur *c, struct gdb_cmd *cmd)
+static bool body_empty(struct cur *c, struct gdb_cmd *cmd)
 {
-	switch (*c->p++) {
-	case '?': cmd->type = GDB_CMD_HALT_REASON; return at_end(c);
-	case 'g': cmd->type = GDB_CMD_READ_REGS; return at_end(c);
-	case 'G': cmd->type = GDB_CMD_WRITE_REGS; return parse_write_regs(c, cmd);
-	case 'p': cmd->type = GDB_CMD_READ_REG; return parse_reg(c, cmd, false);
-	case 'P': cmd->type = GDB_CMD_WRITE_REG; return parse_reg(c, cmd, true);
-	case 'm': cmd->type = GDB_CMD_READ_MEM; return parse_read_mem(c, cmd);
-	case 'M': cmd->type = GDB_CMD_WRITE_MEM; return parse_write_mem(c, cmd, false);
-	case 'X': cmd->type = GDB_CMD_WRITE_MEM; return parse_write_mem(c, cmd, true);
-	case 'c': cmd->type = GDB_CMD_CONTINUE; return parse_resume(c, cmd);
-	case 's': cmd->type = GDB_CMD_STEP; return parse_resume(c, cmd);
-	case 'Z': cmd->type = GDB_CMD_INSERT_BP; return parse_bp(c, cmd);
-	case 'z': cmd->type = GDB_CMD_REMOVE_BP; return parse_bp(c, cmd);
-	case 'H': cmd->type = GDB_CMD_SET_THREAD; return parse_set_thread(c, cmd);
-	case 'T': cmd->type = GDB_CMD_THREAD_ALIVE;
-		return take_tid(c, &cmd->tid) && at_end(c);
-	case 'k': cmd->type = GDB_CMD_KILL; return true;
-	case 'D': cmd->type = GDB_CMD_DETACH; return true;	/* D[;pid] */
-	default:
-		c->p--;
-		return parse_named(c, cmd);
+	return at_end(c);
+}
+
+static bool body_ignored(struct cur *c, struct gdb_cmd *cmd)
+{
+	c->p = c->end;		/* k, D[;pid]: nothing we use */
+	return true;
+}
+
+static bool body_read_reg(struct cur *c, struct gdb_cmd *cmd)
+{
+	return parse_reg(c, cmd, false);
+}
+
+static bool body_write_reg(struct cur *c, struct gdb_cmd *cmd)
+{
+	return parse_reg(c, cmd, true);
+}
+
+static bool body_write_hex(struct cur *c, struct gdb_cmd *cmd)
+{
+	return parse_write_mem(c, cmd, false);
+}
+
+static bool body_write_bin(struct cur *c, struct gdb_cmd *cmd)
+{
+	return parse_write_mem(c, cmd, true);
+}
+
+static bool body_tid(struct cur *c, struct gdb_cmd *cmd)
+{
+	return take_tid(c, &cmd->tid) && at_end(c);
+}
+
+/* One-letter commands and how their bodies are read. */
+static const struct {
+	char letter;
+	enum gdb_cmd_type type;
+	bool (*body)(struct cur *c, struct gdb_cmd *cmd);
+} letters[] = {
+	{ '?', GDB_CMD_HALT_REASON, body_empty },
+	{ 'g', GDB_CMD_READ_REGS, body_empty },
+	{ 'G', GDB_CMD_WRITE_REGS, parse_write_regs },
+	{ 'p', GDB_CMD_READ_REG, body_read_reg },
+	{ 'P', GDB_CMD_WRITE_REG, body_write_reg },
+	{ 'm', GDB_CMD_READ_MEM, parse_read_mem },
+	{ 'M', GDB_CMD_WRITE_MEM, body_write_hex },
+	{ 'X', GDB_CMD_WRITE_MEM, body_write_bin },
+	{ 'c', GDB_CMD_CONTINUE, parse_resume },
+	{ 's', GDB_CMD_STEP, parse_resume },
+	{ 'Z', GDB_CMD_INSERT_BP, parse_bp },
+	{ 'z', GDB_CMD_REMOVE_BP, parse_bp },
+	{ 'H', GDB_CMD_SET_THREAD, parse_set_thread },
+	{ 'T', GDB_CMD_THREAD_ALIVE, body_tid },
+	{ 'k', GDB_CMD_KILL, body_ignored },
+	{ 'D', GDB_CMD_DETACH, body_ignored },
+};
+
+static bool parse_cmd(struct cur *c, struct gdb_cmd *cmd)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(letters); i++) {
+		if (*c->p != letters[i].letter)
+			continue;
+		c->p++;
+		cmd->type = letters[i].type;
+		return letters[i].body(c, cmd);
 	}
+	return parse_named(c, cmd);
 }
 
 int gdb_parse(const char *pkt, size_t len, struct gdb_cmd *cmd, char *err,
@@ -302,7 +348,7 @@ int gdb_parse(const char *pkt, size_t len, struct gdb_cmd *cmd, char *err,
 	cmd->nr_actions = 0;
 	if (!len)
 		return 0;
-	if (parse_simple(&c, cmd))
+	if (parse_cmd(&c, cmd))
 		return 0;
 	set_err(err, errlen, "malformed packet '%.*s'", (int)MIN(len, 40), pkt);
 	return -EINVAL;
