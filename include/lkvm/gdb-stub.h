@@ -9,6 +9,15 @@
  * guest-virtual memory, the debug registers, resuming) and a reply.
  * The socket, KVM_SET_GUEST_DEBUG and the vCPU parking are the
  * target's; this file needs no VM and is tested with a fake one.
+ *
+ * The caller's loop: bytes from the socket into gdb_rx_byte(); on a
+ * packet, ack it ('+', unless s->noack once QStartNoAckMode's reply
+ * went out), gdb_stub_handle() and send the framed reply (gdb_frame());
+ * on GDB_RX_NACK resend the last reply; on GDB_RX_INTERRUPT (Ctrl-C)
+ * park the vCPUs and send gdb_stub_stopped(cpu, 2 (SIGINT), ...); when a
+ * vCPU exits with KVM_EXIT_DEBUG, park the others and send
+ * gdb_stub_stopped(cpu, 5 (SIGTRAP), swbreak/hwbreak/watch, FAR).
+ * AArch64 guests only: the target description is aarch64's.
  */
 #include "lkvm/gdb.h"
 #include "lkvm/hwdebug.h"
