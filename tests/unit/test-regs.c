@@ -513,6 +513,34 @@ static void test_code_thumb(void **state)
 	free(o.buf);
 }
 
+/* An AArch32 LPAE guest (3G/1G split): code read through TTBR1. */
+static void test_code_lpae(void **state)
+{
+	struct tb t;
+	struct lkvm_regs r = { .el1_aarch32 = true, .pstate = 0x1d3,
+			       .pc = 0xc0008010, .sctlr_el1 = 1,
+			       .tcr_el1 = 1ULL << 31 | 2ULL << 16 };
+	struct pt_ctx ctx = { .read_phys = pt_guest_mem_read };
+	struct out o;
+	u64 page;
+
+	tb_init(&t, RAM, SZ_1M, 12, 30);
+	r.ttbr1_el1 = tb_new_root(&t);
+	page = tb_alloc(&t, SZ_4K, SZ_4K);
+	tb_map(&t, 0xc0008000, page, 3);
+	for (int i = 0; i < 1024; i++)
+		tb_put32(&t, page + i * 4, 0xe1a00000 + i);	/* mov r0, r0 */
+	ctx.opaque = &t.mem;
+	regs_pt_regs(&r, &ctx.regs);
+	out_open(&o);
+	regs_dump_code(o.f, 0, &r, &ctx);
+	out_close(&o);
+	assert_string_equal(o.buf, "cpu0 code 0x00000000c0008000 e1a00000 e1a00001 "
+			    "e1a00002 e1a00003 (e1a00004) e1a00005 e1a00006 e1a00007\n");
+	free(o.buf);
+	tb_free(&t);
+}
+
 static void test_backtrace(void **state)
 {
 	struct guest g;
@@ -610,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_mode_names),
 		cmocka_unit_test(test_code),
 		cmocka_unit_test(test_code_thumb),
+		cmocka_unit_test(test_code_lpae),
 		cmocka_unit_test(test_backtrace),
 		cmocka_unit_test(test_backtrace_loop),
 		cmocka_unit_test(test_dump_all),
