@@ -150,6 +150,12 @@ KVM_SRCS += builtin-sandbox.c builtin-setup.c
 GUEST_INIT := $(BUILD)/guest/init
 GUEST_INIT_OBJ := $(BUILD)/arm64/guest/init-blob.o
 
+# lkvm debug / --gdb: the guest page-table walker, register sets and
+# their dump, the GDB remote protocol; all portable (no VM needed).
+PORTABLE_SRCS += arm64/ptwalk.c arm64/regs.c arm64/regs-dump.c \
+	util/gdb-packet.c util/gdb-cmd.c arm64/gdb-regs.c arm64/hwdebug.c \
+	arm64/gdb-stub.c
+
 SRCS := $(PORTABLE_SRCS) $(KVM_SRCS)
 OBJS := $(SRCS:%.c=$(BUILD)/arm64/%.o)
 
@@ -286,6 +292,17 @@ FUZZ_MAXLEN_control := 8192
 # virtio-balloon: PFN requests, free page reports, stats buffers
 FUZZ_SRCS_balloon := virtio/balloon-pages.c util/util.c util/iov.c
 FUZZ_MAXLEN_balloon := 8192
+
+# the guest page-table walker: random registers and tables
+FUZZ_TARGETS += ptwalk
+FUZZ_SRCS_ptwalk := arm64/ptwalk.c util/util.c
+FUZZ_MAXLEN_ptwalk := 65536
+
+# the GDB remote protocol: framing, commands, replies, the stub on a fake target
+FUZZ_TARGETS += gdb-packet
+FUZZ_SRCS_gdb-packet := util/gdb-packet.c util/gdb-cmd.c arm64/gdb-regs.c \
+	arm64/gdb-stub.c arm64/hwdebug.c util/util.c
+FUZZ_MAXLEN_gdb-packet := 16384
 
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz-%)
 FUZZ_OBJ := $(BUILD)/fuzz/obj
