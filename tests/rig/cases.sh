@@ -2239,13 +2239,15 @@ run_case control-exits 0 ctl_exits
 
 # ---------------------------------------------------------------- balloon, control
 # lkvm balloon and stat --memory (here: they need the control helpers).
-# The guest first fills its page cache from a sparse disk, so that its
-# free memory is small and what the balloon takes was touched (resident
-# in lkvm): free page reporting would have given back free pages already.
+# The guest first fills its page cache from a sparse disk (held open: the
+# last close drops a block device's cache), so that its free memory is
+# small and what the balloon takes was touched (resident in lkvm): free
+# page reporting would have given back free pages already.
 # Its "free memory" is MemAvailable (free + cache it can drop), printed
 # twice a second; the balloon takes 128 MiB of it and gives it back.
 BAL=/tmp/balctl
-bal_script='dd if=/dev/vda of=/dev/null bs=1M 2>/dev/null
+bal_script='exec 3</dev/vda
+dd if=/dev/vda of=/dev/null bs=1M 2>/dev/null
 echo GUEST-CACHE-FULL
 while :; do
 	echo "GUEST-MEM $(awk "/^MemAvailable:/ {print \$2}" /proc/meminfo)"
@@ -2253,7 +2255,7 @@ while :; do
 done'
 # bal_avail: the guest's latest MemAvailable (kB)
 bal_avail() { grep GUEST-MEM "$RES/.ctl-bal.out" | tail -n 1 | cut -d' ' -f2; }
-bal_rss() { sed -n 's/^VmRSS: *\([0-9]*\) kB$/\1/p' "/proc/$1/status"; }
+bal_rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # bal_actual BYTES: until the guest's driver holds BYTES (60 s at most),
 # then a second for the guest's next GUEST-MEM line
 bal_actual() {
