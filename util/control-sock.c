@@ -388,10 +388,15 @@ int ctl_for_each_instance(void (*fn)(const char *name, void *ctx), void *ctx)
 static unsigned int opt_needs(int c)
 {
 	switch (c) {
-	case 'a': return CTL_OPT_ALL;
-	case 'm': return CTL_OPT_MEMORY;
-	case 'i': case 'd': return CTL_OPT_BALLOON;
-	default: return 0;
+	case 'a':
+		return CTL_OPT_ALL;
+	case 'm':
+		return CTL_OPT_MEMORY;
+	case 'i':
+	case 'd':
+		return CTL_OPT_BALLOON;
+	default:
+		return 0;
 	}
 }
 

@@ -2240,21 +2240,27 @@ run_case control-exits 0 ctl_exits
 # ---------------------------------------------------------------- balloon, control
 # lkvm balloon and stat --memory (here: they need the control helpers).
 # The guest first fills its page cache from a sparse disk (held open: the
-# last close drops a block device's cache), so that its free memory is
-# small and what the balloon takes was touched (resident in lkvm): free
-# page reporting would have given back free pages already.
+# last close drops a block device's cache) and what stays free but 16 MiB
+# with a file in its RAM, so that what the balloon takes is cache it
+# drops, which was touched (resident in lkvm): free page reporting gives
+# back free pages before the balloon could.
 # Its "free memory" is MemAvailable (free + cache it can drop), printed
 # twice a second; the balloon takes 128 MiB of it and gives it back.
 BAL=/tmp/balctl
 bal_script='exec 3</dev/vda
 dd if=/dev/vda of=/dev/null bs=1M 2>/dev/null
+free=$(awk "/^MemFree:/ {print int(\$2 / 1024)}" /proc/meminfo)
+[ "$free" -gt 16 ] &&
+	dd if=/dev/zero of=/tmp/hold bs=1M count=$((free - 16)) 2>/dev/null
 echo GUEST-CACHE-FULL
 while :; do
 	echo "GUEST-MEM $(awk "/^MemAvailable:/ {print \$2}" /proc/meminfo)"
 	sleep 0.5
 done'
 # bal_avail: the guest's latest MemAvailable (kB)
-bal_avail() { grep GUEST-MEM "$RES/.ctl-bal.out" | tail -n 1 | cut -d' ' -f2; }
+bal_avail() {
+	grep GUEST-MEM "$RES/.ctl-bal.out" | tail -n 1 | tr -d '\r' | cut -d' ' -f2
+}
 bal_rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # bal_actual BYTES: until the guest's driver holds BYTES (60 s at most),
 # then a second for the guest's next GUEST-MEM line
@@ -2283,6 +2289,7 @@ balloon_ctl() (
 	sleep 2
 	_pid=$(ctl_pid bal)
 	_a0=$(bal_avail) _r0=$(bal_rss "$_pid")
+	lkvm stat --name bal --memory | sed -n 's/^\(free-memory\|disk-caches\)/before: &/p'
 	lkvm balloon --name bal --inflate 128 && bal_actual 134217728
 	_a1=$(bal_avail) _r1=$(bal_rss "$_pid")
 	lkvm stat --name bal --memory
