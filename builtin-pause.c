@@ -21,5 +21,5 @@ void cmd_pause_help(void)
 
 int cmd_pause(int argc, char **argv)
 {
-	return ctl_client_command(argc, argv, "pause", true, cmd_pause_help);
+	return ctl_client_command(argc, argv, "pause", CTL_OPT_ALL, cmd_pause_help);
 }

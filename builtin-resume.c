@@ -21,5 +21,5 @@ void cmd_resume_help(void)
 
 int cmd_resume(int argc, char **argv)
 {
-	return ctl_client_command(argc, argv, "resume", true, cmd_resume_help);
+	return ctl_client_command(argc, argv, "resume", CTL_OPT_ALL, cmd_resume_help);
 }

@@ -2,7 +2,8 @@
 /*
  * lkvm stat --name NAME: the guest's device counters through the device
  * registry (requests, kicks, interrupts, errors and each device's own),
- * a line per device, the lines `--debug` prints at exit.
+ * a line per device, the lines `--debug` prints at exit. With --memory:
+ * its balloon's state and the guest's memory statistics, a value a line.
  */
 #include <stdio.h>
 
@@ -11,14 +12,21 @@
 
 void cmd_stat_help(void)
 {
-	printf("usage: lkvm stat -n|--name NAME\n\n"
+	printf("usage: lkvm stat -n|--name NAME [-m|--memory]\n\n"
 	       "Print the counters of every device of the guest NAME, a line each:\n"
 	       "  device NAME: requests=N kicks=N interrupts=N errors=N [its own...]\n\n"
+	       "With --memory (a guest run with --balloon), a KEY=VALUE line each:\n"
+	       "  ram, target, actual   guest RAM, the balloon's target, what the\n"
+	       "                        guest's driver holds in it (bytes)\n"
+	       "  released              host memory given back so far (bytes)\n"
+	       "  stats                 fresh (the guest answered within 2 s), old, none\n"
+	       "  free-memory=... then the guest's latest statistics by their Linux\n"
+	       "  names (memory in bytes, events as counts)\n\n"
 	       "exit status: 0 done, 1 no such guest or it failed (one line says\n"
 	       "why), 2 bad command line\n");
 }
 
 int cmd_stat(int argc, char **argv)
 {
-	return ctl_client_command(argc, argv, "stat", false, cmd_stat_help);
+	return ctl_client_command(argc, argv, "stat", CTL_OPT_MEMORY, cmd_stat_help);
 }

@@ -20,5 +20,5 @@ void cmd_stop_help(void)
 
 int cmd_stop(int argc, char **argv)
 {
-	return ctl_client_command(argc, argv, "stop", true, cmd_stop_help);
+	return ctl_client_command(argc, argv, "stop", CTL_OPT_ALL, cmd_stop_help);
 }

@@ -24,7 +24,8 @@ static const struct command commands[] = {
 	{ "stop",	cmd_stop,	cmd_stop_help,	"stop a running guest" },
 	{ "pause",	cmd_pause,	cmd_pause_help,	"pause a running guest" },
 	{ "resume",	cmd_resume,	cmd_resume_help, "resume a paused guest" },
-	{ "stat",	cmd_stat,	cmd_stat_help,	"print a guest's device counters" },
+	{ "stat",	cmd_stat,	cmd_stat_help,	"print a guest's device counters (--memory: its memory)" },
+	{ "balloon",	cmd_balloon,	cmd_balloon_help, "inflate or deflate a guest's balloon" },
 	{ "version",	cmd_version,	NULL,		"print the version of lkvm" },
 	{ "help",	cmd_help,	NULL,		"show help: lkvm help [COMMAND]" },
 };

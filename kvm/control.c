@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lkvm/balloon.h"
 #include "lkvm/control.h"
 #include "lkvm/init.h"
 #include "lkvm/kvm-cpu.h"
@@ -119,19 +120,108 @@ static void stat_emit(void *opaque, const struct device_header *dev,
 	ctl_reply_printf(c->rep, " %s=%llu", counter, (unsigned long long)value);
 }
 
+/* A balloon command without --balloon: the reply's failure. */
+static int no_balloon(struct kvm *kvm, struct ctl_reply *rep)
+{
+	return ctl_reply_fail(rep, 1, "guest '%s' has no balloon device (start it with --balloon)",
+			      kvm->ctl->name);
+}
+
+/*
+ * stat --memory: the balloon's state and the guest's latest statistics,
+ * asked for afresh (STAT_WAIT_MS at most: the client waits
+ * CTL_IO_TIMEOUT_MS), "key=value" a line (README: lkvm stat).
+ */
+#define STAT_WAIT_MS	2000
+
+static int cmd_stat_memory(struct kvm *kvm, struct ctl_reply *rep)
+{
+	struct balloon_info info;
+	const char *name;
+	unsigned int t;
+
+	if (balloon_get_info(kvm, &info, STAT_WAIT_MS) < 0)
+		return no_balloon(kvm, rep);
+	ctl_reply_printf(rep, "ram=%llu\ntarget=%llu\nactual=%llu\nreleased=%llu\nstats=%s\n",
+			 (unsigned long long)info.ram_pages * BALLOON_PAGE_SIZE,
+			 (unsigned long long)info.target * BALLOON_PAGE_SIZE,
+			 (unsigned long long)info.actual * BALLOON_PAGE_SIZE,
+			 (unsigned long long)info.c.bytes_released,
+			 info.stats_fresh ? "fresh" : info.gs.updates ? "old" : "none");
+	for (t = 0; t < BALLOON_MAX_TAGS; t++) {
+		name = balloon_stat_name(t);
+		if ((info.gs.valid & (1U << t)) && name)
+			ctl_reply_printf(rep, "%s=%llu\n", name,
+					 (unsigned long long)info.gs.value[t]);
+	}
+	return 0;
+}
+
 static int cmd_stat(struct kvm *kvm, const struct ctl_request *req,
 		    struct ctl_reply *rep)
 {
 	struct stat_ctx c = { .rep = rep };
 
+	if (req->argc == 1 && !strcmp(req->argv[0], "--memory"))
+		return cmd_stat_memory(kvm, rep);
+	if (req->argc)
+		return ctl_reply_fail(rep, 1, "stat: unknown argument '%s' (--memory, or none)",
+				      req->argv[0]);
 	devices_stats(kvm, stat_emit, &c);
 	if (c.dev)
 		ctl_reply_printf(rep, "\n");
 	return 0;
 }
 
+/* The target @delta pages away from @cur, within [0, @max]: clamped? */
+static bool balloon_clamp(u64 cur, s64 delta, u64 max, u64 *target)
+{
+	if (delta < 0 && (u64)-delta > cur) {
+		*target = 0;
+		return true;
+	}
+	if (delta > 0 && (u64)delta > max - MIN(cur, max)) {
+		*target = max;
+		return true;
+	}
+	*target = cur + delta;
+	return false;
+}
+
+#define MIB(pages)	((unsigned long long)(pages) * BALLOON_PAGE_SIZE >> 20)
+
 /*
- * One line each; `debug`, `balloon`, `sysrq`... join here. The handlers
+ * balloon --inflate|--deflate SIZE: the target moves by SIZE from where
+ * it is (not from what the guest holds yet), within guest RAM; the
+ * guest's driver follows on its own time (stat --memory: actual).
+ */
+static int cmd_balloon(struct kvm *kvm, const struct ctl_request *req,
+		       struct ctl_reply *rep)
+{
+	struct balloon_info info;
+	char err[160];
+	u64 target;
+	s64 delta;
+
+	if (ctl_balloon_parse(req->argc, req->argv, &delta, err, sizeof(err)))
+		return ctl_reply_fail(rep, 1, "%s", err);
+	if (balloon_get_info(kvm, &info, 0) < 0)
+		return no_balloon(kvm, rep);
+	if (balloon_clamp(info.target, delta, info.ram_pages, &target))
+		ctl_reply_printf(rep, "guest '%s': the balloon target can be 0 to %llu MiB (its RAM): %s %llu MiB clamped to %llu MiB\n",
+				 kvm->ctl->name, MIB(info.ram_pages),
+				 req->argv[0], MIB(delta < 0 ? -delta : delta),
+				 MIB(target));
+	if (balloon_set_target(kvm, target) < 0)
+		return ctl_reply_fail(rep, 1, "guest '%s': the balloon refused a target of %llu MiB",
+				      kvm->ctl->name, MIB(target));
+	ctl_reply_printf(rep, "guest '%s': balloon target %llu MiB (was %llu MiB)\n",
+			 kvm->ctl->name, MIB(target), MIB(info.target));
+	return 0;
+}
+
+/*
+ * One line each; `debug`, `sysrq`... join here. The handlers
  * run on the control thread: the vCPUs' registers are read through
  * kvm_cpu_run_parked() (lkvm/kvm-cpu.h), never from here.
  */
@@ -140,7 +230,8 @@ const struct ctl_command ctl_commands[] = {
 	{ "stop",	cmd_stop },	/* as a poweroff: lkvm run exits 0 */
 	{ "pause",	cmd_pause },	/* vCPUs parked, devices holding */
 	{ "resume",	cmd_resume },
-	{ "stat",	cmd_stat },	/* every device's counters */
+	{ "stat",	cmd_stat },	/* every device's counters; --memory */
+	{ "balloon",	cmd_balloon },	/* --inflate|--deflate SIZE */
 };
 const size_t ctl_nr_commands = ARRAY_SIZE(ctl_commands);
 

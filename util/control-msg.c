@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lkvm/balloon.h"
 #include "lkvm/control.h"
 
 static u32 get_le32(const u8 *p)
@@ -249,6 +250,30 @@ int ctl_reply_fail(struct ctl_reply *rep, int status, const char *fmt, ...)
 	reply_vprintf(rep, fmt, ap);
 	va_end(ap);
 	return status;
+}
+
+int ctl_balloon_parse(unsigned int argc, const char *const *argv, s64 *delta,
+		      char *err, size_t errlen)
+{
+	bool inflate = argc == 2 && !strcmp(argv[0], "--inflate");
+	u64 bytes;
+
+	if (argc != 2 || (!inflate && strcmp(argv[0], "--deflate"))) {
+		set_err(err, errlen, "balloon: give --inflate SIZE or --deflate SIZE");
+		return -EINVAL;
+	}
+	if (parse_mem_size(argv[1], &bytes) || bytes % BALLOON_PAGE_SIZE) {
+		set_err(err, errlen, "%s '%s': not a size in MiB (or with a K/M/G/T suffix, whole 4 KiB pages)",
+			argv[0], argv[1]);
+		return -EINVAL;
+	}
+	if (bytes / BALLOON_PAGE_SIZE > CTL_BALLOON_MAX_PAGES) {
+		set_err(err, errlen, "%s '%s': over the balloon's limit of 16 TiB",
+			argv[0], argv[1]);
+		return -EINVAL;
+	}
+	*delta = (s64)(bytes / BALLOON_PAGE_SIZE) * (inflate ? 1 : -1);
+	return 0;
 }
 
 const struct ctl_command *ctl_find(const struct ctl_command *table,

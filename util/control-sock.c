@@ -384,46 +384,111 @@ int ctl_for_each_instance(void (*fn)(const char *name, void *ctx), void *ctx)
 	return n;
 }
 
-int ctl_parse_target(int argc, char **argv, const char **name, bool *all,
-		     char *err, size_t errlen)
+/* An option's letter: which CTL_OPT_* allows it (0: every command). */
+static unsigned int opt_needs(int c)
+{
+	switch (c) {
+	case 'a':
+		return CTL_OPT_ALL;
+	case 'm':
+		return CTL_OPT_MEMORY;
+	case 'i':
+	case 'd':
+		return CTL_OPT_BALLOON;
+	default:
+		return 0;
+	}
+}
+
+/* --inflate/--deflate SIZE: the request's arguments, checked as the server will. */
+static int opt_balloon(struct ctl_cmdline *cl, int c, const char *size,
+		       char *err, size_t errlen)
+{
+	s64 delta;
+
+	if (cl->nargs) {
+		set_err(err, errlen, "give one of --inflate and --deflate, once");
+		return PARSE_ERROR;
+	}
+	cl->args[0] = c == 'i' ? "--inflate" : "--deflate";
+	cl->args[1] = size;
+	cl->nargs = 2;
+	return ctl_balloon_parse(cl->nargs, cl->args, &delta, err, errlen) ?
+		PARSE_ERROR : PARSE_OK;
+}
+
+/* The checks once every option is read: a target, the balloon's amount. */
+static int cmdline_check(int argc, char **argv, unsigned int allow,
+			 struct ctl_cmdline *cl, char *err, size_t errlen)
+{
+	bool can_all = allow & CTL_OPT_ALL;
+
+	if (optind < argc) {
+		set_err(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return PARSE_ERROR;
+	}
+	if (!cl->name == !cl->all) {
+		set_err(err, errlen, can_all ? "give --name NAME or --all" :
+			"give --name NAME");
+		return PARSE_ERROR;
+	}
+	if ((allow & CTL_OPT_BALLOON) && !cl->nargs) {
+		set_err(err, errlen, "give --inflate MiB or --deflate MiB");
+		return PARSE_ERROR;
+	}
+	return ctl_name_check(cl->name ? cl->name : "all", err, errlen) ?
+		PARSE_ERROR : PARSE_OK;
+}
+
+int ctl_parse_cmdline(int argc, char **argv, unsigned int allow,
+		      struct ctl_cmdline *cl, char *err, size_t errlen)
 {
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "memory", no_argument, NULL, 'm' },
+		{ "inflate", required_argument, NULL, 'i' },
+		{ "deflate", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c;
 
-	*name = NULL;
-	if (all)
-		*all = false;
+	*cl = (struct ctl_cmdline) { 0 };
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, all ? "n:ah" : "n:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:ami:d:h", opts, NULL)) != -1) {
 		if (c == 'h')
 			return PARSE_HELP;
-		if (c == 'n')
-			*name = optarg;
-		else if (c == 'a' && all)
-			*all = true;
-		else {
+		if (c == '?' || c == ':' || (opt_needs(c) & ~allow)) {
 			set_err(err, errlen, "unknown option or missing argument '%s'",
 				argv[optind - 1]);
 			return PARSE_ERROR;
 		}
+		if (c == 'n')
+			cl->name = optarg;
+		else if (c == 'a')
+			cl->all = true;
+		else if (c == 'm' && !cl->nargs)
+			cl->args[cl->nargs++] = "--memory";
+		else if ((c == 'i' || c == 'd') &&
+			 opt_balloon(cl, c, optarg, err, errlen) != PARSE_OK)
+			return PARSE_ERROR;
 	}
-	if (optind < argc) {
-		set_err(err, errlen, "unexpected argument '%s'", argv[optind]);
-		return PARSE_ERROR;
-	}
-	if (!*name == !(all && *all)) {
-		set_err(err, errlen, all ? "give --name NAME or --all" :
-			"give --name NAME");
-		return PARSE_ERROR;
-	}
-	return ctl_name_check(*name ? *name : "all", err, errlen) ?
-		PARSE_ERROR : PARSE_OK;
+	return cmdline_check(argc, argv, allow, cl, err, errlen);
+}
+
+int ctl_parse_target(int argc, char **argv, const char **name, bool *all,
+		     char *err, size_t errlen)
+{
+	struct ctl_cmdline cl;
+	int ret = ctl_parse_cmdline(argc, argv, all ? CTL_OPT_ALL : 0, &cl,
+				    err, errlen);
+
+	*name = cl.name;
+	if (all)
+		*all = cl.all;
+	return ret;
 }
 
 /*
@@ -432,7 +497,7 @@ int ctl_parse_target(int argc, char **argv, const char **name, bool *all,
  * removed) is skipped quietly.
  */
 static int client_one(const char *prog, const char *name, const char *cmd,
-		      bool all)
+		      const struct ctl_cmdline *cl, bool all)
 {
 	struct ctl_reply *rep = malloc(sizeof(*rep));
 	char err[512];
@@ -440,7 +505,7 @@ static int client_one(const char *prog, const char *name, const char *cmd,
 
 	if (!rep)
 		return LKVM_EXIT_ERROR;
-	ret = ctl_call(name, cmd, NULL, 0, rep, err, sizeof(err));
+	ret = ctl_call(name, cmd, cl->args, cl->nargs, rep, err, sizeof(err));
 	if (all && (ret == -ENOENT || ret == -ECONNREFUSED)) {
 		free(rep);
 		return 0;
@@ -458,6 +523,7 @@ static int client_one(const char *prog, const char *name, const char *cmd,
 
 struct client_all {
 	const char *prog, *cmd;
+	const struct ctl_cmdline *cl;
 	int status;
 };
 
@@ -465,20 +531,18 @@ static void client_all_one(const char *name, void *opaque)
 {
 	struct client_all *c = opaque;
 
-	if (client_one(c->prog, name, c->cmd, true))
+	if (client_one(c->prog, name, c->cmd, c->cl, true))
 		c->status = LKVM_EXIT_ERROR;
 }
 
 int ctl_client_command(int argc, char **argv, const char *cmd,
-		       bool allow_all, void (*usage)(void))
+		       unsigned int allow, void (*usage)(void))
 {
-	struct client_all c = { .prog = argv[0], .cmd = cmd };
-	const char *name;
+	struct ctl_cmdline cl;
+	struct client_all c = { .prog = argv[0], .cmd = cmd, .cl = &cl };
 	char err[256];
-	bool all;
 
-	switch (ctl_parse_target(argc, argv, &name, allow_all ? &all : NULL,
-				 err, sizeof(err))) {
+	switch (ctl_parse_cmdline(argc, argv, allow, &cl, err, sizeof(err))) {
 	case PARSE_HELP:
 		usage();
 		return 0;
@@ -487,8 +551,8 @@ int ctl_client_command(int argc, char **argv, const char *cmd,
 			err, argv[0]);
 		return LKVM_EXIT_USAGE;
 	}
-	if (name)
-		return client_one(argv[0], name, cmd, false);
+	if (cl.name)
+		return client_one(argv[0], cl.name, cmd, &cl, false);
 	if (ctl_for_each_instance(client_all_one, &c) <= 0)
 		printf("no guest is running\n");
 	return c.status;

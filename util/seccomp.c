@@ -167,8 +167,10 @@ GROUP(slirp, "socket", "connect", "bind", "listen", "accept", "accept4",
 /*
  * The control socket's server: accept a connection, check the peer
  * (SO_PEERCRED), read a request and answer it. Its commands kick and
- * park vCPUs (signals), read the devices' counters, and on resume serve
- * the kicks held while paused (the kick group, as the ioeventfd thread).
+ * park vCPUs (signals), read the devices' counters, on resume serve the
+ * kicks held while paused (the kick group, as the ioeventfd thread), and
+ * for lkvm balloon and stat --memory raise the balloon's config and
+ * stats interrupts (the irq group).
  */
 GROUP(control, "accept4", "poll", "ppoll", "recvfrom", "sendto",
       "getsockopt", "geteuid") = { control_calls, none_ioctls, false };

@@ -103,6 +103,18 @@ void ctl_reply_printf(struct ctl_reply *rep, const char *fmt, ...) __printf(2, 3
 int ctl_reply_fail(struct ctl_reply *rep, int status, const char *fmt, ...)
 	__printf(3, 4);
 
+/*
+ * A balloon request's arguments (lkvm balloon, checked by the client and
+ * the server alike): "--inflate" or "--deflate", then a size: MiB, or
+ * with a K/M/G/T suffix, in whole 4 KiB pages, at most
+ * CTL_BALLOON_MAX_PAGES.
+ * 0 with the change in 4 KiB pages in *@delta (negative: deflate), or
+ * -EINVAL with @err.
+ */
+#define CTL_BALLOON_MAX_PAGES	0xffffffffULL	/* the u32 num_pages: 16 TiB */
+int ctl_balloon_parse(unsigned int argc, const char *const *argv, s64 *delta,
+		      char *err, size_t errlen);
+
 /* The handler for req->cmd in @table, or NULL. */
 const struct ctl_command *ctl_find(const struct ctl_command *table,
 				   size_t n, const char *cmd);
@@ -173,22 +185,40 @@ int ctl_call(const char *name, const char *cmd, const char *const *argv,
  */
 int ctl_for_each_instance(void (*fn)(const char *name, void *ctx), void *ctx);
 
+/* What an instance command's command line said. */
+struct ctl_cmdline {
+	const char *name;	/* -n/--name NAME */
+	bool all;		/* -a/--all */
+	/* the request's arguments: "--memory"; "--inflate"|"--deflate" SIZE */
+	const char *args[2];
+	unsigned int nargs;
+};
+
+/* The options a command takes beyond --name and --help. */
+#define CTL_OPT_ALL	1U	/* -a/--all: every instance */
+#define CTL_OPT_MEMORY	2U	/* -m/--memory (stat) */
+#define CTL_OPT_BALLOON	4U	/* -i/--inflate, -d/--deflate SIZE: one needed */
+
 /*
- * The instance commands' shared command line: -n/--name NAME, -a/--all
- * (when @all is not NULL), -h/--help. PARSE_* as options.h, with @err.
+ * The instance commands' shared command line: -n/--name NAME or (with
+ * CTL_OPT_ALL) -a/--all, -h/--help, and the options @allow names.
+ * PARSE_* as options.h, with @err.
  */
+int ctl_parse_cmdline(int argc, char **argv, unsigned int allow,
+		      struct ctl_cmdline *cl, char *err, size_t errlen);
+/* Just --name (and --all when @all is not NULL). */
 int ctl_parse_target(int argc, char **argv, const char **name, bool *all,
 		     char *err, size_t errlen);
 
 /*
  * A whole instance command (`lkvm stop`, `pause`, ...): parse
- * ctl_parse_target()'s options, send @cmd to the instance named (or to
- * every one, --all, when @allow_all), print each reply's text. Returns
- * the exit status: 0, 1 (a call or command failed: the line on stderr),
- * 2 (bad command line).
+ * ctl_parse_cmdline()'s options, send @cmd with their arguments to the
+ * instance named (or to every one, --all, when @allow has CTL_OPT_ALL),
+ * print each reply's text. Returns the exit status: 0, 1 (a call or
+ * command failed: the line on stderr), 2 (bad command line).
  */
 int ctl_client_command(int argc, char **argv, const char *cmd,
-		       bool allow_all, void (*usage)(void));
+		       unsigned int allow, void (*usage)(void));
 
 /* ---- kvm/control.c ---- */
 

@@ -2237,6 +2237,120 @@ expect_out 'CTL-ERROR 1'
 expect_out 'CTL-NO-SOCKETS'
 run_case control-exits 0 ctl_exits
 
+# ---------------------------------------------------------------- balloon, control
+# lkvm balloon and stat --memory (here: they need the control helpers).
+# The guest first fills its page cache from a sparse disk (held open: the
+# last close drops a block device's cache), so that most of what the
+# balloon takes is cache it drops, touched (resident in lkvm). The rest
+# comes from the ~70 MiB the guest keeps free whatever its cache, which
+# free page reporting gave back already: the RSS check allows for it.
+# Its "free memory" is MemAvailable (free + cache it can drop), printed
+# twice a second; the balloon takes 128 MiB of it and gives it back.
+BAL=/tmp/balctl
+bal_script='exec 3</dev/vda
+dd if=/dev/vda of=/dev/null bs=1M 2>/dev/null
+echo GUEST-CACHE-FULL
+while :; do
+	echo "GUEST-MEM $(awk "/^MemAvailable:/ {print \$2}" /proc/meminfo)"
+	sleep 0.5
+done'
+# bal_avail: the guest's latest MemAvailable (kB)
+bal_avail() {
+	grep GUEST-MEM "$RES/.ctl-bal.out" | tail -n 1 | tr -d '\r' | cut -d' ' -f2
+}
+bal_rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+# bal_actual BYTES: until the guest's driver holds BYTES (60 s at most),
+# then a second for the guest's next GUEST-MEM line
+bal_actual() {
+	_i=0
+	while ! lkvm stat --name bal --memory | grep -qx "actual=$1"; do
+		[ "$_i" -ge 120 ] && { echo "BAL-ACTUAL-NOT-$1"; return 1; }
+		sleep 0.5
+		_i=$((_i + 1))
+	done
+	sleep 1.5
+}
+# bal_within A B LO HI: (A - B) kB is within LO..HI MiB
+bal_within() { awk "BEGIN {d = ($1 - $2) / 1024; exit !(d >= $3 && d <= $4)}"; }
+
+balloon_ctl() (
+	export HOME=$CTL_HOME
+	rm -rf "$HOME" "$BAL" && mkdir -p "$HOME" "$BAL/script" || return 99
+	printf '%s\n' "$bal_script" >"$BAL/script/run.sh"
+	truncate -s 512M "$BAL/disk.img"
+	: >"$RES/.ctl-bal.out"
+	guest 1 9p -m 384 --9p "$BAL/script,script,ro" -d "$BAL/disk.img" \
+		--balloon --name bal >"$RES/.ctl-bal.out" 2>&1 &
+	_ctlpid_bal=$!
+	ctl_wait "$RES/.ctl-bal.out" 'GUEST-CACHE-FULL' || return 99
+	sleep 2
+	_pid=$(ctl_pid bal)
+	_a0=$(bal_avail) _r0=$(bal_rss "$_pid")
+	_f0=$(lkvm stat --name bal --memory | sed -n 's/^free-memory=//p')
+	lkvm balloon --name bal --inflate 128 && bal_actual 134217728
+	_a1=$(bal_avail) _r1=$(bal_rss "$_pid")
+	lkvm stat --name bal --memory >"$BAL/stat"
+	cat "$BAL/stat"
+	_f1=$(sed -n 's/^free-memory=//p' "$BAL/stat")
+	lkvm balloon --name bal --deflate 128 && bal_actual 0
+	_a2=$(bal_avail)
+	echo "BAL-FIGURES avail_kB=$_a0,$_a1,$_a2 rss_kB=$_r0,$_r1 free_B=$_f0,$_f1"
+	bal_within "$_a0" "$_a1" 96 160 && echo BAL-INFLATE-AVAIL-OK
+	bal_within "$_a2" "$_a1" 96 160 && echo BAL-DEFLATE-AVAIL-OK
+	# the pages the balloon took from cache were resident: lkvm's RSS
+	# drops by them (the 128 MiB less what it took from free memory,
+	# 16 MiB of slack), and by 32 MiB at least
+	_kept=$(awk "BEGIN {print int(128 - ($_f0 - $_f1) / 1048576)}")
+	echo "BAL-RSS-EXPECTED ${_kept} MiB"
+	bal_within "$_r0" "$_r1" "$((_kept > 48 ? _kept - 16 : 32))" 1024 &&
+		echo BAL-INFLATE-RSS-OK
+	lkvm balloon --name bal --deflate 64
+	lkvm stop --name bal
+	ctl_exit bal
+)
+expect_out "guest 'bal': balloon target 128 MiB (was 0 MiB)"
+expect_out '^target=134217728$'
+expect_out '^actual=134217728$'
+expect_out '^stats=fresh$'
+expect_out '^free-memory=[0-9]'
+expect_out 'BAL-INFLATE-AVAIL-OK'
+expect_out 'BAL-INFLATE-RSS-OK'
+expect_out 'BAL-DEFLATE-AVAIL-OK'
+expect_out "guest 'bal': the balloon target can be 0 to 384 MiB (its RAM): --deflate 64 MiB clamped to 0 MiB"
+expect_out 'CTL-EXIT bal 0'
+expect_err_lines 0
+run_case balloon-ctl-inflate-deflate 0 balloon_ctl
+
+# refused: no --balloon device, bad sizes, no --inflate/--deflate
+balloon_refused() (
+	export HOME=$CTL_HOME
+	rm -rf "$HOME" && mkdir -p "$HOME" || return 99
+	ctl_guest nb || return 99
+	lkvm balloon --name nb --inflate 64 2>&1
+	echo "BAL-NODEV $?"
+	lkvm stat --name nb --memory 2>&1
+	echo "BAL-STAT-NODEV $?"
+	lkvm balloon --name nb --inflate 3K 2>&1
+	echo "BAL-SIZE $?"
+	lkvm balloon --name nb 2>&1
+	echo "BAL-NOOP $?"
+	lkvm help balloon | head -n 1
+	lkvm help | grep '^  balloon '
+	lkvm stop --name nb
+	ctl_exit nb
+)
+expect_out "^lkvm balloon: guest 'nb' has no balloon device (start it with --balloon)$"
+expect_out 'BAL-NODEV 1'
+expect_out 'BAL-STAT-NODEV 1'
+expect_out "^lkvm balloon: --inflate '3K': not a size in MiB"
+expect_out 'BAL-SIZE 2'
+expect_out '^lkvm balloon: give --inflate MiB or --deflate MiB'
+expect_out 'BAL-NOOP 2'
+expect_out '^usage: lkvm balloon -n|--name NAME -i|--inflate SIZE | -d|--deflate SIZE$'
+expect_out '^  balloon  *inflate or deflate'
+expect_out 'CTL-EXIT nb 0'
+run_case balloon-ctl-refused 0 balloon_refused
+
 if ! live; then
 	echo "# $CONFIG: $n cases"
 	exit 0

@@ -218,6 +218,33 @@ static void test_dispatch(void **state)
 	free(rep);
 }
 
+static void test_balloon_args(void **state)
+{
+	const char *a[][2] = {
+		{ "--inflate", "128" }, { "--deflate", "1G" }, { "--inflate", "4K" },
+		{ "--inflate", "0" }, { "--deflate", "5K" }, { "--grow", "1" },
+		{ "--inflate", "16T" }, { "--inflate", " 1" },
+	};
+	char e[160];
+	s64 d;
+
+	assert_int_equal(ctl_balloon_parse(2, a[0], &d, e, sizeof(e)), 0);
+	assert_int_equal(d, 128 * 256);
+	assert_int_equal(ctl_balloon_parse(2, a[1], &d, e, sizeof(e)), 0);
+	assert_int_equal(d, -262144);
+	assert_int_equal(ctl_balloon_parse(2, a[2], &d, e, sizeof(e)), 0);
+	assert_int_equal(d, 1);
+	/* nothing to do, part of a page, another verb, one past the limit */
+	assert_int_equal(ctl_balloon_parse(2, a[3], &d, e, sizeof(e)), -EINVAL);
+	assert_int_equal(ctl_balloon_parse(2, a[4], &d, e, sizeof(e)), -EINVAL);
+	assert_int_equal(ctl_balloon_parse(2, a[5], &d, e, sizeof(e)), -EINVAL);
+	assert_string_equal(e, "balloon: give --inflate SIZE or --deflate SIZE");
+	assert_int_equal(ctl_balloon_parse(2, a[6], &d, e, sizeof(e)), -EINVAL);
+	assert_string_equal(e, "--inflate '16T': over the balloon's limit of 16 TiB");
+	assert_int_equal(ctl_balloon_parse(2, a[7], &d, e, sizeof(e)), -EINVAL);
+	assert_int_equal(ctl_balloon_parse(1, a[0], &d, e, sizeof(e)), -EINVAL);
+}
+
 static void test_names(void **state)
 {
 	char long_name[CTL_NAME_MAX + 2];
@@ -295,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_reply),
 		cmocka_unit_test(test_dispatch),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_balloon_args),
 		cmocka_unit_test(test_info),
 		cmocka_unit_test(test_list_lines),
 	};

@@ -252,6 +252,52 @@ static void test_parse_target(void **state)
 	assert_string_equal(err, "give --name NAME");
 }
 
+static int parse_cl(int argc, char **argv, unsigned int allow,
+		    struct ctl_cmdline *cl)
+{
+	return ctl_parse_cmdline(argc, argv, allow, cl, err, sizeof(err));
+}
+
+/* stat --memory, balloon --inflate/--deflate: the request's arguments */
+static void test_parse_cmdline(void **state)
+{
+	char *s1[] = { "stat", "-n", "web", "--memory", NULL };
+	char *s2[] = { "stop", "-n", "web", "--memory", NULL };
+	char *b1[] = { "balloon", "-n", "web", "--inflate", "128", NULL };
+	char *b2[] = { "balloon", "-n", "web", "-d", "1G", NULL };
+	char *b3[] = { "balloon", "-n", "web", NULL };
+	char *b4[] = { "balloon", "-n", "web", "-i", "1", "-d", "1", NULL };
+	char *b5[] = { "balloon", "-n", "web", "-i", "3K", NULL };
+	char *b6[] = { "balloon", "-n", "web", "-i", "-5", NULL };
+	char *b7[] = { "balloon", "-n", "web", "-i", "17T", NULL };
+	struct ctl_cmdline cl;
+
+	assert_int_equal(parse_cl(4, s1, CTL_OPT_MEMORY, &cl), PARSE_OK);
+	assert_string_equal(cl.name, "web");
+	assert_int_equal(cl.nargs, 1);
+	assert_string_equal(cl.args[0], "--memory");
+	/* a command that does not take the option */
+	assert_int_equal(parse_cl(4, s2, CTL_OPT_ALL, &cl), PARSE_ERROR);
+	assert_string_equal(err, "unknown option or missing argument '--memory'");
+	assert_int_equal(parse_cl(5, b1, CTL_OPT_BALLOON, &cl), PARSE_OK);
+	assert_int_equal(cl.nargs, 2);
+	assert_string_equal(cl.args[0], "--inflate");
+	assert_string_equal(cl.args[1], "128");
+	assert_int_equal(parse_cl(5, b2, CTL_OPT_BALLOON, &cl), PARSE_OK);
+	assert_string_equal(cl.args[0], "--deflate");
+	assert_int_equal(parse_cl(3, b3, CTL_OPT_BALLOON, &cl), PARSE_ERROR);
+	assert_string_equal(err, "give --inflate MiB or --deflate MiB");
+	assert_int_equal(parse_cl(7, b4, CTL_OPT_BALLOON, &cl), PARSE_ERROR);
+	assert_string_equal(err, "give one of --inflate and --deflate, once");
+	assert_int_equal(parse_cl(5, b5, CTL_OPT_BALLOON, &cl), PARSE_ERROR);
+	assert_non_null(strstr(err, "--inflate '3K': not a size in MiB"));
+	assert_int_equal(parse_cl(5, b6, CTL_OPT_BALLOON, &cl), PARSE_ERROR);
+	assert_int_equal(parse_cl(5, b7, CTL_OPT_BALLOON, &cl), PARSE_ERROR);
+	assert_string_equal(err, "--inflate '17T': over the balloon's limit of 16 TiB");
+	/* balloon has no --all */
+	assert_int_equal(parse_cl(5, b1, CTL_OPT_MEMORY, &cl), PARSE_ERROR);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -266,6 +312,7 @@ int main(void)
 		T(test_recv),
 		T(test_instances),
 		T(test_parse_target),
+		T(test_parse_cmdline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,8 +7,11 @@
  * info, pause (twice), work on a parked vCPU's thread, the counter saved
  * and restored, resume (twice), stat, an unknown command, malformed and
  * oversized messages, a live namesake, stop, and the socket gone at exit.
+ * The balloon commands run against a fake balloon (below): balloon
+ * inflate/deflate (clamped at both ends), stat --memory, no balloon.
  */
 #include <errno.h>
+#include <linux/virtio_balloon.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,6 +56,36 @@ static void fake_stats(struct device_header *dev, device_stat_fn emit,
 static const struct device_ops fake_ops = {
 	.pause = fake_pause, .resume = fake_resume, .stats = fake_stats,
 };
+
+/*
+ * A fake balloon for the control plane's API (virtio/balloon.c is not in
+ * the unit build): its target, what balloon_get_info() says, the calls.
+ */
+static struct fake_balloon {
+	bool present;
+	struct balloon_info info;
+	int sets, last_wait_ms;
+} fb;
+
+int balloon_set_target(struct kvm *kvm, u64 pages)
+{
+	if (!fb.present)
+		return -ENODEV;
+	if (pages > fb.info.ram_pages)
+		return -EINVAL;
+	fb.info.target = pages;
+	fb.sets++;
+	return 0;
+}
+
+int balloon_get_info(struct kvm *kvm, struct balloon_info *info, int wait_ms)
+{
+	if (!fb.present)
+		return -ENODEV;
+	fb.last_wait_ms = wait_ms;
+	*info = fb.info;
+	return 0;
+}
 
 struct vm {
 	struct kvm kvm;
@@ -116,6 +149,7 @@ static int setup(void **state)
 	assert_int_equal(ctl_bind(&vm->kvm), 0);
 	assert_int_equal(ctl_start(&vm->kvm), 0);
 	stub_counter_sets = 0;
+	fb = (struct fake_balloon) { .info.ram_pages = (256ULL << 20) / 4096 };
 	*state = vm;
 	return 0;
 }
@@ -230,9 +264,95 @@ static void test_stat_unknown(void **state)
 	struct vm *vm = *state;
 
 	assert_string_equal(call(vm, "stat"), "device fake: requests=7 kicks=3\n");
+	call(vm, "sysrq");
+	assert_int_equal(vm->rep.status, 1);
+	assert_non_null(strstr(vm->rep.text, "unknown command 'sysrq'"));
+}
+
+static const char *call_args(struct vm *vm, const char *cmd, const char *a0,
+			     const char *a1)
+{
+	const char *argv[] = { a0, a1 };
+
+	assert_int_equal(ctl_call("web", cmd, argv, a1 ? 2 : 1, &vm->rep,
+				  err, sizeof(err)), 0);
+	return vm->rep.text;
+}
+
+static void test_balloon(void **state)
+{
+	struct vm *vm = *state;
+
+	fb.present = true;
+	assert_string_equal(call_args(vm, "balloon", "--inflate", "128"),
+			    "guest 'web': balloon target 128 MiB (was 0 MiB)\n");
+	assert_int_equal(fb.info.target, 128 * 256);
+	/* inflate adds to the target, deflate takes from it */
+	call_args(vm, "balloon", "--inflate", "64");
+	assert_int_equal(fb.info.target, 192 * 256);
+	assert_string_equal(call_args(vm, "balloon", "--deflate", "1G"),
+			    "guest 'web': the balloon target can be 0 to 256 MiB (its RAM): --deflate 1024 MiB clamped to 0 MiB\n"
+			    "guest 'web': balloon target 0 MiB (was 192 MiB)\n");
+	assert_int_equal(vm->rep.status, 0);
+	assert_int_equal(fb.info.target, 0);
+	call_args(vm, "balloon", "--inflate", "200");
+	assert_non_null(strstr(call_args(vm, "balloon", "--inflate", "100"),
+			       "--inflate 100 MiB clamped to 256 MiB\n"));
+	assert_int_equal(fb.info.target, 256 * 256);
+	assert_int_equal(fb.sets, 5);
+	/* the server checks the arguments as the client does */
+	call_args(vm, "balloon", "--inflate", "3K");
+	assert_int_equal(vm->rep.status, 1);
+	assert_string_equal(vm->rep.text, "--inflate '3K': not a size in MiB (or with a K/M/G/T suffix, whole 4 KiB pages)");
+	call_args(vm, "balloon", "--shrink", "1");
+	assert_int_equal(vm->rep.status, 1);
 	call(vm, "balloon");
 	assert_int_equal(vm->rep.status, 1);
-	assert_non_null(strstr(vm->rep.text, "unknown command 'balloon'"));
+	assert_int_equal(fb.sets, 5);
+}
+
+static void test_stat_memory(void **state)
+{
+	struct vm *vm = *state;
+
+	fb.present = true;
+	fb.info.target = 32768;
+	fb.info.actual = 32000;
+	fb.info.c.bytes_released = 4096;
+	fb.info.gs.valid = 1U << VIRTIO_BALLOON_S_MEMFREE |
+			   1U << VIRTIO_BALLOON_S_MEMTOT;
+	fb.info.gs.value[VIRTIO_BALLOON_S_MEMFREE] = 1000;
+	fb.info.gs.value[VIRTIO_BALLOON_S_MEMTOT] = 2000;
+	fb.info.gs.updates = 3;
+	fb.info.stats_fresh = true;
+	assert_string_equal(call_args(vm, "stat", "--memory", NULL),
+			    "ram=268435456\ntarget=134217728\nactual=131072000\n"
+			    "released=4096\nstats=fresh\nfree-memory=1000\n"
+			    "total-memory=2000\n");
+	/* fresh statistics were asked for, for less than the client waits */
+	assert_true(fb.last_wait_ms > 0 && fb.last_wait_ms < CTL_IO_TIMEOUT_MS);
+	fb.info.stats_fresh = false;
+	assert_non_null(strstr(call_args(vm, "stat", "--memory", NULL),
+			       "stats=old\n"));
+	call_args(vm, "stat", "--bogus", NULL);
+	assert_int_equal(vm->rep.status, 1);
+	assert_string_equal(vm->rep.text,
+			    "stat: unknown argument '--bogus' (--memory, or none)");
+}
+
+static void test_no_balloon(void **state)
+{
+	struct vm *vm = *state;
+	static const char want[] =
+		"guest 'web' has no balloon device (start it with --balloon)";
+
+	call_args(vm, "balloon", "--inflate", "1");
+	assert_int_equal(vm->rep.status, 1);
+	assert_string_equal(vm->rep.text, want);
+	call_args(vm, "stat", "--memory", NULL);
+	assert_int_equal(vm->rep.status, 1);
+	assert_string_equal(vm->rep.text, want);
+	assert_int_equal(fb.sets, 0);
 }
 
 /* Raw bytes to the server; the reply it sends back. */
@@ -384,6 +504,9 @@ int main(void)
 		T(test_pause_resume),
 		T(test_work_stops_vm),
 		T(test_stat_unknown),
+		T(test_balloon),
+		T(test_stat_memory),
+		T(test_no_balloon),
 		T(test_malformed),
 		T(test_namesake_and_stop),
 		T(test_default_name),

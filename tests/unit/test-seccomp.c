@@ -80,6 +80,16 @@ static bool call_accept4(const struct fds *f)
 	return syscall(SYS_accept4, -1, NULL, NULL, 0) < 0 && errno == EBADF;
 }
 
+/*
+ * lkvm balloon on the control thread: the balloon's config interrupt
+ * (virtio-mmio's SPI; reaches the driver).
+ */
+static bool call_irq_line(const struct fds *f)
+{
+	return syscall(SYS_ioctl, f->null, KVM_IRQ_LINE, NULL) < 0 &&
+	       errno == ENOTTY;
+}
+
 static bool call_tunsetiff(const struct fds *f)
 {
 	return syscall(SYS_ioctl, f->null, TUNSETIFF, 0) < 0;
@@ -173,6 +183,7 @@ static const struct sc_case cases[] = {
 	{ SECCOMP_NET_TAP,    call_readv,	   call_openat,	   "openat" },
 	{ SECCOMP_VHOST,      call_ppoll,	   call_socket,	   "socket" },
 	{ SECCOMP_CONTROL,    call_accept4,	   call_socket,	   "socket" },
+	{ SECCOMP_CONTROL,    call_irq_line,	   call_openat,	   "openat" },
 	{ SECCOMP_CONTROL,    call_ppoll,	   call_kvm_run,   "ioctl",
 	  " request 0xae80" },
 };
