@@ -25,6 +25,7 @@ static const struct command commands[] = {
 	{ "pause",	cmd_pause,	cmd_pause_help,	"pause a running guest" },
 	{ "resume",	cmd_resume,	cmd_resume_help, "resume a paused guest" },
 	{ "stat",	cmd_stat,	cmd_stat_help,	"print a guest's device counters" },
+	{ "debug",	cmd_debug,	cmd_debug_help,	"dump a guest's registers, send it a SysRq" },
 	{ "version",	cmd_version,	NULL,		"print the version of lkvm" },
 	{ "help",	cmd_help,	NULL,		"show help: lkvm help [COMMAND]" },
 };
