@@ -55,14 +55,16 @@ static u8 serial_irq_id(const struct serial8250 *s)
  */
 static void serial_update(struct serial8250 *s)
 {
-	u8 id = serial_irq_id(s);
-	int level = id != UART_IIR_NO_INT;
+	u8 id;
+	int level;
 
 	/* The break's NUL is at the top of the FIFO: BI goes with it. */
 	if (s->rx_break >= 0 && s->rx_len && (int)s->rx_head == s->rx_break) {
 		s->lsr |= UART_LSR_BI;
 		s->rx_break = -1;
 	}
+	id = serial_irq_id(s);
+	level = id != UART_IIR_NO_INT;
 	if (s->rx_len)
 		s->lsr |= UART_LSR_DR;
 	else

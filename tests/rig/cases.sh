@@ -2237,6 +2237,76 @@ expect_out 'CTL-ERROR 1'
 expect_out 'CTL-NO-SOCKETS'
 run_case control-exits 0 ctl_exits
 
+# ---------------------------------------------------------------- lkvm debug
+# lkvm debug --dump, --sysrq, --nmi against a 2-vCPU guest that runs
+# neon-mark (V0-V7 hold bytes 0xa0+n: tests/rig/neon-mark.c) beside its
+# ticks, with SysRq on (lkvm.test=neontick); the control cases' helpers.
+dbg_lifecycle() (
+	export HOME=$CTL_HOME
+	rm -rf "$HOME" && mkdir -p "$HOME" || return 99
+	: >"$RES/.ctl-d.out"
+	guest 2 neontick --name d >"$RES/.ctl-d.out" 2>&1 &
+	_ctlpid_d=$!
+	ctl_wait "$RES/.ctl-d.out" 'GUEST-TICK 3' || return 99
+	lkvm debug --name d --dump >"$RES/.dbg-dump"
+	echo "DBG-DUMP-EXIT $?"
+	head -n 1 "$RES/.dbg-dump"
+	grep -E '^cpu[01] (pc|pstate|v0|v7|stack-end) ' "$RES/.dbg-dump"
+	echo "DBG-PCS $(grep -c '^cpu[01] pc 0x[0-9a-f]\{16\}$' "$RES/.dbg-dump")"
+	grep -q '^cpu[01] v7 0xa7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7$' "$RES/.dbg-dump" &&
+		grep -q '^cpu[01] v0 0xa0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0$' "$RES/.dbg-dump" &&
+		echo DBG-V-MARKED
+	ctl_ticking d && echo DBG-TICKS-AFTER-DUMP
+	lkvm pause --name d
+	lkvm debug --name d --dump | grep -c '^cpu[01] pc ' | sed 's/^/DBG-PAUSED-PCS /'
+	lkvm list | grep -q '  d  *paused' && echo DBG-STAYS-PAUSED
+	lkvm resume --name d
+	lkvm debug --name d --sysrq h
+	ctl_wait "$RES/.ctl-d.out" 'sysrq: HELP' && echo DBG-SYSRQ-HELP
+	lkvm debug --name d --nmi
+	echo "DBG-NMI $?"
+	lkvm debug --name d --sysrq hx
+	echo "DBG-SYSRQ-BAD $?"
+	lkvm debug --name d
+	echo "DBG-NO-ACTION $?"
+	lkvm stop --name d
+	ctl_exit d
+)
+expect_out 'DBG-DUMP-EXIT 0'
+expect_out '^# lkvm register dump v1$'
+expect_out '^cpu1 pstate 0x'
+expect_out 'DBG-PCS 2'
+expect_out 'DBG-V-MARKED'
+expect_out 'DBG-TICKS-AFTER-DUMP'
+expect_out 'DBG-PAUSED-PCS 2'
+expect_out 'DBG-STAYS-PAUSED'
+expect_out "sent SysRq 'h' to guest 'd'"
+expect_out 'DBG-SYSRQ-HELP'
+expect_out 'DBG-NMI 1'
+expect_out 'DBG-SYSRQ-BAD 1'
+expect_out 'DBG-NO-ACTION 2'
+expect_out 'CTL-EXIT d 0'
+expect_err_lines 3
+run_case debug-lifecycle 0 dbg_lifecycle
+
+# --console virtio: hvc has no break, --sysrq is refused in one line
+dbg_hvc() (
+	export HOME=$CTL_HOME
+	rm -rf "$HOME" && mkdir -p "$HOME" || return 99
+	: >"$RES/.ctl-h.out"
+	guest 1 tick --name h --console virtio >"$RES/.ctl-h.out" 2>&1 &
+	_ctlpid_h=$!
+	ctl_wait "$RES/.ctl-h.out" 'GUEST-TICK 2' || return 99
+	lkvm debug --name h --sysrq h
+	echo "DBG-HVC-SYSRQ $?"
+	lkvm stop --name h
+	ctl_exit h
+)
+expect_out 'DBG-HVC-SYSRQ 1'
+expect_out 'CTL-EXIT h 0'
+expect_err_lines 1
+run_case debug-sysrq-hvc 0 dbg_hvc
+
 if ! live; then
 	echo "# $CONFIG: $n cases"
 	exit 0
