@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * lkvm debug --name NAME --dump | --sysrq KEY | --nmi (kvmtool's
- * spellings): one "debug" request to the guest's control socket
+ * lkvm debug --name NAME --dump | --sysrq KEY | --nmi VCPU (kvmtool's
+ * spellings: -d, -s, -m): one "debug" request to the guest's control socket
  * (kvm/control.c serves it). A dump comes back in parts, one per vCPU
  * (lkvm/control.h), each printed as it arrives, so that no number of
  * vCPUs or vector length meets the reply limit; the format is the
@@ -19,7 +19,7 @@
 
 void cmd_debug_help(void)
 {
-	printf("usage: lkvm debug -n|--name NAME (-d|--dump | -s|--sysrq KEY | --nmi)\n\n"
+	printf("usage: lkvm debug -n|--name NAME (-d|--dump | -s|--sysrq KEY | -m|--nmi VCPU)\n\n"
 	       "  -d, --dump        every vCPU's registers (x0-x30, PC, PSTATE, system\n"
 	       "                    registers, V0-V31, FPSR/FPCR, SVE Z/P/FFR; AArch32's),\n"
 	       "                    the code at PC and the frame-pointer chain, on this\n"
@@ -28,7 +28,8 @@ void cmd_debug_help(void)
 	       "  -s, --sysrq KEY   a magic SysRq: a break then KEY on the guest's serial\n"
 	       "                    console (the guest needs kernel.sysrq; h: help);\n"
 	       "                    refused with --console virtio (hvc has no break)\n"
-	       "      --nmi         refused: arm64 KVM has no NMI to inject\n\n"
+	       "  -m, --nmi VCPU    refused: arm64 KVM has no NMI to inject (pseudo-NMI\n"
+	       "                    is the guest's own GICv3 priority masking)\n\n"
 	       "exit status: 0 done, 1 no such guest or it failed (one line says\n"
 	       "why), 2 bad command line\n");
 }
@@ -43,7 +44,7 @@ static int set_action(struct debug_args *a, const char *opt, const char *arg,
 		      char *err, size_t errlen)
 {
 	if (a->argc) {
-		snprintf(err, errlen, "give one of --dump, --sysrq KEY, --nmi");
+		snprintf(err, errlen, "give one of --dump, --sysrq KEY, --nmi VCPU");
 		return PARSE_ERROR;
 	}
 	a->argv[a->argc++] = opt;
@@ -59,7 +60,7 @@ static int parse_args(int argc, char **argv, struct debug_args *a, char *err,
 		{ "name", required_argument, NULL, 'n' },
 		{ "dump", no_argument, NULL, 'd' },
 		{ "sysrq", required_argument, NULL, 's' },
-		{ "nmi", no_argument, NULL, 'N' },
+		{ "nmi", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -68,7 +69,7 @@ static int parse_args(int argc, char **argv, struct debug_args *a, char *err,
 	optind = 1;
 	opterr = 0;
 	while (ret == PARSE_OK &&
-	       (c = getopt_long(argc, argv, "n:ds:h", opts, NULL)) != -1) {
+	       (c = getopt_long(argc, argv, "n:ds:m:h", opts, NULL)) != -1) {
 		if (c == 'h')
 			return PARSE_HELP;
 		if (c == 'n')
@@ -77,8 +78,8 @@ static int parse_args(int argc, char **argv, struct debug_args *a, char *err,
 			ret = set_action(a, "--dump", NULL, err, errlen);
 		else if (c == 's')
 			ret = set_action(a, "--sysrq", optarg, err, errlen);
-		else if (c == 'N')
-			ret = set_action(a, "--nmi", NULL, err, errlen);
+		else if (c == 'm')
+			ret = set_action(a, "--nmi", optarg, err, errlen);
 		else {
 			snprintf(err, errlen, "unknown option or missing argument '%s'",
 				 argv[optind - 1]);
@@ -92,7 +93,7 @@ static int parse_args(int argc, char **argv, struct debug_args *a, char *err,
 	else if (!a->name)
 		snprintf(err, errlen, "give --name NAME");
 	else if (!a->argc)
-		snprintf(err, errlen, "give --dump, --sysrq KEY or --nmi");
+		snprintf(err, errlen, "give --dump, --sysrq KEY or --nmi VCPU");
 	else
 		return ctl_name_check(a->name, err, errlen) ? PARSE_ERROR : PARSE_OK;
 	return PARSE_ERROR;

@@ -226,7 +226,7 @@ static int debug_sysrq(struct kvm *kvm, const char *key, struct ctl_reply *rep)
 }
 
 /*
- * "debug --dump", "debug --sysrq KEY", "debug --nmi": one option per
+ * "debug --dump", "debug --sysrq KEY", "debug --nmi VCPU": one option per
  * request (the client sends one).
  */
 static int cmd_debug(struct kvm *kvm, const struct ctl_request *req,
@@ -238,9 +238,9 @@ static int cmd_debug(struct kvm *kvm, const struct ctl_request *req,
 		return debug_dump(kvm, rep);
 	if (!strcmp(opt, "--sysrq") && req->argc == 2)
 		return debug_sysrq(kvm, req->argv[1], rep);
-	if (!strcmp(opt, "--nmi") && req->argc == 1)
+	if (!strcmp(opt, "--nmi") && req->argc == 2)
 		return ctl_reply_fail(rep, 1, "--nmi: arm64 KVM cannot inject an NMI (a guest's pseudo-NMI is a GICv3 interrupt priority it sets itself); try --sysrq l or --dump");
-	return ctl_reply_fail(rep, 1, "debug: give --dump, --sysrq KEY or --nmi");
+	return ctl_reply_fail(rep, 1, "debug: give --dump, --sysrq KEY or --nmi VCPU");
 }
 
 /*
@@ -254,7 +254,7 @@ const struct ctl_command ctl_commands[] = {
 	{ "pause",	cmd_pause },	/* vCPUs parked, devices holding */
 	{ "resume",	cmd_resume },
 	{ "stat",	cmd_stat },	/* every device's counters */
-	{ "debug",	cmd_debug },	/* --dump, --sysrq KEY, --nmi */
+	{ "debug",	cmd_debug },	/* --dump, --sysrq KEY, --nmi VCPU */
 };
 const size_t ctl_nr_commands = ARRAY_SIZE(ctl_commands);
 

@@ -2263,7 +2263,7 @@ dbg_lifecycle() (
 	lkvm resume --name d
 	lkvm debug --name d --sysrq h
 	ctl_wait "$RES/.ctl-d.out" 'sysrq: HELP' && echo DBG-SYSRQ-HELP
-	lkvm debug --name d --nmi
+	lkvm debug --name d --nmi 0
 	echo "DBG-NMI $?"
 	lkvm debug --name d --sysrq hx
 	echo "DBG-SYSRQ-BAD $?"

@@ -512,10 +512,10 @@ static void test_debug_refused(void **state)
 	assert_non_null(strstr(vm->rep.text, "has no serial console (--console virtio: hvc has no break"));
 	assert_int_equal(debug_call(vm, &o, "--sysrq", "hh"), 1);
 	assert_string_equal(vm->rep.text, "--sysrq 'hh': one character (h: help)");
-	assert_int_equal(debug_call(vm, &o, "--nmi", NULL), 1);
+	assert_int_equal(debug_call(vm, &o, "--nmi", "0"), 1);
 	assert_non_null(strstr(vm->rep.text, "--nmi: arm64 KVM cannot inject an NMI"));
 	assert_int_equal(debug_call(vm, &o, "--dance", NULL), 1);
-	assert_string_equal(vm->rep.text, "debug: give --dump, --sysrq KEY or --nmi");
+	assert_string_equal(vm->rep.text, "debug: give --dump, --sysrq KEY or --nmi VCPU");
 	assert_int_equal(debug_call(vm, &o, "--dump", "x"), 1);
 	assert_int_equal(o.parts, 0);
 }
