@@ -2241,13 +2241,21 @@ run_case control-exits 0 ctl_exits
 # lkvm debug --dump, --sysrq, --nmi against a 2-vCPU guest that runs
 # neon-mark (V0-V7 hold bytes 0xa0+n: tests/rig/neon-mark.c) beside its
 # ticks, with SysRq on (lkvm.test=neontick); the control cases' helpers.
+
+# dbg_guest NAME CPUS ACTION [options]: in a fresh $HOME, once it ticked
+dbg_guest() {
+	rm -rf "$HOME" && mkdir -p "$HOME" || return 99
+	: >"$RES/.ctl-$1.out"
+	_dg=$1
+	shift
+	guest "$@" --name "$_dg" >"$RES/.ctl-$_dg.out" 2>&1 &
+	eval "_ctlpid_$_dg=\$!"
+	ctl_wait "$RES/.ctl-$_dg.out" 'GUEST-TICK 3' || return 99
+}
+
 dbg_lifecycle() (
 	export HOME=$CTL_HOME
-	rm -rf "$HOME" && mkdir -p "$HOME" || return 99
-	: >"$RES/.ctl-d.out"
-	guest 2 neontick --name d >"$RES/.ctl-d.out" 2>&1 &
-	_ctlpid_d=$!
-	ctl_wait "$RES/.ctl-d.out" 'GUEST-TICK 3' || return 99
+	dbg_guest d 2 neontick || return 99
 	lkvm debug --name d --dump >"$RES/.dbg-dump"
 	echo "DBG-DUMP-EXIT $?"
 	head -n 1 "$RES/.dbg-dump"
@@ -2289,14 +2297,36 @@ expect_out 'CTL-EXIT d 0'
 expect_err_lines 3
 run_case debug-lifecycle 0 dbg_lifecycle
 
+# with SVE (max-gicv3: 512-bit vectors): Z, P, FFR at that length, V0-V7
+# still the marker (the low 128 bits of Z0-Z7); the guest runs on
+dbg_sve() (
+	export HOME=$CTL_HOME
+	dbg_guest s 2 neontick || return 99
+	lkvm debug --name s --dump >"$RES/.dbg-dump"
+	echo "DBG-DUMP-EXIT $?"
+	grep -E '^cpu[01] (sve_vl|v7|z7|p0|ffr) ' "$RES/.dbg-dump"
+	echo "DBG-SVE-VL $(grep -c '^cpu[01] sve_vl 512$' "$RES/.dbg-dump")"
+	echo "DBG-Z31 $(grep -c '^cpu[01] z31 0x[0-9a-f]\{128\}$' "$RES/.dbg-dump")"
+	grep -q '^cpu[01] v7 0xa7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7$' "$RES/.dbg-dump" &&
+		echo DBG-V-MARKED
+	ctl_ticking s && echo DBG-TICKS-AFTER-DUMP
+	lkvm stop --name s
+	ctl_exit s
+)
+scope max-gicv3
+expect_out 'DBG-DUMP-EXIT 0'
+expect_out 'DBG-SVE-VL 2'
+expect_out 'DBG-Z31 2'
+expect_out 'DBG-V-MARKED'
+expect_out 'DBG-TICKS-AFTER-DUMP'
+expect_out 'CTL-EXIT s 0'
+expect_err_lines 0
+run_case debug-dump-sve 0 dbg_sve
+
 # --console virtio: hvc has no break, --sysrq is refused in one line
 dbg_hvc() (
 	export HOME=$CTL_HOME
-	rm -rf "$HOME" && mkdir -p "$HOME" || return 99
-	: >"$RES/.ctl-h.out"
-	guest 1 tick --name h --console virtio >"$RES/.ctl-h.out" 2>&1 &
-	_ctlpid_h=$!
-	ctl_wait "$RES/.ctl-h.out" 'GUEST-TICK 2' || return 99
+	dbg_guest h 1 tick --console virtio || return 99
 	lkvm debug --name h --sysrq h
 	echo "DBG-HVC-SYSRQ $?"
 	lkvm stop --name h
