@@ -12,8 +12,9 @@
  * every way out of kvm_run_vm(); a SIGKILLed lkvm leaves a stale socket
  * that the next user of the name removes (util/control-sock.c).
  *
- * The thread serves one connection at a time: one request, one reply,
- * each bounded in size and in time (CTL_IO_TIMEOUT_MS), so a client that
+ * The thread serves one connection at a time: one request, one reply
+ * (a long one, `debug --dump`, after its parts: a part per vCPU), each
+ * bounded in size and in time (CTL_IO_TIMEOUT_MS), so a client that
  * stalls or sends garbage delays the next client by seconds at most and
  * is logged, never more. Peers of another uid than ours are refused (the
  * socket's 0600 already keeps them out; root may enter).
@@ -211,7 +212,7 @@ static int debug_sysrq(struct kvm *kvm, const char *key, struct ctl_reply *rep)
 {
 	int ret;
 
-	if (strlen(key) != 1 || !key[0])
+	if (strlen(key) != 1)
 		return ctl_reply_fail(rep, 1, "--sysrq '%s': one character (h: help)",
 				      key);
 	ret = serial_sysrq(kvm, key[0]);

@@ -6,7 +6,7 @@
  * The control plane: every `lkvm run` / `lkvm sandbox` serves a Unix
  * socket ~/.lkvm/NAME.sock (folder 0700, socket 0600) on which the
  * instance commands (`lkvm list`, `stop`, `pause`, `resume`, `stat`...)
- * send one request and read one reply per connection.
+ * send one request and read one reply (maybe in parts) per connection.
  *
  * A message is a 12-byte header, little-endian:
  *
