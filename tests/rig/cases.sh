@@ -2277,6 +2277,8 @@ dbg_lifecycle() (
 	echo "DBG-SYSRQ-BAD $?"
 	lkvm debug --name d
 	echo "DBG-NO-ACTION $?"
+	lkvm help debug | head -n 1
+	lkvm help | grep '^  debug '
 	lkvm stop --name d
 	ctl_exit d
 )
@@ -2293,12 +2295,15 @@ expect_out 'DBG-SYSRQ-HELP'
 expect_out 'DBG-NMI 1'
 expect_out 'DBG-SYSRQ-BAD 1'
 expect_out 'DBG-NO-ACTION 2'
+expect_out '^usage: lkvm debug -n|--name NAME (-d|--dump | -s|--sysrq KEY | -m|--nmi VCPU)$'
+expect_out '^  debug  *dump a guest'"'"'s registers, send it a SysRq$'
 expect_out 'CTL-EXIT d 0'
 expect_err_lines 3
 run_case debug-lifecycle 0 dbg_lifecycle
 
 # with SVE (max-gicv3: 512-bit vectors): Z, P, FFR at that length, V0-V7
-# still the marker (the low 128 bits of Z0-Z7); the guest runs on
+# still the marker (the low 128 bits of Z0-Z7); the guest runs on. Named
+# cpufeat-* so that a 'debug-*' glob (which runs anywhere) leaves it out.
 dbg_sve() (
 	export HOME=$CTL_HOME
 	dbg_guest s 2 neontick || return 99
@@ -2321,7 +2326,7 @@ expect_out 'DBG-V-MARKED'
 expect_out 'DBG-TICKS-AFTER-DUMP'
 expect_out 'CTL-EXIT s 0'
 expect_err_lines 0
-run_case debug-dump-sve 0 dbg_sve
+run_case cpufeat-sve-debug-dump 0 dbg_sve
 
 # --console virtio: hvc has no break, --sysrq is refused in one line
 dbg_hvc() (
