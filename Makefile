@@ -142,7 +142,7 @@ KVM_SRCS += virtio/balloon.c virtio/vsock.c
 # the server (its unit test includes it) and the commands are not.
 PORTABLE_SRCS += util/control-msg.c util/control-sock.c kvm/pause.c
 KVM_SRCS += kvm/control.c builtin-list.c builtin-stop.c builtin-pause.c builtin-resume.c \
-	builtin-stat.c builtin-balloon.c
+	builtin-stat.c builtin-balloon.c builtin-debug.c
 
 # lkvm sandbox: initramfs building is portable, the command is not.
 PORTABLE_SRCS += util/initramfs.c

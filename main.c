@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{ "resume",	cmd_resume,	cmd_resume_help, "resume a paused guest" },
 	{ "stat",	cmd_stat,	cmd_stat_help,	"print a guest's device counters (--memory: its memory)" },
 	{ "balloon",	cmd_balloon,	cmd_balloon_help, "inflate or deflate a guest's balloon" },
+	{ "debug",	cmd_debug,	cmd_debug_help,	"dump a guest's registers, send it a SysRq" },
 	{ "version",	cmd_version,	NULL,		"print the version of lkvm" },
 	{ "help",	cmd_help,	NULL,		"show help: lkvm help [COMMAND]" },
 };

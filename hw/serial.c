@@ -55,9 +55,16 @@ static u8 serial_irq_id(const struct serial8250 *s)
  */
 static void serial_update(struct serial8250 *s)
 {
-	u8 id = serial_irq_id(s);
-	int level = id != UART_IIR_NO_INT;
+	u8 id;
+	int level;
 
+	/* The break's NUL is at the top of the FIFO: BI goes with it. */
+	if (s->rx_break >= 0 && s->rx_len && (int)s->rx_head == s->rx_break) {
+		s->lsr |= UART_LSR_BI;
+		s->rx_break = -1;
+	}
+	id = serial_irq_id(s);
+	level = id != UART_IIR_NO_INT;
 	if (s->rx_len)
 		s->lsr |= UART_LSR_DR;
 	else
@@ -130,6 +137,7 @@ static void serial_rx_clear(struct serial8250 *s)
 {
 	s->rx_head = 0;
 	s->rx_len = 0;
+	s->rx_break = -1;
 }
 
 static void serial_power_on(struct serial8250 *s)
@@ -155,6 +163,7 @@ void serial8250_init(struct serial8250 *s,
 	s->set_irq = set_irq;
 	s->output = output;
 	s->ctx = ctx;
+	s->rx_break = -1;
 	serial_power_on(s);
 }
 
@@ -162,7 +171,7 @@ void serial8250_init(struct serial8250 *s,
 void serial8250_reset(struct serial8250 *s)
 {
 	pthread_mutex_lock(&s->lock);
-	s->rx_head = s->rx_len = 0;
+	serial_rx_clear(s);
 	s->ier = s->mcr = s->scr = s->fcr = s->dlm = 0;
 	s->thr_ipending = false;
 	serial_power_on(s);
@@ -329,6 +338,23 @@ size_t serial8250_receive(struct serial8250 *s, const u8 *buf, size_t len)
 	return n;
 }
 
+int serial8250_break(struct serial8250 *s, u8 key)
+{
+	int ret = -EBUSY;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->rx_break < 0 && !(s->mcr & UART_MCR_LOOP) &&
+	    s->rx_len + 2 <= SERIAL_RX_BUF) {
+		s->rx_break = (s->rx_head + s->rx_len) % SERIAL_RX_BUF;
+		serial_rx_push(s, 0);
+		serial_rx_push(s, key);
+		serial_update(s);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
 /* ---- the guest's UART ---- */
 
 struct serial_dev {
@@ -365,6 +391,13 @@ static size_t serial_input(void *opaque, const u8 *buf, size_t len)
 	struct serial_dev *sd = opaque;
 
 	return serial8250_receive(&sd->uart, buf, len);
+}
+
+int serial_sysrq(struct kvm *kvm, u8 key)
+{
+	if (!kvm->serial || !kvm->serial->owns_term)
+		return -ENODEV;
+	return serial8250_break(&kvm->serial->uart, key);
 }
 
 static int serial_generate_fdt(struct device_header *dev, void *fdt,
@@ -404,6 +437,8 @@ static void serial_free(struct serial_dev *sd)
 	if (sd->owns_term)
 		term_set_console(kvm, NULL);
 	mmio_unregister(&kvm->mmio, LKVM_UART_BASE);
+	if (kvm->serial == sd)
+		kvm->serial = NULL;
 	serial8250_exit(&sd->uart);
 	free(sd);
 }
@@ -484,6 +519,7 @@ static int serial_init(struct kvm *kvm)
 		.ops = &serial_dev_ops, .opaque = sd,
 	};
 	device_register(kvm, &sd->dev);
+	kvm->serial = sd;
 	return 0;
 }
 

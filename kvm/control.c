@@ -12,8 +12,9 @@
  * every way out of kvm_run_vm(); a SIGKILLed lkvm leaves a stale socket
  * that the next user of the name removes (util/control-sock.c).
  *
- * The thread serves one connection at a time: one request, one reply,
- * each bounded in size and in time (CTL_IO_TIMEOUT_MS), so a client that
+ * The thread serves one connection at a time: one request, one reply
+ * (a long one, `debug --dump`, after its parts: a part per vCPU), each
+ * bounded in size and in time (CTL_IO_TIMEOUT_MS), so a client that
  * stalls or sends garbage delays the next client by seconds at most and
  * is logged, never more. Peers of another uid than ours are refused (the
  * socket's 0600 already keeps them out; root may enter).
@@ -31,7 +32,9 @@
 #include "lkvm/init.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
+#include "lkvm/regs.h"
 #include "lkvm/seccomp.h"
+#include "lkvm/serial.h"
 
 struct ctl_server {
 	struct kvm *kvm;
@@ -220,9 +223,120 @@ static int cmd_balloon(struct kvm *kvm, const struct ctl_request *req,
 	return 0;
 }
 
+/* ---- lkvm debug ---- */
+
+struct dump_cpu {
+	struct lkvm_regs regs;
+	char err[128];
+};
+
+/* On the parked vCPU's thread (KVM_GET_ONE_REG is in its seccomp list). */
+static int dump_read(struct kvm_cpu *cpu, void *arg)
+{
+	struct dump_cpu *d = arg;
+
+	return regs_read_vcpu(&d->regs, cpu->fd, cpu->kvm->cfg.aarch32, d->err,
+			      sizeof(d->err));
+}
+
 /*
- * One line each; `debug`, `sysrq`... join here. The handlers
- * run on the control thread: the vCPUs' registers are read through
+ * One vCPU's dump into the reply, then sent as a part: each vCPU's fits
+ * the limit (~25 KiB with 2048-bit SVE), all of them need not.
+ */
+static int dump_cpu(struct kvm *kvm, struct kvm_cpu *cpu, struct dump_cpu *d,
+		    struct ctl_reply *rep)
+{
+	size_t len = 0;
+	char *text = NULL;
+	FILE *f;
+	int ret;
+
+	ret = kvm_cpu_run_parked(cpu, dump_read, d);
+	if (ret < 0)
+		return ctl_reply_fail(rep, 1, "vCPU %d: cannot read its registers: %s",
+				      cpu->id, ret == -EBUSY || ret == -ESHUTDOWN ?
+				      "the guest is stopping" : d->err);
+	f = open_memstream(&text, &len);
+	if (!f)
+		return ctl_reply_fail(rep, 1, "out of memory");
+	if (!cpu->id)
+		regs_dump_header(f);
+	regs_dump_all(f, cpu->id, &d->regs, pt_guest_mem_read, &kvm->mem);
+	fclose(f);
+	ctl_reply_printf(rep, "%s", text);
+	free(text);
+	if (rep->truncated)
+		return ctl_reply_fail(rep, 1, "vCPU %d: its dump is over %d bytes",
+				      cpu->id, CTL_MAX_REPLY);
+	return ctl_reply_flush(rep) < 0 ?
+		ctl_reply_fail(rep, 1, "the client left") : 0;
+}
+
+/*
+ * The vCPUs are parked for the dump, unless they were already (`lkvm
+ * pause`: they stay so); the devices run on.
+ */
+static int debug_dump(struct kvm *kvm, struct ctl_reply *rep)
+{
+	struct dump_cpu *d = malloc(sizeof(*d));
+	int i, ret, paused;
+
+	if (!d)
+		return ctl_reply_fail(rep, 1, "out of memory");
+	paused = kvm_cpus_pause(kvm);
+	if (paused < 0 && paused != -EALREADY) {
+		free(d);
+		return ctl_reply_fail(rep, 1, "guest '%s' is stopping or resetting: no dump",
+				      kvm->ctl->name);
+	}
+	for (i = 0, ret = 0; i < kvm->nr_cpus && !ret; i++)
+		ret = dump_cpu(kvm, kvm->cpus[i], d, rep);
+	if (!paused)
+		kvm_cpus_resume(kvm);
+	free(d);
+	return ret;
+}
+
+/* A magic SysRq: a break then the key on the UART the console is on. */
+static int debug_sysrq(struct kvm *kvm, const char *key, struct ctl_reply *rep)
+{
+	int ret;
+
+	if (strlen(key) != 1)
+		return ctl_reply_fail(rep, 1, "--sysrq '%s': one character (h: help)",
+				      key);
+	ret = serial_sysrq(kvm, key[0]);
+	if (ret == -ENODEV)
+		return ctl_reply_fail(rep, 1, "--sysrq: guest '%s' has no serial console (--console virtio: hvc has no break; use /proc/sysrq-trigger in the guest)",
+				      kvm->ctl->name);
+	if (ret < 0)
+		return ctl_reply_fail(rep, 1, "--sysrq: the UART is busy (a break not yet read by the guest, or its input full): try again");
+	ctl_reply_printf(rep, "sent SysRq '%c' to guest '%s' (a break on ttyS0)\n",
+			 key[0], kvm->ctl->name);
+	return 0;
+}
+
+/*
+ * "debug --dump", "debug --sysrq KEY", "debug --nmi VCPU": one option per
+ * request (the client sends one).
+ */
+static int cmd_debug(struct kvm *kvm, const struct ctl_request *req,
+		     struct ctl_reply *rep)
+{
+	const char *opt = req->argc ? req->argv[0] : "";
+
+	if (!strcmp(opt, "--dump") && req->argc == 1)
+		return debug_dump(kvm, rep);
+	if (!strcmp(opt, "--sysrq") && req->argc == 2)
+		return debug_sysrq(kvm, req->argv[1], rep);
+	if (!strcmp(opt, "--nmi") && req->argc == 2)
+		return ctl_reply_fail(rep, 1, "--nmi: arm64 KVM cannot inject an NMI (a guest's pseudo-NMI is a GICv3 interrupt priority it sets itself); try --sysrq l or --dump");
+	return ctl_reply_fail(rep, 1, "debug: give --dump, --sysrq KEY or --nmi VCPU");
+}
+
+/*
+ * One line each; new commands join here. The handlers run on the
+ * control thread: the vCPUs' registers are read through
  * kvm_cpu_run_parked() (lkvm/kvm-cpu.h), never from here.
  */
 const struct ctl_command ctl_commands[] = {
@@ -232,6 +346,7 @@ const struct ctl_command ctl_commands[] = {
 	{ "resume",	cmd_resume },
 	{ "stat",	cmd_stat },	/* every device's counters; --memory */
 	{ "balloon",	cmd_balloon },	/* --inflate|--deflate SIZE */
+	{ "debug",	cmd_debug },	/* --dump, --sysrq KEY, --nmi VCPU */
 };
 const size_t ctl_nr_commands = ARRAY_SIZE(ctl_commands);
 
@@ -245,6 +360,22 @@ static bool peer_allowed(struct ctl_server *s, int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
 		return false;
 	return cred.uid == geteuid() || cred.uid == 0;
+}
+
+struct part_ctx {
+	struct ctl_server *s;
+	int fd;
+};
+
+/* A part of a long reply (ctl_reply_flush()), as it is ready. */
+static int send_part(struct ctl_reply *rep, void *opaque)
+{
+	struct part_ctx *p = opaque;
+	ssize_t n = ctl_part_encode(p->s->buf, sizeof(p->s->buf), rep);
+
+	if (n < 0 || send(p->fd, p->s->buf, n, MSG_NOSIGNAL) != n)
+		return -EPIPE;
+	return 0;
 }
 
 static void send_reply(struct ctl_server *s, int fd)
@@ -278,9 +409,14 @@ static void serve_client(struct ctl_server *s, int fd)
 				    s->path, err);
 		ctl_reply_fail(&s->rep, 1, "bad request: %s", err);
 	} else {
+		struct part_ctx part = { .s = s, .fd = fd };
+
 		pr_debug("control: %s", s->req.cmd);
+		s->rep.flush = send_part;
+		s->rep.flush_opaque = &part;
 		ctl_dispatch(ctl_commands, ctl_nr_commands, s->kvm, &s->req,
 			     &s->rep);
+		s->rep.flush = NULL;
 	}
 	send_reply(s, fd);
 }

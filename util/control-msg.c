@@ -57,8 +57,8 @@ int ctl_hdr_parse(const u8 *buf, size_t len, enum ctl_kind kind, u32 *payload,
 			version, CTL_VERSION);
 		return -EPROTONOSUPPORT;
 	}
-	got = buf[6] | buf[7] << 8;
-	if (got != kind) {
+	got = ctl_hdr_kind(buf);
+	if (got != kind && !(kind == CTL_KIND_REPLY && got == CTL_KIND_PART)) {
 		set_err(err, errlen, "a message of kind %u where %d was expected",
 			got, kind);
 		return -EPROTO;
@@ -70,6 +70,11 @@ int ctl_hdr_parse(const u8 *buf, size_t len, enum ctl_kind kind, u32 *payload,
 		return -EMSGSIZE;
 	}
 	return 0;
+}
+
+enum ctl_kind ctl_hdr_kind(const u8 *buf)
+{
+	return buf[6] | buf[7] << 8;
 }
 
 void ctl_hdr_put(u8 *buf, enum ctl_kind kind, u32 payload)
@@ -197,6 +202,20 @@ int ctl_reply_parse(const u8 *payload, size_t len, struct ctl_reply *rep,
 	return 0;
 }
 
+int ctl_part_parse(const u8 *payload, size_t len, struct ctl_reply *rep,
+		   char *err, size_t errlen)
+{
+	ctl_reply_init(rep);
+	if (len > CTL_MAX_REPLY - 4 || !text_ok(payload, len)) {
+		set_err(err, errlen, "bad reply part (%zu bytes)", len);
+		return -EBADMSG;
+	}
+	rep->len = len;
+	memcpy(rep->text, payload, len);
+	rep->text[len] = '\0';
+	return 0;
+}
+
 ssize_t ctl_reply_encode(u8 *buf, size_t size, const struct ctl_reply *rep)
 {
 	size_t n = CTL_HDR_SIZE + 4 + rep->len;
@@ -207,6 +226,30 @@ ssize_t ctl_reply_encode(u8 *buf, size_t size, const struct ctl_reply *rep)
 	put_le32(buf + CTL_HDR_SIZE, (u32)rep->status);
 	memcpy(buf + CTL_HDR_SIZE + 4, rep->text, rep->len);
 	return n;
+}
+
+ssize_t ctl_part_encode(u8 *buf, size_t size, const struct ctl_reply *rep)
+{
+	size_t n = CTL_HDR_SIZE + rep->len;
+
+	if (n > size || rep->len > CTL_MAX_REPLY - 4)
+		return -EMSGSIZE;
+	ctl_hdr_put(buf, CTL_KIND_PART, rep->len);
+	memcpy(buf + CTL_HDR_SIZE, rep->text, rep->len);
+	return n;
+}
+
+int ctl_reply_flush(struct ctl_reply *rep)
+{
+	int ret;
+
+	if (!rep->flush || !rep->len)
+		return 0;
+	ret = rep->flush(rep, rep->flush_opaque);
+	rep->len = 0;
+	rep->truncated = false;
+	rep->text[0] = '\0';
+	return ret;
 }
 
 void ctl_reply_init(struct ctl_reply *rep)

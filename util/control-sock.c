@@ -256,8 +256,10 @@ static int recv_full(int fd, u8 *buf, size_t len, int timeout_ms)
 	return 0;
 }
 
-ssize_t ctl_recv(int fd, enum ctl_kind kind, u8 *buf, size_t size,
-		 int timeout_ms, char *err, size_t errlen)
+/* ctl_recv(), with the kind read (a part where a reply was expected). */
+static ssize_t recv_msg(int fd, enum ctl_kind kind, enum ctl_kind *got,
+			u8 *buf, size_t size, int timeout_ms, char *err,
+			size_t errlen)
 {
 	u32 len;
 	int ret;
@@ -269,6 +271,7 @@ ssize_t ctl_recv(int fd, enum ctl_kind kind, u8 *buf, size_t size,
 		set_err(err, errlen, "no message: %s", strerror(-ret));
 	if (ret < 0)
 		return ret;
+	*got = ctl_hdr_kind(buf);
 	if (len > size) {
 		set_err(err, errlen, "message of %u bytes, over %zu", len, size);
 		return -EMSGSIZE;
@@ -279,6 +282,37 @@ ssize_t ctl_recv(int fd, enum ctl_kind kind, u8 *buf, size_t size,
 		return ret;
 	}
 	return len;
+}
+
+ssize_t ctl_recv(int fd, enum ctl_kind kind, u8 *buf, size_t size,
+		 int timeout_ms, char *err, size_t errlen)
+{
+	enum ctl_kind got;
+
+	return recv_msg(fd, kind, &got, buf, size, timeout_ms, err, errlen);
+}
+
+/*
+ * The reply, after its parts: each part goes to rep->flush (or, without
+ * one, is dropped but for the last text: the reply's).
+ */
+static ssize_t recv_reply(int fd, u8 *buf, size_t size, struct ctl_reply *rep,
+			  char *err, size_t errlen)
+{
+	enum ctl_kind got;
+	ssize_t n;
+
+	for (;;) {
+		n = recv_msg(fd, CTL_KIND_REPLY, &got, buf, size,
+			     CTL_IO_TIMEOUT_MS, err, errlen);
+		if (n < 0 || got == CTL_KIND_REPLY)
+			return n < 0 ? n : ctl_reply_parse(buf, n, rep, err, errlen);
+		n = ctl_part_parse(buf, n, rep, err, errlen);
+		if (n < 0)
+			return n;
+		if (rep->flush)
+			rep->flush(rep, rep->flush_opaque);
+	}
 }
 
 static int send_failed(char *err, size_t errlen)
@@ -309,10 +343,7 @@ static int call_fd(int fd, const char *cmd, const char *const *argv,
 	else if (send(fd, buf, n, MSG_NOSIGNAL) != n)
 		n = send_failed(err, errlen);
 	else
-		n = ctl_recv(fd, CTL_KIND_REPLY, buf, size, CTL_IO_TIMEOUT_MS, err,
-			     errlen);
-	if (n >= 0)
-		n = ctl_reply_parse(buf, n, rep, err, errlen);
+		n = recv_reply(fd, buf, size, rep, err, errlen);
 	free(buf);
 	return n < 0 ? n : 0;
 }
@@ -505,6 +536,7 @@ static int client_one(const char *prog, const char *name, const char *cmd,
 
 	if (!rep)
 		return LKVM_EXIT_ERROR;
+	rep->flush = NULL;
 	ret = ctl_call(name, cmd, cl->args, cl->nargs, rep, err, sizeof(err));
 	if (all && (ret == -ENOENT || ret == -ECONNREFUSED)) {
 		free(rep);

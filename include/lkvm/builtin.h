@@ -24,6 +24,8 @@ int cmd_stat(int argc, char **argv);
 void cmd_stat_help(void);
 int cmd_balloon(int argc, char **argv);
 void cmd_balloon_help(void);
+int cmd_debug(int argc, char **argv);
+void cmd_debug_help(void);
 /*
  * Build the seccomp filters (unless --no-seccomp) before the VM's threads
  * start; a forbidden call exits @exit_status. 0, or -1 (said why).

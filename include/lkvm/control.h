@@ -6,13 +6,17 @@
  * The control plane: every `lkvm run` / `lkvm sandbox` serves a Unix
  * socket ~/.lkvm/NAME.sock (folder 0700, socket 0600) on which the
  * instance commands (`lkvm list`, `stop`, `pause`, `resume`, `stat`...)
- * send one request and read one reply per connection.
+ * send one request and read one reply (maybe in parts) per connection.
  *
  * A message is a 12-byte header, little-endian:
  *
- *	u32 magic "LKVC"   u16 version (1)   u16 kind   u32 payload length
+ *	u32 magic "LKVC"   u16 version (2)   u16 kind   u32 payload length
  *
- * then the payload. A request's payload is the command name and its
+ * then the payload. A reply may come in parts: zero or more messages of
+ * kind CTL_KIND_PART (the text only, each at most CTL_MAX_REPLY bytes)
+ * before the reply itself, so that a long answer (`lkvm debug --dump` of
+ * many vCPUs with 2048-bit SVE, ~25 KiB each) is not cut at the limit;
+ * version 2 added them. A request's payload is the command name and its
  * arguments, each NUL-terminated ("stat\0--memory\0"); a reply's is an
  * s32 status (0: done, else the command failed and the text says why)
  * and the text (printable, tabs and newlines; no NUL). A request holds at
@@ -33,7 +37,7 @@
 struct kvm;
 
 #define CTL_MAGIC		0x43564b4cU	/* "LKVC" */
-#define CTL_VERSION		1
+#define CTL_VERSION		2
 #define CTL_HDR_SIZE		12
 #define CTL_MAX_REQUEST		4096
 #define CTL_MAX_ARGS		16
@@ -46,6 +50,7 @@ struct kvm;
 enum ctl_kind {
 	CTL_KIND_REQUEST = 1,
 	CTL_KIND_REPLY = 2,
+	CTL_KIND_PART = 3,	/* a reply's text before the reply */
 };
 
 /* A parsed request; the strings point into data. */
@@ -61,6 +66,12 @@ struct ctl_reply {
 	int status;
 	size_t len;
 	bool truncated;
+	/*
+	 * A part of the reply is complete (ctl_reply_flush()): the server
+	 * sends it, a client prints it; NULL: the text only accumulates.
+	 */
+	int (*flush)(struct ctl_reply *rep, void *opaque);
+	void *flush_opaque;
 	char text[CTL_MAX_REPLY - 4 + 1];
 };
 
@@ -79,13 +90,15 @@ struct ctl_command {
 
 /*
  * Check a header (@len bytes at @buf): 0 with the payload's length in
- * *@payload, -EAGAIN if fewer than CTL_HDR_SIZE bytes, -EPROTO (bad
+ * *@payload (a CTL_KIND_PART passes where a reply is expected: the
+ * caller tells them apart by ctl_hdr_kind()), -EAGAIN if fewer than CTL_HDR_SIZE bytes, -EPROTO (bad
  * magic or kind), -EPROTONOSUPPORT (version) or -EMSGSIZE (over the
  * kind's limit), with @err saying which.
  */
 int ctl_hdr_parse(const u8 *buf, size_t len, enum ctl_kind kind, u32 *payload,
 		  char *err, size_t errlen);
 void ctl_hdr_put(u8 *buf, enum ctl_kind kind, u32 payload);
+enum ctl_kind ctl_hdr_kind(const u8 *buf);
 /* A request's payload into @req: 0, or -EBADMSG / -E2BIG with @err. */
 int ctl_request_parse(const u8 *payload, size_t len, struct ctl_request *req,
 		      char *err, size_t errlen);
@@ -94,9 +107,19 @@ ssize_t ctl_request_encode(u8 *buf, size_t size, const char *cmd,
 			   const char *const *argv, unsigned int argc);
 int ctl_reply_parse(const u8 *payload, size_t len, struct ctl_reply *rep,
 		    char *err, size_t errlen);
+/* A part's payload: its text into @rep (status 0); 0 or -EBADMSG. */
+int ctl_part_parse(const u8 *payload, size_t len, struct ctl_reply *rep,
+		   char *err, size_t errlen);
 /* A whole reply message into @buf (at least CTL_HDR_SIZE + 4 + rep->len). */
 ssize_t ctl_reply_encode(u8 *buf, size_t size, const struct ctl_reply *rep);
 void ctl_reply_init(struct ctl_reply *rep);
+/*
+ * Hand the text so far to rep->flush (then empty it); 0 without one, or
+ * what it returned.
+ */
+int ctl_reply_flush(struct ctl_reply *rep);
+/* A part message of the text of @rep into @buf; its length or -EMSGSIZE. */
+ssize_t ctl_part_encode(u8 *buf, size_t size, const struct ctl_reply *rep);
 /* Append to the text; what does not fit is cut and rep->truncated set. */
 void ctl_reply_printf(struct ctl_reply *rep, const char *fmt, ...) __printf(2, 3);
 /* Set the status and a one-line reason; returns @status (for handlers). */
@@ -173,7 +196,8 @@ ssize_t ctl_recv(int fd, enum ctl_kind kind, u8 *buf, size_t size,
 		 int timeout_ms, char *err, size_t errlen);
 /*
  * The client's call: connect to @name, send @cmd with its arguments and
- * read the reply into @rep. 0 (rep->status tells how the command went),
+ * read the reply into @rep (the parts of a long one each handed to
+ * rep->flush, which the caller sets or NULLs). 0 (rep->status tells how the command went),
  * or -errno with @err set (no such instance, refused, bad reply...).
  */
 int ctl_call(const char *name, const char *cmd, const char *const *argv,

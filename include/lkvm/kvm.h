@@ -28,6 +28,7 @@ struct console_out;
 struct cpu_features;
 struct ctl_server;
 struct vballoon;
+struct serial_dev;
 
 enum console_type {
 	CONSOLE_SERIAL,
@@ -180,6 +181,7 @@ struct kvm {
 	struct cpu_features *feat;	/* arm64/cpu-features.c */
 	struct ctl_server *ctl;		/* kvm/control.c */
 	struct vballoon *balloon;	/* virtio/balloon.c, with --balloon */
+	struct serial_dev *serial;	/* hw/serial.c: `lkvm debug --sysrq` */
 
 	struct kvm_stop stop;
 	struct kvm_pause pause;

@@ -45,6 +45,14 @@ static void reply(const u8 *msg, size_t len)
 	if (ctl_hdr_parse(msg, len, CTL_KIND_REPLY, &plen, err, sizeof(err)) < 0 ||
 	    plen > len - CTL_HDR_SIZE)
 		return;
+	/* a part of a long reply (a dump): text only */
+	if (ctl_hdr_kind(msg) == CTL_KIND_PART) {
+		if (ctl_part_parse(msg + CTL_HDR_SIZE, plen, &rep, err,
+				   sizeof(err)) == 0 &&
+		    (rep.len != plen || strlen(rep.text) != rep.len))
+			abort();
+		return;
+	}
 	if (ctl_reply_parse(msg + CTL_HDR_SIZE, plen, &rep, err, sizeof(err)) < 0)
 		return;
 	if (rep.len != plen - 4 || strlen(rep.text) != rep.len)

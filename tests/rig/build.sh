@@ -246,8 +246,9 @@ fi
 
 # the benchmark's boot-time probe, the terminal probe, the --pmu cases'
 # counter check, the control cases' other user, both ends of the vsock
-# cases (static)
-for probe in bench-run pty-run blk-bench dns-answer perf-cycles run-as vsock-echo; do
+# cases, the debug cases' V-register marker (static)
+for probe in bench-run pty-run blk-bench dns-answer perf-cycles run-as vsock-echo \
+	neon-mark; do
 	if newer "$SHARE/bin/$probe" "$ROOT/tests/rig/$probe.c"; then
 		libs=""
 		[ "$probe" = blk-bench ] && libs=-luring
@@ -307,7 +308,8 @@ GUEST_INIT=$(cat <<'EOF'
 # dumpvda (image format probing, see there), pagesize (its kernel's page
 # size), tick (a numbered line with the uptime five times a second,
 # until stopped), vsock (answers one AF_VSOCK connection), balloon (frees
-# memory for free page reporting).
+# memory for free page reporting), neontick (SysRq on, neon-mark spinning
+# with its pattern in V0-V7, then tick).
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin HOME=/root
 mount -t proc proc /proc
@@ -336,7 +338,12 @@ cpus=$(grep -c '^processor' /proc/cpuinfo)
 echo "GUEST-INIT-OK cpus=$cpus test=$test"
 echo "GUEST-ARCH $(uname -m)"
 case "$test" in
-tick)
+neontick|tick)
+	if [ "$test" = neontick ]; then
+		echo 1 >/proc/sys/kernel/sysrq
+		neon-mark &
+		echo "GUEST-NEON-MARK pid=$!"
+	fi
 	i=0
 	while :; do
 		i=$((i + 1))
@@ -628,7 +635,7 @@ EOF
 }
 GUEST_INITRD=$SHARE/guest/initrd.img
 build_guest_initrd "$GUEST_INITRD" "$BB" "$SHARE/bin/blk-bench" \
-	"$SHARE/bin/vsock-echo"
+	"$SHARE/bin/vsock-echo" "$SHARE/bin/neon-mark"
 
 # the other page sizes' kernels: guest/Image-16k with guest/initrd-16k.img
 # (its modules), ... and host-initrd-16k.img for the n1-16k config

@@ -2351,6 +2351,111 @@ expect_out '^  balloon  *inflate or deflate'
 expect_out 'CTL-EXIT nb 0'
 run_case balloon-ctl-refused 0 balloon_refused
 
+# ---------------------------------------------------------------- lkvm debug
+# lkvm debug --dump, --sysrq, --nmi against a 2-vCPU guest that runs
+# neon-mark (V0-V7 hold bytes 0xa0+n: tests/rig/neon-mark.c) beside its
+# ticks, with SysRq on (lkvm.test=neontick); the control cases' helpers.
+
+# dbg_guest NAME CPUS ACTION [options]: in a fresh $HOME, once it ticked
+dbg_guest() {
+	rm -rf "$HOME" && mkdir -p "$HOME" || return 99
+	: >"$RES/.ctl-$1.out"
+	_dg=$1
+	shift
+	guest "$@" --name "$_dg" >"$RES/.ctl-$_dg.out" 2>&1 &
+	eval "_ctlpid_$_dg=\$!"
+	ctl_wait "$RES/.ctl-$_dg.out" 'GUEST-TICK 3' || return 99
+}
+
+dbg_lifecycle() (
+	export HOME=$CTL_HOME
+	dbg_guest d 2 neontick || return 99
+	lkvm debug --name d --dump >"$RES/.dbg-dump"
+	echo "DBG-DUMP-EXIT $?"
+	head -n 1 "$RES/.dbg-dump"
+	grep -E '^cpu[01] (pc|pstate|v0|v7|stack-end) ' "$RES/.dbg-dump"
+	echo "DBG-PCS $(grep -c '^cpu[01] pc 0x[0-9a-f]\{16\}$' "$RES/.dbg-dump")"
+	grep -q '^cpu[01] v7 0xa7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7$' "$RES/.dbg-dump" &&
+		grep -q '^cpu[01] v0 0xa0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0$' "$RES/.dbg-dump" &&
+		echo DBG-V-MARKED
+	ctl_ticking d && echo DBG-TICKS-AFTER-DUMP
+	lkvm pause --name d
+	lkvm debug --name d --dump | grep -c '^cpu[01] pc ' | sed 's/^/DBG-PAUSED-PCS /'
+	lkvm list | grep -q '  d  *paused' && echo DBG-STAYS-PAUSED
+	lkvm resume --name d
+	lkvm debug --name d --sysrq h
+	ctl_wait "$RES/.ctl-d.out" 'sysrq: HELP' && echo DBG-SYSRQ-HELP
+	lkvm debug --name d --nmi 0
+	echo "DBG-NMI $?"
+	lkvm debug --name d --sysrq hx
+	echo "DBG-SYSRQ-BAD $?"
+	lkvm debug --name d
+	echo "DBG-NO-ACTION $?"
+	lkvm help debug | head -n 1
+	lkvm help | grep '^  debug '
+	lkvm stop --name d
+	ctl_exit d
+)
+expect_out 'DBG-DUMP-EXIT 0'
+expect_out '^# lkvm register dump v1$'
+expect_out '^cpu1 pstate 0x'
+expect_out 'DBG-PCS 2'
+expect_out 'DBG-V-MARKED'
+expect_out 'DBG-TICKS-AFTER-DUMP'
+expect_out 'DBG-PAUSED-PCS 2'
+expect_out 'DBG-STAYS-PAUSED'
+expect_out "sent SysRq 'h' to guest 'd'"
+expect_out 'DBG-SYSRQ-HELP'
+expect_out 'DBG-NMI 1'
+expect_out 'DBG-SYSRQ-BAD 1'
+expect_out 'DBG-NO-ACTION 2'
+expect_out '^usage: lkvm debug -n|--name NAME (-d|--dump | -s|--sysrq KEY | -m|--nmi VCPU)$'
+expect_out '^  debug  *dump a guest'"'"'s registers, send it a SysRq$'
+expect_out 'CTL-EXIT d 0'
+expect_err_lines 3
+run_case debug-lifecycle 0 dbg_lifecycle
+
+# with SVE (max-gicv3: 512-bit vectors): Z, P, FFR at that length, V0-V7
+# still the marker (the low 128 bits of Z0-Z7); the guest runs on. Named
+# cpufeat-* so that a 'debug-*' glob (which runs anywhere) leaves it out.
+dbg_sve() (
+	export HOME=$CTL_HOME
+	dbg_guest s 2 neontick || return 99
+	lkvm debug --name s --dump >"$RES/.dbg-dump"
+	echo "DBG-DUMP-EXIT $?"
+	grep -E '^cpu[01] (sve_vl|v7|z7|p0|ffr) ' "$RES/.dbg-dump"
+	echo "DBG-SVE-VL $(grep -c '^cpu[01] sve_vl 512$' "$RES/.dbg-dump")"
+	echo "DBG-Z31 $(grep -c '^cpu[01] z31 0x[0-9a-f]\{128\}$' "$RES/.dbg-dump")"
+	grep -q '^cpu[01] v7 0xa7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7$' "$RES/.dbg-dump" &&
+		echo DBG-V-MARKED
+	ctl_ticking s && echo DBG-TICKS-AFTER-DUMP
+	lkvm stop --name s
+	ctl_exit s
+)
+scope max-gicv3
+expect_out 'DBG-DUMP-EXIT 0'
+expect_out 'DBG-SVE-VL 2'
+expect_out 'DBG-Z31 2'
+expect_out 'DBG-V-MARKED'
+expect_out 'DBG-TICKS-AFTER-DUMP'
+expect_out 'CTL-EXIT s 0'
+expect_err_lines 0
+run_case cpufeat-sve-debug-dump 0 dbg_sve
+
+# --console virtio: hvc has no break, --sysrq is refused in one line
+dbg_hvc() (
+	export HOME=$CTL_HOME
+	dbg_guest h 1 tick --console virtio || return 99
+	lkvm debug --name h --sysrq h
+	echo "DBG-HVC-SYSRQ $?"
+	lkvm stop --name h
+	ctl_exit h
+)
+expect_out 'DBG-HVC-SYSRQ 1'
+expect_out 'CTL-EXIT h 0'
+expect_err_lines 1
+run_case debug-sysrq-hvc 0 dbg_hvc
+
 if ! live; then
 	echo "# $CONFIG: $n cases"
 	exit 0

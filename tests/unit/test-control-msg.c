@@ -48,10 +48,17 @@ static void test_header(void **state)
 				       sizeof(err)), -EPROTO);
 	assert_non_null(strstr(err, "bad magic"));
 	/* wrong version */
-	put_hdr(b, CTL_MAGIC, 2, CTL_KIND_REQUEST, 4);
+	put_hdr(b, CTL_MAGIC, 1, CTL_KIND_REQUEST, 4);
 	assert_int_equal(ctl_hdr_parse(b, sizeof(b), CTL_KIND_REQUEST, &len, err,
 				       sizeof(err)), -EPROTONOSUPPORT);
-	assert_string_equal(err, "protocol version 2, this lkvm speaks 1");
+	assert_string_equal(err, "protocol version 1, this lkvm speaks 2");
+	/* a reply's part passes where a reply is expected, not a request */
+	put_hdr(b, CTL_MAGIC, CTL_VERSION, CTL_KIND_PART, 4);
+	assert_int_equal(ctl_hdr_parse(b, sizeof(b), CTL_KIND_REPLY, &len, err,
+				       sizeof(err)), 0);
+	assert_int_equal(ctl_hdr_kind(b), CTL_KIND_PART);
+	assert_int_equal(ctl_hdr_parse(b, sizeof(b), CTL_KIND_REQUEST, &len, err,
+				       sizeof(err)), -EPROTO);
 }
 
 /* The limits are the kind's: a request's is small, a reply's larger. */
@@ -176,6 +183,57 @@ static void test_reply(void **state)
 	/* fail replaces what was there */
 	assert_int_equal(ctl_reply_fail(rep, 1, "no %s", "way"), 1);
 	assert_string_equal(rep->text, "no way");
+	free(b);
+	free(got);
+	free(rep);
+}
+
+static int flushes;
+
+static int count_flush(struct ctl_reply *rep, void *opaque)
+{
+	flushes++;
+	assert_string_equal(rep->text, opaque);
+	return flushes == 2 ? -EPIPE : 0;
+}
+
+/* A long reply's parts: flushed text, their messages, their parsing. */
+static void test_parts(void **state)
+{
+	struct ctl_reply *rep = calloc(1, sizeof(*rep)), *got = malloc(sizeof(*got));
+	u8 *b = malloc(CTL_HDR_SIZE + CTL_MAX_REPLY);
+	ssize_t n;
+	u32 len;
+
+	/* without a flush callback the text stays */
+	ctl_reply_printf(rep, "cpu0 pc 0x1\n");
+	assert_int_equal(ctl_reply_flush(rep), 0);
+	assert_string_equal(rep->text, "cpu0 pc 0x1\n");
+	n = ctl_part_encode(b, CTL_HDR_SIZE + CTL_MAX_REPLY, rep);
+	assert_int_equal(n, CTL_HDR_SIZE + rep->len);
+	assert_int_equal(ctl_hdr_parse(b, n, CTL_KIND_REPLY, &len, err,
+				       sizeof(err)), 0);
+	assert_int_equal(ctl_hdr_kind(b), CTL_KIND_PART);
+	assert_int_equal(ctl_part_parse(b + CTL_HDR_SIZE, len, got, err,
+					sizeof(err)), 0);
+	assert_int_equal(got->status, 0);
+	assert_string_equal(got->text, "cpu0 pc 0x1\n");
+	/* a control byte in a part, a part over the text's room */
+	b[CTL_HDR_SIZE] = 0x1b;
+	assert_int_equal(ctl_part_parse(b + CTL_HDR_SIZE, len, got, err,
+					sizeof(err)), -EBADMSG);
+	assert_int_equal(ctl_part_parse(b + CTL_HDR_SIZE, CTL_MAX_REPLY, got,
+					err, sizeof(err)), -EBADMSG);
+	assert_int_equal(ctl_part_encode(b, 8, rep), -EMSGSIZE);
+	/* with one, each flush hands the text over and empties it */
+	rep->flush = count_flush;
+	rep->flush_opaque = "cpu0 pc 0x1\n";
+	assert_int_equal(ctl_reply_flush(rep), 0);
+	assert_int_equal(rep->len, 0);
+	assert_int_equal(ctl_reply_flush(rep), 0);	/* empty: no call */
+	assert_int_equal(flushes, 1);
+	ctl_reply_printf(rep, "cpu0 pc 0x1\n");
+	assert_int_equal(ctl_reply_flush(rep), -EPIPE);
 	free(b);
 	free(got);
 	free(rep);
@@ -320,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_request_roundtrip),
 		cmocka_unit_test(test_request_malformed),
 		cmocka_unit_test(test_reply),
+		cmocka_unit_test(test_parts),
 		cmocka_unit_test(test_dispatch),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_balloon_args),

@@ -24,10 +24,18 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+/* The registers come from fake_regs_read() (below), not KVM. */
+#include "lkvm/regs.h"
+static int fake_regs_read(struct lkvm_regs *r, int vcpu_fd, bool el1_aarch32,
+			  char *err, size_t errlen);
+#define regs_read_vcpu fake_regs_read
 #include "../../kvm/control.c"
+#undef regs_read_vcpu
 #include "stubs.h"
 
-#define NR_CPUS	2
+/* 4: with 2048-bit SVE their dump (~21 KiB each) is over CTL_MAX_REPLY */
+#define NR_CPUS	4
+#define FAKE_FD	100
 
 static char home[64], err[512];
 
@@ -143,6 +151,7 @@ static int setup(void **state)
 		vm->cpus[i] = &vm->cpu_mem[i];
 		vm->cpus[i]->kvm = &vm->kvm;
 		vm->cpus[i]->id = i;
+		vm->cpus[i]->fd = FAKE_FD + i;
 		assert_int_equal(pthread_create(&vm->threads[i], NULL, fake_vcpu,
 						vm->cpus[i]), 0);
 	}
@@ -383,7 +392,7 @@ static void test_malformed(void **state)
 	raw_call(vm, msg, CTL_HDR_SIZE + 5);
 	assert_int_equal(vm->rep.status, 1);
 	assert_string_equal(vm->rep.text,
-			    "bad request: protocol version 9, this lkvm speaks 1");
+			    "bad request: protocol version 9, this lkvm speaks 2");
 	/* oversized: refused from its header alone */
 	ctl_hdr_put(msg, CTL_KIND_REQUEST, 1 << 30);
 	raw_call(vm, msg, CTL_HDR_SIZE);
@@ -495,6 +504,142 @@ static void test_no_home(void **state)
 	setenv("HOME", home, 1);
 }
 
+/* ---- lkvm debug ---- */
+
+static int fail_fd = -1;	/* fake_regs_read() fails for this vCPU */
+static pid_t read_tids[NR_CPUS];
+
+static int fake_regs_read(struct lkvm_regs *r, int vcpu_fd, bool el1_aarch32,
+			  char *err, size_t errlen)
+{
+	int id = vcpu_fd - FAKE_FD;
+
+	if (vcpu_fd == fail_fd) {
+		snprintf(err, errlen, "KVM_GET_ONE_REG pc: Invalid argument");
+		return -EINVAL;
+	}
+	memset(r, 0, sizeof(*r));
+	read_tids[id] = gettid();
+	r->pc = 0xffff800008001000ULL + 4 * id;
+	r->pstate = 0x3c5;
+	r->v[7].lo = r->v[7].hi = 0xa7a7a7a7a7a7a7a7ULL;
+	r->sve_vq = REGS_SVE_VQ_MAX;
+	memset(r->z, 0x5a, sizeof(r->z));
+	return 0;
+}
+
+/* The client's side of the parts: all of them, in order. */
+struct dump_out {
+	char *text;
+	size_t len;
+	int parts;
+};
+
+static int collect(struct ctl_reply *rep, void *opaque)
+{
+	struct dump_out *o = opaque;
+
+	o->text = realloc(o->text, o->len + rep->len + 1);
+	assert_non_null(o->text);
+	memcpy(o->text + o->len, rep->text, rep->len + 1);
+	o->len += rep->len;
+	o->parts++;
+	return 0;
+}
+
+static int debug_call(struct vm *vm, struct dump_out *o, const char *opt,
+		      const char *arg)
+{
+	const char *argv[] = { opt, arg };
+
+	memset(o, 0, sizeof(*o));
+	vm->rep.flush = collect;
+	vm->rep.flush_opaque = o;
+	assert_int_equal(ctl_call("web", "debug", argv, arg ? 2 : 1, &vm->rep,
+				  err, sizeof(err)), 0);
+	vm->rep.flush = NULL;
+	return vm->rep.status;
+}
+
+static int count_lines(const char *text, const char *prefix)
+{
+	int n = 0;
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)
+		n += !strncmp(p, prefix, strlen(prefix));
+	return n;
+}
+
+/* Every vCPU, read on its own thread, in one part each, past 64 KiB. */
+static void test_debug_dump(void **state)
+{
+	struct vm *vm = *state;
+	struct dump_out o;
+	char line[80];
+	int i;
+
+	assert_int_equal(debug_call(vm, &o, "--dump", NULL), 0);
+	assert_int_equal(o.parts, NR_CPUS);
+	assert_true(o.len > CTL_MAX_REPLY);
+	assert_string_equal(vm->rep.text, "");
+	assert_int_equal(count_lines(o.text, "# lkvm register dump v1"), 1);
+	for (i = 0; i < NR_CPUS; i++) {
+		snprintf(line, sizeof(line), "cpu%d pc 0xffff80000800100%x\n", i,
+			 4 * i);
+		assert_non_null(strstr(o.text, line));
+		snprintf(line, sizeof(line),
+			 "cpu%d v7 0xa7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7\n", i);
+		assert_non_null(strstr(o.text, line));
+		assert_int_equal(read_tids[i], vm->tids[i]);
+	}
+	assert_int_equal(count_lines(o.text, "cpu3 z31 0x5a5a"), 1);
+	/* the vCPUs run again; the devices were never held */
+	assert_false(kvm_cpus_paused(&vm->kvm));
+	assert_int_equal(vm->dev.pauses, 0);
+	free(o.text);
+}
+
+/* A guest the user paused stays paused; a failed read says which vCPU. */
+static void test_debug_dump_paused(void **state)
+{
+	struct vm *vm = *state;
+	struct dump_out o;
+
+	call(vm, "pause");
+	assert_int_equal(debug_call(vm, &o, "--dump", NULL), 0);
+	assert_int_equal(o.parts, NR_CPUS);
+	assert_true(kvm_cpus_paused(&vm->kvm));
+	free(o.text);
+	fail_fd = FAKE_FD + 2;
+	assert_int_equal(debug_call(vm, &o, "--dump", NULL), 1);
+	fail_fd = -1;
+	assert_int_equal(o.parts, 2);
+	assert_string_equal(vm->rep.text,
+			    "vCPU 2: cannot read its registers: KVM_GET_ONE_REG pc: Invalid argument");
+	assert_true(kvm_cpus_paused(&vm->kvm));
+	free(o.text);
+	call(vm, "resume");
+	assert_false(kvm_cpus_paused(&vm->kvm));
+}
+
+/* --sysrq without a serial console, --nmi, bad arguments: one line each */
+static void test_debug_refused(void **state)
+{
+	struct vm *vm = *state;
+	struct dump_out o;
+
+	assert_int_equal(debug_call(vm, &o, "--sysrq", "h"), 1);
+	assert_non_null(strstr(vm->rep.text, "has no serial console (--console virtio: hvc has no break"));
+	assert_int_equal(debug_call(vm, &o, "--sysrq", "hh"), 1);
+	assert_string_equal(vm->rep.text, "--sysrq 'hh': one character (h: help)");
+	assert_int_equal(debug_call(vm, &o, "--nmi", "0"), 1);
+	assert_non_null(strstr(vm->rep.text, "--nmi: arm64 KVM cannot inject an NMI"));
+	assert_int_equal(debug_call(vm, &o, "--dance", NULL), 1);
+	assert_string_equal(vm->rep.text, "debug: give --dump, --sysrq KEY or --nmi VCPU");
+	assert_int_equal(debug_call(vm, &o, "--dump", "x"), 1);
+	assert_int_equal(o.parts, 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -507,6 +652,9 @@ int main(void)
 		T(test_balloon),
 		T(test_stat_memory),
 		T(test_no_balloon),
+		T(test_debug_dump),
+		T(test_debug_dump_paused),
+		T(test_debug_refused),
 		T(test_malformed),
 		T(test_namesake_and_stop),
 		T(test_default_name),

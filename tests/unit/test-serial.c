@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <libfdt.h>
 #include <linux/serial_reg.h>
 #include <pthread.h>
@@ -193,6 +194,53 @@ static void test_receive(void **state)
 	assert_int_equal(u->irq, 1);
 	assert_int_equal(rd(u, UART_RX), 'd');
 	assert_int_equal(u->irq, 0);
+}
+
+/*
+ * A break (lkvm debug --sysrq): a NUL with LSR.BI when it reaches the top
+ * of the FIFO, after what was there, then the key; Linux's 8250 driver
+ * reads LSR then RX per character, as here.
+ */
+static void test_break(void **state)
+{
+	struct uart *u = *state;
+
+	wr(u, UART_IER, UART_IER_RDI | UART_IER_RLSI);
+	assert_int_equal(serial8250_receive(&u->s, (const u8 *)"x", 1), 1);
+	assert_int_equal(serial8250_break(&u->s, 'h'), 0);
+	/* one break at a time, until the guest read it */
+	assert_int_equal(serial8250_break(&u->s, 'h'), -EBUSY);
+	assert_int_equal(rd(u, UART_LSR) & (UART_LSR_BI | UART_LSR_DR),
+			 UART_LSR_DR);
+	assert_int_equal(rd(u, UART_RX), 'x');
+	/* the break's NUL on top: a line status interrupt, BI with DR */
+	assert_int_equal(rd(u, UART_IIR) & UART_IIR_ID, UART_IIR_RLSI);
+	assert_int_equal(rd(u, UART_LSR) & (UART_LSR_BI | UART_LSR_DR),
+			 UART_LSR_BI | UART_LSR_DR);
+	assert_int_equal(rd(u, UART_RX), 0);
+	assert_int_equal(rd(u, UART_LSR) & (UART_LSR_BI | UART_LSR_DR),
+			 UART_LSR_DR);
+	assert_int_equal(rd(u, UART_RX), 'h');
+	assert_int_equal(u->irq, 0);
+	/* read: another may come; none in loopback, none after a reset */
+	assert_int_equal(serial8250_break(&u->s, 'b'), 0);
+	serial8250_reset(&u->s);
+	assert_int_equal(rd(u, UART_LSR) & (UART_LSR_BI | UART_LSR_DR), 0);
+	wr(u, UART_MCR, UART_MCR_LOOP);
+	assert_int_equal(serial8250_break(&u->s, 'h'), -EBUSY);
+}
+
+/* A full FIFO has no room for the break and its key. */
+static void test_break_full(void **state)
+{
+	struct uart *u = *state;
+	static u8 buf[SERIAL_RX_BUF];
+
+	assert_int_equal(serial8250_receive(&u->s, buf, SERIAL_RX_BUF - 1),
+			 SERIAL_RX_BUF - 1);
+	assert_int_equal(serial8250_break(&u->s, 'h'), -EBUSY);
+	rd(u, UART_RX);
+	assert_int_equal(serial8250_break(&u->s, 'h'), 0);
 }
 
 static void test_rx_buffer_full(void **state)
@@ -525,6 +573,12 @@ static void test_glue_serial_console(void **state)
 	assert_int_equal(stub_term_out_len, 1);
 	assert_int_equal(stub_term_out[0], 'Z');
 
+	/* lkvm debug --sysrq: the break and the key reach this UART */
+	assert_int_equal(serial_sysrq(&kvm, 'h'), 0);
+	assert_int_equal(bus_rd(&kvm, UART_LSR) & UART_LSR_BI, UART_LSR_BI);
+	assert_int_equal(bus_rd(&kvm, UART_RX), 0);
+	assert_int_equal(bus_rd(&kvm, UART_RX), 'h');
+
 	build_fdt(&kvm, fdt, sizeof(fdt));
 	/* the UART names itself the guest's console */
 	assert_string_equal(kvm.stdout_path, "/uart@1000000");
@@ -564,7 +618,11 @@ static void test_glue_other_console(void **state)
 	assert_null(stub_console);
 	bus_wr(&kvm, UART_TX, '!');
 	assert_int_equal(stub_term_out_len, 1);
+	/* hvc has no break: no SysRq through the UART either */
+	assert_int_equal(serial_sysrq(&kvm, 'h'), -ENODEV);
 	exit_all(&kvm.init, &kvm);
+	assert_null(kvm.serial);
+	assert_int_equal(serial_sysrq(&kvm, 'h'), -ENODEV);
 	console_watch_free(&kvm);
 	glue_kvm_free(&kvm);
 }
@@ -592,6 +650,8 @@ int main(void)
 		T(test_thr_output),
 		T(test_thre_interrupt),
 		T(test_receive),
+		T(test_break),
+		T(test_break_full),
 		T(test_rx_buffer_full),
 		T(test_bad_accesses),
 		T(test_linux_probe),

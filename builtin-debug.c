@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lkvm debug --name NAME --dump | --sysrq KEY | --nmi VCPU (kvmtool's
+ * spellings: -d, -s, -m): one "debug" request to the guest's control socket
+ * (kvm/control.c serves it). A dump comes back in parts, one per vCPU
+ * (lkvm/control.h), each printed as it arrives, so that no number of
+ * vCPUs or vector length meets the reply limit; the format is the
+ * README's "Register dump format".
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lkvm/builtin.h"
+#include "lkvm/control.h"
+#include "lkvm/options.h"
+
+void cmd_debug_help(void)
+{
+	printf("usage: lkvm debug -n|--name NAME (-d|--dump | -s|--sysrq KEY | -m|--nmi VCPU)\n\n"
+	       "  -d, --dump        every vCPU's registers (x0-x30, PC, PSTATE, system\n"
+	       "                    registers, V0-V31, FPSR/FPCR, SVE Z/P/FFR; AArch32's),\n"
+	       "                    the code at PC and the frame-pointer chain, on this\n"
+	       "                    side (format: README, 'Register dump format'); the\n"
+	       "                    vCPUs pause for it, a paused guest stays paused\n"
+	       "  -s, --sysrq KEY   a magic SysRq: a break then KEY on the guest's serial\n"
+	       "                    console (the guest needs kernel.sysrq; h: help);\n"
+	       "                    refused with --console virtio (hvc has no break)\n"
+	       "  -m, --nmi VCPU    refused: arm64 KVM has no NMI to inject (pseudo-NMI\n"
+	       "                    is the guest's own GICv3 priority masking)\n\n"
+	       "exit status: 0 done, 1 no such guest or it failed (one line says\n"
+	       "why), 2 bad command line\n");
+}
+
+struct debug_args {
+	const char *name;
+	const char *argv[2];
+	unsigned int argc;
+};
+
+static int set_action(struct debug_args *a, const char *opt, const char *arg,
+		      char *err, size_t errlen)
+{
+	if (a->argc) {
+		snprintf(err, errlen, "give one of --dump, --sysrq KEY, --nmi VCPU");
+		return PARSE_ERROR;
+	}
+	a->argv[a->argc++] = opt;
+	if (arg)
+		a->argv[a->argc++] = arg;
+	return PARSE_OK;
+}
+
+static int parse_args(int argc, char **argv, struct debug_args *a, char *err,
+		      size_t errlen)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "dump", no_argument, NULL, 'd' },
+		{ "sysrq", required_argument, NULL, 's' },
+		{ "nmi", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c, ret = PARSE_OK;
+
+	optind = 1;
+	opterr = 0;
+	while (ret == PARSE_OK &&
+	       (c = getopt_long(argc, argv, "n:ds:m:h", opts, NULL)) != -1) {
+		if (c == 'h')
+			return PARSE_HELP;
+		if (c == 'n')
+			a->name = optarg;
+		else if (c == 'd')
+			ret = set_action(a, "--dump", NULL, err, errlen);
+		else if (c == 's')
+			ret = set_action(a, "--sysrq", optarg, err, errlen);
+		else if (c == 'm')
+			ret = set_action(a, "--nmi", optarg, err, errlen);
+		else {
+			snprintf(err, errlen, "unknown option or missing argument '%s'",
+				 argv[optind - 1]);
+			return PARSE_ERROR;
+		}
+	}
+	if (ret != PARSE_OK)
+		return ret;
+	if (optind < argc)
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+	else if (!a->name)
+		snprintf(err, errlen, "give --name NAME");
+	else if (!a->argc)
+		snprintf(err, errlen, "give --dump, --sysrq KEY or --nmi VCPU");
+	else
+		return ctl_name_check(a->name, err, errlen) ? PARSE_ERROR : PARSE_OK;
+	return PARSE_ERROR;
+}
+
+/* Each part of the reply (a vCPU's dump) as it comes. */
+static int print_part(struct ctl_reply *rep, void *opaque)
+{
+	fputs(rep->text, stdout);
+	return 0;
+}
+
+int cmd_debug(int argc, char **argv)
+{
+	struct debug_args a = { 0 };
+	struct ctl_reply *rep;
+	char err[512];
+	int ret;
+
+	switch (parse_args(argc, argv, &a, err, sizeof(err))) {
+	case PARSE_HELP:
+		cmd_debug_help();
+		return 0;
+	case PARSE_ERROR:
+		fprintf(stderr, "lkvm debug: %s (see 'lkvm help debug')\n", err);
+		return LKVM_EXIT_USAGE;
+	}
+	rep = calloc(1, sizeof(*rep));
+	if (!rep)
+		return LKVM_EXIT_ERROR;
+	rep->flush = print_part;
+	ret = ctl_call(a.name, "debug", a.argv, a.argc, rep, err, sizeof(err));
+	if (ret < 0)
+		fprintf(stderr, "lkvm debug: %s\n", err);
+	else if (rep->status)
+		fprintf(stderr, "lkvm debug: %s\n", rep->text);
+	else
+		fputs(rep->text, stdout);
+	ret = ret < 0 || rep->status ? LKVM_EXIT_ERROR : 0;
+	free(rep);
+	return ret;
+}
