@@ -39,12 +39,11 @@ static int set_reg(struct kvm_cpu *cpu, u64 id, u64 val)
 static int aarch32_feature(struct kvm *kvm, struct kvm_vcpu_init *init)
 {
 	char err[256];
-	int cap;
 
 	if (!kvm->cfg.aarch32)
 		return 0;
-	cap = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_EL1_32BIT);
-	if (aarch32_host_check(cap, err, sizeof(err)) < 0) {
+	if (aarch32_host_check(kvm_check_cap(kvm, KVM_CAP_ARM_EL1_32BIT),
+			       err, sizeof(err)) < 0) {
 		pr_err("%s", err);
 		return -ENODEV;
 	}
