@@ -10,6 +10,10 @@
 #   make unit        unit tests only
 #   make fuzz        the libFuzzer targets, FUZZ_TIME seconds each
 #   make deploops    dependency loops between the source files' objects
+#   make docs        build/lkvm.1 (man page) and build/lkvm.bash (completion)
+#   make install     lkvm, its man page and completion under DESTDIR/PREFIX
+#                    (/usr/local); make uninstall removes them
+#   make docs-check  the man page and completion against the option tables
 #   make lkvm-asan   ./lkvm-asan: lkvm under ASan/UBSan (the rig's asan config)
 #   make demo        boot a demo guest inside the emulated arm64 host
 #   make bench       boot benchmarks inside the rig (BENCH="blk net": some parts)
@@ -90,7 +94,9 @@ PORTABLE_SRCS := \
 	hw/rtc.c \
 	term/escape.c \
 	term/watch.c \
-	options.c
+	util/cmdopt.c \
+	options.c \
+	commands.c
 
 # Sources that talk to KVM (arm64 only). Link order is init order within
 # a level (util/init.c): arm/gic.c initialises the vGIC before
@@ -229,19 +235,56 @@ unit-build: $(UNIT_TESTS)
 unit: unit-build
 	tests/run-unit.sh $(UNIT_TESTS)
 
+# ---- the man page, bash completion, make install ----
+# lkvm-doc (native: lkvm may be an arm64 binary) writes the option lists
+# of both from the tables `lkvm help` prints; it links the portable
+# objects, and the unit tests' KVM stubs for what they reach.
+DOC_GEN := $(BUILD)/native/lkvm-doc
+DOCS := $(BUILD)/lkvm.1 $(BUILD)/lkvm.bash
+
+$(DOC_GEN): $(BUILD)/native/scripts/lkvm-doc.o $(BUILD)/native/tests/stubs.o \
+		$(NATIVE_OBJS)
+	$(HOSTCC) $(NATIVE_CFLAGS) -o $@ $^ $(NATIVE_LDLIBS)
+
+$(BUILD)/lkvm.1: docs/lkvm.1.in $(DOC_GEN)
+	$(DOC_GEN) man <$< >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/lkvm.bash: completion/lkvm.bash.in $(DOC_GEN)
+	$(DOC_GEN) bash <$< >$@.tmp && mv $@.tmp $@
+
+docs: $(DOCS)
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+
+install: lkvm $(DOCS)
+	install -D -m 0755 lkvm $(DESTDIR)$(BINDIR)/lkvm
+	install -D -m 0644 $(BUILD)/lkvm.1 $(DESTDIR)$(MANDIR)/man1/lkvm.1
+	install -D -m 0644 $(BUILD)/lkvm.bash $(DESTDIR)$(BASHCOMPDIR)/lkvm
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/lkvm $(DESTDIR)$(MANDIR)/man1/lkvm.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/lkvm
+
+# the man page and completion against the tables, and make install
+docs-check: lkvm $(DOCS)
+	DOC_GEN=$(DOC_GEN) tests/docs.sh
+
 rig: lkvm lkvm-asan
 	tests/rig/build.sh
 
 boot-tests: rig
 	tests/rig/run-tests.sh
 
-check: lkvm lkvm-asan unit-build rig
-	DEPLOOP_OBJS="$(OBJS)" tests/check.sh $(UNIT_TESTS)
+check: lkvm lkvm-asan unit-build $(DOCS) rig
+	DEPLOOP_OBJS="$(OBJS)" DOC_GEN=$(DOC_GEN) tests/check.sh $(UNIT_TESTS)
 
 # the 64K kernel before the rig, which puts it in the share
-check-full: lkvm lkvm-asan unit-build kernel-64k
+check-full: lkvm lkvm-asan unit-build $(DOCS) kernel-64k
 	tests/rig/build.sh
-	DEPLOOP_OBJS="$(OBJS)" RIG_FULL=1 tests/check.sh $(UNIT_TESTS)
+	DEPLOOP_OBJS="$(OBJS)" DOC_GEN=$(DOC_GEN) RIG_FULL=1 tests/check.sh $(UNIT_TESTS)
 
 # Debian ships no arm64 kernel with 64 KiB pages: build one from
 # linux-source-6.1 (cached in build/deps/kernel-64k; the rig's n1-64k
@@ -334,7 +377,7 @@ deploops: $(OBJS)
 
 clean:
 	rm -rf $(BUILD)/arm64 $(BUILD)/arm64-asan $(BUILD)/native $(BUILD)/fuzz \
-		lkvm lkvm-asan
+		$(DOCS) lkvm lkvm-asan
 
 .SECONDARY:
 
@@ -343,4 +386,4 @@ clean:
 	$(patsubst %.o,%.d,$(foreach t,$(FUZZ_TARGETS),$(call fuzz_objs,$(t)))))
 
 .PHONY: all deps kernel-64k unit unit-build rig boot-tests check check-full demo bench \
-	clean fuzz deploops
+	clean fuzz deploops docs install uninstall docs-check

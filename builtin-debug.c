@@ -14,24 +14,23 @@
 #include <string.h>
 
 #include "lkvm/builtin.h"
+#include "lkvm/commands.h"
 #include "lkvm/control.h"
 #include "lkvm/options.h"
 
 void cmd_debug_help(void)
 {
-	printf("usage: lkvm debug -n|--name NAME (-d|--dump | -s|--sysrq KEY | -m|--nmi VCPU)\n\n"
-	       "  -d, --dump        every vCPU's registers (x0-x30, PC, PSTATE, system\n"
-	       "                    registers, V0-V31, FPSR/FPCR, SVE Z/P/FFR; AArch32's),\n"
-	       "                    the code at PC and the frame-pointer chain, on this\n"
-	       "                    side (format: README, 'Register dump format'); the\n"
-	       "                    vCPUs pause for it, a paused guest stays paused\n"
-	       "  -s, --sysrq KEY   a magic SysRq: a break then KEY on the guest's serial\n"
-	       "                    console (the guest needs kernel.sysrq; h: help);\n"
-	       "                    refused with --console virtio (hvc has no break)\n"
-	       "  -m, --nmi VCPU    refused: arm64 KVM has no NMI to inject (pseudo-NMI\n"
-	       "                    is the guest's own GICv3 priority masking)\n\n"
-	       "exit status: 0 done, 1 no such guest or it failed (one line says\n"
-	       "why), 2 bad command line\n");
+	cmd_help_print(stdout, "debug",
+		       "--dump prints every vCPU's registers (x0-x30, PC, PSTATE, system\n"
+		       "registers, V0-V31, FPSR/FPCR, SVE Z/P/FFR; AArch32's), the code at PC\n"
+		       "and the frame-pointer chain, on this side (format: README, 'Register\n"
+		       "dump format'); the vCPUs pause for it, a paused guest stays paused.\n"
+		       "--sysrq sends a break then KEY on the guest's serial console (the\n"
+		       "guest needs kernel.sysrq; h: help); refused with --console virtio\n"
+		       "(hvc has no break). --nmi is refused: arm64 KVM has no NMI to inject\n"
+		       "(pseudo-NMI is the guest's own GICv3 priority masking).",
+		       "0 done, 1 no such guest or it failed (one line says\n"
+		       "why), 2 bad command line");
 }
 
 struct debug_args {
@@ -56,20 +55,16 @@ static int set_action(struct debug_args *a, const char *opt, const char *arg,
 static int parse_args(int argc, char **argv, struct debug_args *a, char *err,
 		      size_t errlen)
 {
-	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "dump", no_argument, NULL, 'd' },
-		{ "sysrq", required_argument, NULL, 's' },
-		{ "nmi", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
+	struct cmd_getopt g;
 	int c, ret = PARSE_OK;
 
-	optind = 1;
-	opterr = 0;
+	/* the options `lkvm help debug` shows (commands.c) */
+	if (cmd_getopt_init(&g, "debug") < 0) {
+		snprintf(err, errlen, "internal error: no options for debug");
+		return PARSE_ERROR;
+	}
 	while (ret == PARSE_OK &&
-	       (c = getopt_long(argc, argv, "n:ds:m:h", opts, NULL)) != -1) {
+	       (c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		if (c == 'h')
 			return PARSE_HELP;
 		if (c == 'n')

@@ -18,16 +18,17 @@
 #include <unistd.h>
 
 #include "lkvm/builtin.h"
+#include "lkvm/commands.h"
 #include "lkvm/control.h"
 #include "lkvm/options.h"
 
 void cmd_list_help(void)
 {
-	printf("usage: lkvm list [-i|--run] [-r|--rootfs]\n\n"
-	       "List your running guests (PID, NAME, STATE running or paused, VCPUS,\n"
-	       "MEMORY), each serving ~/.lkvm/NAME.sock; with --rootfs, the guest\n"
-	       "root folders 'lkvm setup NAME' made in ~/.lkvm.\n\n"
-	       "exit status: 0 done, 1 failed, 2 bad command line\n");
+	cmd_help_print(stdout, "list",
+		       "List your running guests (PID, NAME, STATE running or paused, VCPUS,\n"
+		       "MEMORY), each serving ~/.lkvm/NAME.sock; with --rootfs, the guest\n"
+		       "root folders 'lkvm setup NAME' made in ~/.lkvm.",
+		       "0 done, 1 failed, 2 bad command line");
 }
 
 struct list_ctx {
@@ -116,17 +117,14 @@ static int list_rootfs(void)
 
 int cmd_list(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "run", no_argument, NULL, 'i' },
-		{ "rootfs", no_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
+	struct cmd_getopt g;
 	bool rootfs = false;
 	int c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "irh", opts, NULL)) != -1) {
+	/* the options `lkvm help list` shows (commands.c) */
+	if (cmd_getopt_init(&g, "list") < 0)
+		return LKVM_EXIT_ERROR;
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			cmd_list_help();

@@ -7,16 +7,17 @@
 #include <stdio.h>
 
 #include "lkvm/builtin.h"
+#include "lkvm/commands.h"
 #include "lkvm/control.h"
 
 void cmd_pause_help(void)
 {
-	printf("usage: lkvm pause -n|--name NAME | -a|--all\n\n"
-	       "Pause the guest NAME (or every guest of yours): its vCPUs are parked\n"
-	       "outside the guest, its devices take no new requests and its clock\n"
-	       "stops until 'lkvm resume'. A paused guest is left as it is.\n\n"
-	       "exit status: 0 paused (or already paused), 1 no such guest or it\n"
-	       "failed (one line says why), 2 bad command line\n");
+	cmd_help_print(stdout, "pause",
+		       "Pause the guest NAME (or every guest of yours): its vCPUs are parked\n"
+		       "outside the guest, its devices take no new requests and its clock\n"
+		       "stops until 'lkvm resume'. A paused guest is left as it is.",
+		       "0 paused (or already paused), 1 no such guest or it\n"
+		       "failed (one line says why), 2 bad command line");
 }
 
 int cmd_pause(int argc, char **argv)

@@ -7,16 +7,17 @@
 #include <stdio.h>
 
 #include "lkvm/builtin.h"
+#include "lkvm/commands.h"
 #include "lkvm/control.h"
 
 void cmd_resume_help(void)
 {
-	printf("usage: lkvm resume -n|--name NAME | -a|--all\n\n"
-	       "Resume the paused guest NAME (or every guest of yours): it continues\n"
-	       "where it stopped, its clock as if no time had passed. A running\n"
-	       "guest is left as it is.\n\n"
-	       "exit status: 0 resumed (or already running), 1 no such guest or it\n"
-	       "failed (one line says why), 2 bad command line\n");
+	cmd_help_print(stdout, "resume",
+		       "Resume the paused guest NAME (or every guest of yours): it continues\n"
+		       "where it stopped, its clock as if no time had passed. A running\n"
+		       "guest is left as it is.",
+		       "0 resumed (or already running), 1 no such guest or it\n"
+		       "failed (one line says why), 2 bad command line");
 }
 
 int cmd_resume(int argc, char **argv)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "lkvm/builtin.h"
+#include "lkvm/commands.h"
 #include "lkvm/initramfs.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
@@ -57,6 +58,8 @@ struct sandbox {
 
 void cmd_sandbox_help(void)
 {
+	const struct cmd_doc *doc;
+
 	printf("usage: lkvm sandbox [OPTIONS] [--] CMD [ARGS...]\n\n"
 	       "Run CMD in a new guest whose root is the host's / (read-only) over\n"
 	       "virtio-9p, in the current folder (shared read-write), with PATH,\n"
@@ -66,9 +69,9 @@ void cmd_sandbox_help(void)
 	       "the drivers it needs from /lib/modules/VERSION (or --modules DIR).\n"
 	       "-d DIR (or a name set up by 'lkvm setup NAME') boots from that\n"
 	       "folder instead, -d IMAGE from an ext4 disk image.\n\n"
-	       "options (all of 'lkvm run', plus):\n"
-	       "  %-34s %s\n", "--verbose",
-	       "show the kernel's messages (before the command)");
+	       "options (all of 'lkvm run', plus):\n");
+	doc = cmd_doc_find("sandbox");
+	cmd_options_usage(stdout, doc->opts, doc->nr_opts);
 	run_options_usage(stdout);
 	printf("\nexit status:\n"
 	       "  0-255  CMD's exit status (128+N if a signal N killed it;\n"

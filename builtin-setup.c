@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lkvm/builtin.h"
+#include "lkvm/commands.h"
 #include "lkvm/util.h"
 
 static const char *const setup_dirs[] = {
@@ -32,11 +33,11 @@ static const char *const setup_copies[] = {
 
 void cmd_setup_help(void)
 {
-	printf("usage: lkvm setup NAME\n\n"
-	       "Create a guest root folder in ~/.lkvm/NAME for 'lkvm sandbox -d NAME':\n"
-	       "its own /etc, /root, /tmp and /var, the host's /bin, /sbin, /lib,\n"
-	       "/lib64 and /usr through /host (the host's /, read-only).\n\n"
-	       "exit status: 0 done, 1 failed, 2 bad command line\n");
+	cmd_help_print(stdout, "setup",
+		       "Create a guest root folder in ~/.lkvm/NAME for 'lkvm sandbox -d NAME':\n"
+		       "its own /etc, /root, /tmp and /var, the host's /bin, /sbin, /lib,\n"
+		       "/lib64 and /usr through /host (the host's /, read-only).",
+		       "0 done, 1 failed, 2 bad command line");
 }
 
 static int copy_file(const char *from, const char *to)

@@ -8,22 +8,23 @@
 #include <stdio.h>
 
 #include "lkvm/builtin.h"
+#include "lkvm/commands.h"
 #include "lkvm/control.h"
 
 void cmd_stat_help(void)
 {
-	printf("usage: lkvm stat -n|--name NAME [-m|--memory]\n\n"
-	       "Print the counters of every device of the guest NAME, a line each:\n"
-	       "  device NAME: requests=N kicks=N interrupts=N errors=N [its own...]\n\n"
-	       "With --memory (a guest run with --balloon), a KEY=VALUE line each:\n"
-	       "  ram, target, actual   guest RAM, the balloon's target, what the\n"
-	       "                        guest's driver holds in it (bytes)\n"
-	       "  released              host memory given back so far (bytes)\n"
-	       "  stats                 fresh (the guest answered within 2 s), old, none\n"
-	       "  free-memory=... then the guest's latest statistics by their Linux\n"
-	       "  names (memory in bytes, events as counts)\n\n"
-	       "exit status: 0 done, 1 no such guest or it failed (one line says\n"
-	       "why), 2 bad command line\n");
+	cmd_help_print(stdout, "stat",
+		       "Print the counters of every device of the guest NAME, a line each:\n"
+		       "  device NAME: requests=N kicks=N interrupts=N errors=N [its own...]\n\n"
+		       "With --memory (a guest run with --balloon), a KEY=VALUE line each:\n"
+		       "  ram, target, actual   guest RAM, the balloon's target, what the\n"
+		       "                        guest's driver holds in it (bytes)\n"
+		       "  released              host memory given back so far (bytes)\n"
+		       "  stats                 fresh (the guest answered within 2 s), old, none\n"
+		       "  free-memory=... then the guest's latest statistics by their Linux\n"
+		       "  names (memory in bytes, events as counts)",
+		       "0 done, 1 no such guest or it failed (one line says\n"
+		       "why), 2 bad command line");
 }
 
 int cmd_stat(int argc, char **argv)

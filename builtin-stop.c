@@ -7,15 +7,16 @@
 #include <stdio.h>
 
 #include "lkvm/builtin.h"
+#include "lkvm/commands.h"
 #include "lkvm/control.h"
 
 void cmd_stop_help(void)
 {
-	printf("usage: lkvm stop -n|--name NAME | -a|--all\n\n"
-	       "Stop the guest NAME (or every guest of yours): its 'lkvm run' exits 0\n"
-	       "and cleans up as after a poweroff.\n\n"
-	       "exit status: 0 stopped, 1 no such guest or it failed (one line says\n"
-	       "why), 2 bad command line\n");
+	cmd_help_print(stdout, "stop",
+		       "Stop the guest NAME (or every guest of yours): its 'lkvm run' exits 0\n"
+		       "and cleans up as after a poweroff.",
+		       "0 stopped, 1 no such guest or it failed (one line says\n"
+		       "why), 2 bad command line");
 }
 
 int cmd_stop(int argc, char **argv)

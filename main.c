@@ -4,32 +4,36 @@
 #include <string.h>
 
 #include "lkvm/builtin.h"
+#include "lkvm/commands.h"
 #include "lkvm/util.h"
 
+/* What each command runs; its summary and options: lkvm_commands[]. */
 struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
-	void (*help)(void);
-	const char *summary;
+	void (*help)(void);	/* NULL: its usage line and options */
 };
 
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
-	{ "run",	cmd_run,	cmd_run_help,	"start a virtual machine" },
-	{ "sandbox",	cmd_sandbox,	cmd_sandbox_help, "run a command in a guest on the host's files" },
-	{ "setup",	cmd_setup,	cmd_setup_help,	"create a guest root folder in ~/.lkvm/NAME" },
-	{ "list",	cmd_list,	cmd_list_help,	"list the running guests (or --rootfs folders)" },
-	{ "stop",	cmd_stop,	cmd_stop_help,	"stop a running guest" },
-	{ "pause",	cmd_pause,	cmd_pause_help,	"pause a running guest" },
-	{ "resume",	cmd_resume,	cmd_resume_help, "resume a paused guest" },
-	{ "stat",	cmd_stat,	cmd_stat_help,	"print a guest's device counters (--memory: its memory)" },
-	{ "balloon",	cmd_balloon,	cmd_balloon_help, "inflate or deflate a guest's balloon" },
-	{ "debug",	cmd_debug,	cmd_debug_help,	"dump a guest's registers, send it a SysRq" },
-	{ "version",	cmd_version,	NULL,		"print the version of lkvm" },
-	{ "help",	cmd_help,	NULL,		"show help: lkvm help [COMMAND]" },
+	{ "run",	cmd_run,	cmd_run_help },
+	{ "sandbox",	cmd_sandbox,	cmd_sandbox_help },
+	{ "setup",	cmd_setup,	cmd_setup_help },
+	{ "list",	cmd_list,	cmd_list_help },
+	{ "stop",	cmd_stop,	cmd_stop_help },
+	{ "pause",	cmd_pause,	cmd_pause_help },
+	{ "resume",	cmd_resume,	cmd_resume_help },
+	{ "stat",	cmd_stat,	cmd_stat_help },
+	{ "balloon",	cmd_balloon,	cmd_balloon_help },
+	{ "debug",	cmd_debug,	cmd_debug_help },
+	{ "version",	cmd_version,	NULL },
+	{ "help",	cmd_help,	NULL },
 };
+/* a command without an lkvm_commands[] entry has no help, no man page */
+_Static_assert(ARRAY_SIZE(commands) == LKVM_NR_COMMANDS,
+	       "commands[] and lkvm_commands[] (commands.c) differ");
 
 static const struct command *find_command(const char *name)
 {
@@ -39,16 +43,6 @@ static const struct command *find_command(const char *name)
 		if (!strcmp(commands[i].name, name))
 			return &commands[i];
 	return NULL;
-}
-
-static void usage(FILE *out)
-{
-	unsigned int i;
-
-	fprintf(out, "usage: lkvm COMMAND [ARGS]\n\ncommands:\n");
-	for (i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\n'lkvm help COMMAND' shows a command's options.\n");
 }
 
 static int cmd_version(int argc, char **argv)
@@ -62,7 +56,7 @@ static int cmd_help(int argc, char **argv)
 	const struct command *cmd;
 
 	if (argc < 2) {
-		usage(stdout);
+		lkvm_usage(stdout);
 		return 0;
 	}
 	cmd = find_command(argv[1]);
@@ -74,7 +68,7 @@ static int cmd_help(int argc, char **argv)
 	if (cmd->help)
 		cmd->help();
 	else
-		printf("lkvm %s: %s\n", cmd->name, cmd->summary);
+		cmd_help_print(stdout, cmd->name, NULL, NULL);
 	return 0;
 }
 
@@ -83,7 +77,7 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 
 	if (argc < 2) {
-		usage(stderr);
+		lkvm_usage(stderr);
 		return LKVM_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lkvm/cmdopt.h"
 #include "lkvm/control.h"
 #include "lkvm/cpu-features.h"
 #include "lkvm/disk.h"
@@ -47,14 +48,7 @@ enum {
 	OPT_VSOCK,
 };
 
-struct run_option {
-	const char *name;
-	int val;		/* short option letter or OPT_* */
-	const char *arg;	/* argument name, NULL for a flag */
-	const char *help;
-};
-
-static const struct run_option run_options[] = {
+static const struct cmd_option run_options[] = {
 	{ "kernel",	'k', "FILE",	"arm64 kernel Image to boot (raw or gzip-compressed)" },
 	{ "aarch32",	OPT_AARCH32, NULL, "boot a 32-bit ARM kernel (zImage or Image; host CPU with AArch32 at EL1)" },
 	{ "initrd",	'i', "FILE",	"initial ramdisk" },
@@ -191,20 +185,13 @@ void run_usage(FILE *out)
 
 void run_options_usage(FILE *out)
 {
-	unsigned int i;
+	cmd_options_usage(out, run_options, ARRAY_SIZE(run_options));
+}
 
-	for (i = 0; i < ARRAY_SIZE(run_options); i++) {
-		const struct run_option *o = &run_options[i];
-		char left[64];
-
-		if (o->val < 256)
-			snprintf(left, sizeof(left), "-%c, --%s%s%s", o->val,
-				 o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-		else
-			snprintf(left, sizeof(left), "    --%s%s%s", o->name,
-				 o->arg ? " " : "", o->arg ? o->arg : "");
-		fprintf(out, "  %-34s %s\n", left, o->help);
-	}
+const struct cmd_option *run_option_table(unsigned int *nr)
+{
+	*nr = ARRAY_SIZE(run_options);
+	return run_options;
 }
 
 static const char *option_name(int val)
@@ -393,30 +380,6 @@ static int apply_option(struct kvm_config *cfg, int val, const char *arg,
 	return 0;
 }
 
-static void build_getopt_tables(struct option *longopts, char *shortopts)
-{
-	unsigned int i;
-	char *s = shortopts;
-
-	*s++ = '+';	/* stop at the first non-option (a command after "--") */
-	*s++ = ':';	/* report a missing argument as ':' */
-	for (i = 0; i < ARRAY_SIZE(run_options); i++) {
-		const struct run_option *o = &run_options[i];
-
-		longopts[i] = (struct option) {
-			o->name, o->arg ? required_argument : no_argument,
-			NULL, o->val,
-		};
-		if (o->val < 256) {
-			*s++ = (char)o->val;
-			if (o->arg)
-				*s++ = ':';
-		}
-	}
-	longopts[i] = (struct option) { 0 };
-	*s = '\0';
-}
-
 enum parse_result run_parse_options(int argc, char **argv,
 				    struct kvm_config *cfg,
 				    char *err, size_t errlen)
@@ -432,7 +395,9 @@ enum parse_result run_parse_options_cmd(int argc, char **argv,
 	char shortopts[2 * ARRAY_SIZE(run_options) + 3];
 	int c;
 
-	build_getopt_tables(longopts, shortopts);
+	/* +: stop at the first non-option (a command after "--") */
+	cmd_getopt_tables(run_options, ARRAY_SIZE(run_options), "+:", longopts,
+			  shortopts);
 	optind = 0;	/* full re-initialisation in glibc */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {

@@ -29,6 +29,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lkvm/commands.h"
 #include "lkvm/control.h"
 #include "lkvm/options.h"
 
@@ -474,21 +475,16 @@ static int cmdline_check(int argc, char **argv, unsigned int allow,
 int ctl_parse_cmdline(int argc, char **argv, unsigned int allow,
 		      struct ctl_cmdline *cl, char *err, size_t errlen)
 {
-	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "memory", no_argument, NULL, 'm' },
-		{ "inflate", required_argument, NULL, 'i' },
-		{ "deflate", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
+	struct cmd_getopt g;
 	int c;
 
 	*cl = (struct ctl_cmdline) { 0 };
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "n:ami:d:h", opts, NULL)) != -1) {
+	/* the options `lkvm help` shows for this command, no other */
+	if (cmd_getopt_init(&g, argv[0]) < 0) {
+		set_err(err, errlen, "internal error: no options for '%s'", argv[0]);
+		return PARSE_ERROR;
+	}
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		if (c == 'h')
 			return PARSE_HELP;
 		if (c == '?' || c == ':' || (opt_needs(c) & ~allow)) {
