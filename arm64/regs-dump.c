@@ -5,36 +5,9 @@
  * and for grep. Pure: it prints a struct lkvm_regs (arm64/regs.c) and
  * reads guest memory only through a struct pt_ctx.
  *
- * Format, version 1 (stable: add lines, never change existing ones;
- * a change of meaning bumps the version in the header):
- *
- *   # lkvm register dump v1
- *   cpuN NAME VALUE
- *
- * one line per register or fact. NAME is [a-z0-9_-]; a VALUE is
- * hexadecimal with "0x" and a fixed width for the register's size
- * (8, 16 or 32 digits; SVE: VL/4 digits for Z, VL/32 for P and FFR),
- * most significant digit first, so `grep '^cpu1 pc '` gives one line.
- * AArch64 vCPUs: x0-x30 sp_el0 sp_el1 pc pstate elr_el1 spsr_el1
- * esr_el1 far_el1 sctlr_el1 tcr_el1 ttbr0_el1 ttbr1_el1 vbar_el1
- * mair_el1 v0-v31 fpsr fpcr, and with SVE sve_vl (decimal bits),
- * zcr_el1 z0-z31 p0-p15 ffr. AArch32 EL1 vCPUs: r0-r12 sp lr pc cpsr
- * (the current mode's), the banked r8_usr-r12_usr sp_usr lr_usr
- * sp_MODE lr_MODE spsr_MODE (svc abt und irq), r8_fiq-r12_fiq sp_fiq
- * lr_fiq spsr_fiq, sctlr ttbcr ttbr0 ttbr1 dfsr dfar ifar vbar mair0
- * mair1, d0-d31, fpscr. Other lines:
- *
- *   cpuN state aarch64 el1h        execution state and mode (AArch32
- *                                  modes: usr fiq irq svc abt und sys,
- *                                  " thumb" when CPSR.T is set)
- *   cpuN code ADDR W W W W (W) W W W
- *                                  instruction words (Thumb: halfwords)
- *                                  from ADDR, the one at PC in brackets,
- *                                  ???????? where unreadable
- *   cpuN frameK PC fp=FP           the stack walk: frame0 is PC, then
- *                                  each frame record's return address
- *                                  (PAC removed) and the record's address
- *   cpuN stack-end REASON          why the walk stopped (text)
+ * The format (version 1, stable: add lines, never change existing ones;
+ * a change of meaning bumps REGS_DUMP_VERSION) is described in one
+ * place, README.md's "Register dump format": change both together.
  */
 #include <inttypes.h>
 #include <stddef.h>
