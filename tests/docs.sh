@@ -1,7 +1,7 @@
 #!/bin/bash
-# The man page and the bash completion against the option tables that
-# `lkvm help` prints (commands.c, options.c, listed by scripts/lkvm-doc.c),
-# the completion's behaviour, and `make install`. Needs no rig: part of
+# The man page, the bash completion and the README against the option
+# tables that `lkvm help` prints (commands.c, options.c, listed by
+# scripts/lkvm-doc.c), the completion's behaviour, and `make install`. Needs no rig: part of
 # `make check` (tests/check.sh counts it) and `make docs-check`.
 #
 # Every command must be in the man page's COMMANDS and in the completion's
@@ -101,6 +101,19 @@ else
 	st2=$?
 	[ "$st1" != 0 ] && [ "$st2" != 0 ] && grep -q 'man: no --balloon in lkvm run' <<<"$out"
 	result $? "a man page or completion without --balloon fails the check"
+fi
+
+# the README names every command and option too (its tables are by hand)
+if [ -s "$tmp/list" ]; then
+	missing=$(while IFS=$'\t' read -r cmd long short arg; do
+		if [ -z "$long" ]; then
+			grep -qF "lkvm $cmd" README.md || echo "lkvm $cmd"
+		else
+			grep -qF -- "$long" README.md || echo "$cmd $long"
+		fi
+	done <"$tmp/list" | tr '\n' ' ')
+	[ -z "$missing" ]
+	result $? "README.md names every command and option${missing:+ (not: $missing)}"
 fi
 
 # the man page is well-formed roff
