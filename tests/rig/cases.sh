@@ -1637,6 +1637,27 @@ run_case sandbox-help 0 lkvm help sandbox
 expect_err_lines 1
 run_case sandbox-no-command 125 lkvm sandbox -m 256
 
+# lkvm help: every command it lists has a help, `lkvm help CMD` and (where
+# it takes options) `lkvm CMD --help`, starting with its usage line;
+# main.c's dispatch, which the native unit tests cannot reach
+help_every_command() {
+	_cmds=$(lkvm help | sed -n 's/^  \([a-z]*\)  *.*/\1/p' | tr '\n' ' ')
+	for _c in $_cmds; do
+		lkvm help "$_c" | head -n 1 | grep -q "^usage: lkvm $_c" ||
+			echo "HELP-BAD $_c"
+		case $_c in version|help) continue ;; esac
+		lkvm "$_c" --help | head -n 1 | grep -q "^usage: lkvm $_c" ||
+			echo "DASH-HELP-BAD $_c"
+	done
+	lkvm help bogus 2>/dev/null
+	echo "HELP-BOGUS $?"
+	echo "HELP-CMDS $_cmds"
+}
+expect_out '^HELP-CMDS run sandbox setup list stop pause resume stat balloon debug version help $'
+expect_out '^HELP-BOGUS 2$'
+expect_err_lines 0
+run_case help-every-command 0 help_every_command
+
 # ---------------------------------------------------------------- balloon, vsock
 # virtio-balloon: the guest's driver binds on both transports; --debug's
 # counters at exit show its stats buffer, and the free page reports it
