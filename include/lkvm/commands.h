@@ -31,9 +31,9 @@ const struct cmd_option *run_option_table(unsigned int *nr);
 /* `lkvm help`: every command with its summary. */
 void lkvm_usage(FILE *out);
 /*
- * `lkvm help NAME` for a command with its own options: its usage line,
- * @about (NULL: its summary; text of whole lines, without the last
- * newline), its options, then "exit status: " @status (NULL: none).
+ * `lkvm help NAME` (all but run's and sandbox's): its usage line, @about
+ * (NULL: its summary; whole lines, without the last newline), its
+ * options, then "exit status: " @status (NULL: none).
  */
 void cmd_help_print(FILE *out, const char *name, const char *about,
 		    const char *status);
