@@ -108,9 +108,31 @@ static void test_options_well_formed(void **state)
 	}
 }
 
+/* Every --NAME a synopsis shows is in the command's table. */
+static void synopsis_in_table(const struct cmd_doc *doc)
+{
+	const char *p = doc->synopsis;
+	unsigned int j;
+	size_t len;
+
+	while ((p = strstr(p, "--"))) {
+		p += 2;
+		len = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789-");
+		if (!len)	/* "[--] CMD" */
+			continue;
+		for (j = 0; j < doc->nr_opts; j++)
+			if (strlen(doc->opts[j].name) == len &&
+			    !strncmp(doc->opts[j].name, p, len))
+				break;
+		if (j == doc->nr_opts)
+			fail_msg("lkvm %s: --%.*s is in the synopsis, not in the table",
+				 doc->name, (int)len, p);
+	}
+}
+
 /*
  * lkvm help CMD: the usage line, then every option; the synopsis names
- * each option but --help.
+ * each option but --help, and no other.
  */
 static void test_help_shows_every_option(void **state)
 {
@@ -138,6 +160,7 @@ static void test_help_shows_every_option(void **state)
 				assert_non_null(strstr(doc->synopsis, want));
 		}
 		free(text);
+		synopsis_in_table(doc);
 	}
 }
 
