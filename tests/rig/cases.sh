@@ -1642,16 +1642,18 @@ run_case sandbox-no-command 125 lkvm sandbox -m 256
 # main.c's dispatch, which the native unit tests cannot reach
 help_every_command() {
 	_cmds=$(lkvm help | sed -n 's/^  \([a-z]*\)  *.*/\1/p' | tr '\n' ' ')
+	_bad=0
 	for _c in $_cmds; do
 		lkvm help "$_c" | head -n 1 | grep -q "^usage: lkvm $_c" ||
-			echo "HELP-BAD $_c"
+			{ echo "HELP-BAD $_c"; _bad=1; }
 		case $_c in version|help) continue ;; esac
 		lkvm "$_c" --help | head -n 1 | grep -q "^usage: lkvm $_c" ||
-			echo "DASH-HELP-BAD $_c"
+			{ echo "DASH-HELP-BAD $_c"; _bad=1; }
 	done
 	lkvm help bogus 2>/dev/null
 	echo "HELP-BOGUS $?"
 	echo "HELP-CMDS $_cmds"
+	return $_bad
 }
 expect_out '^HELP-CMDS run sandbox setup list stop pause resume stat balloon debug version help $'
 expect_out '^HELP-BOGUS 2$'
