@@ -100,9 +100,28 @@ has() { ! live || [ -e "$1" ]; }	# has PATH: it exists (LIST: the rig's)
 tap() { live && echo "$M $*"; }
 
 lkvm() {
+	hang_watch </dev/null >/dev/null 2>&1 &
+	_watch=$!
 	# TERM first; KILL if lkvm ignores it
 	timeout -s KILL $((CASE_TIMEOUT + 15)) \
 		timeout "$CASE_TIMEOUT" "$LKVM_BIN" "$@"
+	_lst=$?
+	kill "$_watch" 2>/dev/null
+	return $_lst
+}
+
+# hang_watch: shortly before the case times out, every running guest's
+# registers and stack (lkvm debug --dump) into $RES/NAME.hang, which the
+# case's log shows: a hung guest says where it hangs. Killed (in its
+# sleep) when lkvm ends in time; its fds are not the case's, so that the
+# sleep left behind holds no pipe of the case open.
+hang_watch() {
+	sleep $((CASE_TIMEOUT - 10))
+	for _g in $("$LKVM_BIN" list 2>/dev/null | awk 'NR > 1 { print $2 }'); do
+		echo "=== lkvm debug --name $_g --dump"
+		"$LKVM_BIN" debug --name "$_g" --dump 2>&1 |
+			grep -v '^cpu[0-9]* \(v\|z\|p\|d\)[0-9]'
+	done >"$RES/$_name.hang" 2>&1
 }
 
 # guest CPUS ACTION [extra lkvm options]
@@ -208,7 +227,7 @@ sanitizer_reports() {
 run_once() {
 	n=$((n + 1))
 	_out=$RES/$_name.out _err=$RES/$_name.err _log=$RES/$_name.log
-	rm -f "$RES/$_name".asan.*
+	rm -f "$RES/$_name".asan.* "$RES/$_name.hang"
 	_leaks=0
 	case "$_checks" in *"leaks 1"*) _leaks=1 ;; esac
 	export ASAN_OPTIONS="$SAN_OPTIONS:detect_leaks=$_leaks:log_path=$RES/$_name.asan"
@@ -220,7 +239,8 @@ run_once() {
 	unset ASAN_OPTIONS UBSAN_OPTIONS
 	_secs=$(awk "BEGIN{printf \"%.1f\", $_t1 - $_t0}")
 	{ echo "\$ $*"; cat "$_out"; echo "--- stderr:"; cat "$_err";
-	  echo "--- exit status $_st, ${_secs}s"; } >"$_log"
+	  echo "--- exit status $_st, ${_secs}s"
+	  [ -s "$RES/$_name.hang" ] && cat "$RES/$_name.hang"; } >"$_log"
 	_why=""
 	if [ "$_st" != "$_want" ]; then
 		case "$_st" in
