@@ -2499,6 +2499,40 @@ expect_out 'CTL-EXIT h 0'
 expect_err_lines 1
 run_case debug-sysrq-hvc 0 dbg_hvc
 
+# a 32-bit guest (--aarch32, where the host CPU has AArch32 at EL1): the
+# dump's AArch32 registers, 32-bit PCs, the VFP d registers, the code at
+# PC and the stack walk; the guest runs on
+dbg_a32() (
+	export HOME=$CTL_HOME
+	rm -rf "$HOME" && mkdir -p "$HOME" || return 99
+	a32_guest 2 tick --name a >"$RES/.ctl-a.out" 2>&1 &
+	_ctlpid_a=$!
+	ctl_wait "$RES/.ctl-a.out" 'GUEST-TICK 3' || return 99
+	lkvm debug --name a --dump >"$RES/.dbg-dump"
+	echo "DBG-DUMP-EXIT $?"
+	grep -E '^cpu[01] (state|pc|cpsr|spsr_svc|d31|fpscr|code|stack-end) ' "$RES/.dbg-dump"
+	echo "DBG-A32-STATES $(grep -c '^cpu[01] state aarch32 ' "$RES/.dbg-dump")"
+	echo "DBG-A32-PCS $(grep -c '^cpu[01] pc 0x[0-9a-f]\{8\}$' "$RES/.dbg-dump")"
+	echo "DBG-A32-D31 $(grep -c '^cpu[01] d31 0x[0-9a-f]\{16\}$' "$RES/.dbg-dump")"
+	echo "DBG-A32-CODE $(grep -c '^cpu[01] code 0x[0-9a-f]* .*(' "$RES/.dbg-dump")"
+	echo "DBG-A32-X0 $(grep -c '^cpu[01] x0 ' "$RES/.dbg-dump")"
+	ctl_ticking a && echo DBG-TICKS-AFTER-DUMP
+	lkvm stop --name a
+	ctl_exit a
+)
+if a32_host; then
+	expect_out 'DBG-DUMP-EXIT 0'
+	expect_out 'DBG-A32-STATES 2'
+	expect_out 'DBG-A32-PCS 2'
+	expect_out 'DBG-A32-D31 2'
+	expect_out 'DBG-A32-CODE 2'
+	expect_out 'DBG-A32-X0 0'
+	expect_out 'DBG-TICKS-AFTER-DUMP'
+	expect_out 'CTL-EXIT a 0'
+	expect_err_lines 0
+	run_case aarch32-debug-dump 0 dbg_a32
+fi
+
 if ! live; then
 	echo "# $CONFIG: $n cases"
 	exit 0
