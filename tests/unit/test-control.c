@@ -225,6 +225,7 @@ static void test_pause_resume(void **state)
 	assert_int_equal(vm->rep.status, 0);
 	assert_int_equal(vm->kvm.pause.nr_parked, NR_CPUS);
 	assert_int_equal(vm->dev.pauses, 1);
+	assert_true(kvm_vm_paused(&vm->kvm));	/* host input waits */
 	assert_true(vm->kvm.pause.counter_saved);
 	assert_int_equal(ctl_info_parse(call(vm, "info"), &info), 0);
 	assert_true(info.paused);
@@ -236,6 +237,7 @@ static void test_pause_resume(void **state)
 	assert_int_equal(tid, vm->tids[1]);
 	assert_string_equal(call(vm, "resume"), "guest 'web' resumed\n");
 	assert_int_equal(vm->dev.resumes, 1);
+	assert_false(kvm_vm_paused(&vm->kvm));
 	/* the counter saved at the pause is written back */
 	assert_int_equal(stub_counter_sets, 1);
 	assert_int_equal(stub_counter_set_value, stub_counter);
@@ -597,6 +599,7 @@ static void test_debug_dump(void **state)
 	/* the vCPUs run again; the devices were never held */
 	assert_false(kvm_cpus_paused(&vm->kvm));
 	assert_int_equal(vm->dev.pauses, 0);
+	assert_false(kvm_vm_paused(&vm->kvm));
 	free(o.text);
 }
 
