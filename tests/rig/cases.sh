@@ -2203,14 +2203,15 @@ ctl_irqs() {
 }
 
 # ctl_input_guest NAME CONSOLE: a tickin guest NAME (lkvm.test=tickin)
-# whose console input comes from the FIFO $RES/.ctl-NAME.in, open on fd 3
+# whose console input comes from the FIFO /tmp/ctl-NAME.in (the share
+# has no FIFOs), open on fd 3
 ctl_input_guest() {
-	rm -f "$RES/.ctl-$1.in" && mkfifo "$RES/.ctl-$1.in" || return 1
+	rm -f "/tmp/ctl-$1.in" && mkfifo "/tmp/ctl-$1.in" || return 1
 	: >"$RES/.ctl-$1.out"
-	guest 1 tickin --console "$2" --name "$1" <"$RES/.ctl-$1.in" \
+	guest 1 tickin --console "$2" --name "$1" <"/tmp/ctl-$1.in" \
 		>"$RES/.ctl-$1.out" 2>&1 &
 	eval "_ctlpid_$1=\$!"
-	exec 3>"$RES/.ctl-$1.in"
+	exec 3>"/tmp/ctl-$1.in"
 	ctl_wait "$RES/.ctl-$1.out" 'GUEST-TICK 2'
 }
 
