@@ -99,6 +99,14 @@ live() { [ "$LIST" != 1 ]; }
 has() { ! live || [ -e "$1" ]; }	# has PATH: it exists (LIST: the rig's)
 tap() { live && echo "$M $*"; }
 
+# A crash leaves evidence: the core (core.COMM.PID in $RES, then named
+# after the case; guest RAM is not in it) and the kernel's lines about it
+# (pc, lr), both in the case's log (crash_reports)
+if live; then
+	ulimit -c unlimited
+	echo "$RES/core.%e.%p" >/proc/sys/kernel/core_pattern
+fi
+
 lkvm() {
 	# TERM first; KILL if lkvm ignores it
 	timeout -s KILL $((CASE_TIMEOUT + 15)) \
@@ -204,6 +212,23 @@ sanitizer_reports() {
 	[ -z "$_san" ]
 }
 
+# crash_reports: the cores dumped since the case started, renamed
+# $_name.core.COMM.PID, and the kernel's new lines about unhandled
+# signals, into $_log; false if there was one
+crash_reports() {
+	_cores=""
+	for _f in "$RES"/core.*; do
+		[ -e "$_f" ] || continue
+		mv "$_f" "$RES/$_name.${_f##*/}"
+		_cores="$_cores $_name.${_f##*/}"
+	done
+	dmesg | tail -n +"$((_dmesg0 + 1))" | grep -A 8 'unhandled' >"$RES/.dmesg"
+	[ -z "$_cores" ] && [ ! -s "$RES/.dmesg" ] && return 0
+	{ echo "--- crash:$_cores (gdb-multiarch build/rig/share/bin/lkvm CORE)"
+	  cat "$RES/.dmesg"; } >>"$_log"
+	return 1
+}
+
 # run_once COMMAND...: one run of case $_name, judged by $_want, $_checks
 run_once() {
 	n=$((n + 1))
@@ -214,6 +239,7 @@ run_once() {
 	export ASAN_OPTIONS="$SAN_OPTIONS:detect_leaks=$_leaks:log_path=$RES/$_name.asan"
 	export UBSAN_OPTIONS="$SAN_OPTIONS"
 	_t0=$(cut -d' ' -f1 /proc/uptime)
+	_dmesg0=$(dmesg | wc -l)
 	"$@" >"$_out" 2>"$_err" </dev/null
 	_st=$?
 	_t1=$(cut -d' ' -f1 /proc/uptime)
@@ -229,6 +255,7 @@ run_once() {
 		esac
 	fi
 	sanitizer_reports || _why="${_why:+$_why; }sanitizer report:$_san"
+	crash_reports || _why="${_why:+$_why; }crashed:${_cores:- see the log}"
 	_oldifs=$IFS
 	IFS='
 '
