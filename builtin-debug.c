@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * lkvm debug --name NAME --dump | --sysrq KEY | --nmi VCPU (kvmtool's
- * spellings: -d, -s, -m): one "debug" request to the guest's control socket
- * (kvm/control.c serves it). A dump comes back in parts, one per vCPU
+ * lkvm debug --name NAME | --all, --dump | --sysrq KEY | --nmi VCPU
+ * (kvmtool's spellings: -a, -d, -s, -m): one "debug" request to the
+ * guest's control socket (kvm/control.c serves it); with --all to every
+ * running guest's, each one's output under a line "== NAME ==". A dump comes back in parts, one per vCPU
  * (lkvm/control.h), each printed as it arrives, so that no number of
  * vCPUs or vector length meets the reply limit; the format is the
  * README's "Register dump format".
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "lkvm/builtin.h"
 #include "lkvm/commands.h"
@@ -21,20 +19,23 @@
 void cmd_debug_help(void)
 {
 	cmd_help_print(stdout, "debug",
-		       "--dump prints every vCPU's registers (x0-x30, PC, PSTATE, system\n"
-		       "registers, V0-V31, FPSR/FPCR, SVE Z/P/FFR; AArch32's), the code at PC\n"
-		       "and the frame-pointer chain, on this side (format: README, 'Register\n"
-		       "dump format'); the vCPUs pause for it, a paused guest stays paused.\n"
-		       "--sysrq sends a break then KEY on the guest's serial console (the\n"
-		       "guest needs kernel.sysrq; h: help); refused with --console virtio\n"
-		       "(hvc has no break). --nmi is refused: arm64 KVM has no NMI to inject\n"
-		       "(pseudo-NMI is the guest's own GICv3 priority masking).",
+		       "--all does it for every guest of yours, each one's output under\n"
+		       "a line '== NAME =='. --dump prints every vCPU's registers (x0-x30,\n"
+		       "PC, PSTATE, system registers, V0-V31, FPSR/FPCR, SVE Z/P/FFR;\n"
+		       "AArch32's), the code at PC and the frame-pointer chain, on this side\n"
+		       "(format: README, 'Register dump format'); the vCPUs pause for it, a\n"
+		       "paused guest stays paused. --sysrq sends a break then KEY on the\n"
+		       "guest's serial console (the guest needs kernel.sysrq; h: help);\n"
+		       "refused with --console virtio (hvc has no break). --nmi is refused:\n"
+		       "arm64 KVM has no NMI to inject (pseudo-NMI is the guest's own GICv3\n"
+		       "priority masking).",
 		       "0 done, 1 no such guest or it failed (one line says\n"
-		       "why), 2 bad command line");
+		       "why; --all: any of them, the others still done), 2 bad command line");
 }
 
 struct debug_args {
 	const char *name;
+	bool all;
 	const char *argv[2];
 	unsigned int argc;
 };
@@ -69,6 +70,8 @@ static int parse_args(int argc, char **argv, struct debug_args *a, char *err,
 			return PARSE_HELP;
 		if (c == 'n')
 			a->name = optarg;
+		else if (c == 'a')
+			a->all = true;
 		else if (c == 'd')
 			ret = set_action(a, "--dump", NULL, err, errlen);
 		else if (c == 's')
@@ -85,28 +88,20 @@ static int parse_args(int argc, char **argv, struct debug_args *a, char *err,
 		return ret;
 	if (optind < argc)
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
-	else if (!a->name)
-		snprintf(err, errlen, "give --name NAME");
+	else if (!a->name == !a->all)
+		snprintf(err, errlen, "give --name NAME or --all");
 	else if (!a->argc)
 		snprintf(err, errlen, "give --dump, --sysrq KEY or --nmi VCPU");
 	else
-		return ctl_name_check(a->name, err, errlen) ? PARSE_ERROR : PARSE_OK;
+		return a->name && ctl_name_check(a->name, err, errlen) ?
+			PARSE_ERROR : PARSE_OK;
 	return PARSE_ERROR;
-}
-
-/* Each part of the reply (a vCPU's dump) as it comes. */
-static int print_part(struct ctl_reply *rep, void *opaque)
-{
-	fputs(rep->text, stdout);
-	return 0;
 }
 
 int cmd_debug(int argc, char **argv)
 {
 	struct debug_args a = { 0 };
-	struct ctl_reply *rep;
 	char err[512];
-	int ret;
 
 	switch (parse_args(argc, argv, &a, err, sizeof(err))) {
 	case PARSE_HELP:
@@ -116,18 +111,7 @@ int cmd_debug(int argc, char **argv)
 		fprintf(stderr, "lkvm debug: %s (see 'lkvm help debug')\n", err);
 		return LKVM_EXIT_USAGE;
 	}
-	rep = calloc(1, sizeof(*rep));
-	if (!rep)
-		return LKVM_EXIT_ERROR;
-	rep->flush = print_part;
-	ret = ctl_call(a.name, "debug", a.argv, a.argc, rep, err, sizeof(err));
-	if (ret < 0)
-		fprintf(stderr, "lkvm debug: %s\n", err);
-	else if (rep->status)
-		fprintf(stderr, "lkvm debug: %s\n", rep->text);
-	else
-		fputs(rep->text, stdout);
-	ret = ret < 0 || rep->status ? LKVM_EXIT_ERROR : 0;
-	free(rep);
-	return ret;
+	if (a.name)
+		return ctl_client_call("debug", a.name, "debug", a.argv, a.argc, 0);
+	return ctl_client_all("debug", "debug", a.argv, a.argc, CTL_CALL_HEADER);
 }

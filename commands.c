@@ -42,6 +42,7 @@ static const struct cmd_option target_opts[] = {
 
 static const struct cmd_option stat_opts[] = {
 	NAME_OPT,
+	ALL_OPT,
 	{ "memory", 'm', NULL, "the balloon's state and the guest's memory statistics instead" },
 	HELP_OPT,
 };
@@ -55,6 +56,7 @@ static const struct cmd_option balloon_opts[] = {
 
 static const struct cmd_option debug_opts[] = {
 	NAME_OPT,
+	ALL_OPT,
 	{ "dump", 'd', NULL, "every vCPU's registers, the code at PC and the frame-pointer chain" },
 	{ "sysrq", 's', "KEY", "a magic SysRq KEY on the guest's serial console" },
 	{ "nmi", 'm', "VCPU", "refused: arm64 KVM has no NMI to inject" },
@@ -78,12 +80,12 @@ const struct cmd_doc lkvm_commands[LKVM_NR_COMMANDS] = {
 	{ "resume", "resume a paused guest", "-n|--name NAME | -a|--all",
 	  OPTS(target_opts) },
 	{ "stat", "print a guest's device counters (--memory: its memory)",
-	  "-n|--name NAME [-m|--memory]", OPTS(stat_opts) },
+	  "-n|--name NAME | -a|--all [-m|--memory]", OPTS(stat_opts) },
 	{ "balloon", "inflate or deflate a guest's balloon",
 	  "-n|--name NAME -i|--inflate SIZE | -d|--deflate SIZE",
 	  OPTS(balloon_opts) },
 	{ "debug", "dump a guest's registers, send it a SysRq",
-	  "-n|--name NAME (-d|--dump | -s|--sysrq KEY | -m|--nmi VCPU)",
+	  "-n|--name NAME | -a|--all (-d|--dump | -s|--sysrq KEY | -m|--nmi VCPU)",
 	  OPTS(debug_opts) },
 	{ "version", "print the version of lkvm", "" },
 	{ "help", "show help: lkvm help [COMMAND]", "[COMMAND]" },

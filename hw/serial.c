@@ -325,10 +325,11 @@ size_t serial8250_receive(struct serial8250 *s, const u8 *buf, size_t len)
 
 	pthread_mutex_lock(&s->lock);
 	/*
-	 * In loopback the receiver hears only the transmitter: hold host
-	 * input back (the caller retries) rather than lose it.
+	 * In loopback the receiver hears only the transmitter, and a paused
+	 * VM takes nothing: hold host input back (the caller retries)
+	 * rather than lose it.
 	 */
-	if (!(s->mcr & UART_MCR_LOOP)) {
+	if (!(s->mcr & UART_MCR_LOOP) && !s->rx_held) {
 		n = MIN(len, (size_t)(SERIAL_RX_BUF - s->rx_len));
 		for (i = 0; i < n; i++)
 			serial_rx_push(s, buf[i]);
@@ -338,12 +339,19 @@ size_t serial8250_receive(struct serial8250 *s, const u8 *buf, size_t len)
 	return n;
 }
 
+void serial8250_hold(struct serial8250 *s, bool held)
+{
+	pthread_mutex_lock(&s->lock);
+	s->rx_held = held;
+	pthread_mutex_unlock(&s->lock);
+}
+
 int serial8250_break(struct serial8250 *s, u8 key)
 {
 	int ret = -EBUSY;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->rx_break < 0 && !(s->mcr & UART_MCR_LOOP) &&
+	if (s->rx_break < 0 && !(s->mcr & UART_MCR_LOOP) && !s->rx_held &&
 	    s->rx_len + 2 <= SERIAL_RX_BUF) {
 		s->rx_break = (s->rx_head + s->rx_len) % SERIAL_RX_BUF;
 		serial_rx_push(s, 0);
@@ -429,6 +437,21 @@ static void serial_reset(struct device_header *dev)
 	serial8250_reset(&sd->uart);
 }
 
+/* lkvm pause: the terminal's input waits until the resume. */
+static void serial_pause(struct device_header *dev)
+{
+	struct serial_dev *sd = dev->opaque;
+
+	serial8250_hold(&sd->uart, true);
+}
+
+static void serial_resume(struct device_header *dev)
+{
+	struct serial_dev *sd = dev->opaque;
+
+	serial8250_hold(&sd->uart, false);
+}
+
 static void serial_free(struct serial_dev *sd)
 {
 	struct kvm *kvm = sd->kvm;
@@ -451,6 +474,8 @@ static void serial_dev_exit(struct device_header *dev, struct kvm *kvm)
 static const struct device_ops serial_dev_ops = {
 	.generate_fdt = serial_generate_fdt,
 	.reset = serial_reset,
+	.pause = serial_pause,
+	.resume = serial_resume,
 	.exit = serial_dev_exit,
 };
 

@@ -309,6 +309,9 @@ static int debug_sysrq(struct kvm *kvm, const char *key, struct ctl_reply *rep)
 	if (ret == -ENODEV)
 		return ctl_reply_fail(rep, 1, "--sysrq: guest '%s' has no serial console (--console virtio: hvc has no break; use /proc/sysrq-trigger in the guest)",
 				      kvm->ctl->name);
+	if (ret < 0 && kvm_vm_paused(kvm))
+		return ctl_reply_fail(rep, 1, "--sysrq: guest '%s' is paused: its UART takes no input until 'lkvm resume'",
+				      kvm->ctl->name);
 	if (ret < 0)
 		return ctl_reply_fail(rep, 1, "--sysrq: the UART is busy (a break not yet read by the guest, or its input full): try again");
 	ctl_reply_printf(rep, "sent SysRq '%c' to guest '%s' (a break on ttyS0)\n",

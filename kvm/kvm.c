@@ -191,6 +191,8 @@ static int map_ram(struct kvm *kvm)
 	kvm->mem.host = (u8 *)ALIGN_UP((uintptr_t)map, align);
 	kvm->mem.size = size;
 	madvise(kvm->mem.host, size, MADV_MERGEABLE);
+	/* A core of lkvm is for lkvm's bugs: without the guest's RAM. */
+	madvise(map, kvm->ram_mapping_size, MADV_DONTDUMP);
 	return 0;
 }
 

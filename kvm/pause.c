@@ -207,7 +207,7 @@ int kvm_vm_pause(struct kvm *kvm)
 
 	if (!ret) {
 		devices_pause(kvm);
-		kvm->pause.devices = true;
+		__atomic_store_n(&kvm->pause.devices, true, __ATOMIC_RELEASE);
 	}
 	return ret;
 }
@@ -216,9 +216,14 @@ int kvm_vm_resume(struct kvm *kvm)
 {
 	if (!kvm_pause_requested(kvm))
 		return -EALREADY;
-	if (kvm->pause.devices) {
-		kvm->pause.devices = false;
+	if (kvm_vm_paused(kvm)) {
 		devices_resume(kvm);
+		__atomic_store_n(&kvm->pause.devices, false, __ATOMIC_RELEASE);
 	}
 	return kvm_cpus_resume(kvm);
+}
+
+bool kvm_vm_paused(struct kvm *kvm)
+{
+	return __atomic_load_n(&kvm->pause.devices, __ATOMIC_ACQUIRE);
 }

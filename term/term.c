@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "lkvm/init.h"
+#include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
 #include "lkvm/term.h"
 #include "lkvm/watch.h"
@@ -45,6 +46,12 @@
  * what it cannot take, so that Ctrl-a x still works.
  */
 #define TERM_STALL_MS		1000
+/*
+ * While the VM is paused (lkvm pause) its console device takes nothing:
+ * the input waits in the buffer (then in stdin), never thrown away for a
+ * stall, and is offered this often until the resume.
+ */
+#define TERM_PAUSED_RETRY_MS	100
 /* Pipe message that only wakes the thread (signal numbers are never 0). */
 #define TERM_MSG_WAKE		0
 
@@ -188,7 +195,7 @@ static void term_deliver(struct term_state *t, struct term_input *in)
 	pthread_mutex_unlock(&t->console_lock);
 
 	n = MIN(n, in->len);
-	if (n)
+	if (n || kvm_vm_paused(t->kvm))
 		in->progress_ms = term_now_ms();
 	in->off += n;
 	in->len -= n;
@@ -238,6 +245,14 @@ static void term_read_stdin(struct term_state *t, struct term_input *in)
 		kvm_request_stop(t->kvm, LKVM_EXIT_OK);
 }
 
+/* How long the thread may sleep: input waits for the console device. */
+static int term_retry_ms(struct term_state *t, const struct term_input *in)
+{
+	if (!in->len)
+		return -1;
+	return kvm_vm_paused(t->kvm) ? TERM_PAUSED_RETRY_MS : TERM_RETRY_MS;
+}
+
 /* Act on what the signal handlers sent. */
 static void term_read_pipe(struct term_state *t)
 {
@@ -274,7 +289,7 @@ static void *term_thread_fn(void *arg)
 		nfds = (t->stdin_active &&
 			(in->len < TERM_BUF || term_stalled(in))) ? 2 : 1;
 
-		if (poll(fds, nfds, in->len ? TERM_RETRY_MS : -1) < 0) {
+		if (poll(fds, nfds, term_retry_ms(t, in)) < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_err("terminal: poll: %s", strerror(errno));

@@ -518,32 +518,71 @@ int ctl_parse_target(int argc, char **argv, const char **name, bool *all,
 	return ret;
 }
 
+/* One instance's call, as ctl_client_call() prints it. */
+struct client_out {
+	const char *name;
+	unsigned int flags;
+	bool headed;		/* the header line is out */
+};
+
+/* Text of the reply for stdout: under the header, with CTL_CALL_HEADER. */
+static void client_print(struct client_out *o, const char *text)
+{
+	if ((o->flags & CTL_CALL_HEADER) && !o->headed && *text) {
+		printf("== %s ==\n", o->name);
+		o->headed = true;
+	}
+	fputs(text, stdout);
+}
+
+/* A part of a long reply (debug --dump: a vCPU's), as it comes. */
+static int client_part(struct ctl_reply *rep, void *opaque)
+{
+	client_print(opaque, rep->text);
+	return 0;
+}
+
 /*
- * One instance: the reply's text on stdout, or the failure on stderr.
- * With @all, an instance that went away (or left a stale socket, now
- * removed) is skipped quietly.
+ * A command's failure, on stderr; among --all's, named unless its text
+ * names the guest already.
  */
-static int client_one(const char *prog, const char *name, const char *cmd,
-		      const struct ctl_cmdline *cl, bool all)
+static void client_failed(const char *prog, const char *name, const char *why,
+			  unsigned int flags)
+{
+	char quoted[CTL_NAME_MAX + 3];
+
+	snprintf(quoted, sizeof(quoted), "'%s'", name);
+	if ((flags & CTL_CALL_EACH) && !strstr(why, quoted))
+		fprintf(stderr, "lkvm %s: guest %s: %s\n", prog, quoted, why);
+	else
+		fprintf(stderr, "lkvm %s: %s\n", prog, why);
+}
+
+int ctl_client_call(const char *prog, const char *name, const char *cmd,
+		    const char *const *args, unsigned int nargs,
+		    unsigned int flags)
 {
 	struct ctl_reply *rep = malloc(sizeof(*rep));
+	struct client_out out = { .name = name, .flags = flags };
 	char err[512];
 	int ret;
 
 	if (!rep)
 		return LKVM_EXIT_ERROR;
-	rep->flush = NULL;
-	ret = ctl_call(name, cmd, cl->args, cl->nargs, rep, err, sizeof(err));
-	if (all && (ret == -ENOENT || ret == -ECONNREFUSED)) {
+	rep->flush = client_part;
+	rep->flush_opaque = &out;
+	ret = ctl_call(name, cmd, args, nargs, rep, err, sizeof(err));
+	if ((flags & CTL_CALL_EACH) && (ret == -ENOENT || ret == -ECONNREFUSED)) {
 		free(rep);
 		return 0;
 	}
 	if (ret < 0)
 		fprintf(stderr, "lkvm %s: %s\n", prog, err);
 	else if (rep->status)
-		fprintf(stderr, "lkvm %s: %s\n", prog, rep->text);
+		client_failed(prog, name, rep->text, flags);
 	else
-		fputs(rep->text, stdout);
+		client_print(&out, rep->text);
+	fflush(stdout);
 	ret = ret < 0 || rep->status ? LKVM_EXIT_ERROR : 0;
 	free(rep);
 	return ret;
@@ -551,7 +590,8 @@ static int client_one(const char *prog, const char *name, const char *cmd,
 
 struct client_all {
 	const char *prog, *cmd;
-	const struct ctl_cmdline *cl;
+	const char *const *args;
+	unsigned int nargs, flags;
 	int status;
 };
 
@@ -559,15 +599,28 @@ static void client_all_one(const char *name, void *opaque)
 {
 	struct client_all *c = opaque;
 
-	if (client_one(c->prog, name, c->cmd, c->cl, true))
+	if (ctl_client_call(c->prog, name, c->cmd, c->args, c->nargs,
+			    c->flags | CTL_CALL_EACH))
 		c->status = LKVM_EXIT_ERROR;
+}
+
+int ctl_client_all(const char *prog, const char *cmd, const char *const *args,
+		   unsigned int nargs, unsigned int flags)
+{
+	struct client_all c = {
+		.prog = prog, .cmd = cmd, .args = args, .nargs = nargs,
+		.flags = flags,
+	};
+
+	if (ctl_for_each_instance(client_all_one, &c) <= 0)
+		printf("no guest is running\n");
+	return c.status;
 }
 
 int ctl_client_command(int argc, char **argv, const char *cmd,
 		       unsigned int allow, void (*usage)(void))
 {
 	struct ctl_cmdline cl;
-	struct client_all c = { .prog = argv[0], .cmd = cmd, .cl = &cl };
 	char err[256];
 
 	switch (ctl_parse_cmdline(argc, argv, allow, &cl, err, sizeof(err))) {
@@ -580,8 +633,7 @@ int ctl_client_command(int argc, char **argv, const char *cmd,
 		return LKVM_EXIT_USAGE;
 	}
 	if (cl.name)
-		return client_one(argv[0], cl.name, cmd, &cl, false);
-	if (ctl_for_each_instance(client_all_one, &c) <= 0)
-		printf("no guest is running\n");
-	return c.status;
+		return ctl_client_call(argv[0], cl.name, cmd, cl.args, cl.nargs, 0);
+	return ctl_client_all(argv[0], cmd, cl.args, cl.nargs,
+			      (allow & CTL_OPT_HEADER) ? CTL_CALL_HEADER : 0);
 }

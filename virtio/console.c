@@ -41,7 +41,9 @@ static void vcon_config(struct virtio_device *vdev, u32 offset, u8 *data,
 
 /*
  * Host keyboard -> receiveq. Takes what the guest has buffers for, and
- * nothing when it has none: the terminal keeps the rest and retries.
+ * nothing when it has none or the VM is paused (lkvm pause: no guest
+ * memory is written until the resume): the terminal keeps the rest and
+ * retries.
  */
 static size_t vcon_input(void *opaque, const u8 *buf, size_t len)
 {
@@ -54,7 +56,7 @@ static size_t vcon_input(void *opaque, const u8 *buf, size_t len)
 	bool pushed = false;
 
 	pthread_mutex_lock(&vdev->lock);
-	if (!virtio_device_live(vdev))
+	if (!virtio_device_live(vdev) || vdev->paused)
 		goto out;
 	while (done < len && (r = virtq_pop(vq, e)) == VIRTQ_GOT) {
 		n = iov_from_buf(virtq_elem_in(e), e->in_num, 0, buf + done,

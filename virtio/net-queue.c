@@ -73,6 +73,15 @@ bool vnet_rx_one(struct vnet *vn, struct vnet_pair *p, const u8 *pkt,
 	struct virtqueue *vq = &vdev->vqs[vnet_rx_q(p->idx)];
 	enum net_rx_result r;
 
+	/*
+	 * lkvm pause: the frame waits with the backend, as for want of
+	 * buffers; the resume serves this receiveq as if kicked, which
+	 * wakes the backend's delivery.
+	 */
+	if (vdev->paused) {
+		vdev->held_kicks |= 1ULL << vnet_rx_q(p->idx);
+		return false;
+	}
 	for (;;) {
 		r = net_rx_deliver(vq, &p->rx_elem[0], &p->rx_elem[1], pkt, len,
 				   vnet_mergeable(vn));
@@ -109,6 +118,11 @@ void vnet_tx(struct vnet *vn, struct vnet_pair *p, vnet_send_fn *send)
 
 	if (!vq->ready)
 		return;
+	/* paused: a backend that polls (user) takes no frame either */
+	if (vdev->paused) {
+		vdev->held_kicks |= 1ULL << q;
+		return;
+	}
 	do {
 		virtq_enable_notify(vq, false);
 		while ((r = virtq_pop(vq, e)) == VIRTQ_GOT) {

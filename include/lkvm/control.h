@@ -222,6 +222,7 @@ struct ctl_cmdline {
 #define CTL_OPT_ALL	1U	/* -a/--all: every instance */
 #define CTL_OPT_MEMORY	2U	/* -m/--memory (stat) */
 #define CTL_OPT_BALLOON	4U	/* -i/--inflate, -d/--deflate SIZE: one needed */
+#define CTL_OPT_HEADER	8U	/* with --all, each guest's output headed (CTL_CALL_HEADER) */
 
 /*
  * The instance commands' shared command line: -n/--name NAME or (with
@@ -233,6 +234,24 @@ int ctl_parse_cmdline(int argc, char **argv, unsigned int allow,
 /* Just --name (and --all when @all is not NULL). */
 int ctl_parse_target(int argc, char **argv, const char **name, bool *all,
 		     char *err, size_t errlen);
+
+/*
+ * What an instance command prints of one guest's call: the reply's text
+ * (a long one's parts as they come) on stdout, or its failure in one line
+ * on stderr ("lkvm PROG: ..."). The exit status: 0, or 1 (the call or the
+ * command failed).
+ */
+#define CTL_CALL_EACH	1U	/* one of --all's: a guest gone meanwhile is skipped, a failure names it */
+#define CTL_CALL_HEADER	2U	/* the text under a line "== NAME ==" */
+int ctl_client_call(const char *prog, const char *name, const char *cmd,
+		    const char *const *args, unsigned int nargs,
+		    unsigned int flags);
+/*
+ * ctl_client_call() for every running instance, in name order ("no guest
+ * is running" when there is none): 0, or 1 if any of them failed.
+ */
+int ctl_client_all(const char *prog, const char *cmd, const char *const *args,
+		   unsigned int nargs, unsigned int flags);
 
 /*
  * A whole instance command (`lkvm stop`, `pause`, ...): parse

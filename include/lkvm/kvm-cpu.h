@@ -68,6 +68,11 @@ int kvm_cpu_run_parked(struct kvm_cpu *cpu,
  */
 int kvm_vm_pause(struct kvm *kvm);
 int kvm_vm_resume(struct kvm *kvm);
+/*
+ * Between kvm_vm_pause() and kvm_vm_resume(): host-side input (the
+ * terminal's) waits, however long, rather than being taken for a stall.
+ */
+bool kvm_vm_paused(struct kvm *kvm);
 void kvm_pause_init(struct kvm_pause *p);
 void kvm_pause_destroy(struct kvm_pause *p);
 /* For the vCPU loop (kvm/kvm-cpu.c): is a pause asked for? then park. */

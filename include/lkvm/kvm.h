@@ -117,7 +117,7 @@ struct kvm_pause {
 	pthread_mutex_t lock;		/* the rest */
 	pthread_cond_t cond;		/* nr_parked, park work, resume, stop */
 	bool requested;			/* atomic: vCPUs park when they see it */
-	bool devices;			/* kvm_vm_pause() paused the devices */
+	bool devices;			/* atomic: kvm_vm_pause() paused the devices */
 	int nr_parked;			/* vCPU threads parked */
 	u64 counter;			/* the guest's virtual counter at the pause */
 	bool counter_saved;

@@ -145,7 +145,9 @@ void vnet_thread_stop(struct vnet_thread *t);
 /*
  * Deliver @pkt (header + frame) into pair @p's receiveq, vdev.lock held.
  * false: the guest has no buffers for it now (kept by the caller,
- * notifications enabled); true: delivered or dropped (counted).
+ * notifications enabled) or the VM is paused (kept; the resume calls the
+ * backend's notify for this receiveq); true: delivered or dropped
+ * (counted).
  */
 bool vnet_rx_one(struct vnet *vn, struct vnet_pair *p, const u8 *pkt,
 		 size_t len);
@@ -153,7 +155,7 @@ bool vnet_rx_one(struct vnet *vn, struct vnet_pair *p, const u8 *pkt,
 /* A backend's send: false if it dropped the frame. */
 typedef bool vnet_send_fn(struct vnet *vn, struct vnet_pair *p,
 			  struct virtq_elem *e, const struct net_tx_caps *caps);
-/* Every transmit buffer of pair @p to @send, vdev.lock held. */
+/* Every transmit buffer of pair @p to @send, vdev.lock held; none while paused. */
 void vnet_tx(struct vnet *vn, struct vnet_pair *p, vnet_send_fn *send);
 /* A transmit buffer the driver got wrong: say why now and then; false. */
 bool vnet_tx_bad(struct vnet *vn, enum net_tx_error err);

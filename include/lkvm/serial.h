@@ -22,6 +22,7 @@ struct serial8250 {
 	unsigned int rx_head, rx_len;
 	int rx_break;		/* FIFO slot of a received break (NUL), or -1 */
 	bool thr_ipending;	/* THRE interrupt pending */
+	bool rx_held;		/* lkvm pause: host input waits (serial8250_hold) */
 	int irq_level;
 	/* callbacks */
 	void (*set_irq)(void *ctx, int level);
@@ -40,10 +41,15 @@ void serial8250_mmio(void *opaque, u64 offset, u8 *data, u32 len,
 /* Queue host input; returns the number of bytes accepted. */
 size_t serial8250_receive(struct serial8250 *s, const u8 *buf, size_t len);
 /*
+ * While the VM is paused (@held), host input and breaks are not taken:
+ * the terminal keeps its input and offers it again after the resume.
+ */
+void serial8250_hold(struct serial8250 *s, bool held);
+/*
  * A break condition on the line, then @key: as a 16550 reports a break,
  * a NUL in the FIFO flagged with LSR.BI when it reaches the top (Linux's
  * 8250 driver then takes the next character as a magic SysRq). 0, or
- * -EBUSY (a break not yet read, the FIFO full, loopback).
+ * -EBUSY (a break not yet read, the FIFO full, loopback, held).
  */
 int serial8250_break(struct serial8250 *s, u8 key);
 struct kvm;

@@ -309,7 +309,8 @@ GUEST_INIT=$(cat <<'EOF'
 # size), tick (a numbered line with the uptime five times a second,
 # until stopped), vsock (answers one AF_VSOCK connection), balloon (frees
 # memory for free page reporting), neontick (SysRq on, neon-mark spinning
-# with its pattern in V0-V7, then tick).
+# with its pattern in V0-V7, then tick), tickin (tick, and each console
+# line read printed back as "GUEST-GOT LINE", the console's echo off).
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin HOME=/root
 mount -t proc proc /proc
@@ -338,11 +339,16 @@ cpus=$(grep -c '^processor' /proc/cpuinfo)
 echo "GUEST-INIT-OK cpus=$cpus test=$test"
 echo "GUEST-ARCH $(uname -m)"
 case "$test" in
-neontick|tick)
+neontick|tick|tickin)
 	if [ "$test" = neontick ]; then
 		echo 1 >/proc/sys/kernel/sysrq
 		neon-mark &
 		echo "GUEST-NEON-MARK pid=$!"
+	fi
+	if [ "$test" = tickin ]; then
+		stty -echo
+		exec 4<&0
+		while read -r l <&4; do echo "GUEST-GOT $l"; done &
 	fi
 	i=0
 	while :; do

@@ -99,6 +99,14 @@ live() { [ "$LIST" != 1 ]; }
 has() { ! live || [ -e "$1" ]; }	# has PATH: it exists (LIST: the rig's)
 tap() { live && echo "$M $*"; }
 
+# A crash leaves evidence: the core (core.COMM.PID in $RES, then named
+# after the case; guest RAM is not in it) and the kernel's lines about it
+# (pc, lr), both in the case's log (crash_reports)
+if live; then
+	ulimit -c unlimited
+	echo "$RES/core.%e.%p" >/proc/sys/kernel/core_pattern
+fi
+
 lkvm() {
 	hang_watch </dev/null >/dev/null 2>&1 &
 	_watch=$!
@@ -223,6 +231,23 @@ sanitizer_reports() {
 	[ -z "$_san" ]
 }
 
+# crash_reports: the cores dumped since the case started, renamed
+# $_name.core.COMM.PID, and the kernel's new lines about unhandled
+# signals, into $_log; false if there was one
+crash_reports() {
+	_cores=""
+	for _f in "$RES"/core.*; do
+		[ -e "$_f" ] || continue
+		mv "$_f" "$RES/$_name.${_f##*/}"
+		_cores="$_cores $_name.${_f##*/}"
+	done
+	dmesg | tail -n +"$((_dmesg0 + 1))" | grep -A 8 'unhandled' >"$RES/.dmesg"
+	[ -z "$_cores" ] && [ ! -s "$RES/.dmesg" ] && return 0
+	{ echo "--- crash:$_cores (gdb-multiarch build/rig/share/bin/lkvm CORE)"
+	  cat "$RES/.dmesg"; } >>"$_log"
+	return 1
+}
+
 # run_once COMMAND...: one run of case $_name, judged by $_want, $_checks
 run_once() {
 	n=$((n + 1))
@@ -233,6 +258,7 @@ run_once() {
 	export ASAN_OPTIONS="$SAN_OPTIONS:detect_leaks=$_leaks:log_path=$RES/$_name.asan"
 	export UBSAN_OPTIONS="$SAN_OPTIONS"
 	_t0=$(cut -d' ' -f1 /proc/uptime)
+	_dmesg0=$(dmesg | wc -l)
 	"$@" >"$_out" 2>"$_err" </dev/null
 	_st=$?
 	_t1=$(cut -d' ' -f1 /proc/uptime)
@@ -249,6 +275,7 @@ run_once() {
 		esac
 	fi
 	sanitizer_reports || _why="${_why:+$_why; }sanitizer report:$_san"
+	crash_reports || _why="${_why:+$_why; }crashed:${_cores:- see the log}"
 	_oldifs=$IFS
 	IFS='
 '
@@ -2209,6 +2236,100 @@ expect_out 'CTL-EXIT a 0'
 expect_err_lines 0
 run_case control-two-guests 0 ctl_two
 
+# --all on two guests: stat and debug --dump, each guest's under a line
+# "== NAME ==" in name order; a failure on each (no balloon) named, exit 1
+ctl_all() (
+	export HOME=$CTL_HOME
+	rm -rf "$HOME" && mkdir -p "$HOME" || return 99
+	ctl_guest a && ctl_guest b || return 99
+	lkvm stat --all >"$RES/.ctl-all"
+	echo "CTL-STAT-ALL $? $(tr '\n' ' ' <"$RES/.ctl-all")"
+	lkvm debug --all --dump >"$RES/.ctl-all"
+	echo "CTL-DUMP-ALL $? $(grep -e '^== ' -e '^cpu0 pc ' "$RES/.ctl-all" |
+		cut -c1-10 | tr '\n' ' ')"
+	lkvm stat --all --memory 2>&1
+	echo "CTL-MEMORY-ALL $?"
+	lkvm stop --all
+	ctl_exit a
+	ctl_exit b
+	lkvm debug --all --dump
+	echo "CTL-NONE $?"
+)
+expect_out 'CTL-STAT-ALL 0 == a == device .*rng: requests=.*== b == device .*rng: requests='
+expect_out 'CTL-DUMP-ALL 0 == a == cpu0 pc 0x == b == cpu0 pc 0x $'
+expect_out "^lkvm stat: guest 'a' has no balloon device"
+expect_out "^lkvm stat: guest 'b' has no balloon device"
+expect_out 'CTL-MEMORY-ALL 1'
+expect_out 'CTL-EXIT a 0'
+expect_out 'CTL-EXIT b 0'
+expect_out '^no guest is running'
+expect_out 'CTL-NONE 0'
+expect_err_lines 0
+run_case control-all 0 ctl_all
+
+# ctl_irqs NAME DEVICE: DEVICE's interrupts= count from lkvm stat
+ctl_irqs() {
+	lkvm stat --name "$1" | sed -n "s/^device $2:.* interrupts=\([0-9]*\).*/\1/p"
+}
+
+# ctl_input_guest NAME CONSOLE: a tickin guest NAME (lkvm.test=tickin)
+# whose console input comes from the FIFO /tmp/ctl-NAME.in (the share
+# has no FIFOs), open on fd 3
+ctl_input_guest() {
+	rm -f "/tmp/ctl-$1.in" && mkfifo "/tmp/ctl-$1.in" || return 1
+	: >"$RES/.ctl-$1.out"
+	guest 1 tickin --console "$2" --name "$1" <"/tmp/ctl-$1.in" \
+		>"$RES/.ctl-$1.out" 2>&1 &
+	eval "_ctlpid_$1=\$!"
+	exec 3>"/tmp/ctl-$1.in"
+	ctl_wait "$RES/.ctl-$1.out" 'GUEST-TICK 2'
+}
+
+# ctl_type N: N console lines of 200 bytes to fd 3, "LINE-I xxx..."
+ctl_type() {
+	_pad=$(head -c 190 /dev/zero | tr '\0' x)
+	_l=0
+	while [ $_l -lt "$1" ]; do
+		printf 'LINE-%03d %s\n' $_l "$_pad"
+		_l=$((_l + 1))
+	done >&3
+}
+
+# While paused, console input waits: virtio-console's queue is not
+# touched (its interrupts stand still), and after the resume every line
+# typed arrives, in order: 60 lines (12 KiB, over the UART's and the
+# terminal's 4 KiB buffers) for 3 s (over the terminal's 1 s stall)
+ctl_input() (
+	export HOME=$CTL_HOME
+	rm -rf "$HOME" && mkdir -p "$HOME" || return 99
+	for _con in virtio serial; do
+		ctl_input_guest "in$_con" $_con || return 99
+		lkvm pause --name "in$_con" >/dev/null || return 99
+		_irq0=$(ctl_irqs "in$_con" console)
+		ctl_type 60
+		sleep 3
+		[ "$_con" = virtio ] && [ -n "$_irq0" ] &&
+			[ "$(ctl_irqs "in$_con" console)" = "$_irq0" ] &&
+			echo "CTL-INPUT-HELD $_con"
+		lkvm resume --name "in$_con" >/dev/null
+		ctl_wait "$RES/.ctl-in$_con.out" '^GUEST-GOT LINE-059' &&
+			sleep 1
+		echo "CTL-INPUT-GOT $_con $(grep -c '^GUEST-GOT LINE-[0-9]* x\{190\}' \
+			"$RES/.ctl-in$_con.out") $(grep '^GUEST-GOT LINE-' \
+			"$RES/.ctl-in$_con.out" | cut -c16-18 | sort -c && echo in-order)"
+		exec 3>&-
+		lkvm stop --name "in$_con" >/dev/null
+		ctl_exit "in$_con"
+	done
+)
+expect_out 'CTL-INPUT-HELD virtio'
+expect_out 'CTL-INPUT-GOT virtio 60 in-order'
+expect_out 'CTL-EXIT invirtio 0'
+expect_out 'CTL-INPUT-GOT serial 60 in-order'
+expect_out 'CTL-EXIT inserial 0'
+expect_err_lines 0
+run_case control-pause-input 0 ctl_input
+
 # refused: an unknown name, a second guest of a live one's name, another
 # user (the folder is 0700), a dead lkvm's socket (then removed); a name
 # whose lkvm was SIGKILLed is free for the next guest
@@ -2452,7 +2573,7 @@ expect_out 'DBG-SYSRQ-HELP'
 expect_out 'DBG-NMI 1'
 expect_out 'DBG-SYSRQ-BAD 1'
 expect_out 'DBG-NO-ACTION 2'
-expect_out '^usage: lkvm debug -n|--name NAME (-d|--dump | -s|--sysrq KEY | -m|--nmi VCPU)$'
+expect_out '^usage: lkvm debug -n|--name NAME | -a|--all (-d|--dump | -s|--sysrq KEY | -m|--nmi VCPU)$'
 expect_out '^  debug  *dump a guest'"'"'s registers, send it a SysRq$'
 expect_out 'CTL-EXIT d 0'
 expect_err_lines 3
@@ -2539,3 +2660,4 @@ if ! live; then
 fi
 tap "1..$n"
 tap "# done: $((n - nfail)) ok, $nfail not ok"
+

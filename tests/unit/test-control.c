@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -224,6 +225,7 @@ static void test_pause_resume(void **state)
 	assert_int_equal(vm->rep.status, 0);
 	assert_int_equal(vm->kvm.pause.nr_parked, NR_CPUS);
 	assert_int_equal(vm->dev.pauses, 1);
+	assert_true(kvm_vm_paused(&vm->kvm));	/* host input waits */
 	assert_true(vm->kvm.pause.counter_saved);
 	assert_int_equal(ctl_info_parse(call(vm, "info"), &info), 0);
 	assert_true(info.paused);
@@ -235,6 +237,7 @@ static void test_pause_resume(void **state)
 	assert_int_equal(tid, vm->tids[1]);
 	assert_string_equal(call(vm, "resume"), "guest 'web' resumed\n");
 	assert_int_equal(vm->dev.resumes, 1);
+	assert_false(kvm_vm_paused(&vm->kvm));
 	/* the counter saved at the pause is written back */
 	assert_int_equal(stub_counter_sets, 1);
 	assert_int_equal(stub_counter_set_value, stub_counter);
@@ -596,6 +599,7 @@ static void test_debug_dump(void **state)
 	/* the vCPUs run again; the devices were never held */
 	assert_false(kvm_cpus_paused(&vm->kvm));
 	assert_int_equal(vm->dev.pauses, 0);
+	assert_false(kvm_vm_paused(&vm->kvm));
 	free(o.text);
 }
 
@@ -640,6 +644,92 @@ static void test_debug_refused(void **state)
 	assert_int_equal(o.parts, 0);
 }
 
+/* What @fn printed on stdout and stderr (into @out, @errs); its return. */
+static int captured(int (*fn)(const char *const *args, unsigned int n),
+		    const char *const *args, unsigned int n, char *out,
+		    char *errs, size_t size)
+{
+	FILE *f[2] = { tmpfile(), tmpfile() };
+	int saved[2] = { dup(1), dup(2) }, ret, i;
+	char *bufs[2] = { out, errs };
+	size_t len;
+
+	assert_non_null(f[0]);
+	assert_non_null(f[1]);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(fileno(f[0]), 1);
+	dup2(fileno(f[1]), 2);
+	ret = fn(args, n);
+	fflush(stdout);
+	fflush(stderr);
+	for (i = 0; i < 2; i++) {
+		dup2(saved[i], i + 1);
+		close(saved[i]);
+		rewind(f[i]);
+		len = fread(bufs[i], 1, size - 1, f[i]);
+		bufs[i][len] = '\0';
+		fclose(f[i]);
+	}
+	return ret;
+}
+
+static int stat_all(const char *const *args, unsigned int n)
+{
+	return ctl_client_all("stat", "stat", args, n, CTL_CALL_HEADER);
+}
+
+static int dump_all(const char *const *args, unsigned int n)
+{
+	return ctl_client_all("debug", "debug", args, n, CTL_CALL_HEADER);
+}
+
+static int pause_all(const char *const *args, unsigned int n)
+{
+	return ctl_client_all("pause", "pause", args, n, 0);
+}
+
+/* A stale socket in ~/.lkvm: "gone" (its lkvm was killed). */
+static void make_stale(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/.lkvm/gone.sock", home);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+}
+
+/*
+ * --all: each guest's output under its header (a dump's parts under one),
+ * a stale socket skipped quietly, a failure named on stderr with exit 1;
+ * commands whose replies name the guest get no header.
+ */
+static void test_client_all(void **state)
+{
+	static char out[1 << 18], errs[4096];
+	const char *bad[] = { "--bogus" }, *dump[] = { "--dump" };
+
+	make_stale();
+	assert_int_equal(captured(stat_all, NULL, 0, out, errs, sizeof(out)), 0);
+	assert_string_equal(out, "== web ==\ndevice fake: requests=7 kicks=3\n");
+	assert_string_equal(errs, "");
+	snprintf(errs, sizeof(errs), "%s/.lkvm/gone.sock", home);
+	assert_int_equal(access(errs, F_OK), -1);
+	assert_int_equal(captured(stat_all, bad, 1, out, errs, sizeof(out)), 1);
+	assert_string_equal(out, "");
+	assert_string_equal(errs, "lkvm stat: guest 'web': stat: unknown argument '--bogus' (--memory, or none)\n");
+	assert_int_equal(captured(dump_all, dump, 1, out, errs, sizeof(out)), 0);
+	assert_int_equal(count_lines(out, "== "), 1);
+	assert_int_equal(strncmp(out, "== web ==\n# lkvm register dump v1\n", 34), 0);
+	assert_int_equal(count_lines(out, "cpu3 pc "), 1);
+	assert_int_equal(captured(pause_all, NULL, 0, out, errs, sizeof(out)), 0);
+	assert_string_equal(out, "guest 'web' paused\n");
+	assert_int_equal(captured(pause_all, NULL, 0, out, errs, sizeof(out)), 0);
+	assert_string_equal(out, "guest 'web' is already paused: nothing to do\n");
+	call(*(struct vm **)state, "resume");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -655,6 +745,7 @@ int main(void)
 		T(test_debug_dump),
 		T(test_debug_dump_paused),
 		T(test_debug_refused),
+		T(test_client_all),
 		T(test_malformed),
 		T(test_namesake_and_stop),
 		T(test_default_name),

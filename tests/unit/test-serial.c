@@ -607,6 +607,33 @@ static void test_glue_serial_console(void **state)
 	glue_kvm_free(&kvm);
 }
 
+/*
+ * lkvm pause (the registry's pause walk): the UART takes no terminal
+ * input and no break, and raises nothing; the resume takes it again.
+ */
+static void test_glue_paused(void **state)
+{
+	struct kvm kvm;
+
+	glue_kvm(&kvm, CONSOLE_SERIAL);
+	assert_int_equal(init_all(&kvm.init, &kvm), 0);
+	bus_wr(&kvm, UART_IER, UART_IER_RDI);
+	devices_pause(&kvm);
+	assert_int_equal(stub_console->input(stub_console->opaque,
+					     (const u8 *)"k", 1), 0);
+	assert_int_equal(serial_sysrq(&kvm, 'h'), -EBUSY);
+	assert_int_equal(stub_irq_levels[LKVM_IRQ_UART], 0);
+	assert_int_equal(bus_rd(&kvm, UART_LSR) & UART_LSR_DR, 0);
+	devices_resume(&kvm);
+	assert_int_equal(stub_console->input(stub_console->opaque,
+					     (const u8 *)"k", 1), 1);
+	assert_int_equal(stub_irq_levels[LKVM_IRQ_UART], 1);
+	assert_int_equal(bus_rd(&kvm, UART_RX), 'k');
+	exit_all(&kvm.init, &kvm);
+	console_watch_free(&kvm);
+	glue_kvm_free(&kvm);
+}
+
 static void test_glue_other_console(void **state)
 {
 	struct kvm kvm;
@@ -661,6 +688,7 @@ int main(void)
 		T(test_concurrent_receive),
 #undef T
 		cmocka_unit_test(test_glue_serial_console),
+		cmocka_unit_test(test_glue_paused),
 		cmocka_unit_test(test_glue_other_console),
 		cmocka_unit_test(test_glue_user_console_kept),
 	};
