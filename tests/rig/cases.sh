@@ -119,16 +119,19 @@ lkvm() {
 }
 
 # hang_watch: shortly before the case times out, every running guest's
-# registers and stack (lkvm debug --dump) into $RES/NAME.hang, which the
-# case's log shows: a hung guest says where it hangs. Killed (in its
+# state, PC, LR, code at PC and stack (from lkvm debug --dump) into
+# $RES/NAME.hang, which the case's log shows at its end (the lines a
+# failure prints): a hung guest says where it hangs. Killed (in its
 # sleep) when lkvm ends in time; its fds are not the case's, so that the
 # sleep left behind holds no pipe of the case open.
 hang_watch() {
 	sleep $((CASE_TIMEOUT - 10))
 	for _g in $("$LKVM_BIN" list 2>/dev/null | awk 'NR > 1 { print $2 }'); do
 		echo "=== lkvm debug --name $_g --dump"
-		"$LKVM_BIN" debug --name "$_g" --dump 2>&1 |
-			grep -v '^cpu[0-9]* \(v\|z\|p\|d\)[0-9]'
+		"$LKVM_BIN" debug --name "$_g" --dump >"$RES/.hang-dump" 2>&1
+		grep -v '^cpu' "$RES/.hang-dump"
+		grep -E '^cpu[0-9]+ (state|pc|lr|x30|sp|sp_el1|cpsr|pstate|esr_el1|far_el1|code|frame[0-9]|stack-end) ' \
+			"$RES/.hang-dump"
 	done >"$RES/$_name.hang" 2>&1
 }
 
