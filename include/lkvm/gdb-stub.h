@@ -96,6 +96,14 @@ enum gdb_stub_result gdb_stub_handle(struct gdb_stub *s, const char *pkt,
 ssize_t gdb_stub_stopped(struct gdb_stub *s, int cpu, int sig,
 			 enum gdb_stop_why why, u64 addr, char *out,
 			 size_t cap);
+/*
+ * The stop reply for a KVM_EXIT_DEBUG on @cpu (SIGTRAP): @esr is the
+ * exit's ESR_EL2 (hsr), @far its FAR, @pc the vCPU's: swbreak for one of
+ * the stub's BRKs, hwbreak, watch/rwatch/awatch:ADDR for a watchpoint
+ * slot's hit, else plain (a single step, the guest's own BRK).
+ */
+ssize_t gdb_stub_debug_stop(struct gdb_stub *s, int cpu, u32 esr, u64 far,
+			    u64 pc, char *out, size_t cap);
 /* A BRK at @pc is one of the stub's (else the guest's own: inject it). */
 bool gdb_stub_is_swbp(const struct gdb_stub *s, u64 pc);
 /* Put back every instruction the stub replaced (exit paths). */
