@@ -403,6 +403,37 @@ ssize_t gdb_stub_debug_stop(struct gdb_stub *s, int cpu, u32 esr, u64 far,
 	return gdb_stub_stopped(s, cpu, 5, why, addr, out, cap);
 }
 
+/* PSTATE and SCTLR_EL1 bits an exception entry to EL1 looks at */
+#define PSR_EL1H	0x5		/* M[3:0]: EL1 with SP_EL1 */
+#define PSR_DAIF	0x3c0
+#define PSR_PAN		(1ULL << 22)
+#define PSR_SSBS	(1ULL << 12)
+#define PSR_DIT		(1ULL << 24)
+#define SCTLR_SPAN	(1ULL << 23)
+#define SCTLR_DSSBS	(1ULL << 44)
+
+bool gdb_a64_guest_brk(const struct gdb_stub *s, u32 esr, u64 pc)
+{
+	return esr >> 26 == EC_BRK64 && !gdb_stub_is_swbp(s, pc);
+}
+
+void gdb_a64_take_exception(struct lkvm_regs *r, u32 esr)
+{
+	u64 el = (r->pstate >> 2) & 3;
+	u64 off = el == 0 ? 0x400 : (r->pstate & 1) ? 0x200 : 0;
+	u64 pstate = PSR_EL1H | PSR_DAIF | (r->pstate & (PSR_PAN | PSR_DIT));
+
+	if (!(r->sctlr_el1 & SCTLR_SPAN))
+		pstate |= PSR_PAN;
+	if (r->sctlr_el1 & SCTLR_DSSBS)
+		pstate |= PSR_SSBS;
+	r->spsr[0] = r->pstate;
+	r->elr_el1 = r->pc;
+	r->esr_el1 = esr;
+	r->pstate = pstate;
+	r->pc = r->vbar_el1 + off;
+}
+
 /* ---- threads and queries ---- */
 
 static ssize_t h_halt_reason(struct gdb_stub *s, char *out, size_t cap)

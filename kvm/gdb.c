@@ -318,6 +318,37 @@ static void t_detach(void *opaque)
 	pr_debug("gdb: detached");
 }
 
+static int write_esr_fn(struct kvm_cpu *cpu, void *arg)
+{
+	struct kvm_one_reg reg = {
+		.id = regs_sysreg_id(3, 0, 5, 2, 0), .addr = (uintptr_t)arg,
+	};
+
+	return ioctl(cpu->fd, KVM_SET_ONE_REG, &reg) < 0 ? -errno : 0;
+}
+
+/*
+ * The guest's own BRK at @ev (KVM trapped it for the stub): the guest
+ * takes the exception it would have taken. True if it was one.
+ */
+static bool pass_guest_brk(struct gdb_server *g, const struct gdb_event *ev)
+{
+	struct lkvm_regs r;
+	int ret = t_get_regs(g, ev->cpu, &r);
+
+	if (ret < 0 || !gdb_a64_guest_brk(&g->stub, ev->esr, r.pc))
+		return false;
+	gdb_a64_take_exception(&r, ev->esr);
+	ret = t_set_regs(g, ev->cpu, &r);
+	if (!ret)
+		ret = kvm_cpu_run_parked(g->kvm->cpus[ev->cpu], write_esr_fn,
+					 &r.esr_el1);
+	if (ret < 0)
+		pr_warn("gdb: vCPU %d: cannot pass the guest its BRK: %s",
+			ev->cpu, strerror(-ret));
+	return true;
+}
+
 static const struct gdb_target_ops kvm_target_ops = {
 	.get_regs = t_get_regs,
 	.set_regs = t_set_regs,
@@ -400,6 +431,11 @@ static int report_stop(struct gdb_server *g, int sig)
 	ev = g->ev;
 	g->ev.pending = false;
 	pthread_mutex_unlock(&g->lock);
+	if (ev.pending && pass_guest_brk(g, &ev)) {
+		ev.pending = false;	/* not gdb's stop: on as gdb asked */
+		if (sig == GDB_SIGTRAP && t_resume(g, g->stub.how) == 0)
+			return 0;
+	}
 	if (ev.pending && t_get_regs(g, ev.cpu, &r) == 0)
 		n = gdb_stub_debug_stop(&g->stub, ev.cpu, ev.esr, ev.far, r.pc,
 					g->out, sizeof(g->out));

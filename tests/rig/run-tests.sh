@@ -336,13 +336,13 @@ gdb_driver() {
 	done
 }
 
-# check_gdb CONFIG: judge each gdb-* case's session (the guest's kernel
-# is Debian's uncompressed Image)
+# check_gdb CONFIG: judge the session of each case that asked for one
+# (NAME.gdb-want; the guest's kernel is Debian's uncompressed Image)
 check_gdb() {
-	local cfg=$1 res=$SHARE/results/$1 log name
-	for log in "$res"/gdb-*.log; do
-		[ -e "$log" ] || continue
-		name=$(basename "$log" .log)
+	local cfg=$1 res=$SHARE/results/$1 want name
+	for want in "$res"/*.gdb-want; do
+		[ -e "$want" ] || continue
+		name=$(basename "$want" .gdb-want)
 		disk_ok "$cfg" "$name" "gdb-multiarch: breakpoints, registers, memory, stepi, threads" \
 			tests/rig/gdb-session.sh check "$res/$name.gdb-out" \
 			"$res/$name.gdb-args" "$SHARE/guest/Image"

@@ -308,6 +308,39 @@ static void test_debug_stop(void **state)
 	expect("qC", "QC2");
 }
 
+/* The guest's own BRK (a WARN()) goes back to it as the CPU would send it */
+static void test_guest_brk(void **state)
+{
+	struct lkvm_regs r = {
+		.pc = BASE + 0x24, .pstate = 0x60000005, /* EL1h, Z and C */
+		.vbar_el1 = 0xffff800008010800ULL, .sctlr_el1 = 0,
+	};
+
+	expect("Z0,ffff800008000020,4", "OK");
+	assert_false(gdb_a64_guest_brk(stub, 0xf2000000, BASE + 0x20));
+	assert_true(gdb_a64_guest_brk(stub, 0xf2000800, BASE + 0x24));
+	assert_false(gdb_a64_guest_brk(stub, 0xca000000, BASE + 0x24));
+	gdb_a64_take_exception(&r, 0xf2000800);
+	assert_int_equal(r.elr_el1, BASE + 0x24);
+	assert_int_equal(r.spsr[0], 0x60000005);
+	assert_int_equal(r.esr_el1, 0xf2000800);
+	/* EL1h, DAIF masked, PAN set (SCTLR_EL1.SPAN 0) */
+	assert_int_equal(r.pstate, 0x3c5 | (1 << 22));
+	assert_int_equal(r.pc, 0xffff800008010800ULL + 0x200);
+	/* from EL0 (lower EL, AArch64): +0x400; SPAN 1 keeps PAN clear, DSSBS */
+	r.pstate = 0;
+	r.pc = 0x400000;
+	r.sctlr_el1 = (1ULL << 23) | (1ULL << 44);
+	gdb_a64_take_exception(&r, 0xf2000800);
+	assert_int_equal(r.pc, 0xffff800008010800ULL + 0x400);
+	assert_int_equal(r.pstate, 0x3c5 | (1 << 12));
+	assert_int_equal(r.elr_el1, 0x400000);
+	/* EL1t (SP_EL0): the first vector */
+	r.pstate = 0x4;
+	gdb_a64_take_exception(&r, 0xf2000800);
+	assert_int_equal(r.pc, 0xffff800008010800ULL);
+}
+
 static void test_detach_kill(void **state)
 {
 	expect("Z0,ffff800008000020,4", "OK");
@@ -335,6 +368,7 @@ int main(void)
 		T(test_hw_breakpoints),
 		T(test_resume),
 		T(test_debug_stop),
+		T(test_guest_brk),
 		T(test_detach_kill),
 	};
 
