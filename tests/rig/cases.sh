@@ -2515,6 +2515,32 @@ expect_out 'GUEST-INIT-OK cpus=2'
 expect_err_lines 1
 run_case gdb-session 0 gdb_session gdb-session
 
+# attach to a running 2-vCPU guest (it stops), a hardware watchpoint
+# fires, detach (it runs on), attach again, kill: lkvm exits 0
+gdb_attach() (
+	: >"$RES/$1.gdb-want"
+	ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 ||
+		{ echo "no eth0"; return 97; }
+	: >"$RES/.gdba.err"
+	lkvm run -k "$KERNEL" -i "$INITRD" -m 256 -c 2 \
+		-p "quiet nokaslr lkvm.test=tick" \
+		--gdb 0.0.0.0:1234 >"$RES/.gdba.out" 2>"$RES/.gdba.err" &
+	_pid=$!
+	gdb_listening "$RES/.gdba.err" &&
+		ctl_wait "$RES/.gdba.out" 'GUEST-TICK 3' &&
+		echo attach=1 >"$RES/$1.gdb-tmp" &&
+		mv "$RES/$1.gdb-tmp" "$RES/$1.gdb-ready"
+	wait $_pid
+	_st=$?
+	ip addr flush dev eth0
+	ip link set eth0 down
+	grep -c GUEST-TICK "$RES/.gdba.out" | sed 's/^/GDB-TICKS /'
+	cat "$RES/.gdba.err" >&2
+	return $_st
+)
+expect_err_lines 1
+run_case gdb-attach 0 gdb_attach gdb-attach
+
 # --gdb-wait holds the guest (not an instruction before gdb; lkvm stop
 # ends it with 0); a busy port (exit 1), a bad one and --gdb-wait alone
 # (exit 2) are one line each
