@@ -45,7 +45,7 @@ set remotetimeout 60
 set architecture aarch64
 target remote 127.0.0.1:$1
 printf "GDB-ATTACH-PC 0x%lx\n", (unsigned long)\$pc
-awatch *(unsigned long *)\$sp
+awatch -l *(unsigned long *)\$sp
 continue
 printf "GDB-WATCH-PC 0x%lx\n", (unsigned long)\$pc
 delete
