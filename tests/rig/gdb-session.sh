@@ -118,10 +118,10 @@ check_attach() {
 	want "$out" "hit Hardware access (read/write) watchpoint" "its hit"
 	want "$out" "^\\(New v\\|V\\)alue = [0-9]" "the watched value"
 	want "$out" "^GDB-WATCH-PC 0x" "the stop at the access"
-	want "$out" "^Detaching from program" "the detach"
-	[ "$(grep -c "^Remote debugging using" "$out")" = 2 ] ||
-		{ echo "gdb did not attach twice"; bad=1; }
-	want "$out" "^  *2  *Thread 2 " "the second vCPU's thread after the reattach"
+	want "$out" "^\\[Inferior 1 (Remote target) detached\\]" "the detach"
+	sed -n '/^\[Inferior 1 (Remote target) detached\]/,$p' "$out" |
+		grep -q "^  *2  *Thread 2 " ||
+		{ echo "no second attach (info threads after the detach)"; bad=1; }
 	want "$out" "^\\[Inferior 1 (Remote target) killed\\]" "the kill"
 }
 

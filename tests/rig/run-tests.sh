@@ -343,7 +343,7 @@ check_gdb() {
 	for want in "$res"/*.gdb-want; do
 		[ -e "$want" ] || continue
 		name=$(basename "$want" .gdb-want)
-		disk_ok "$cfg" "$name" "gdb-multiarch: breakpoints, registers, memory, stepi, threads" \
+		disk_ok "$cfg" "$name" "the x86 side's gdb-multiarch session (gdb-session.sh check)" \
 			tests/rig/gdb-session.sh check "$res/$name.gdb-out" \
 			"$res/$name.gdb-args" "$SHARE/guest/Image"
 	done
