@@ -599,20 +599,12 @@ static int serve(struct gdb_server *g)
 static void *gdb_thread(void *arg)
 {
 	struct gdb_server *g = arg;
-	struct pollfd p[2] = {
-		{ .fd = g->listen_fd, .events = POLLIN },
-		{ .fd = g->wake_fd, .events = POLLIN },
-	};
 
 	seccomp_apply(SECCOMP_GDB);
 	for (;;) {
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		g->conn = accept_or_wake(g->listen_fd, g->wake_fd);
+		if (g->conn == -ESHUTDOWN)
 			break;
-		if (p[1].revents)
-			break;
-		if (!(p[0].revents & POLLIN))
-			continue;
-		g->conn = accept4(g->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (g->conn >= 0 && serve(g))
 			break;
 	}
@@ -775,9 +767,10 @@ static void gdb_stop(struct kvm *kvm)
 		return;
 	/*
 	 * A thread waiting to park vCPUs that never started (an init
-	 * after ours failed) sees the stop; a running VM has stopped.
+	 * after ours failed) must see a stop; a VM that ran has its own.
 	 */
-	kvm_request_stop(kvm, LKVM_EXIT_ERROR);
+	if (!kvm_is_stopping(kvm))
+		kvm_request_stop(kvm, LKVM_EXIT_ERROR);
 	if (g->thread_running &&
 	    write(g->wake_fd, &one, sizeof(one)) == sizeof(one))
 		pthread_join(g->thread, NULL);
