@@ -147,6 +147,8 @@ KVM_SRCS += virtio/balloon.c virtio/vsock.c
 # The control socket: messages, the socket and vCPU parking are portable;
 # the server (its unit test includes it) and the commands are not.
 PORTABLE_SRCS += util/control-msg.c util/control-sock.c kvm/pause.c
+# --gdb: the server and its KVM target (the stub's logic is portable, above)
+KVM_SRCS += kvm/gdb.c
 KVM_SRCS += kvm/control.c builtin-list.c builtin-stop.c builtin-pause.c builtin-resume.c \
 	builtin-stat.c builtin-balloon.c builtin-debug.c
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <arpa/inet.h>
 #include <limits.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -46,6 +47,8 @@ enum {
 	OPT_AARCH32,
 	OPT_BALLOON,
 	OPT_VSOCK,
+	OPT_GDB,
+	OPT_GDB_WAIT,
 };
 
 static const struct cmd_option run_options[] = {
@@ -64,6 +67,8 @@ static const struct cmd_option run_options[] = {
 	{ "network",	'n', "mode=user|tap|none[,...]", "add a virtio-net NIC (repeatable)" },
 	{ "balloon",	OPT_BALLOON, NULL, "add a virtio-balloon device (guest memory given back to the host)" },
 	{ "vsock",	OPT_VSOCK, "CID", "add a vhost-vsock device with guest CID (3 to 4294967294)" },
+	{ "gdb",	OPT_GDB, "[ADDR:]PORT", "serve gdb's remote protocol on TCP PORT (address default 127.0.0.1)" },
+	{ "gdb-wait",	OPT_GDB_WAIT, NULL, "with --gdb: no guest instruction runs until gdb attaches and continues" },
 	{ "9p",		OPT_9P, "HOSTDIR,TAG[,ro]", "share a host folder over virtio-9p (repeatable)" },
 	{ "modules",	OPT_MODULES, "DIR", "kernel modules to pack into the initramfs (default /lib/modules/VERSION; also for -d without -i)" },
 	{ "timeout",	OPT_TIMEOUT, "SECONDS", "stop the guest and exit 5 after this long" },
@@ -243,6 +248,30 @@ static int parse_uint(const char *arg, unsigned int min, unsigned int max,
 	return 0;
 }
 
+int gdb_listen_parse(const char *arg, u32 *addr, u16 *port, char *err,
+		     size_t errlen)
+{
+	const char *colon = strrchr(arg, ':');
+	char host[INET_ADDRSTRLEN];
+	struct in_addr in;
+	unsigned int p;
+
+	*addr = INADDR_LOOPBACK;
+	if (colon) {
+		if ((size_t)(colon - arg) >= sizeof(host))
+			BAD("invalid --gdb '%s': the address must be an IPv4 address like 127.0.0.1", arg);
+		memcpy(host, arg, colon - arg);
+		host[colon - arg] = '\0';
+		if (inet_pton(AF_INET, host, &in) != 1)
+			BAD("invalid --gdb '%s': the address must be an IPv4 address like 127.0.0.1", arg);
+		*addr = ntohl(in.s_addr);
+	}
+	if (parse_uint(colon ? colon + 1 : arg, 1, 65535, &p) < 0)
+		BAD("invalid --gdb '%s': give a TCP port from 1 to 65535, optionally after an IPv4 address and ':'", arg);
+	*port = p;
+	return 0;
+}
+
 /* --expect / --fail-on: POSIX extended regular expressions, checked here. */
 static int add_pattern(struct kvm_config *cfg, bool expect, const char *arg,
 		       char *err, size_t errlen)
@@ -300,6 +329,12 @@ static int apply_option(struct kvm_config *cfg, int val, const char *arg,
 			    arg, VSOCK_CID_MIN, VSOCK_CID_MAX, VSOCK_CID_MAX + 1);
 		cfg->vsock_cid = cid;
 		break;
+	case OPT_GDB:
+		if (gdb_listen_parse(arg, &cfg->gdb_addr, &cfg->gdb_port, err,
+				     errlen) < 0)
+			return -1;
+		break;
+	case OPT_GDB_WAIT: cfg->gdb_wait = true; break;
 	case OPT_NO_SECCOMP: cfg->no_seccomp = true; break;
 	case OPT_AARCH32: cfg->aarch32 = true; break;
 	case OPT_MODULES: cfg->modules_dir = arg; break;
@@ -428,6 +463,10 @@ enum parse_result run_parse_options_cmd(int argc, char **argv,
 	if (cfg->irqchip == IRQCHIP_GICV2 && cfg->nr_cpus > LKVM_MAX_CPUS_GICV2)
 		BAD("--irqchip gicv2 supports at most %d vCPUs, %d requested",
 		    LKVM_MAX_CPUS_GICV2, cfg->nr_cpus);
+	if (cfg->gdb_wait && !cfg->gdb_port)
+		BAD("--gdb-wait needs --gdb PORT");
+	if (cfg->gdb_port && cfg->aarch32)
+		BAD("--gdb serves AArch64 guests only, not --aarch32 ones");
 	lkvm_debug = cfg->debug;
 	return PARSE_OK;
 }

@@ -354,6 +354,86 @@ ssize_t gdb_stub_stopped(struct gdb_stub *s, int cpu, int sig,
 	return gdb_reply_stop(out, cap, sig, cpu + 1, why, addr);
 }
 
+/* ESR_EL2 exception classes of a KVM_EXIT_DEBUG (Arm ARM, ESR_ELx.EC) */
+#define EC_HW_BP_LOW	0x30
+#define EC_HW_BP_CUR	0x31
+#define EC_WATCH_LOW	0x34
+#define EC_WATCH_CUR	0x35
+#define EC_BRK64	0x3c
+#define WCR_LSC_LOAD	1	/* DBGWCR.LSC: 01 load, 10 store, 11 both */
+#define WCR_LSC_STORE	2
+
+static enum gdb_stop_why watch_why(const struct hwdebug_slot *wp)
+{
+	switch ((wp->ctrl >> 3) & 3) {
+	case WCR_LSC_LOAD:
+		return GDB_STOP_RWATCH;
+	case WCR_LSC_STORE:
+		return GDB_STOP_WATCH;
+	default:
+		return GDB_STOP_AWATCH;
+	}
+}
+
+ssize_t gdb_stub_debug_stop(struct gdb_stub *s, int cpu, u32 esr, u64 far,
+			    u64 pc, char *out, size_t cap)
+{
+	enum gdb_stop_why why = GDB_STOP_SIGNAL;
+	const struct hwdebug_slot *wp;
+	u64 addr = 0;
+
+	switch (esr >> 26) {
+	case EC_BRK64:
+		if (gdb_stub_is_swbp(s, pc))
+			why = GDB_STOP_SWBREAK;
+		break;
+	case EC_HW_BP_LOW:
+	case EC_HW_BP_CUR:
+		why = GDB_STOP_HWBREAK;
+		break;
+	case EC_WATCH_LOW:
+	case EC_WATCH_CUR:
+		wp = hwdebug_watch_hit(&s->hw, far);
+		if (wp) {
+			why = watch_why(wp);
+			addr = far;
+		}
+		break;
+	}
+	return gdb_stub_stopped(s, cpu, 5, why, addr, out, cap);
+}
+
+/* PSTATE and SCTLR_EL1 bits an exception entry to EL1 looks at */
+#define PSR_EL1H	0x5		/* M[3:0]: EL1 with SP_EL1 */
+#define PSR_DAIF	0x3c0
+#define PSR_PAN		(1ULL << 22)
+#define PSR_SSBS	(1ULL << 12)
+#define PSR_DIT		(1ULL << 24)
+#define SCTLR_SPAN	(1ULL << 23)
+#define SCTLR_DSSBS	(1ULL << 44)
+
+bool gdb_a64_guest_brk(const struct gdb_stub *s, u32 esr, u64 pc)
+{
+	return esr >> 26 == EC_BRK64 && !gdb_stub_is_swbp(s, pc);
+}
+
+void gdb_a64_take_exception(struct lkvm_regs *r, u32 esr)
+{
+	u64 el = (r->pstate >> 2) & 3;
+	u64 off = el == 0 ? 0x400 : (r->pstate & 1) ? 0x200 : 0;
+	u64 pstate = PSR_EL1H | PSR_DAIF | (r->pstate & (PSR_PAN | PSR_DIT));
+
+	if (!(r->sctlr_el1 & SCTLR_SPAN))
+		pstate |= PSR_PAN;
+	if (r->sctlr_el1 & SCTLR_DSSBS)
+		pstate |= PSR_SSBS;
+	r->spsr[0] = r->pstate;
+	r->elr_el1 = r->pc;
+	r->esr_el1 = esr;
+	r->pstate = pstate;
+	r->pc = r->vbar_el1 + off;
+}
+
 /* ---- threads and queries ---- */
 
 static ssize_t h_halt_reason(struct gdb_stub *s, char *out, size_t cap)

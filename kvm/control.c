@@ -427,21 +427,13 @@ static void serve_client(struct ctl_server *s, int fd)
 static void *ctl_thread(void *arg)
 {
 	struct ctl_server *s = arg;
-	struct pollfd p[2] = {
-		{ .fd = s->listen_fd, .events = POLLIN },
-		{ .fd = s->wake_fd, .events = POLLIN },
-	};
 	int fd;
 
 	seccomp_apply(SECCOMP_CONTROL);
 	for (;;) {
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		fd = accept_or_wake(s->listen_fd, s->wake_fd);
+		if (fd == -ESHUTDOWN)
 			break;
-		if (p[1].revents)
-			break;
-		if (!(p[0].revents & POLLIN))
-			continue;
-		fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
 		serve_client(s, fd);

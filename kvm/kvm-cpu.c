@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "lkvm/gdb-server.h"
 #include "lkvm/init.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
@@ -195,6 +196,9 @@ static bool handle_exit(struct kvm_cpu *cpu)
 		return false;
 	case KVM_EXIT_INTR:
 		return true;
+	case KVM_EXIT_DEBUG:	/* --gdb: a breakpoint, watchpoint or step */
+		gdb_vcpu_debug_exit(cpu);
+		return true;
 	case KVM_EXIT_FAIL_ENTRY:
 		pr_err("vCPU %d: entry failed (hardware reason 0x%llx)", cpu->id,
 		       (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
@@ -231,6 +235,7 @@ static void *kvm_cpu_thread(void *arg)
 
 	seccomp_apply(SECCOMP_VCPU);
 	while (!kvm_is_stopping(kvm)) {
+		gdb_vcpu_hold(cpu);
 		/*
 		 * Park only after a KVM_RUN that returned EINTR: run with
 		 * immediate_exit set, it completes the last exit (an MMIO

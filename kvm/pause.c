@@ -150,6 +150,7 @@ static int park_all(struct kvm *kvm)
 	int ret = 0;
 
 	pthread_mutex_lock(&p->lock);
+	p->early = false;
 	__atomic_store_n(&p->requested, true, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&p->lock);
 	if (kvm->stop.kick)
@@ -166,13 +167,23 @@ static int park_all(struct kvm *kvm)
 	return ret;
 }
 
+void kvm_cpus_pause_early(struct kvm *kvm)
+{
+	struct kvm_pause *p = &kvm->pause;
+
+	pthread_mutex_lock(&p->lock);
+	p->early = true;
+	__atomic_store_n(&p->requested, true, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&p->lock);
+}
+
 int kvm_cpus_pause(struct kvm *kvm)
 {
 	struct kvm_pause *p = &kvm->pause;
 	int ret;
 
 	pthread_mutex_lock(&p->op_lock);
-	if (kvm_pause_requested(kvm))
+	if (kvm_pause_requested(kvm) && !p->early)
 		ret = -EALREADY;
 	else
 		ret = park_all(kvm);

@@ -36,6 +36,8 @@ PKGS=(
 	clang llvm libclang-rt-dev
 	# rig
 	qemu-system-arm qemu-utils e2fsprogs cpio coreutils kmod
+	# rig: the gdb-* cases' debugger, on this side of the emulated host
+	gdb-multiarch
 )
 if [ "$native" != arm64 ]; then
 	PKGS+=(

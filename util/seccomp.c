@@ -118,6 +118,7 @@ static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_IOEVENTFD, KVM_IRQFD, KVM_SET_GSI_ROUTING,
 	KVM_CHECK_EXTENSION,	/* ioeventfd, irqfd: asked at first use */
 	KVM_GET_ONE_REG, KVM_SET_ONE_REG,	/* parked: the counter, dumps */
+	KVM_SET_GUEST_DEBUG,	/* parked: --gdb's breakpoints and steps */
 	TUNSETOFFLOAD,
 	VHOST_SET_FEATURES, VHOST_SET_MEM_TABLE, VHOST_SET_VRING_NUM,
 	VHOST_SET_VRING_BASE, VHOST_SET_VRING_ADDR, VHOST_SET_VRING_KICK,
@@ -174,6 +175,14 @@ GROUP(slirp, "socket", "connect", "bind", "listen", "accept", "accept4",
  */
 GROUP(control, "accept4", "poll", "ppoll", "recvfrom", "sendto",
       "getsockopt", "geteuid") = { control_calls, none_ioctls, false };
+
+/*
+ * The --gdb server: accept gdb's connection, read its packets and write
+ * the replies; the vCPUs' registers and debug state are set on their own
+ * threads (parked), guest memory is plain memory.
+ */
+GROUP(gdb, "accept4", "poll", "ppoll", "read", "recvfrom", "sendto",
+      "setsockopt") = { gdb_calls, none_ioctls, false };
 
 /*
  * The main thread once the VM runs: it waits for the stop, resets the
@@ -240,6 +249,7 @@ static const struct sc_list {
 	[SECCOMP_NET_TAP]    = { "net-tap", { &base, &irq, &poll } },
 	[SECCOMP_VHOST]      = { "vhost", { &base, &irq, &poll } },
 	[SECCOMP_CONTROL]    = { "control", { &base, &irq, &kick, &control } },
+	[SECCOMP_GDB]	     = { "gdb", { &base, &gdb } },
 };
 
 /* Built by seccomp_prepare(), read by every thread and the handler. */

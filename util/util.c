@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -434,4 +435,22 @@ void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+int accept_or_wake(int listen_fd, int wake_fd)
+{
+	struct pollfd p[2] = {
+		{ .fd = listen_fd, .events = POLLIN },
+		{ .fd = wake_fd, .events = POLLIN },
+	};
+	int fd;
+
+	if (poll(p, 2, -1) < 0)
+		return errno == EINTR ? -EAGAIN : -ESHUTDOWN;
+	if (p[1].revents)
+		return -ESHUTDOWN;
+	if (!(p[0].revents & POLLIN))
+		return -EAGAIN;
+	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	return fd < 0 ? -EAGAIN : fd;
 }

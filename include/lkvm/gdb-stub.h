@@ -96,6 +96,24 @@ enum gdb_stub_result gdb_stub_handle(struct gdb_stub *s, const char *pkt,
 ssize_t gdb_stub_stopped(struct gdb_stub *s, int cpu, int sig,
 			 enum gdb_stop_why why, u64 addr, char *out,
 			 size_t cap);
+/*
+ * The stop reply for a KVM_EXIT_DEBUG on @cpu (SIGTRAP): @esr is the
+ * exit's ESR_EL2 (hsr), @far its FAR, @pc the vCPU's: swbreak for one of
+ * the stub's BRKs, hwbreak, watch/rwatch/awatch:ADDR for a watchpoint
+ * slot's hit, else plain (a single step, the guest's own BRK).
+ */
+ssize_t gdb_stub_debug_stop(struct gdb_stub *s, int cpu, u32 esr, u64 far,
+			    u64 pc, char *out, size_t cap);
+/*
+ * USE_SW_BP traps every BRK: is the one a debug exit (@esr) at @pc the
+ * guest's own (a BUG() or WARN())? Then the guest takes it:
+ * gdb_a64_take_exception() makes @r what the CPU would have made of it,
+ * a synchronous exception to EL1 (Arm ARM, AArch64.TakeException): SPSR,
+ * ELR and ESR_EL1 set, EL1h with DAIF masked (PAN, SSBS as SCTLR_EL1
+ * says), PC at VBAR_EL1's vector for where it came from.
+ */
+bool gdb_a64_guest_brk(const struct gdb_stub *s, u32 esr, u64 pc);
+void gdb_a64_take_exception(struct lkvm_regs *r, u32 esr);
 /* A BRK at @pc is one of the stub's (else the guest's own: inject it). */
 bool gdb_stub_is_swbp(const struct gdb_stub *s, u64 pc);
 /* Put back every instruction the stub replaced (exit paths). */

@@ -53,6 +53,12 @@ int kvm_cpus_pause(struct kvm *kvm);
 int kvm_cpus_resume(struct kvm *kvm);
 bool kvm_cpus_paused(struct kvm *kvm);
 /*
+ * --gdb-wait: before the vCPU threads start, ask for a pause; each parks
+ * before it first enters the guest. The next kvm_cpus_pause() waits for
+ * them to be parked and returns 0, as after any pause.
+ */
+void kvm_cpus_pause_early(struct kvm *kvm);
+/*
  * Run @fn(@cpu, @arg) on @cpu's own thread while the vCPUs are parked
  * (vCPU ioctls belong on the vCPU's thread, and KVM_GET_ONE_REG must not
  * race KVM_RUN) and return what it returned; -EBUSY when not parked,

@@ -28,6 +28,7 @@ struct console_out;
 struct cpu_features;
 struct ctl_server;
 struct vballoon;
+struct gdb_server;
 struct serial_dev;
 
 enum console_type {
@@ -72,6 +73,9 @@ struct kvm_config {
 	bool aarch32;		/* --aarch32: 32-bit ARM guest (arm/zimage.c) */
 	bool balloon;		/* --balloon: virtio-balloon (virtio/balloon.c) */
 	u64 vsock_cid;		/* --vsock CID: vhost-vsock; 0 = none */
+	u32 gdb_addr;		/* --gdb [ADDR:]PORT (host order); port 0 = none */
+	u16 gdb_port;
+	bool gdb_wait;		/* --gdb-wait: parked until gdb continues */
 
 	/* Repeatable device options, as given; each device parses its own. */
 	const char *disks[LKVM_MAX_DISKS];	/* -d PATH[,ro][,direct]... */
@@ -118,6 +122,7 @@ struct kvm_pause {
 	pthread_cond_t cond;		/* nr_parked, park work, resume, stop */
 	bool requested;			/* atomic: vCPUs park when they see it */
 	bool devices;			/* atomic: kvm_vm_pause() paused the devices */
+	bool early;			/* asked before the vCPUs started */
 	int nr_parked;			/* vCPU threads parked */
 	u64 counter;			/* the guest's virtual counter at the pause */
 	bool counter_saved;
@@ -182,6 +187,7 @@ struct kvm {
 	struct ctl_server *ctl;		/* kvm/control.c */
 	struct vballoon *balloon;	/* virtio/balloon.c, with --balloon */
 	struct serial_dev *serial;	/* hw/serial.c: `lkvm debug --sysrq` */
+	struct gdb_server *gdb;		/* kvm/gdb.c, with --gdb */
 
 	struct kvm_stop stop;
 	struct kvm_pause pause;

@@ -16,6 +16,12 @@ enum parse_result {
 #define VSOCK_CID_MIN		3U
 #define VSOCK_CID_MAX		0xfffffffeU
 
+/*
+ * --gdb [ADDR:]PORT: an IPv4 address (default 127.0.0.1, @addr in host
+ * byte order) and a port from 1 to 65535; 0, or -1 with @err set.
+ */
+int gdb_listen_parse(const char *arg, u32 *addr, u16 *port, char *err,
+		     size_t errlen);
 void run_config_defaults(struct kvm_config *cfg);
 /* Parse `lkvm run` arguments (argv[0] is "run"). No KVM needed. */
 enum parse_result run_parse_options(int argc, char **argv,

@@ -18,6 +18,7 @@ enum seccomp_class {
 	SECCOMP_NET_TAP,	/* tap receive */
 	SECCOMP_VHOST,		/* vhost-net and vhost-vsock: the interrupt relay */
 	SECCOMP_CONTROL,	/* the control socket's server (kvm/control.c) */
+	SECCOMP_GDB,		/* the --gdb server (kvm/gdb.c) */
 	SECCOMP_NR_CLASSES,
 };
 

@@ -93,6 +93,12 @@ ssize_t write_in_full(int fd, const void *buf, size_t count);
  */
 void set_err(char *err, size_t errlen, const char *fmt, ...) __printf(3, 4);
 /*
+ * A server thread's wait: a connection on @listen_fd (returned,
+ * close-on-exec), -EAGAIN when none came after all (wait again), or
+ * -ESHUTDOWN once @wake_fd is readable (or poll() fails): the thread ends.
+ */
+int accept_or_wake(int listen_fd, int wake_fd);
+/*
  * The guest console's output goes to @fd (default stdout); call before
  * threads start. console_write() writes it (write_in_full()); lkvm's own
  * messages (pr_*) then start on a fresh line while the console is

@@ -90,6 +90,8 @@ HOST_MODS="virtio_mmio virtio_pci 9pnet_virtio 9p"
 HOST_MODS="$HOST_MODS tun vhost_net"
 # --vsock: vhost-vsock (pulls in vsock, vhost, the common transport)
 HOST_MODS="$HOST_MODS vhost_vsock"
+# --gdb: the host's NIC (QEMU forwards a port of the x86 side to it)
+HOST_MODS="$HOST_MODS virtio_net"
 
 # use_kernel DIR: the kernel (Debian's unpacked, or kernel-64k) whose
 # modules the functions below take

@@ -2657,6 +2657,123 @@ if a32_host; then
 	run_case aarch32-debug-dump 0 dbg_a32
 fi
 
+# ---------------------------------------------------------------- gdb
+# --gdb: Debian's gdb-multiarch on the x86 side (run-tests.sh's gdb_driver
+# runs tests/rig/gdb-session.sh, which says what it checks) debugs a
+# 2-vCPU guest booted with nokaslr and --gdb-wait, through this host's NIC
+# (QEMU forwards a port of the x86 side to 10.0.2.15:1234). The case
+# tells it where to break in NAME.gdb-ready: the offsets from _text of
+# start_kernel and kernel_power_off in this host's /proc/kallsyms (the
+# same kernel: KASLR moves it whole; Debian's System.map is a stub).
+# kallsyms has no _text: the Image's second instruction branches to
+# primary_entry, which it has.
+gdb_sym() { awk -v s="$1" '$3 == s { print $1; exit }' /proc/kallsyms; }
+gdb_text() {
+	_pe=$(gdb_sym primary_entry)
+	_b=$(od -A n -t x4 -j 4 -N 4 "$KERNEL" | tr -d ' ')
+	[ -n "$_pe" ] && [ -n "$_b" ] &&
+		printf '%x' $((0x$_pe - 4 - (0x$_b & 0x3ffffff) * 4))
+}
+
+# gdb_listening ERRFILE: lkvm said it serves gdb
+gdb_listening() {
+	_i=0
+	while ! grep -q 'gdb server on' "$1" && [ $_i -lt 300 ]; do
+		sleep 0.2
+		_i=$((_i + 1))
+	done
+	grep -q 'gdb server on' "$1"
+}
+
+gdb_session() (
+	: >"$RES/$1.gdb-want"	# run-tests.sh judges gdb's side
+	echo 1 >/proc/sys/kernel/kptr_restrict	# root sees the addresses
+	_t=$(gdb_text) _hw=$(gdb_sym start_kernel)
+	_sw=$(gdb_sym kernel_power_off)
+	[ -n "$_t" ] && [ "$_t" != 0000000000000000 ] && [ -n "$_hw" ] &&
+		[ -n "$_sw" ] || { echo "no kernel symbols: '$_t' '$_hw' '$_sw'";
+			head -n 3 /proc/kallsyms; return 98; }
+	ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 ||
+		{ echo "no eth0"; return 97; }
+	: >"$RES/.gdb.err"
+	lkvm run -k "$KERNEL" -i "$INITRD" -m 256 -c 2 \
+		-p "quiet nokaslr lkvm.test=poweroff" \
+		--gdb 0.0.0.0:1234 --gdb-wait >"$RES/.gdb.out" 2>"$RES/.gdb.err" &
+	_pid=$!
+	gdb_listening "$RES/.gdb.err" &&
+		printf 'hw=0x%x\nsw=0x%x\ncpus=2\n' $((0x$_hw - 0x$_t)) \
+			$((0x$_sw - 0x$_t)) >"$RES/$1.gdb-tmp" &&
+		mv "$RES/$1.gdb-tmp" "$RES/$1.gdb-ready"
+	wait $_pid
+	_st=$?
+	ip addr flush dev eth0
+	ip link set eth0 down
+	cat "$RES/.gdb.out"
+	cat "$RES/.gdb.err" >&2
+	return $_st
+)
+expect_out 'GUEST-INIT-OK cpus=2'
+expect_err_lines 1
+run_case gdb-session 0 gdb_session gdb-session
+
+# attach to a running 2-vCPU guest (it stops), a hardware watchpoint
+# fires, detach (it runs on), attach again, kill: lkvm exits 0
+gdb_attach() (
+	: >"$RES/$1.gdb-want"
+	ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 ||
+		{ echo "no eth0"; return 97; }
+	: >"$RES/.gdba.err"
+	lkvm run -k "$KERNEL" -i "$INITRD" -m 256 -c 2 \
+		-p "quiet nokaslr lkvm.test=tick" \
+		--gdb 0.0.0.0:1234 >"$RES/.gdba.out" 2>"$RES/.gdba.err" &
+	_pid=$!
+	gdb_listening "$RES/.gdba.err" &&
+		ctl_wait "$RES/.gdba.out" 'GUEST-TICK 3' &&
+		echo attach=1 >"$RES/$1.gdb-tmp" &&
+		mv "$RES/$1.gdb-tmp" "$RES/$1.gdb-ready"
+	wait $_pid
+	_st=$?
+	ip addr flush dev eth0
+	ip link set eth0 down
+	grep -c GUEST-TICK "$RES/.gdba.out" | sed 's/^/GDB-TICKS /'
+	cat "$RES/.gdba.err" >&2
+	return $_st
+)
+expect_err_lines 1
+run_case gdb-attach 0 gdb_attach gdb-attach
+
+# --gdb-wait holds the guest (not an instruction before gdb; lkvm stop
+# ends it with 0); a busy port (exit 1), a bad one and --gdb-wait alone
+# (exit 2) are one line each
+gdb_refused() (
+	export HOME=$CTL_HOME
+	mkdir -p "$HOME"
+	: >"$RES/.gdbw.err"
+	lkvm run -k "$KERNEL" -i "$INITRD" -m 256 -p "lkvm.test=poweroff" \
+		--gdb 1235 --gdb-wait --name gdbw >"$RES/.gdbw.out" \
+		2>"$RES/.gdbw.err" &
+	_pid=$!
+	gdb_listening "$RES/.gdbw.err" || return 99
+	lkvm run -k "$KERNEL" --gdb 127.0.0.1:1235 </dev/null >/dev/null
+	echo "GDB-BUSY $?"
+	lkvm run -k "$KERNEL" --gdb 70000 </dev/null >/dev/null
+	echo "GDB-BAD $?"
+	lkvm run -k "$KERNEL" --gdb-wait </dev/null >/dev/null
+	echo "GDB-WAIT-ALONE $?"
+	sleep 3
+	[ ! -s "$RES/.gdbw.out" ] && echo GDB-WAIT-HELD
+	lkvm stop --name gdbw
+	wait $_pid
+	echo "GDB-WAITER $?"
+)
+expect_out 'GDB-BUSY 1'
+expect_out 'GDB-BAD 2'
+expect_out 'GDB-WAIT-ALONE 2'
+expect_out 'GDB-WAIT-HELD'
+expect_out 'GDB-WAITER 0'
+expect_err_lines 3
+run_case gdb-refused 0 gdb_refused
+
 if ! live; then
 	echo "# $CONFIG: $n cases"
 	exit 0

@@ -63,6 +63,12 @@ SHARE=$RIG/share
 [ -e "$RIG/host-initrd.img" ] && [ -e "$SHARE/cases.sh" ] ||
 	{ echo "rig: run tests/rig/build.sh (make rig) first" >&2; exit 1; }
 TIMEOUT=${RIG_TIMEOUT:-2400}
+# the gdb-* cases: a free port here that QEMU forwards to the emulated
+# host's 10.0.2.15:1234 (its NIC; the cases give it that address)
+GDB_PORT=""
+for p in $(shuf -i 20000-60000 -n 50); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { GDB_PORT=$p; break; }
+done
 CASE_TIMEOUT=${RIG_CASE_TIMEOUT:-150}
 
 # config_args CONFIG: cpu and gic options (CONFIG-asan: CONFIG's)
@@ -117,6 +123,8 @@ boot_host() {
 		-device virtio-9p-device,fsdev=share,mount_tag=share \
 		-drive if=none,id=hostdisk,format=raw,file="$hd" \
 		-device virtio-blk-device,drive=hostdisk \
+		-netdev "user,id=rignet,hostfwd=tcp:127.0.0.1:${GDB_PORT:-1}-10.0.2.15:1234" \
+		-device virtio-net-device,netdev=rignet \
 		</dev/null 2>&1 | tr -d '\r' |
 		if [ "${RIG_VERBOSE:-0}" = 1 ]; then tee "$log"; else cat >"$log"; fi
 	st=${PIPESTATUS[0]}
@@ -312,6 +320,35 @@ check_disks() { # CONFIG
 		ext4_files "$d/direct-root.img"
 }
 
+# ---- the gdb-* cases: gdb-multiarch on this side (tests/rig/gdb-session.sh)
+# gdb_driver RES: a session for each NAME.gdb-ready a case writes once its
+# lkvm listens (renamed NAME.gdb-args, gdb's output in NAME.gdb-out)
+gdb_driver() {
+	local r n
+	for (( ; ; )); do
+		for r in "$1"/*.gdb-ready; do
+			[ -e "$r" ] || continue
+			n=${r%.gdb-ready}
+			mv "$r" "$n.gdb-args"
+			tests/rig/gdb-session.sh run "$n.gdb-args" "$GDB_PORT" "$n.gdb-out"
+		done
+		sleep 1
+	done
+}
+
+# check_gdb CONFIG: judge the session of each case that asked for one
+# (NAME.gdb-want; the guest's kernel is Debian's uncompressed Image)
+check_gdb() {
+	local cfg=$1 res=$SHARE/results/$1 want name
+	for want in "$res"/*.gdb-want; do
+		[ -e "$want" ] || continue
+		name=$(basename "$want" .gdb-want)
+		disk_ok "$cfg" "$name" "the x86 side's gdb-multiarch session (gdb-session.sh check)" \
+			tests/rig/gdb-session.sh check "$res/$name.gdb-out" \
+			"$res/$name.gdb-args" "$SHARE/guest/Image"
+	done
+}
+
 case_args=$(IFS=,; echo "${cases[*]:-}")
 
 for cfg in "${configs[@]}"; do
@@ -322,8 +359,14 @@ for cfg in "${configs[@]}"; do
 	prepare_disks "$cfg"
 	echo "# rig: booting $cfg host (timeout ${TIMEOUT}s)"
 	t0=$(date +%s.%N)
+	gdb_pid=""
+	if [ -n "$GDB_PORT" ] && command -v gdb-multiarch >/dev/null; then
+		gdb_driver "$res" &
+		gdb_pid=$!
+	fi
 	boot_host "$cfg" "$case_args" "$log"
 	st=$?
+	[ -z "$gdb_pid" ] || { kill "$gdb_pid"; wait "$gdb_pid"; } 2>/dev/null
 	t1=$(date +%s.%N)
 	secs=$(awk "BEGIN{printf \"%.1f\", $t1 - $t0}")
 	up=$(sed -n 's/.*rig-host: up \([0-9.]*\)s.*/\1/p' "$log" | head -n1)
@@ -372,6 +415,7 @@ for cfg in "${configs[@]}"; do
 	done
 	# ... and every disk image the blk-* cases wrote must hold their files
 	check_disks "$cfg"
+	check_gdb "$cfg"
 done
 
 if [ -n "${RIG_SUMMARY_FILE:-}" ]; then

@@ -269,6 +269,78 @@ static void test_resume(void **state)
 	assert_string_equal(out, "T05thread:1;watch:ffff800008000008;");
 }
 
+/* A KVM_EXIT_DEBUG's ESR_EL2 (and FAR, PC) as gdb's stop reason */
+static void expect_debug_stop(int cpu, u32 esr, u64 far, u64 pc,
+			      const char *reply)
+{
+	ssize_t n = gdb_stub_debug_stop(stub, cpu, esr, far, pc, out,
+					sizeof(out));
+
+	assert_int_equal(n, strlen(reply));
+	assert_string_equal(out, reply);
+}
+
+static void test_debug_stop(void **state)
+{
+	expect("Z0,ffff800008000020,4", "OK");
+	expect("Z2,ffff800008000080,8", "OK");	/* write */
+	expect("Z4,ffff8000080000a0,8", "OK");	/* access */
+	/* BRK #0 (EC 0x3c): the stub's, or the guest's own (plain) */
+	expect_debug_stop(0, 0xf2000000, 0, BASE + 0x20, "T05thread:1;swbreak:;");
+	expect_debug_stop(1, 0xf2000000, 0, BASE + 0x24, "T05thread:2;");
+	/* hardware breakpoint from a lower EL (0x30) or the current one */
+	expect_debug_stop(0, 0xc2000000, 0, BASE + 0x40, "T05thread:1;hwbreak:;");
+	expect_debug_stop(0, 0xc6000000, 0, BASE + 0x40, "T05thread:1;hwbreak:;");
+	/* watchpoints (0x34): the slot the FAR falls in says which kind */
+	expect_debug_stop(0, 0xd2000000, BASE + 0x84, 0,
+			  "T05thread:1;watch:ffff800008000084;");
+	expect_debug_stop(0, 0xd6000000, BASE + 0xa7, 0,
+			  "T05thread:1;awatch:ffff8000080000a7;");
+	expect_debug_stop(0, 0xd2000000, BASE + 0xc0, 0, "T05thread:1;");
+	expect("z2,ffff800008000080,8", "OK");
+	expect("Z3,ffff800008000090,8", "OK");	/* read */
+	expect_debug_stop(1, 0xd2000000, BASE + 0x90, 0,
+			  "T05thread:2;rwatch:ffff800008000090;");
+	expect_debug_stop(1, 0xd2000000, BASE + 0x84, 0, "T05thread:2;");
+	/* a single step (0x32) */
+	expect_debug_stop(1, 0xca000000, 0, BASE + 0x44, "T05thread:2;");
+	expect("?", "T05thread:2;");
+	expect("qC", "QC2");
+}
+
+/* The guest's own BRK (a WARN()) goes back to it as the CPU would send it */
+static void test_guest_brk(void **state)
+{
+	struct lkvm_regs r = {
+		.pc = BASE + 0x24, .pstate = 0x60000005, /* EL1h, Z and C */
+		.vbar_el1 = 0xffff800008010800ULL, .sctlr_el1 = 0,
+	};
+
+	expect("Z0,ffff800008000020,4", "OK");
+	assert_false(gdb_a64_guest_brk(stub, 0xf2000000, BASE + 0x20));
+	assert_true(gdb_a64_guest_brk(stub, 0xf2000800, BASE + 0x24));
+	assert_false(gdb_a64_guest_brk(stub, 0xca000000, BASE + 0x24));
+	gdb_a64_take_exception(&r, 0xf2000800);
+	assert_int_equal(r.elr_el1, BASE + 0x24);
+	assert_int_equal(r.spsr[0], 0x60000005);
+	assert_int_equal(r.esr_el1, 0xf2000800);
+	/* EL1h, DAIF masked, PAN set (SCTLR_EL1.SPAN 0) */
+	assert_int_equal(r.pstate, 0x3c5 | (1 << 22));
+	assert_int_equal(r.pc, 0xffff800008010800ULL + 0x200);
+	/* from EL0 (lower EL, AArch64): +0x400; SPAN 1 keeps PAN clear, DSSBS */
+	r.pstate = 0;
+	r.pc = 0x400000;
+	r.sctlr_el1 = (1ULL << 23) | (1ULL << 44);
+	gdb_a64_take_exception(&r, 0xf2000800);
+	assert_int_equal(r.pc, 0xffff800008010800ULL + 0x400);
+	assert_int_equal(r.pstate, 0x3c5 | (1 << 12));
+	assert_int_equal(r.elr_el1, 0x400000);
+	/* EL1t (SP_EL0): the first vector */
+	r.pstate = 0x4;
+	gdb_a64_take_exception(&r, 0xf2000800);
+	assert_int_equal(r.pc, 0xffff800008010800ULL);
+}
+
 static void test_detach_kill(void **state)
 {
 	expect("Z0,ffff800008000020,4", "OK");
@@ -295,6 +367,8 @@ int main(void)
 		T(test_sw_breakpoints),
 		T(test_hw_breakpoints),
 		T(test_resume),
+		T(test_debug_stop),
+		T(test_guest_brk),
 		T(test_detach_kill),
 	};
 

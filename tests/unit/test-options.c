@@ -310,6 +310,57 @@ static void test_usage_balloon_vsock(void **state)
 	free(text);
 }
 
+/* --gdb [ADDR:]PORT: IPv4 and a port; --gdb-wait only with it */
+static void test_gdb(void **state)
+{
+	static const char *const bad[] = {
+		"0", "65536", "-1", "", "x", "1234x", "127.0.0.1:", ":1234",
+		"localhost:1234", "1.2.3:1234", "::1:1234", "1.2.3.4:0",
+		"123456789012345678901234567890:1",
+	};
+	struct kvm_config cfg;
+	u32 addr;
+	u16 port;
+
+	assert_int_equal(parse(&cfg, 2, "-k", "I"), PARSE_OK);
+	assert_int_equal(cfg.gdb_port, 0);
+	assert_false(cfg.gdb_wait);
+	assert_int_equal(parse(&cfg, 5, "-k", "I", "--gdb", "1234",
+			       "--gdb-wait"), PARSE_OK);
+	assert_int_equal(cfg.gdb_port, 1234);
+	assert_int_equal(cfg.gdb_addr, 0x7f000001);	/* 127.0.0.1 */
+	assert_true(cfg.gdb_wait);
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--gdb=0.0.0.0:65535"),
+			 PARSE_OK);
+	assert_int_equal(cfg.gdb_port, 65535);
+	assert_int_equal(cfg.gdb_addr, 0);
+	assert_int_equal(gdb_listen_parse("10.0.2.15:1", &addr, &port, err,
+					  sizeof(err)), 0);
+	assert_int_equal(addr, 0x0a00020f);
+	assert_int_equal(port, 1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse(&cfg, 4, "-k", "I", "--gdb", bad[i]),
+				 PARSE_ERROR);
+		assert_non_null(strstr(err, "invalid --gdb"));
+		assert_null(strchr(err, '\n'));
+	}
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--gdb-wait"), PARSE_ERROR);
+	assert_string_equal(err, "--gdb-wait needs --gdb PORT");
+	assert_int_equal(parse(&cfg, 5, "-k", "I", "--gdb", "1", "--aarch32"),
+			 PARSE_ERROR);
+	assert_non_null(strstr(err, "not --aarch32"));
+}
+
+/* lkvm help run lists both */
+static void test_usage_gdb(void **state)
+{
+	char *text = usage_text();
+
+	assert_non_null(strstr(text, "    --gdb [ADDR:]PORT "));
+	assert_non_null(strstr(text, "    --gdb-wait "));
+	free(text);
+}
+
 static void test_cmdline_has_param(void **state)
 {
 	assert_true(cmdline_has_param("console=ttyS0 quiet", "console"));
@@ -368,6 +419,8 @@ int main(void)
 		cmocka_unit_test(test_usage_seccomp),
 		cmocka_unit_test(test_balloon_vsock),
 		cmocka_unit_test(test_usage_balloon_vsock),
+		cmocka_unit_test(test_gdb),
+		cmocka_unit_test(test_usage_gdb),
 		cmocka_unit_test(test_cmdline_has_param),
 		cmocka_unit_test(test_cmdline_add_default),
 	};

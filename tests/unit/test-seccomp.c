@@ -74,6 +74,13 @@ static bool call_get_one_reg(const struct fds *f)
 	       errno == ENOTTY;
 }
 
+/* --gdb: a parked vCPU takes its debug state (reaches the driver). */
+static bool call_set_guest_debug(const struct fds *f)
+{
+	return syscall(SYS_ioctl, f->null, KVM_SET_GUEST_DEBUG, NULL) < 0 &&
+	       errno == ENOTTY;
+}
+
 /* The control socket's server accepts (reaches the kernel: EBADF). */
 static bool call_accept4(const struct fds *f)
 {
@@ -169,6 +176,7 @@ static const struct sc_case cases[] = {
 	  " request 0x400454ca" },
 	{ SECCOMP_VCPU,	      call_kvm_run,	   call_fork,	   "clone" },
 	{ SECCOMP_VCPU,	      call_get_one_reg,	   call_socket,	   "socket" },
+	{ SECCOMP_VCPU,	      call_set_guest_debug, call_socket,   "socket" },
 	{ SECCOMP_IOEVENTFD,  call_epoll_pwait,    call_openat,	   "openat" },
 	{ SECCOMP_IOEVENTFD,  call_epoll_pwait,    call_kvm_run,   "ioctl",
 	  " request 0xae80" },
@@ -186,6 +194,10 @@ static const struct sc_case cases[] = {
 	{ SECCOMP_CONTROL,    call_irq_line,	   call_openat,	   "openat" },
 	{ SECCOMP_CONTROL,    call_ppoll,	   call_kvm_run,   "ioctl",
 	  " request 0xae80" },
+	/* the gdb server: registers and debug state only on the vCPUs */
+	{ SECCOMP_GDB,	      call_accept4,	   call_socket,	   "socket" },
+	{ SECCOMP_GDB,	      call_ppoll,	   call_get_one_reg, "ioctl",
+	  " request 0x4010aeab" },
 };
 
 static void open_fds(struct fds *f)

@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -445,6 +448,31 @@ static void test_full_io_errors(void **state)
 	close(fds[0]);
 }
 
+/* A server's wait: a connection is returned, a wake-up ends it */
+static void test_accept_or_wake(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	int wfd = eventfd(0, 0), cfd = socket(AF_UNIX, SOCK_STREAM, 0), fd;
+	uint64_t one = 1;
+
+	/* an abstract name, unique to this process */
+	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "lkvm-aow-%d",
+		 getpid());
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(connect(cfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	fd = accept_or_wake(lfd, wfd);
+	assert_true(fd >= 0);
+	assert_int_equal(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	close(fd);
+	assert_int_equal(write(wfd, &one, sizeof(one)), sizeof(one));
+	assert_int_equal(accept_or_wake(lfd, wfd), -ESHUTDOWN);
+	close(cfd);
+	close(wfd);
+	close(lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_read_file_fifo),
 		cmocka_unit_test(test_full_io_nonblocking_pipe),
 		cmocka_unit_test(test_full_io_errors),
+		cmocka_unit_test(test_accept_or_wake),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
