@@ -2563,6 +2563,7 @@ run_case debug-sysrq-hvc 0 dbg_hvc
 dbg_a32() (
 	export HOME=$CTL_HOME
 	rm -rf "$HOME" && mkdir -p "$HOME" || return 99
+	: >"$RES/.ctl-a.out"	# not the last run's ticks (RIG_REPEAT)
 	a32_guest 2 tick --name a >"$RES/.ctl-a.out" 2>&1 &
 	_ctlpid_a=$!
 	ctl_wait "$RES/.ctl-a.out" 'GUEST-TICK 3' || return 99
