@@ -259,6 +259,19 @@ for probe in bench-run pty-run blk-bench dns-answer perf-cycles run-as vsock-ech
 	fi
 done
 
+# the aarch32-platform-spsr case's bare-metal 32-bit guests, one SPSR
+# value each (tests/rig/spsr-probe.S)
+for m in a:0x600001d3 b:0x900001d3 c:0x300001d3; do
+	bin=$SHARE/guest/spsr-${m%%:*}.bin
+	if newer "$bin" "$ROOT/tests/rig/spsr-probe.S"; then
+		clang --target=armv7a-none-eabi -nostdlib -fuse-ld=lld \
+			-Wl,-Ttext=0 -DMAGIC=${m#*:} -DITER=0x04000000 \
+			-o "$bin.elf" "$ROOT/tests/rig/spsr-probe.S"
+		llvm-objcopy -O binary "$bin.elf" "$bin"
+		rm -f "$bin.elf"
+	fi
+done
+
 # arm64 shared libraries of the lkvm binaries (libasan and libubsan for the
 # ASan one) and their loader; nothing to do for a static or script lkvm
 LIBDIRS="/usr/aarch64-linux-gnu/lib /usr/lib/aarch64-linux-gnu /lib/aarch64-linux-gnu"
