@@ -34,6 +34,8 @@ PKGS=(
 	make gcc git pkg-config python3
 	device-tree-compiler libfdt-dev zlib1g-dev libcmocka-dev libseccomp-dev
 	clang llvm libclang-rt-dev
+	# rig: the bare-metal 32-bit probe (tests/rig/spsr-probe.S) links with lld
+	lld
 	# rig
 	qemu-system-arm qemu-utils e2fsprogs cpio coreutils kmod
 	# rig: the gdb-* cases' debugger, on this side of the emulated host
