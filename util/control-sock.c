@@ -505,19 +505,6 @@ int ctl_parse_cmdline(int argc, char **argv, unsigned int allow,
 	return cmdline_check(argc, argv, allow, cl, err, errlen);
 }
 
-int ctl_parse_target(int argc, char **argv, const char **name, bool *all,
-		     char *err, size_t errlen)
-{
-	struct ctl_cmdline cl;
-	int ret = ctl_parse_cmdline(argc, argv, all ? CTL_OPT_ALL : 0, &cl,
-				    err, errlen);
-
-	*name = cl.name;
-	if (all)
-		*all = cl.all;
-	return ret;
-}
-
 /* One instance's call, as ctl_client_call() prints it. */
 struct client_out {
 	const char *name;

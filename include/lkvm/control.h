@@ -231,9 +231,6 @@ struct ctl_cmdline {
  */
 int ctl_parse_cmdline(int argc, char **argv, unsigned int allow,
 		      struct ctl_cmdline *cl, char *err, size_t errlen);
-/* Just --name (and --all when @all is not NULL). */
-int ctl_parse_target(int argc, char **argv, const char **name, bool *all,
-		     char *err, size_t errlen);
 
 /*
  * What an instance command prints of one guest's call: the reply's text

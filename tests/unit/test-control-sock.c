@@ -213,9 +213,17 @@ static void test_instances(void **state)
 	close(b);
 }
 
+/* Just --name, and --all when @all is not NULL (stop, stat). */
 static int parse(int argc, char **argv, const char **name, bool *all)
 {
-	return ctl_parse_target(argc, argv, name, all, err, sizeof(err));
+	struct ctl_cmdline cl;
+	int ret = ctl_parse_cmdline(argc, argv, all ? CTL_OPT_ALL : 0, &cl,
+				    err, sizeof(err));
+
+	*name = cl.name;
+	if (all)
+		*all = cl.all;
+	return ret;
 }
 
 static void test_parse_target(void **state)
