@@ -323,7 +323,7 @@ fi
 # Boot figures: time from starting lkvm to the guest's first console byte
 # and to its init (quiet console, 1 vCPU, 256 MiB), over 5 runs each, and
 # lkvm's own peak memory (peak RSS less resident guest RAM, from --debug).
-BENCH_PARTS="boot sandbox 9p memory rng net blk"
+BENCH_PARTS="boot sandbox 9p memory rng net blk prof"
 bench_boot() {
 	echo "bench: boot to init, 1 vCPU, 256 MiB, serial console, quiet"
 	for i in 1 2 3 4 5; do
@@ -347,6 +347,37 @@ bench_boot() {
 				-k "$KERNEL" -i "$INITRD" -m 256 --rng \
 				--virtio-transport $t -p "quiet lkvm.test=poweroff" </dev/null
 		done
+	done
+}
+
+# prof: where a quiet boot's time goes (issue 14): initcall_debug
+# profiles with --debug's exit counts, then boot times with lkvm's
+# default earlycon and with it off (earlycon=off: lkvm adds none)
+bench_prof() {
+	_pp="quiet initcall_debug printk.time=1 log_buf_len=4M"
+	for i in 1 2 3; do
+		echo "bench: prof run $i: -p \"$_pp lkvm.test=bootprof\" --debug"
+		"$SHARE/bin/bench-run" GUEST-INIT-OK "$LKVM_BIN" run -k "$KERNEL" \
+			-i "$INITRD" -m 256 -c 1 --debug -p "$_pp lkvm.test=bootprof" \
+			</dev/null 2>&1 | grep -e GUEST-BOOTPROF -e GUEST-INITCALL \
+			-e GUEST-GAP -e first_byte -e 'exits' -e 'device ' -e 'CPU time' \
+			-e 'peak RSS' -e 'vcpu' -e 'Run /init'
+	done
+	for ec in default earlycon=off default earlycon=off default earlycon=off; do
+		_ep="quiet lkvm.test=poweroff"
+		[ "$ec" = default ] || _ep="$ec $_ep"
+		echo "bench: earlycon $ec: -p \"$_ep\""
+		"$SHARE/bin/bench-run" GUEST-INIT-OK "$LKVM_BIN" run -k "$KERNEL" \
+			-i "$INITRD" -m 256 -c 1 --debug -p "$_ep" </dev/null 2>&1 |
+			grep -e first_byte -e 'exits'
+	done
+	for ec in default earlycon=off; do
+		_ep="initcall_debug printk.time=1 log_buf_len=4M lkvm.test=bootprof"
+		[ "$ec" = default ] || _ep="$ec $_ep"
+		echo "bench: no quiet, earlycon $ec: -p \"$_ep\""
+		"$SHARE/bin/bench-run" GUEST-INIT-OK "$LKVM_BIN" run -k "$KERNEL" \
+			-i "$INITRD" -m 256 -c 1 --debug -p "$_ep" </dev/null 2>&1 |
+			grep -e first_byte -e 'exits' -e 'GUEST-BOOTPROF' -e 'device serial'
 	done
 }
 
