@@ -323,7 +323,7 @@ fi
 # Boot figures: time from starting lkvm to the guest's first console byte
 # and to its init (quiet console, 1 vCPU, 256 MiB), over 5 runs each, and
 # lkvm's own peak memory (peak RSS less resident guest RAM, from --debug).
-BENCH_PARTS="boot sandbox 9p memory rng net blk prof ab"
+BENCH_PARTS="boot sandbox 9p memory rng net blk prof ab sbprof"
 bench_boot() {
 	echo "bench: boot to init, 1 vCPU, 256 MiB, serial console, quiet"
 	for i in 1 2 3 4 5; do
@@ -402,6 +402,34 @@ bench_ab() {
 				-i "$INITRD" -m 256 -c 1 -p "$ex quiet lkvm.test=poweroff" </dev/null
 		done
 	done
+}
+
+# sbprof: where `lkvm sandbox` spends its time, from the guest's own
+# log: the command is `cat /proc/uptime; dmesg` (module loads with
+# initcall_debug); wall time, kernel to /init, the widest gaps
+bench_sbprof() {
+	mkdir -p /tmp/sbbench && cd /tmp/sbbench || return
+	_sp="quiet loglevel=0 initcall_debug printk.time=1 log_buf_len=4M"
+	for i in 1 2; do
+		echo "bench: sbprof run $i: lkvm sandbox --debug -p \"$_sp\" -- sh -c 'cat /proc/uptime; dmesg'"
+		t0=$(cut -d' ' -f1 /proc/uptime)
+		"$LKVM_BIN" sandbox --debug -p "$_sp" -- sh -c 'cat /proc/uptime; dmesg' \
+			</dev/null >"$RES/sbprof-$i.out" 2>&1
+		t1=$(cut -d' ' -f1 /proc/uptime)
+		awk "BEGIN{printf \"bench: wall %.2fs\\n\", $t1 - $t0}"
+		_o=$RES/sbprof-$i.out
+		tr -d '\r' <"$_o" | grep -e '^[0-9.]* [0-9.]*$' -e 'Run /init' -e 'sandbox:' \
+			-e 'exits' -e 'CPU time' -e 'MMIO exits' | head -n 40
+		tr -d '\r' <"$_o" | grep '^\[' | awk '/ returned .* after / { for (i = 1; i <= NF; i++) if ($i == "after") s += $(i + 1); n++ }
+			END { printf "bench: initcalls=%d sum_usecs=%d\n", n, s }'
+		tr -d '\r' <"$_o" | grep '^\[' | grep -e 'initcall.*after' |
+			awk '{ for (i = 1; i <= NF; i++) if ($i == "after") print $(i + 1), $0 }' | sort -rn | head -n 12
+		tr -d '\r' <"$_o" | grep '^\[' |
+			awk '{ t = substr($0, 2, index($0, "]") - 2) + 0; if (NR > 1) printf "gap %.6f %s\n", t - p, $0; p = t }' |
+			sort -k2 -rn | head -n 10
+		tail -n 3 "$_o"
+	done
+	cd /share
 }
 
 bench_sandbox() {
