@@ -120,12 +120,61 @@ static int kvm_cpus_init(struct kvm *kvm)
 	return 0;
 }
 
+/* --debug: MMIO exits by address, summed over the vCPUs */
+static void kvm_cpus_print_mmio(struct kvm *kvm)
+{
+	struct kvm_cpu_mmio_count sum[KVM_CPU_MMIO_SLOTS] = { { 0 } };
+	int i, j, k;
+
+	for (i = 0; i < kvm->nr_cpus; i++) {
+		for (j = 0; j < KVM_CPU_MMIO_SLOTS; j++) {
+			struct kvm_cpu_mmio_count *c = &kvm->cpus[i]->mmio_counts[j];
+
+			if (!c->reads && !c->writes)
+				break;
+			for (k = 0; k < KVM_CPU_MMIO_SLOTS; k++)
+				if (sum[k].addr == c->addr ||
+				    (!sum[k].reads && !sum[k].writes))
+					break;
+			if (k == KVM_CPU_MMIO_SLOTS)
+				continue;
+			sum[k].addr = c->addr;
+			sum[k].reads += c->reads;
+			sum[k].writes += c->writes;
+		}
+	}
+	for (k = 0; k < KVM_CPU_MMIO_SLOTS && (sum[k].reads || sum[k].writes); k++)
+		pr_debug("MMIO exits at 0x%llx: reads %llu writes %llu",
+			 (unsigned long long)sum[k].addr,
+			 (unsigned long long)sum[k].reads,
+			 (unsigned long long)sum[k].writes);
+}
+
+static void kvm_count_mmio(struct kvm_cpu *cpu, u64 addr, bool is_write)
+{
+	int i;
+
+	for (i = 0; i < KVM_CPU_MMIO_SLOTS; i++) {
+		struct kvm_cpu_mmio_count *c = &cpu->mmio_counts[i];
+
+		if (c->addr != addr && (c->reads || c->writes))
+			continue;
+		c->addr = addr;
+		if (is_write)
+			c->writes++;
+		else
+			c->reads++;
+		return;
+	}
+}
+
 static void kvm_cpus_exit(struct kvm *kvm)
 {
 	u64 exits = 0, mmio = 0, ticks = 0, guest = 0;
 	double hz = sysconf(_SC_CLK_TCK);
 	int i;
 
+	kvm_cpus_print_mmio(kvm);
 	for (i = 0; i < kvm->nr_cpus; i++) {
 		exits += kvm->cpus[i]->nr_exits;
 		mmio += kvm->cpus[i]->nr_mmio_exits;
@@ -150,6 +199,7 @@ static void handle_mmio(struct kvm_cpu *cpu)
 	u64 addr = run->mmio.phys_addr;
 
 	cpu->nr_mmio_exits++;
+	kvm_count_mmio(cpu, addr, run->mmio.is_write);
 	if (run->mmio.len > sizeof(run->mmio.data))
 		return;
 	if (!mmio_dispatch(&cpu->kvm->mmio, addr, run->mmio.data,

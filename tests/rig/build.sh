@@ -404,6 +404,19 @@ virtio)
 		echo "GUEST-HWRNG $(cat /sys/class/misc/hw_random/rng_current) bytes=$(dd if=/dev/hwrng bs=1k count=64 2>/dev/null | wc -c)"
 	fi
 	;;
+bootprof)
+	# boot profile (bench part prof; needs initcall_debug printk.time=1):
+	# when init started, the 15 slowest initcalls, the 10 widest gaps
+	# between printk timestamps (the line after each gap)
+	echo "GUEST-BOOTPROF uptime-now $(cut -d' ' -f1 /proc/uptime)"
+	dmesg | grep -m1 'Run /init' | sed 's/^/GUEST-BOOTPROF /'
+	dmesg | awk '/ returned .* after / { for (i = 1; i <= NF; i++) if ($i == "after") print $(i + 1), $0 }' |
+		sort -rn | head -n 15 | sed 's/^/GUEST-INITCALL /'
+	dmesg | awk '/ returned .* after / { for (i = 1; i <= NF; i++) if ($i == "after") s += $(i + 1); n++ }
+		END { printf "GUEST-BOOTPROF initcalls=%d sum_usecs=%d\n", n, s }'
+	dmesg | awk '{ t = substr($0, 2, index($0, "]") - 2) + 0; if (NR > 1) printf "%.6f %s\n", t - p, $0; p = t }' |
+		sort -rn | head -n 10 | sed 's/^/GUEST-GAP /'
+	;;
 rngbench)
 	# many small requests: the hwrng core reads 64 bytes at a time and
 	# each is one virtio-rng buffer

@@ -323,7 +323,7 @@ fi
 # Boot figures: time from starting lkvm to the guest's first console byte
 # and to its init (quiet console, 1 vCPU, 256 MiB), over 5 runs each, and
 # lkvm's own peak memory (peak RSS less resident guest RAM, from --debug).
-BENCH_PARTS="boot sandbox 9p memory rng net blk"
+BENCH_PARTS="boot sandbox 9p memory rng net blk prof ab sbprof"
 bench_boot() {
 	echo "bench: boot to init, 1 vCPU, 256 MiB, serial console, quiet"
 	for i in 1 2 3 4 5; do
@@ -348,6 +348,88 @@ bench_boot() {
 				--virtio-transport $t -p "quiet lkvm.test=poweroff" </dev/null
 		done
 	done
+}
+
+# prof: where a quiet boot's time goes (issue 14): initcall_debug
+# profiles with --debug's exit counts, then boot times with lkvm's
+# default earlycon and with it off (earlycon=off: lkvm adds none)
+bench_prof() {
+	_pp="quiet initcall_debug printk.time=1 log_buf_len=4M"
+	echo "bench: host THP: $(cat /sys/kernel/mm/transparent_hugepage/enabled), KSM run: $(cat /sys/kernel/mm/ksm/run 2>/dev/null)"
+	for i in 1 2 3; do
+		echo "bench: prof run $i: lkvm run -k Image -i initrd -m 256 -c 1 --debug -p \"$_pp lkvm.test=bootprof\""
+		t0=$(cut -d' ' -f1 /proc/uptime)
+		"$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -m 256 -c 1 --debug \
+			-p "$_pp lkvm.test=bootprof" </dev/null >"$RES/prof-$i.out" 2>&1
+		t1=$(cut -d' ' -f1 /proc/uptime)
+		awk "BEGIN{printf \"bench: wall %.2fs\\n\", $t1 - $t0}"
+		grep -e GUEST-BOOTPROF -e GUEST-INITCALL -e GUEST-GAP -e 'exits' \
+			-e 'CPU time' -e 'peak RSS' "$RES/prof-$i.out" | tr -d '\r'
+	done
+	for ec in default earlycon=off default earlycon=off default earlycon=off; do
+		_ep="quiet lkvm.test=poweroff"
+		[ "$ec" = default ] || _ep="$ec $_ep"
+		echo "bench: earlycon $ec: -p \"$_ep\""
+		"$SHARE/bin/bench-run" GUEST-INIT-OK "$LKVM_BIN" run -k "$KERNEL" \
+			-i "$INITRD" -m 256 -c 1 -p "$_ep" </dev/null
+	done
+	for ec in default earlycon=off default earlycon=off; do
+		_ep="lkvm.test=poweroff"
+		[ "$ec" = default ] || _ep="$ec $_ep"
+		echo "bench: full console, earlycon $ec: -p \"$_ep\""
+		"$SHARE/bin/bench-run" GUEST-INIT-OK "$LKVM_BIN" run -k "$KERNEL" \
+			-i "$INITRD" -m 256 -c 1 -p "$_ep" </dev/null
+	done
+	_thp=/sys/kernel/mm/transparent_hugepage/enabled
+	_old=$(sed 's/.*\[\(.*\)\].*/\1/' $_thp)
+	for t in never always never always never always; do
+		echo $t >$_thp
+		echo "bench: host THP $t: -p \"quiet lkvm.test=poweroff\" --debug"
+		"$SHARE/bin/bench-run" GUEST-INIT-OK "$LKVM_BIN" run -k "$KERNEL" \
+			-i "$INITRD" -m 256 -c 1 --debug -p "quiet lkvm.test=poweroff" \
+			</dev/null 2>&1 | grep -e first_byte -e 'CPU time of the vCPU'
+	done
+	echo "$_old" >$_thp
+}
+
+# ab: alternated boots (quiet, 1 vCPU) with lkvm's defaults and with
+# one guest parameter added: earlycon=off, cryptomgr.notests
+bench_ab() {
+	for i in 1 2 3 4; do
+		for ex in "" earlycon=off cryptomgr.notests; do
+			echo "bench: ab ${ex:-default}: -p \"$ex quiet lkvm.test=poweroff\""
+			"$SHARE/bin/bench-run" GUEST-INIT-OK "$LKVM_BIN" run -k "$KERNEL" \
+				-i "$INITRD" -m 256 -c 1 -p "$ex quiet lkvm.test=poweroff" </dev/null
+		done
+	done
+}
+
+# sbprof: where `lkvm sandbox` spends its time, from the guest's own
+# log: the command is `cat /proc/uptime; dmesg` (module loads with
+# initcall_debug); wall time, kernel to /init, the widest gaps
+bench_sbprof() {
+	mkdir -p /tmp/sbbench && cd /tmp/sbbench || return
+	_sp="quiet loglevel=0 initcall_debug printk.time=1 log_buf_len=4M"
+	for i in 1 2; do
+		echo "bench: sbprof run $i: lkvm sandbox --debug -p \"$_sp\" -- sh -c 'cat /proc/uptime; dmesg'"
+		t0=$(cut -d' ' -f1 /proc/uptime)
+		"$LKVM_BIN" sandbox --debug -p "$_sp" -- sh -c 'cat /proc/uptime; dmesg' \
+			</dev/null >"$RES/sbprof-$i.out" 2>&1
+		t1=$(cut -d' ' -f1 /proc/uptime)
+		awk "BEGIN{printf \"bench: wall %.2fs\\n\", $t1 - $t0}"
+		_o=$RES/sbprof-$i.out
+		tr -d '\r' <"$_o" | grep -e '^[0-9.]* [0-9.]*$' -e 'Run /init' -e 'sandbox:' \
+			-e 'exits' -e 'CPU time' -e 'MMIO exits' | head -n 40
+		tr -d '\r' <"$_o" | grep '^\[' | awk '/ returned .* after / { for (i = 1; i <= NF; i++) if ($i == "after") s += $(i + 1); n++ }
+			END { printf "bench: initcalls=%d sum_usecs=%d\n", n, s }'
+		tr -d '\r' <"$_o" | grep '^\[' | grep -e 'initcall.*after' |
+			awk '{ for (i = 1; i <= NF; i++) if ($i == "after") print $(i + 1), $0 }' | sort -rn | head -n 12
+		tr -d '\r' <"$_o" | grep '^\[' |
+			awk '{ t = substr($0, 2, index($0, "]") - 2) + 0; if (NR > 1) printf "gap %.6f %s\n", t - p, $0; p = t }' |
+			sort -k2 -rn | head -n 10
+		tail -n 3 "$_o"
+	done
+	cd /share
 }
 
 bench_sandbox() {
