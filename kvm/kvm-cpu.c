@@ -120,40 +120,61 @@ static int kvm_cpus_init(struct kvm *kvm)
 	return 0;
 }
 
-/* --debug: MMIO exits by address, summed over the vCPUs */
+/* Add one vCPU's per-address MMIO counts into @sum; what has no room is @other's */
+static void kvm_cpu_sum_mmio(const struct kvm_cpu *cpu,
+			     struct kvm_cpu_mmio_count *sum, u64 *other)
+{
+	int j, k;
+
+	*other += cpu->mmio_other;
+	for (j = 0; j < KVM_CPU_MMIO_SLOTS; j++) {
+		const struct kvm_cpu_mmio_count *c = &cpu->mmio_counts[j];
+
+		if (!c->reads && !c->writes)
+			break;
+		for (k = 0; k < KVM_CPU_MMIO_SLOTS; k++)
+			if (sum[k].addr == c->addr ||
+			    (!sum[k].reads && !sum[k].writes))
+				break;
+		if (k == KVM_CPU_MMIO_SLOTS) {
+			*other += c->reads + c->writes;
+			continue;
+		}
+		sum[k].addr = c->addr;
+		sum[k].reads += c->reads;
+		sum[k].writes += c->writes;
+	}
+}
+
+/* --debug: MMIO exits by address (a device's registers), summed over the vCPUs */
 static void kvm_cpus_print_mmio(struct kvm *kvm)
 {
 	struct kvm_cpu_mmio_count sum[KVM_CPU_MMIO_SLOTS] = { { 0 } };
-	int i, j, k;
+	u64 other = 0;
+	int i, k;
 
-	for (i = 0; i < kvm->nr_cpus; i++) {
-		for (j = 0; j < KVM_CPU_MMIO_SLOTS; j++) {
-			struct kvm_cpu_mmio_count *c = &kvm->cpus[i]->mmio_counts[j];
-
-			if (!c->reads && !c->writes)
-				break;
-			for (k = 0; k < KVM_CPU_MMIO_SLOTS; k++)
-				if (sum[k].addr == c->addr ||
-				    (!sum[k].reads && !sum[k].writes))
-					break;
-			if (k == KVM_CPU_MMIO_SLOTS)
-				continue;
-			sum[k].addr = c->addr;
-			sum[k].reads += c->reads;
-			sum[k].writes += c->writes;
-		}
-	}
+	for (i = 0; i < kvm->nr_cpus; i++)
+		kvm_cpu_sum_mmio(kvm->cpus[i], sum, &other);
 	for (k = 0; k < KVM_CPU_MMIO_SLOTS && (sum[k].reads || sum[k].writes); k++)
 		pr_debug("MMIO exits at 0x%llx: reads %llu writes %llu",
 			 (unsigned long long)sum[k].addr,
 			 (unsigned long long)sum[k].reads,
 			 (unsigned long long)sum[k].writes);
+	if (other)
+		pr_debug("MMIO exits at other addresses: %llu",
+			 (unsigned long long)other);
 }
 
+/*
+ * --debug only: count an MMIO exit at its address; the first
+ * KVM_CPU_MMIO_SLOTS addresses a vCPU touches get a slot each.
+ */
 static void kvm_count_mmio(struct kvm_cpu *cpu, u64 addr, bool is_write)
 {
 	int i;
 
+	if (!lkvm_debug)
+		return;
 	for (i = 0; i < KVM_CPU_MMIO_SLOTS; i++) {
 		struct kvm_cpu_mmio_count *c = &cpu->mmio_counts[i];
 
@@ -166,6 +187,7 @@ static void kvm_count_mmio(struct kvm_cpu *cpu, u64 addr, bool is_write)
 			c->reads++;
 		return;
 	}
+	cpu->mmio_other++;
 }
 
 static void kvm_cpus_exit(struct kvm *kvm)
