@@ -16,7 +16,9 @@
 #   make docs-check  the man page and completion against the option tables
 #   make lkvm-asan   ./lkvm-asan: lkvm under ASan/UBSan (the rig's asan config)
 #   make demo        boot a demo guest inside the emulated arm64 host
-#   make bench       boot benchmarks inside the rig (BENCH="blk net": some parts)
+#   make bench       the benchmarks inside the rig, as a table (BENCH="blk net":
+#                    some parts; BASE=REV or BENCH_BASE=FILE: an older lkvm
+#                    alternated with this one; BENCH_CONFIG: the rig config)
 
 HOST_ARCH := $(shell uname -m)
 ARCH ?= arm64
@@ -297,8 +299,17 @@ kernel-64k:
 demo: lkvm rig
 	tests/rig/demo.sh
 
-bench: lkvm rig
-	tests/rig/bench.sh n1-gicv3 $(BENCH)
+# BASE=REV builds lkvm at that git revision (scripts/build-rev.sh) as
+# the base; build.sh puts BENCH_BASE into the rig beside the new lkvm.
+BENCH_CONFIG ?= n1-gicv3
+bench: lkvm
+ifneq ($(BASE),)
+	scripts/build-rev.sh '$(BASE)' $(BUILD)/bench-base
+	BENCH_BASE=$(BUILD)/bench-base/lkvm tests/rig/build.sh
+else
+	BENCH_BASE='$(BENCH_BASE)' tests/rig/build.sh
+endif
+	tests/rig/bench.sh $(BENCH_CONFIG) $(BENCH)
 
 # ---- fuzzing: libFuzzer targets (clang), tests/fuzz/fuzz-NAME.c ----
 # A target: its name in FUZZ_TARGETS, the sources it tests in

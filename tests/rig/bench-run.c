@@ -6,6 +6,9 @@
  * status. Built static for the emulated arm64 host.
  *
  *   bench-run MARKER CMD [ARGS...]
+ *
+ * With BENCH_ECHO=TEXT in the environment, the command's lines holding
+ * TEXT are printed too (before the times), e.g. the guest's own uptime.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,7 @@ static double now_ms(void)
 
 int main(int argc, char **argv)
 {
+	const char *echo = getenv("BENCH_ECHO");
 	double t0, first = -1, marker = -1;
 	char buf[4096], line[4096];
 	size_t linelen = 0;
@@ -58,6 +62,8 @@ int main(int argc, char **argv)
 				line[linelen] = '\0';
 				if (marker < 0 && strstr(line, argv[1]))
 					marker = now_ms() - t0;
+				if (echo && *echo && strstr(line, echo))
+					printf("%s\n", line);
 				linelen = 0;
 			} else {
 				line[linelen++] = buf[i];

@@ -223,6 +223,14 @@ build_host_initrd "$HOST_INITRD"
 if install_if_changed "$LKVM" "$SHARE/bin/lkvm" 755; then
 	log "installed lkvm"
 fi
+# make bench BENCH_BASE=FILE (or BASE=REV): a second lkvm to compare with
+if [ -n "${BENCH_BASE:-}" ]; then
+	[ -f "$BENCH_BASE" ] || { echo "rig: BENCH_BASE '$BENCH_BASE': no such file" >&2; exit 1; }
+	install_if_changed "$BENCH_BASE" "$SHARE/bin/lkvm-base" 755 &&
+		log "installed the base lkvm for bench ($BENCH_BASE)"
+else
+	rm -f "$SHARE/bin/lkvm-base"
+fi
 if [ -e "$LKVM_ASAN" ]; then
 	if install_if_changed "$LKVM_ASAN" "$SHARE/asan/lkvm" 755; then
 		log "installed lkvm-asan"
@@ -303,6 +311,7 @@ copy_libs() { # BINARY: copy what it needs (recursively) into share/lib
 }
 lkvms=("$SHARE/bin/lkvm")
 [ -e "$SHARE/asan/lkvm" ] && lkvms+=("$SHARE/asan/lkvm")
+[ -e "$SHARE/bin/lkvm-base" ] && lkvms+=("$SHARE/bin/lkvm-base")
 if newer "$SHARE/lib/.stamp" "${lkvms[@]}" "$SELF"; then
 	rm -rf "${SHARE:?}/lib"
 	mkdir -p "$SHARE/lib"
@@ -326,9 +335,11 @@ GUEST_INIT=$(cat <<'EOF'
 # memory for free page reporting), neontick (SysRq on, neon-mark spinning
 # with its pattern in V0-V7, then tick), tickin (tick, and each console
 # line read printed back as "GUEST-GOT LINE", the console's echo off).
+# the guest's uptime as its init starts (bench: the kernel's own boot time)
+/bin/busybox mount -t proc proc /proc
+read -r init_uptime _ </proc/uptime
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin HOME=/root
-mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 test=poweroff
@@ -351,6 +362,7 @@ virtio_driver() {
 	done
 }
 cpus=$(grep -c '^processor' /proc/cpuinfo)
+echo "GUEST-UPTIME init=$init_uptime ok=$(cut -d' ' -f1 /proc/uptime)"
 echo "GUEST-INIT-OK cpus=$cpus test=$test"
 echo "GUEST-ARCH $(uname -m)"
 case "$test" in

@@ -320,32 +320,127 @@ if [ "$1" = demo ]; then
 fi
 
 # ---------------------------------------------------------------- bench
-# Boot figures: time from starting lkvm to the guest's first console byte
-# and to its init (quiet console, 1 vCPU, 256 MiB), over 5 runs each, and
-# lkvm's own peak memory (peak RSS less resident guest RAM, from --debug).
-BENCH_PARTS="boot sandbox 9p memory rng net blk prof ab sbprof"
+# `make bench`: figures, not pass/fail. Each measurement is one `fig`
+# line (figure, label, value) kept in $RES/bench.figs; at the end
+# bench_table prints the median (and range) of each figure as a markdown
+# table. Labels: new (this lkvm), base (with `make bench BENCH_BASE=
+# FILE`: another lkvm binary, run alternately with the new one, so that
+# the emulated host's drift in speed hits both alike), ceiling (the
+# emulated host doing the same work itself).
+BENCH_PARTS="boot sandbox 9p memory rng net blk"
+BENCH_MORE="prof ab sbprof"	# profiles, run only when named
+BENCH_BINS=new
+live && [ -x "$SHARE/bin/lkvm-base" ] && BENCH_BINS="base new"
+FIGS=$RES/bench.figs
+
+# bench_lkvm LABEL: the binary of that label
+bench_lkvm() {
+	if [ "$1" = base ]; then
+		echo "$SHARE/bin/lkvm-base"
+	else
+		echo "$LKVM_BIN"
+	fi
+}
+
+# fig FIGURE LABEL VALUE: one measurement
+fig() {
+	echo "$1|$2|$3" >>"$FIGS"
+	printf 'bench: %-7s %s: %s\n' "$2" "$1" "$3"
+}
+
+# bench_table: per figure, the median of each label's values (min-max
+# and the number of runs when more than one), new/base and new/ceiling
+bench_table() {
+	[ -s "$FIGS" ] || return 0
+	echo
+	echo "| figure | base | new | new/base | ceiling | new/ceiling |"
+	echo "|---|---|---|---|---|---|"
+	awk -F'|' '
+	function med(list,   v, n, i, j, t) {
+		n = split(list, v, " ")
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
+				t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+			}
+		lo = v[1]; hi = v[n]; cnt = n
+		return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+	}
+	function cell(k, l,   m) {
+		if (!((k, l) in vals)) { M[l] = ""; return "-" }
+		m = med(vals[k, l]); M[l] = m
+		return cnt > 1 ? sprintf("%.4g (%.4g-%.4g, %d)", m, lo, hi, cnt) : sprintf("%.4g", m)
+	}
+	function ratio(a, b) { return (a != "" && b != "" && b + 0 != 0) ? sprintf("%.2f", a / b) : "-" }
+	{
+		if (!($1 in seen)) { seen[$1] = 1; order[++nk] = $1 }
+		vals[$1, $2] = vals[$1, $2] " " $3
+	}
+	END {
+		for (i = 1; i <= nk; i++) {
+			k = order[i]
+			b = cell(k, "base"); n = cell(k, "new"); c = cell(k, "ceiling")
+			printf "| %s | %s | %s | %s | %s | %s |\n", k, b, n,
+				ratio(M["new"], M["base"]), c, ratio(M["new"], M["ceiling"])
+		}
+	}' "$FIGS"
+}
+
+# boot_fig LABEL NAME [FIRST] -- LKVM-RUN-ARGS...: one boot with
+# bench-run; figures NAME: to init (s), the guest's uptime as its init
+# starts (s), and with FIRST the time to the first console byte (s)
+boot_fig() {
+	_bfl=$1 _bfn=$2 _bff=""
+	shift 2
+	[ "$1" = FIRST ] && { _bff=1; shift; }
+	[ "$1" = -- ] && shift
+	_bfo=$(BENCH_ECHO=GUEST-UPTIME "$SHARE/bin/bench-run" GUEST-INIT-OK \
+		"$(bench_lkvm "$_bfl")" run "$@" </dev/null)
+	case "$_bfo" in
+	*"marker_ms=-1 "* | *status=[1-9]*)
+		echo "bench: $_bfl $_bfn: failed: $(echo "$_bfo" | tail -n 1)"
+		return ;;
+	esac
+	_bfm=$(echo "$_bfo" | sed -n 's/.*marker_ms=\([0-9]*\).*/\1/p')
+	fig "$_bfn: to init (s)" "$_bfl" "$(awk "BEGIN{print $_bfm / 1000}")"
+	_bfu=$(echo "$_bfo" | sed -n 's/.*GUEST-UPTIME init=\([0-9.]*\).*/\1/p')
+	[ -n "$_bfu" ] && fig "$_bfn: guest uptime at /init (s)" "$_bfl" "$_bfu"
+	[ -n "$_bff" ] || return 0
+	_bfm=$(echo "$_bfo" | sed -n 's/.*first_byte_ms=\([0-9]*\).*/\1/p')
+	fig "$_bfn: first console byte (s)" "$_bfl" "$(awk "BEGIN{print $_bfm / 1000}")"
+}
+
+# exits_fig LABEL NAME OUT: the --debug exit count in OUT as a figure
+exits_fig() {
+	_ef=$(sed -n 's/.*vCPU exits to userspace: \([0-9]*\).*/\1/p' "$3")
+	[ -n "$_ef" ] && fig "$2: vCPU exits to userspace" "$1" "$_ef"
+}
+
 bench_boot() {
-	echo "bench: boot to init, 1 vCPU, 256 MiB, serial console, quiet"
-	for i in 1 2 3 4 5; do
-		"$SHARE/bin/bench-run" GUEST-INIT-OK "$LKVM_BIN" run -k "$KERNEL" \
-			-i "$INITRD" -m 256 -p "quiet lkvm.test=poweroff" </dev/null
+	_bq="quiet lkvm.test=poweroff"
+	echo "bench: boot: lkvm run -k Image -i initrd -m 256 [-c 4] [--rng --virtio-transport T] -p \"[quiet] lkvm.test=poweroff\""
+	for i in 1 2 3 4 5 6; do
+		for b in $BENCH_BINS; do
+			boot_fig "$b" "boot, 1 vCPU, quiet" -- -k "$KERNEL" \
+				-i "$INITRD" -m 256 -c 1 -p "$_bq"
+		done
 	done
-	echo "bench: full console (earlycon): first byte is the kernel's first line"
+	for b in $BENCH_BINS; do
+		"$(bench_lkvm "$b")" run -k "$KERNEL" -i "$INITRD" -m 256 -c 1 \
+			--debug -p "$_bq" </dev/null >"$RES/bootexits-$b.out" 2>&1
+		exits_fig "$b" "boot, 1 vCPU, quiet" "$RES/bootexits-$b.out"
+		grep -a 'MMIO exits at' "$RES/bootexits-$b.out" | sed "s/^/bench: $b /"
+	done
 	for i in 1 2 3; do
-		"$SHARE/bin/bench-run" GUEST-INIT-OK "$LKVM_BIN" run -k "$KERNEL" \
-			-i "$INITRD" -m 256 -p "lkvm.test=poweroff" </dev/null
-	done
-	echo "bench: boot to init, 4 vCPUs"
-	for i in 1 2 3; do
-		"$SHARE/bin/bench-run" GUEST-INIT-OK "$LKVM_BIN" run -k "$KERNEL" \
-			-i "$INITRD" -m 256 -c 4 -p "quiet lkvm.test=poweroff" </dev/null
-	done
-	for t in mmio pci; do
-		echo "bench: boot to init with a virtio device (--rng), $t transport"
-		for i in 1 2 3; do
-			"$SHARE/bin/bench-run" GUEST-INIT-OK "$LKVM_BIN" run \
-				-k "$KERNEL" -i "$INITRD" -m 256 --rng \
-				--virtio-transport $t -p "quiet lkvm.test=poweroff" </dev/null
+		for b in $BENCH_BINS; do
+			boot_fig "$b" "boot, full console (earlycon)" FIRST -- \
+				-k "$KERNEL" -i "$INITRD" -m 256 -c 1 -p "lkvm.test=poweroff"
+			boot_fig "$b" "boot, 4 vCPUs, quiet" -- -k "$KERNEL" \
+				-i "$INITRD" -m 256 -c 4 -p "$_bq"
+			for t in mmio pci; do
+				boot_fig "$b" "boot, --rng over $t, quiet" -- \
+					-k "$KERNEL" -i "$INITRD" -m 256 -c 1 --rng \
+					--virtio-transport $t -p "$_bq"
+			done
 		done
 	done
 }
@@ -432,17 +527,51 @@ bench_sbprof() {
 	cd /share
 }
 
+# sandbox_fig LABEL NAME CMD...: wall time of one `lkvm sandbox -- CMD`
+sandbox_fig() {
+	_sfl=$1 _sfn=$2
+	shift 2
+	_sf0=$(cut -d' ' -f1 /proc/uptime)
+	"$(bench_lkvm "$_sfl")" sandbox -- "$@" </dev/null >/dev/null 2>&1
+	_sfs=$?
+	_sf1=$(cut -d' ' -f1 /proc/uptime)
+	if [ "$_sfs" != 0 ]; then
+		echo "bench: $_sfl $_sfn: failed (status $_sfs)"
+		return
+	fi
+	fig "$_sfn (s)" "$_sfl" "$(awk "BEGIN{print $_sf1 - $_sf0}")"
+}
+
 bench_sandbox() {
-	echo "bench: lkvm sandbox -- true (distribution kernel + modules, root over 9p), 3 runs"
-	mkdir -p /tmp/sbbench && cd /tmp/sbbench
-	for i in 1 2 3; do
-		t0=$(cut -d' ' -f1 /proc/uptime)
-		"$LKVM_BIN" sandbox -- true </dev/null
-		st=$?
-		t1=$(cut -d' ' -f1 /proc/uptime)
-		awk "BEGIN{printf \"sandbox: %.2fs (status $st)\\n\", $t1 - $t0}"
+	echo "bench: lkvm sandbox -- true | uname -m (distribution kernel + modules, root over 9p)"
+	mkdir -p /tmp/sbbench && cd /tmp/sbbench || return
+	rm -rf "${XDG_CACHE_HOME:-$HOME/.cache}/lkvm"	# the first run starts cold
+	for i in 1 2 3 4 5; do
+		_sn="sandbox -- true"
+		[ $i = 1 ] && _sn="sandbox -- true, first run"
+		for b in $BENCH_BINS; do
+			sandbox_fig "$b" "$_sn" true
+			[ $i = 1 ] || sandbox_fig "$b" "sandbox -- uname -m" uname -m
+		done
 	done
 	cd /share
+}
+
+# fsbench_figs LABEL "FSBENCH LABEL T0 .. T5": its figures
+fsbench_figs() {
+	case "$2" in
+	FSBENCH*) ;;
+	*) echo "bench: $1 9p: no result"; return ;;
+	esac
+	# shellcheck disable=SC2046
+	set -- "$1" $(echo "$2" | tr -d '\r' | awk '{
+		print 64 / ($4 - $3), 64 / ($5 - $4), 1000 / ($6 - $5),
+			1000 / ($7 - $6), 1000 / ($8 - $7) }')
+	fig "9p: 64 MiB write (MiB/s)" "$1" "$2"
+	fig "9p: 64 MiB read (MiB/s)" "$1" "$3"
+	fig "9p: create small files (ops/s)" "$1" "$4"
+	fig "9p: stat (ops/s)" "$1" "$5"
+	fig "9p: unlink (ops/s)" "$1" "$6"
 }
 
 bench_p9() {
@@ -470,51 +599,61 @@ cd / && rmdir "$d/small"
 echo "FSBENCH $2 $t0 $t1 $t2 $t3 $t4 $t5"
 FSB
 	echo 'sh /mnt/script/fsbench.sh /mnt/data guest' >"$B/script/run.sh"
-	for i in 1 2; do
+	for i in 1 2 3; do
 		sync; echo 3 >/proc/sys/vm/drop_caches
-		sh "$B/script/fsbench.sh" "$B/direct" host
-		"$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -m 512 \
-			-p "quiet lkvm.test=9p" --9p "$B/script,script,ro" \
-			--9p "$B/data,data" </dev/null | grep FSBENCH
-	done | awk '{
-		w = 64 / ($4 - $3); r = 64 / ($5 - $4)
-		c = $6 - $5; s = $7 - $6; u = $8 - $7
-		printf "%-6s write %6.1f MiB/s  read %6.1f MiB/s  1000 files: create %.2fs stat %.2fs unlink %.2fs\n", $2, w, r, c, s, u
-		if ($2 == "host") { hw = w; hr = r; hc = c; hs = s; hu = u }
-		else if (hw > 0) printf "ratio guest/host: write %.2f read %.2f; time ratio create %.1fx stat %.1fx unlink %.1fx\n", w / hw, r / hr, c / (hc ? hc : 0.01), s / (hs ? hs : 0.01), u / (hu ? hu : 0.01)
-	}'
+		fsbench_figs ceiling "$(sh "$B/script/fsbench.sh" "$B/direct" host)"
+		for b in $BENCH_BINS; do
+			fsbench_figs "$b" "$("$(bench_lkvm "$b")" run -k "$KERNEL" \
+				-i "$INITRD" -m 512 -p "quiet lkvm.test=9p" \
+				--9p "$B/script,script,ro" --9p "$B/data,data" \
+				</dev/null | grep -a FSBENCH)"
+		done
+	done
 	rm -rf "$B"
 }
 
 bench_memory() {
-	echo "bench: lkvm's own memory (--debug)"
-	"$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -m 256 --debug \
-		-p "quiet lkvm.test=poweroff" </dev/null 2>&1 | grep "peak RSS"
+	echo "bench: lkvm's own memory: peak RSS less guest RAM (--debug), quiet boot to poweroff"
+	for b in $BENCH_BINS; do
+		_mk=$("$(bench_lkvm "$b")" run -k "$KERNEL" -i "$INITRD" -m 256 \
+			--debug -p "quiet lkvm.test=poweroff" </dev/null 2>&1 |
+			sed -n 's/.*lkvm itself \([0-9]*\) KiB.*/\1/p')
+		[ -n "$_mk" ] && fig "memory: lkvm's own peak RSS (KiB)" "$b" "$_mk"
+	done
+}
+
+# rng_fig LABEL TRANSPORT: 4000 64-byte reads; requests/s and the vCPU
+# exits per request (the bench run's less a plain boot's)
+rng_fig() {
+	for _ra in poweroff rngbench; do
+		"$(bench_lkvm "$1")" run -k "$KERNEL" -i "$INITRD" -m 256 --rng \
+			--debug --virtio-transport "$2" -p "quiet lkvm.test=$_ra" \
+			</dev/null >"$RES/rngbench-$1-$2-$_ra.out" 2>&1
+	done
+	_ro=$RES/rngbench-$1-$2-rngbench.out _rb=$RES/rngbench-$1-$2-poweroff.out
+	_rsecs=$(sed -n 's/.*GUEST-RNGBENCH reads=4000 secs=\([0-9.]*\).*/\1/p' "$_ro")
+	_rreqs=$(sed -n 's/.*virtio-rng: \([0-9]*\) requests.*/\1/p' "$_ro")
+	_rbreqs=$(sed -n 's/.*virtio-rng: \([0-9]*\) requests.*/\1/p' "$_rb")
+	_rexits=$(sed -n 's/.*vCPU exits to userspace: \([0-9]*\).*/\1/p' "$_ro")
+	_rbexits=$(sed -n 's/.*vCPU exits to userspace: \([0-9]*\).*/\1/p' "$_rb")
+	if [ -z "$_rsecs" ] || [ -z "$_rreqs" ] || [ -z "$_rbreqs" ] ||
+	   [ "$_rreqs" -le "$_rbreqs" ]; then
+		echo "bench: $1 rng over $2: no result (see $_ro)"
+		return
+	fi
+	fig "rng over $2 (requests/s)" "$1" \
+		"$(awk "BEGIN{print ($_rreqs - $_rbreqs) / $_rsecs}")"
+	fig "rng over $2: vCPU exits per request" "$1" \
+		"$(awk "BEGIN{print ($_rexits - $_rbexits) / ($_rreqs - $_rbreqs)}")"
 }
 
 bench_rng() {
 	echo "bench: virtio-rng, 4000 reads of 64 bytes (about one request each)"
-	# exits per request: the bench run's exits less a plain boot's
-	for t in mmio pci; do
-		for act in poweroff rngbench; do
-			"$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -m 256 --rng \
-				--debug --virtio-transport $t \
-				-p "quiet lkvm.test=$act" </dev/null \
-				>"$RES/rngbench-$t-$act.out" 2>&1
+	for i in 1 2; do
+		for b in $BENCH_BINS; do
+			rng_fig "$b" mmio
+			rng_fig "$b" pci
 		done
-		o=$RES/rngbench-$t-rngbench.out b=$RES/rngbench-$t-poweroff.out
-		secs=$(sed -n 's/.*GUEST-RNGBENCH reads=4000 secs=\([0-9.]*\).*/\1/p' "$o")
-		reqs=$(sed -n 's/.*virtio-rng: \([0-9]*\) requests.*/\1/p' "$o")
-		breqs=$(sed -n 's/.*virtio-rng: \([0-9]*\) requests.*/\1/p' "$b")
-		exits=$(sed -n 's/.*vCPU exits to userspace: \([0-9]*\).*/\1/p' "$o")
-		bexits=$(sed -n 's/.*vCPU exits to userspace: \([0-9]*\).*/\1/p' "$b")
-		awk -v t="$t" -v s="$secs" -v r="$reqs" -v br="$breqs" \
-			-v e="$exits" -v be="$bexits" 'BEGIN {
-			r -= br; e -= be
-			if (s > 0 && r > 0)
-				printf "virtio-%s: %d requests in %.2fs: %.0f requests/s, %.3f vCPU exits to userspace per request\n", t, r, s, r / s, e / r;
-			else
-				printf "virtio-%s: no result (see results)\n", t }'
 	done
 }
 
@@ -533,16 +672,16 @@ bench_net() {
 	wget -q -O /dev/null http://127.0.0.1:8080/big
 	_t1=$(cut -d' ' -f1 /proc/uptime)
 	_loop=$(awk "BEGIN{print 32 / ($_t1 - $_t0)}")
-	echo "net loopback (ceiling): $_loop MB/s"
+	fig "net: TCP over loopback (MB/s)" ceiling "$_loop"
 	printf '%s\n' '#!/bin/sh' 'ip addr add 192.168.77.1/24 dev "$1" && ip link set "$1" up' \
 		>/tmp/tapup.sh
 	chmod 755 /tmp/tapup.sh
-	# net_bench NAME GUEST-PARAMS HOST-BASE LKVM-OPTIONS...
+	# net_bench LABEL NAME GUEST-PARAMS HOST-BASE LKVM-OPTIONS...
 	net_bench() {
-		_nbn=$1 _nbp=$2 _nbb=$3
-		shift 3
+		_nbl=$1 _nbn=$2 _nbp=$3 _nbb=$4
+		shift 4
 		: >"$RES/netbench-$_nbn.out"
-		timeout 300 "$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -m 256 \
+		timeout 300 "$(bench_lkvm "$_nbl")" run -k "$KERNEL" -i "$INITRD" -m 256 \
 			-p "quiet lkvm.test=net $_nbp" "$@" </dev/null \
 			>>"$RES/netbench-$_nbn.out" 2>&1 &
 		_nbpid=$!
@@ -553,61 +692,71 @@ bench_net() {
 			_i=$((_i + 1))
 		done
 		_t0=$(cut -d' ' -f1 /proc/uptime)
-		wget -q -O /dev/null "$_nbb/big" || echo "net $_nbn: host fetch failed"
+		_nbok=1
+		wget -q -O /dev/null "$_nbb/big" || _nbok=0
 		_t1=$(cut -d' ' -f1 /proc/uptime)
 		wget -q -O /dev/null --post-data=done "$_nbb/cgi-bin/up"
 		wait "$_nbpid"
 		_h2g=$(sed -n 's/.*GUEST-NET-BENCH-GET secs=\([0-9.]*\).*/\1/p' \
 			"$RES/netbench-$_nbn.out")
-		awk -v n="$_nbn" -v h="$_h2g" -v g="$(awk "BEGIN{print $_t1 - $_t0}")" \
-			-v l="$_loop" 'BEGIN {
-			if (h > 0 && g > 0)
-				printf "net %s: host->guest %.1f MB/s (%.0f%% of loopback), guest->host %.1f MB/s (%.0f%%)\n", n, 32 / h, 100 * 32 / h / l, 32 / g, 100 * 32 / g / l;
-			else
-				printf "net %s: no result (see results)\n", n }'
+		_g2h=$(awk "BEGIN{print $_t1 - $_t0}")
+		if [ -z "$_h2g" ]; then
+			echo "bench: $_nbl net $_nbn: no result (see results)"
+			return
+		fi
+		fig "net $_nbn: host->guest (MB/s)" "$_nbl" "$(awk "BEGIN{print 32 / $_h2g}")"
+		[ $_nbok = 1 ] &&
+			fig "net $_nbn: guest->host (MB/s)" "$_nbl" "$(awk "BEGIN{print 32 / $_g2h}")"
 	}
-	net_bench user "lkvm.net_bench=http://10.0.2.2:8080" http://127.0.0.1:2222 \
-		-n mode=user,hostfwd=tcp:127.0.0.1:2222-:80
-	if [ -c /dev/net/tun ]; then
+	for b in $BENCH_BINS; do
+		net_bench "$b" user "lkvm.net_bench=http://10.0.2.2:8080" \
+			http://127.0.0.1:2222 -n mode=user,hostfwd=tcp:127.0.0.1:2222-:80
+		[ -c /dev/net/tun ] || continue
 		_tapp="lkvm.net_ip=192.168.77.2/24 lkvm.net_bench=http://192.168.77.1:8080"
-		net_bench tap "$_tapp" http://192.168.77.2 \
+		net_bench "$b" tap "$_tapp" http://192.168.77.2 \
 			-n mode=tap,tapif=lkvmtap0,script=/tmp/tapup.sh
 		[ -c /dev/vhost-net ] &&
-			net_bench tap-vhost "$_tapp" http://192.168.77.2 \
+			net_bench "$b" tap-vhost "$_tapp" http://192.168.77.2 \
 				-n mode=tap,tapif=lkvmtap0,script=/tmp/tapup.sh,vhost=on
-	fi
+	done
 	kill "$_nbh" 2>/dev/null
 }
 
-# blk_bench DIR LABEL DEPTH DISK-OPTIONS [LKVM OPTIONS...]: blk-bench in
-# the guest on a 64 MiB raw image DIR/bench.img (1 vCPU), then on the
-# emulated host against the same file (the ceiling), and their ratios
+# blk_figs LABEL NAME "BLK-BENCH seqwrite=.. seqread=.. randread4k=..":
+# its figures
+blk_figs() {
+	case "$3" in
+	*seqwrite=*) ;;
+	*) echo "bench: $1 $2: no result"; return ;;
+	esac
+	for _k in seqwrite seqread randread4k; do
+		_v=$(echo "$3" | sed -n "s/.*$_k=\([0-9.]*\).*/\1/p")
+		_u="MiB/s"
+		[ $_k = randread4k ] && _u=IOPS
+		[ -n "$_v" ] && fig "blk $2: $_k ($_u)" "$1" "$_v"
+	done
+}
+
+# blk_bench DIR NAME DEPTH DISK-OPTIONS [LKVM OPTIONS...]: blk-bench in
+# the guest on a 64 MiB raw image DIR/bench.img (1 vCPU) with each
+# binary, then on the emulated host against the same file (the ceiling)
 blk_bench() {
-	_bd=$1 _bl=$2 _bq=$3 _bo=$4
+	_bd=$1 _bn=$2 _bq=$3 _bo=$4
 	shift 4
-	rm -f "$_bd/bench.img"
-	dd if=/dev/zero of="$_bd/bench.img" bs=1M count=72 conv=fsync 2>/dev/null
-	_bout=$RES/blkbench-$(echo "$_bl-$_bq$_bo$*" | tr -c 'a-z0-9\n' -).out
-	"$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -m 256 \
-		-d "$_bd/bench.img$_bo" --debug \
-		-p "quiet lkvm.test=blkbench lkvm.blk_bench=64,$_bq" "$@" \
-		</dev/null >"$_bout" 2>&1
-	_g=$(grep -a -m1 '^BLK-BENCH ' "$_bout")
-	_h=$("$SHARE/bin/blk-bench" "$_bd/bench.img" 64 "$_bq" 2>/dev/null)
-	echo "$_bl, depth $_bq${_bo:+, -d ...$_bo}${*:+, $*}:"
-	echo "  lkvm guest: ${_g:-no result (see $_bout)}"
-	echo "  host file:  $_h"
-	grep -a "CPU time" "$_bout" | sed 's/^lkvm: debug: /  lkvm /'
-	echo "$_g|$_h" | awk -F'|' '{
-		n = split("seqwrite seqread randread4k", k, " ")
-		for (i = 1; i <= n; i++) {
-			gv = $1; hv = $2
-			sub(".*" k[i] "=", "", gv); sub(" .*", "", gv)
-			sub(".*" k[i] "=", "", hv); sub(" .*", "", hv)
-			if (hv + 0 > 0 && gv + 0 > 0)
-				printf "  %s lkvm/ceiling = %.2f\n", k[i], gv / hv
-		}
-	}'
+	_bname="$_bn, depth $_bq${_bo:+, -d ...$_bo}${*:+, $*}"
+	for b in $BENCH_BINS; do
+		rm -f "$_bd/bench.img"
+		dd if=/dev/zero of="$_bd/bench.img" bs=1M count=72 conv=fsync 2>/dev/null
+		_bout=$RES/blkbench-$b-$(echo "$_bn-$_bq$_bo$*" | tr -c 'a-z0-9\n' -).out
+		"$(bench_lkvm "$b")" run -k "$KERNEL" -i "$INITRD" -m 256 \
+			-d "$_bd/bench.img$_bo" --debug \
+			-p "quiet lkvm.test=blkbench lkvm.blk_bench=64,$_bq" "$@" \
+			</dev/null >"$_bout" 2>&1
+		blk_figs "$b" "$_bname" "$(grep -a -m1 '^BLK-BENCH ' "$_bout")"
+		grep -a "CPU time" "$_bout" | sed "s/^lkvm: debug: /bench: $b lkvm /"
+	done
+	blk_figs ceiling "$_bname" \
+		"$("$SHARE/bin/blk-bench" "$_bd/bench.img" 64 "$_bq" 2>/dev/null)"
 	rm -f "$_bd/bench.img"
 }
 
@@ -618,7 +767,7 @@ bench_blk() {
 	echo "bench:   lkvm's CPU time by thread from --debug (io_uring workers: iou-wrk)"
 	for t in mmio pci; do
 		for q in 1 8; do
-			blk_bench /tmp "image in tmpfs" $q "" --virtio-transport $t
+			blk_bench /tmp "tmpfs image" $q "" --virtio-transport $t
 		done
 	done
 	# the emulated host's own disk (tests/rig/host.sh gives it one for bench)
@@ -636,15 +785,18 @@ bench_blk() {
 	fi
 }
 
-# bench [PART...]: every part, or those named
+# bench [PART...]: every part, or those named; then the table
 if [ "$1" = bench ]; then
 	shift
+	rm -f "$FIGS"
+	echo "bench: config $CONFIG, kernel $(uname -r), binaries: $BENCH_BINS"
 	for part in ${*:-$BENCH_PARTS}; do
-		case " $BENCH_PARTS " in
+		case " $BENCH_PARTS $BENCH_MORE " in
 		*" $part "*) "bench_$(echo "$part" | sed 's/^9p$/p9/')" ;;
-		*) echo "bench: no part '$part' (parts: $BENCH_PARTS)" ;;
+		*) echo "bench: no part '$part' (parts: $BENCH_PARTS $BENCH_MORE)" ;;
 		esac
 	done
+	bench_table
 	exit 0
 fi
 
