@@ -461,19 +461,13 @@ bench_prof() {
 		grep -e GUEST-BOOTPROF -e GUEST-INITCALL -e GUEST-GAP -e 'exits' \
 			-e 'CPU time' -e 'peak RSS' "$RES/prof-$i.out" | tr -d '\r'
 	done
-	for ec in default earlycon=off default earlycon=off default earlycon=off; do
-		_ep="quiet lkvm.test=poweroff"
-		[ "$ec" = default ] || _ep="$ec $_ep"
-		echo "bench: earlycon $ec: -p \"$_ep\""
-		"$SHARE/bin/bench-run" GUEST-INIT-OK "$LKVM_BIN" run -k "$KERNEL" \
-			-i "$INITRD" -m 256 -c 1 -p "$_ep" </dev/null
-	done
-	for ec in default earlycon=off default earlycon=off; do
-		_ep="lkvm.test=poweroff"
-		[ "$ec" = default ] || _ep="$ec $_ep"
-		echo "bench: full console, earlycon $ec: -p \"$_ep\""
-		"$SHARE/bin/bench-run" GUEST-INIT-OK "$LKVM_BIN" run -k "$KERNEL" \
-			-i "$INITRD" -m 256 -c 1 -p "$_ep" </dev/null
+	for _pc in "quiet " ""; do
+		for ec in default earlycon=off default earlycon=off default earlycon=off; do
+			_ep="${_pc}lkvm.test=poweroff"
+			[ "$ec" = default ] || _ep="$ec $_ep"
+			boot_fig new "prof: ${_pc:+quiet, }earlycon $ec" FIRST -- \
+				-k "$KERNEL" -i "$INITRD" -m 256 -c 1 -p "$_ep"
+		done
 	done
 	_thp=/sys/kernel/mm/transparent_hugepage/enabled
 	_old=$(sed 's/.*\[\(.*\)\].*/\1/' $_thp)
@@ -492,9 +486,8 @@ bench_prof() {
 bench_ab() {
 	for i in 1 2 3 4; do
 		for ex in "" earlycon=off cryptomgr.notests; do
-			echo "bench: ab ${ex:-default}: -p \"$ex quiet lkvm.test=poweroff\""
-			"$SHARE/bin/bench-run" GUEST-INIT-OK "$LKVM_BIN" run -k "$KERNEL" \
-				-i "$INITRD" -m 256 -c 1 -p "$ex quiet lkvm.test=poweroff" </dev/null
+			boot_fig new "ab: -p ${ex:-(nothing added)}" -- -k "$KERNEL" \
+				-i "$INITRD" -m 256 -c 1 -p "$ex quiet lkvm.test=poweroff"
 		done
 	done
 }
