@@ -179,6 +179,7 @@ struct p9_server {
 	bool no_openat2;	/* the kernel said ENOSYS once */
 	u32 msize;
 	unsigned int nr_fids;
+	u64 nr_type[256];	/* requests served, by T-message type */
 	size_t xattr_bytes;	/* all fids' xbufs, <= P9_XATTR_TOTAL_MAX */
 	struct p9_fid *fids[FID_BUCKETS];
 	u8 req[REQ_MAX];
@@ -2187,6 +2188,39 @@ static const p9_handler handlers[256] = {
 	[P9_TREMOVE]		= do_remove,
 };
 
+/* Names for the request counters (p9_server_counts). */
+static const char *const type_names[256] = {
+	[P9_TSTATFS] = "statfs",	[P9_TLOPEN] = "lopen",
+	[P9_TLCREATE] = "lcreate",	[P9_TSYMLINK] = "symlink",
+	[P9_TMKNOD] = "mknod",		[P9_TRENAME] = "rename",
+	[P9_TREADLINK] = "readlink",	[P9_TGETATTR] = "getattr",
+	[P9_TSETATTR] = "setattr",	[P9_TXATTRWALK] = "xattrwalk",
+	[P9_TXATTRCREATE] = "xattrcreate", [P9_TREADDIR] = "readdir",
+	[P9_TFSYNC] = "fsync",		[P9_TLOCK] = "lock",
+	[P9_TGETLOCK] = "getlock",	[P9_TLINK] = "link",
+	[P9_TMKDIR] = "mkdir",		[P9_TRENAMEAT] = "renameat",
+	[P9_TUNLINKAT] = "unlinkat",	[P9_TVERSION] = "version",
+	[P9_TATTACH] = "attach",	[P9_TFLUSH] = "flush",
+	[P9_TWALK] = "walk",		[P9_TREAD] = "read",
+	[P9_TWRITE] = "write",		[P9_TCLUNK] = "clunk",
+	[P9_TREMOVE] = "remove",
+};
+
+_Static_assert(sizeof(type_names) == sizeof(handlers),
+	       "a counter name for every handler slot");
+
+void p9_server_counts(struct p9_server *s, p9_count_fn fn, void *ctx)
+{
+	unsigned int t;
+	u64 n;
+
+	for (t = 0; t < 256; t++) {
+		n = __atomic_load_n(&s->nr_type[t], __ATOMIC_RELAXED);
+		if (n && type_names[t])
+			fn(ctx, type_names[t], n);
+	}
+}
+
 static void put_header(u8 *p, u32 size, u8 type, u16 tag)
 {
 	put32(p, size);
@@ -2238,6 +2272,7 @@ size_t p9_handle(struct p9_server *s, const struct iovec *out,
 	fn = handlers[rq.type];
 	if (!fn)
 		return reply_error(in, in_num, rq.in_len, tag, EOPNOTSUPP);
+	__atomic_add_fetch(&s->nr_type[rq.type], 1, __ATOMIC_RELAXED);
 
 	rq.r = (struct p9_rd) {
 		.p = s->req, .len = MIN((size_t)rq.size, got), .off = P9_HDR,
