@@ -158,6 +158,14 @@ struct p9_fid {
 	 */
 	int pfd;
 	char *name;
+	/*
+	 * What never changes for the inode fd holds, from the fstat that
+	 * made the fid (walk, attach, create): its type, device and inode
+	 * number, i.e. its qid. Lets Tlopen for reading skip an fstat.
+	 */
+	mode_t ftype;		/* S_IFMT bits, or 0: unknown */
+	dev_t dev;
+	ino_t ino;
 	u32 uid;		/* Tattach n_uname, inherited by walks */
 	/* extended attributes */
 	char *xname;
@@ -476,6 +484,14 @@ static int file_fid(struct p9_server *s, u32 num, struct p9_fid **fp)
 	return 0;
 }
 
+/* Remember @st's immutable part: see struct p9_fid's ftype. */
+static void fid_ident(struct p9_fid *f, const struct stat *st)
+{
+	f->ftype = st->st_mode & S_IFMT;
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+}
+
 /* ---- containment primitives ---- */
 
 static int dup_fd(int fd)
@@ -716,16 +732,6 @@ static void wrqid(struct p9_server *s, struct p9_wr *w, const struct stat *st)
 	wr64(w, qid_path(s, st->st_dev, st->st_ino));
 }
 
-static int wrqid_fd(struct p9_server *s, struct p9_wr *w, int fd)
-{
-	struct stat st;
-	int ret = fd_stat(fd, &st);
-
-	if (!ret)
-		wrqid(s, w, &st);
-	return ret;
-}
-
 /*
  * Operations with side effects check first that their reply will fit:
  * failing after the fact would leave the client unaware of the change.
@@ -763,6 +769,7 @@ static int do_attach(struct p9_server *s, struct p9_req *rq)
 {
 	char uname[256], aname[PATH_MAX];
 	struct p9_fid *f = NULL;
+	struct stat st;
 	u32 fid, afid, uid;
 	int ret;
 
@@ -781,12 +788,14 @@ static int do_attach(struct p9_server *s, struct p9_req *rq)
 	if (ret)
 		return ret;
 	f->fd = dup_fd(s->root_fd);
-	if (f->fd < 0) {
-		ret = f->fd;
+	ret = f->fd < 0 ? f->fd : fd_stat(f->fd, &st);
+	if (ret) {
 		fid_free(s, f);
 		return ret;
 	}
-	return wrqid_fd(s, &rq->w, f->fd);
+	fid_ident(f, &st);
+	wrqid(s, &rq->w, &st);
+	return 0;
 }
 
 static int do_flush(struct p9_server *s, struct p9_req *rq)
@@ -822,8 +831,12 @@ static int do_clunk(struct p9_server *s, struct p9_req *rq)
 
 /* ---- walking ---- */
 
-/* Give @f the new object: @fd, its parent @pfd and @name (all owned). */
-static void fid_set(struct p9_fid *f, int fd, int pfd, char *name)
+/*
+ * Give @f the new object: @fd, its parent @pfd and @name (all owned),
+ * which @st describes.
+ */
+static void fid_set(struct p9_fid *f, int fd, int pfd, char *name,
+		    const struct stat *st)
 {
 	close_fd(&f->fd);
 	close_fd(&f->ofd);
@@ -833,6 +846,7 @@ static void fid_set(struct p9_fid *f, int fd, int pfd, char *name)
 	f->pfd = pfd;
 	f->name = name;
 	f->isdir = false;
+	fid_ident(f, st);
 }
 
 static int clone_fid(struct p9_server *s, struct p9_fid *f, u32 newnum)
@@ -857,7 +871,8 @@ static int clone_fid(struct p9_server *s, struct p9_fid *f, u32 newnum)
 	ret = fid_new(s, newnum, f->uid, &nf);
 	if (ret)
 		goto err;
-	fid_set(nf, fd, pfd, name);
+	fid_set(nf, fd, pfd, name, &(struct stat) {
+		.st_mode = f->ftype, .st_dev = f->dev, .st_ino = f->ino });
 	return 0;
 err:
 	free(name);
@@ -873,6 +888,7 @@ static int do_walk(struct p9_server *s, struct p9_req *rq)
 	u32 fidnum, newnum;
 	struct p9_fid *f = NULL, *nf = NULL;
 	unsigned int i, n;
+	struct stat st;
 	u16 nwname;
 	u8 *nwqid;
 	char *name;
@@ -910,7 +926,9 @@ static int do_walk(struct p9_server *s, struct p9_req *rq)
 			ret = next;
 			break;
 		}
-		ret = wrqid_fd(s, &rq->w, next);
+		ret = fd_stat(next, &st);
+		if (!ret)
+			wrqid(s, &rq->w, &st);
 		if (parent >= 0)
 			close(parent);
 		parent = cur == f->fd ? -1 : cur;
@@ -942,7 +960,7 @@ static int do_walk(struct p9_server *s, struct p9_req *rq)
 	/* ".."'s parent is not known: the fid cannot be removed by name. */
 	if (!name)
 		close_fd(&parent);
-	fid_set(nf, cur, parent, name);
+	fid_set(nf, cur, parent, name, &st);
 	return 0;
 out_name:
 	free(name);
@@ -1178,6 +1196,20 @@ static bool writes(u32 flags)
 	return (flags & P9_DOTL_ACCMODE) != 0 || (flags & P9_DOTL_TRUNC);
 }
 
+/*
+ * The type and qid of @f's object for Tlopen: what the fid learnt when it
+ * was made, unless a writer's open needs the current mode (set-id bits).
+ */
+static int lopen_stat(struct p9_fid *f, bool writer, struct stat *st)
+{
+	if (writer || !f->ftype)
+		return fd_stat(f->fd, st);
+	*st = (struct stat) {
+		.st_mode = f->ftype, .st_dev = f->dev, .st_ino = f->ino,
+	};
+	return 0;
+}
+
 static int do_lopen(struct p9_server *s, struct p9_req *rq)
 {
 	struct p9_fid *f = NULL;
@@ -1195,7 +1227,7 @@ static int do_lopen(struct p9_server *s, struct p9_req *rq)
 		return -EINVAL;		/* already open */
 	if ((flags & P9_DOTL_ACCMODE) == P9_DOTL_ACCMODE)
 		return -EINVAL;
-	ret = fd_stat(f->fd, &st);
+	ret = lopen_stat(f, writes(flags), &st);
 	if (ret)
 		return ret;
 	if (s->readonly && writes(flags))
@@ -1233,19 +1265,22 @@ static int do_lopen(struct p9_server *s, struct p9_req *rq)
  * mode it asked for: our umask must not apply, the guest applied its own.
  */
 static int fix_owner_mode(struct p9_server *s, int fd, u32 uid, u32 gid,
-			  mode_t mode, bool chmod_ok)
+			  mode_t mode, bool chmod_ok, struct stat *st)
 {
-	struct stat st;
-	int ret;
+	int ret = fd_stat(fd, st);
 
-	if (s->privileged &&
+	if (ret)
+		return ret;
+	/*
+	 * Only what differs: a chown would not change the mode we just read
+	 * (it clears set-id bits, and the guest's mode has none) nor the
+	 * type and inode the caller replies from @st.
+	 */
+	if (s->privileged && (st->st_uid != uid || st->st_gid != gid) &&
 	    fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return -errno;
-	if (!chmod_ok)
+	if (!chmod_ok || (st->st_mode & 07777) == mode)
 		return 0;
-	ret = fd_stat(fd, &st);
-	if (ret || (st.st_mode & 07777) == mode)
-		return ret;
 	ret = fd_chmod(s, fd, mode);
 	return ret == -EOPNOTSUPP ? 0 : ret;
 }
@@ -1312,6 +1347,7 @@ static int do_lcreate(struct p9_server *s, struct p9_req *rq)
 	u32 flags, mode, gid;
 	bool created = true;
 	struct p9_fid *f = NULL;
+	struct stat st;
 	int fd, pathfd, dirfd, ret, oflags;
 	char *dup_name;
 
@@ -1340,14 +1376,13 @@ static int do_lcreate(struct p9_server *s, struct p9_req *rq)
 	}
 	if (fd < 0)
 		return fd;
-	if (created) {
-		ret = fix_owner_mode(s, fd, f->uid, gid, mode, true);
-		if (ret)
-			goto err_unlink;
-	}
-	ret = wrqid_fd(s, &rq->w, fd);
+	if (created)
+		ret = fix_owner_mode(s, fd, f->uid, gid, mode, true, &st);
+	else
+		ret = fd_stat(fd, &st);
 	if (ret)
 		goto err_unlink;
+	wrqid(s, &rq->w, &st);
 	wr32(&rq->w, 0);
 	pathfd = path_fd(s, fd, f->fd, name);
 	dup_name = strdup(name);
@@ -1360,7 +1395,7 @@ static int do_lcreate(struct p9_server *s, struct p9_req *rq)
 	/* The fid now is the new file, open; the directory its parent. */
 	dirfd = f->fd;
 	f->fd = -1;
-	fid_set(f, pathfd, dirfd, dup_name);
+	fid_set(f, pathfd, dirfd, dup_name, &st);
 	f->ofd = fd;
 	return 0;
 err_unlink:
@@ -1375,14 +1410,15 @@ static int finish_create(struct p9_server *s, struct p9_req *rq, int dirfd,
 			 const char *name, u32 uid, u32 gid, mode_t mode,
 			 bool chmod_ok, int rmflags)
 {
+	struct stat st;
 	int fd, ret;
 
 	fd = lookup_at(s, dirfd, name, O_PATH, 0);
 	if (fd < 0)
 		return fd;
-	ret = fix_owner_mode(s, fd, uid, gid, mode, chmod_ok);
+	ret = fix_owner_mode(s, fd, uid, gid, mode, chmod_ok, &st);
 	if (!ret)
-		ret = wrqid_fd(s, &rq->w, fd);
+		wrqid(s, &rq->w, &st);
 	close(fd);
 	if (ret)
 		unlinkat(dirfd, name, rmflags);
