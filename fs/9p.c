@@ -2194,56 +2194,41 @@ static int do_xattrcreate(struct p9_server *s, struct p9_req *rq)
 
 typedef int (*p9_handler)(struct p9_server *s, struct p9_req *rq);
 
-static const p9_handler handlers[256] = {
-	[P9_TSTATFS]		= do_statfs,
-	[P9_TLOPEN]		= do_lopen,
-	[P9_TLCREATE]		= do_lcreate,
-	[P9_TSYMLINK]		= do_symlink,
-	[P9_TMKNOD]		= do_mknod,
-	[P9_TRENAME]		= do_rename,
-	[P9_TREADLINK]		= do_readlink,
-	[P9_TGETATTR]		= do_getattr,
-	[P9_TSETATTR]		= do_setattr,
-	[P9_TXATTRWALK]		= do_xattrwalk,
-	[P9_TXATTRCREATE]	= do_xattrcreate,
-	[P9_TREADDIR]		= do_readdir,
-	[P9_TFSYNC]		= do_fsync,
-	[P9_TLOCK]		= do_lock,
-	[P9_TGETLOCK]		= do_getlock,
-	[P9_TLINK]		= do_link,
-	[P9_TMKDIR]		= do_mkdir,
-	[P9_TRENAMEAT]		= do_renameat,
-	[P9_TUNLINKAT]		= do_unlinkat,
-	[P9_TVERSION]		= do_version,
-	[P9_TATTACH]		= do_attach,
-	[P9_TFLUSH]		= do_flush,
-	[P9_TWALK]		= do_walk,
-	[P9_TREAD]		= do_read,
-	[P9_TWRITE]		= do_write,
-	[P9_TCLUNK]		= do_clunk,
-	[P9_TREMOVE]		= do_remove,
+/* Every T-message we serve: its handler, and its name for the counters. */
+static const struct p9_op {
+	p9_handler fn;
+	const char *name;
+} ops[256] = {
+#define OP(type, fn, name)	[P9_T##type] = { fn, name }
+	OP(STATFS, do_statfs, "statfs"),
+	OP(LOPEN, do_lopen, "lopen"),
+	OP(LCREATE, do_lcreate, "lcreate"),
+	OP(SYMLINK, do_symlink, "symlink"),
+	OP(MKNOD, do_mknod, "mknod"),
+	OP(RENAME, do_rename, "rename"),
+	OP(READLINK, do_readlink, "readlink"),
+	OP(GETATTR, do_getattr, "getattr"),
+	OP(SETATTR, do_setattr, "setattr"),
+	OP(XATTRWALK, do_xattrwalk, "xattrwalk"),
+	OP(XATTRCREATE, do_xattrcreate, "xattrcreate"),
+	OP(READDIR, do_readdir, "readdir"),
+	OP(FSYNC, do_fsync, "fsync"),
+	OP(LOCK, do_lock, "lock"),
+	OP(GETLOCK, do_getlock, "getlock"),
+	OP(LINK, do_link, "link"),
+	OP(MKDIR, do_mkdir, "mkdir"),
+	OP(RENAMEAT, do_renameat, "renameat"),
+	OP(UNLINKAT, do_unlinkat, "unlinkat"),
+	OP(VERSION, do_version, "version"),
+	OP(ATTACH, do_attach, "attach"),
+	OP(FLUSH, do_flush, "flush"),
+	OP(WALK, do_walk, "walk"),
+	OP(READ, do_read, "read"),
+	OP(WRITE, do_write, "write"),
+	OP(CLUNK, do_clunk, "clunk"),
+	OP(REMOVE, do_remove, "remove"),
+#undef OP
 };
-
-/* Names for the request counters (p9_server_counts). */
-static const char *const type_names[256] = {
-	[P9_TSTATFS] = "statfs",	[P9_TLOPEN] = "lopen",
-	[P9_TLCREATE] = "lcreate",	[P9_TSYMLINK] = "symlink",
-	[P9_TMKNOD] = "mknod",		[P9_TRENAME] = "rename",
-	[P9_TREADLINK] = "readlink",	[P9_TGETATTR] = "getattr",
-	[P9_TSETATTR] = "setattr",	[P9_TXATTRWALK] = "xattrwalk",
-	[P9_TXATTRCREATE] = "xattrcreate", [P9_TREADDIR] = "readdir",
-	[P9_TFSYNC] = "fsync",		[P9_TLOCK] = "lock",
-	[P9_TGETLOCK] = "getlock",	[P9_TLINK] = "link",
-	[P9_TMKDIR] = "mkdir",		[P9_TRENAMEAT] = "renameat",
-	[P9_TUNLINKAT] = "unlinkat",	[P9_TVERSION] = "version",
-	[P9_TATTACH] = "attach",	[P9_TFLUSH] = "flush",
-	[P9_TWALK] = "walk",		[P9_TREAD] = "read",
-	[P9_TWRITE] = "write",		[P9_TCLUNK] = "clunk",
-	[P9_TREMOVE] = "remove",
-};
-
-_Static_assert(sizeof(type_names) == sizeof(handlers),
-	       "a counter name for every handler slot");
 
 void p9_server_counts(struct p9_server *s, p9_count_fn fn, void *ctx)
 {
@@ -2252,8 +2237,8 @@ void p9_server_counts(struct p9_server *s, p9_count_fn fn, void *ctx)
 
 	for (t = 0; t < 256; t++) {
 		n = __atomic_load_n(&s->nr_type[t], __ATOMIC_RELAXED);
-		if (n && type_names[t])
-			fn(ctx, type_names[t], n);
+		if (n && ops[t].name)
+			fn(ctx, ops[t].name, n);
 	}
 }
 
@@ -2305,7 +2290,7 @@ size_t p9_handle(struct p9_server *s, const struct iovec *out,
 		return reply_error(in, in_num, rq.in_len, tag, EPROTO);
 	if (rq.size > s->msize && rq.type != P9_TVERSION)
 		return reply_error(in, in_num, rq.in_len, tag, EMSGSIZE);
-	fn = handlers[rq.type];
+	fn = ops[rq.type].fn;
 	if (!fn)
 		return reply_error(in, in_num, rq.in_len, tag, EOPNOTSUPP);
 	__atomic_add_fetch(&s->nr_type[rq.type], 1, __ATOMIC_RELAXED);
