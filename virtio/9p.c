@@ -19,11 +19,11 @@
  * resets the 9P session (every fid) as the spec asks.
  */
 #include <errno.h>
-#include <sys/eventfd.h>
 #include <linux/virtio_9p.h>
 #include <linux/virtio_ids.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "lkvm/9p.h"
@@ -132,7 +132,6 @@ static void *p9_worker(void *arg)
 {
 	struct p9_dev *p = arg;
 	struct virtio_device *vdev = &p->vdev;
-
 	eventfd_t v;
 
 	seccomp_apply(SECCOMP_9P);
