@@ -158,6 +158,14 @@ struct p9_fid {
 	 */
 	int pfd;
 	char *name;
+	/*
+	 * What never changes for the inode fd holds, from the fstat that
+	 * made the fid (walk, attach, create): its type, device and inode
+	 * number, i.e. its qid. Lets Tlopen for reading skip an fstat.
+	 */
+	mode_t ftype;		/* S_IFMT bits, or 0: unknown */
+	dev_t dev;
+	ino_t ino;
 	u32 uid;		/* Tattach n_uname, inherited by walks */
 	/* extended attributes */
 	char *xname;
@@ -179,6 +187,7 @@ struct p9_server {
 	bool no_openat2;	/* the kernel said ENOSYS once */
 	u32 msize;
 	unsigned int nr_fids;
+	u64 nr_type[256];	/* requests served, by T-message type */
 	size_t xattr_bytes;	/* all fids' xbufs, <= P9_XATTR_TOTAL_MAX */
 	struct p9_fid *fids[FID_BUCKETS];
 	u8 req[REQ_MAX];
@@ -475,6 +484,14 @@ static int file_fid(struct p9_server *s, u32 num, struct p9_fid **fp)
 	return 0;
 }
 
+/* Remember @st's immutable part: see struct p9_fid's ftype. */
+static void fid_ident(struct p9_fid *f, const struct stat *st)
+{
+	f->ftype = st->st_mode & S_IFMT;
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+}
+
 /* ---- containment primitives ---- */
 
 static int dup_fd(int fd)
@@ -715,16 +732,6 @@ static void wrqid(struct p9_server *s, struct p9_wr *w, const struct stat *st)
 	wr64(w, qid_path(s, st->st_dev, st->st_ino));
 }
 
-static int wrqid_fd(struct p9_server *s, struct p9_wr *w, int fd)
-{
-	struct stat st;
-	int ret = fd_stat(fd, &st);
-
-	if (!ret)
-		wrqid(s, w, &st);
-	return ret;
-}
-
 /*
  * Operations with side effects check first that their reply will fit:
  * failing after the fact would leave the client unaware of the change.
@@ -762,6 +769,7 @@ static int do_attach(struct p9_server *s, struct p9_req *rq)
 {
 	char uname[256], aname[PATH_MAX];
 	struct p9_fid *f = NULL;
+	struct stat st;
 	u32 fid, afid, uid;
 	int ret;
 
@@ -780,12 +788,14 @@ static int do_attach(struct p9_server *s, struct p9_req *rq)
 	if (ret)
 		return ret;
 	f->fd = dup_fd(s->root_fd);
-	if (f->fd < 0) {
-		ret = f->fd;
+	ret = f->fd < 0 ? f->fd : fd_stat(f->fd, &st);
+	if (ret) {
 		fid_free(s, f);
 		return ret;
 	}
-	return wrqid_fd(s, &rq->w, f->fd);
+	fid_ident(f, &st);
+	wrqid(s, &rq->w, &st);
+	return 0;
 }
 
 static int do_flush(struct p9_server *s, struct p9_req *rq)
@@ -821,8 +831,12 @@ static int do_clunk(struct p9_server *s, struct p9_req *rq)
 
 /* ---- walking ---- */
 
-/* Give @f the new object: @fd, its parent @pfd and @name (all owned). */
-static void fid_set(struct p9_fid *f, int fd, int pfd, char *name)
+/*
+ * Give @f the new object: @fd, its parent @pfd and @name (all owned),
+ * which @st describes.
+ */
+static void fid_set(struct p9_fid *f, int fd, int pfd, char *name,
+		    const struct stat *st)
 {
 	close_fd(&f->fd);
 	close_fd(&f->ofd);
@@ -832,6 +846,7 @@ static void fid_set(struct p9_fid *f, int fd, int pfd, char *name)
 	f->pfd = pfd;
 	f->name = name;
 	f->isdir = false;
+	fid_ident(f, st);
 }
 
 static int clone_fid(struct p9_server *s, struct p9_fid *f, u32 newnum)
@@ -856,7 +871,8 @@ static int clone_fid(struct p9_server *s, struct p9_fid *f, u32 newnum)
 	ret = fid_new(s, newnum, f->uid, &nf);
 	if (ret)
 		goto err;
-	fid_set(nf, fd, pfd, name);
+	fid_set(nf, fd, pfd, name, &(struct stat) {
+		.st_mode = f->ftype, .st_dev = f->dev, .st_ino = f->ino });
 	return 0;
 err:
 	free(name);
@@ -872,6 +888,7 @@ static int do_walk(struct p9_server *s, struct p9_req *rq)
 	u32 fidnum, newnum;
 	struct p9_fid *f = NULL, *nf = NULL;
 	unsigned int i, n;
+	struct stat st;
 	u16 nwname;
 	u8 *nwqid;
 	char *name;
@@ -909,7 +926,9 @@ static int do_walk(struct p9_server *s, struct p9_req *rq)
 			ret = next;
 			break;
 		}
-		ret = wrqid_fd(s, &rq->w, next);
+		ret = fd_stat(next, &st);
+		if (!ret)
+			wrqid(s, &rq->w, &st);
 		if (parent >= 0)
 			close(parent);
 		parent = cur == f->fd ? -1 : cur;
@@ -941,7 +960,7 @@ static int do_walk(struct p9_server *s, struct p9_req *rq)
 	/* ".."'s parent is not known: the fid cannot be removed by name. */
 	if (!name)
 		close_fd(&parent);
-	fid_set(nf, cur, parent, name);
+	fid_set(nf, cur, parent, name, &st);
 	return 0;
 out_name:
 	free(name);
@@ -1177,6 +1196,20 @@ static bool writes(u32 flags)
 	return (flags & P9_DOTL_ACCMODE) != 0 || (flags & P9_DOTL_TRUNC);
 }
 
+/*
+ * The type and qid of @f's object for Tlopen: what the fid learnt when it
+ * was made, unless a writer's open needs the current mode (set-id bits).
+ */
+static int lopen_stat(struct p9_fid *f, bool writer, struct stat *st)
+{
+	if (writer || !f->ftype)
+		return fd_stat(f->fd, st);
+	*st = (struct stat) {
+		.st_mode = f->ftype, .st_dev = f->dev, .st_ino = f->ino,
+	};
+	return 0;
+}
+
 static int do_lopen(struct p9_server *s, struct p9_req *rq)
 {
 	struct p9_fid *f = NULL;
@@ -1194,7 +1227,7 @@ static int do_lopen(struct p9_server *s, struct p9_req *rq)
 		return -EINVAL;		/* already open */
 	if ((flags & P9_DOTL_ACCMODE) == P9_DOTL_ACCMODE)
 		return -EINVAL;
-	ret = fd_stat(f->fd, &st);
+	ret = lopen_stat(f, writes(flags), &st);
 	if (ret)
 		return ret;
 	if (s->readonly && writes(flags))
@@ -1232,19 +1265,22 @@ static int do_lopen(struct p9_server *s, struct p9_req *rq)
  * mode it asked for: our umask must not apply, the guest applied its own.
  */
 static int fix_owner_mode(struct p9_server *s, int fd, u32 uid, u32 gid,
-			  mode_t mode, bool chmod_ok)
+			  mode_t mode, bool chmod_ok, struct stat *st)
 {
-	struct stat st;
-	int ret;
+	int ret = fd_stat(fd, st);
 
-	if (s->privileged &&
+	if (ret)
+		return ret;
+	/*
+	 * Only what differs: a chown would not change the mode we just read
+	 * (it clears set-id bits, and the guest's mode has none) nor the
+	 * type and inode the caller replies from @st.
+	 */
+	if (s->privileged && (st->st_uid != uid || st->st_gid != gid) &&
 	    fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return -errno;
-	if (!chmod_ok)
+	if (!chmod_ok || (st->st_mode & 07777) == mode)
 		return 0;
-	ret = fd_stat(fd, &st);
-	if (ret || (st.st_mode & 07777) == mode)
-		return ret;
 	ret = fd_chmod(s, fd, mode);
 	return ret == -EOPNOTSUPP ? 0 : ret;
 }
@@ -1311,6 +1347,7 @@ static int do_lcreate(struct p9_server *s, struct p9_req *rq)
 	u32 flags, mode, gid;
 	bool created = true;
 	struct p9_fid *f = NULL;
+	struct stat st;
 	int fd, pathfd, dirfd, ret, oflags;
 	char *dup_name;
 
@@ -1339,14 +1376,13 @@ static int do_lcreate(struct p9_server *s, struct p9_req *rq)
 	}
 	if (fd < 0)
 		return fd;
-	if (created) {
-		ret = fix_owner_mode(s, fd, f->uid, gid, mode, true);
-		if (ret)
-			goto err_unlink;
-	}
-	ret = wrqid_fd(s, &rq->w, fd);
+	if (created)
+		ret = fix_owner_mode(s, fd, f->uid, gid, mode, true, &st);
+	else
+		ret = fd_stat(fd, &st);
 	if (ret)
 		goto err_unlink;
+	wrqid(s, &rq->w, &st);
 	wr32(&rq->w, 0);
 	pathfd = path_fd(s, fd, f->fd, name);
 	dup_name = strdup(name);
@@ -1359,7 +1395,7 @@ static int do_lcreate(struct p9_server *s, struct p9_req *rq)
 	/* The fid now is the new file, open; the directory its parent. */
 	dirfd = f->fd;
 	f->fd = -1;
-	fid_set(f, pathfd, dirfd, dup_name);
+	fid_set(f, pathfd, dirfd, dup_name, &st);
 	f->ofd = fd;
 	return 0;
 err_unlink:
@@ -1374,14 +1410,15 @@ static int finish_create(struct p9_server *s, struct p9_req *rq, int dirfd,
 			 const char *name, u32 uid, u32 gid, mode_t mode,
 			 bool chmod_ok, int rmflags)
 {
+	struct stat st;
 	int fd, ret;
 
 	fd = lookup_at(s, dirfd, name, O_PATH, 0);
 	if (fd < 0)
 		return fd;
-	ret = fix_owner_mode(s, fd, uid, gid, mode, chmod_ok);
+	ret = fix_owner_mode(s, fd, uid, gid, mode, chmod_ok, &st);
 	if (!ret)
-		ret = wrqid_fd(s, &rq->w, fd);
+		wrqid(s, &rq->w, &st);
 	close(fd);
 	if (ret)
 		unlinkat(dirfd, name, rmflags);
@@ -2157,35 +2194,53 @@ static int do_xattrcreate(struct p9_server *s, struct p9_req *rq)
 
 typedef int (*p9_handler)(struct p9_server *s, struct p9_req *rq);
 
-static const p9_handler handlers[256] = {
-	[P9_TSTATFS]		= do_statfs,
-	[P9_TLOPEN]		= do_lopen,
-	[P9_TLCREATE]		= do_lcreate,
-	[P9_TSYMLINK]		= do_symlink,
-	[P9_TMKNOD]		= do_mknod,
-	[P9_TRENAME]		= do_rename,
-	[P9_TREADLINK]		= do_readlink,
-	[P9_TGETATTR]		= do_getattr,
-	[P9_TSETATTR]		= do_setattr,
-	[P9_TXATTRWALK]		= do_xattrwalk,
-	[P9_TXATTRCREATE]	= do_xattrcreate,
-	[P9_TREADDIR]		= do_readdir,
-	[P9_TFSYNC]		= do_fsync,
-	[P9_TLOCK]		= do_lock,
-	[P9_TGETLOCK]		= do_getlock,
-	[P9_TLINK]		= do_link,
-	[P9_TMKDIR]		= do_mkdir,
-	[P9_TRENAMEAT]		= do_renameat,
-	[P9_TUNLINKAT]		= do_unlinkat,
-	[P9_TVERSION]		= do_version,
-	[P9_TATTACH]		= do_attach,
-	[P9_TFLUSH]		= do_flush,
-	[P9_TWALK]		= do_walk,
-	[P9_TREAD]		= do_read,
-	[P9_TWRITE]		= do_write,
-	[P9_TCLUNK]		= do_clunk,
-	[P9_TREMOVE]		= do_remove,
+/* Every T-message we serve: its handler, and its name for the counters. */
+static const struct p9_op {
+	p9_handler fn;
+	const char *name;
+} ops[256] = {
+#define OP(type, fn, name)	[P9_T##type] = { fn, name }
+	OP(STATFS, do_statfs, "statfs"),
+	OP(LOPEN, do_lopen, "lopen"),
+	OP(LCREATE, do_lcreate, "lcreate"),
+	OP(SYMLINK, do_symlink, "symlink"),
+	OP(MKNOD, do_mknod, "mknod"),
+	OP(RENAME, do_rename, "rename"),
+	OP(READLINK, do_readlink, "readlink"),
+	OP(GETATTR, do_getattr, "getattr"),
+	OP(SETATTR, do_setattr, "setattr"),
+	OP(XATTRWALK, do_xattrwalk, "xattrwalk"),
+	OP(XATTRCREATE, do_xattrcreate, "xattrcreate"),
+	OP(READDIR, do_readdir, "readdir"),
+	OP(FSYNC, do_fsync, "fsync"),
+	OP(LOCK, do_lock, "lock"),
+	OP(GETLOCK, do_getlock, "getlock"),
+	OP(LINK, do_link, "link"),
+	OP(MKDIR, do_mkdir, "mkdir"),
+	OP(RENAMEAT, do_renameat, "renameat"),
+	OP(UNLINKAT, do_unlinkat, "unlinkat"),
+	OP(VERSION, do_version, "version"),
+	OP(ATTACH, do_attach, "attach"),
+	OP(FLUSH, do_flush, "flush"),
+	OP(WALK, do_walk, "walk"),
+	OP(READ, do_read, "read"),
+	OP(WRITE, do_write, "write"),
+	OP(CLUNK, do_clunk, "clunk"),
+	OP(REMOVE, do_remove, "remove"),
+#undef OP
 };
+
+void p9_server_counts(struct p9_server *s, p9_count_fn fn, void *ctx)
+{
+	unsigned int t;
+	u64 n;
+
+	for (t = 0; t < 256; t++) {
+		n = __atomic_load_n(&s->nr_type[t], __ATOMIC_RELAXED);
+		if (n && ops[t].name)
+			fn(ctx, ops[t].name, n);
+	}
+}
 
 static void put_header(u8 *p, u32 size, u8 type, u16 tag)
 {
@@ -2235,9 +2290,10 @@ size_t p9_handle(struct p9_server *s, const struct iovec *out,
 		return reply_error(in, in_num, rq.in_len, tag, EPROTO);
 	if (rq.size > s->msize && rq.type != P9_TVERSION)
 		return reply_error(in, in_num, rq.in_len, tag, EMSGSIZE);
-	fn = handlers[rq.type];
+	fn = ops[rq.type].fn;
 	if (!fn)
 		return reply_error(in, in_num, rq.in_len, tag, EOPNOTSUPP);
+	__atomic_add_fetch(&s->nr_type[rq.type], 1, __ATOMIC_RELAXED);
 
 	rq.r = (struct p9_rd) {
 		.p = s->req, .len = MIN((size_t)rq.size, got), .off = P9_HDR,

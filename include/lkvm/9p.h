@@ -73,4 +73,12 @@ size_t p9_handle(struct p9_server *s, const struct iovec *out,
 		 unsigned int out_num, const struct iovec *in,
 		 unsigned int in_num);
 
+/*
+ * The requests served so far, by T-message type: @fn gets the name of
+ * each type seen ("walk", "getattr"...) and its count. Safe to call from
+ * another thread than the one calling p9_handle().
+ */
+typedef void (*p9_count_fn)(void *ctx, const char *type, u64 n);
+void p9_server_counts(struct p9_server *s, p9_count_fn fn, void *ctx);
+
 #endif

@@ -266,15 +266,20 @@ static int version(u32 msize, const char *v, u32 *got, char *gotv)
 	return ret;
 }
 
-static int attach(u32 fid)
+static int attach_as(u32 fid, u32 uid)
 {
 	m_begin(TATTACH);
 	m_u32(fid);
 	m_u32(NOFID);
 	m_str("root");
 	m_str("");
-	m_u32(0);
+	m_u32(uid);
 	return rpc();
+}
+
+static int attach(u32 fid)
+{
+	return attach_as(fid, 0);
 }
 
 /* Returns the number of qids, or -errno; qids in @q if not NULL. */
@@ -324,15 +329,21 @@ static int lopen(u32 fid, u32 flags)
 	return rpc();
 }
 
-static int lcreate(u32 fid, const char *name, u32 flags, u32 mode)
+static int lcreate_gid(u32 fid, const char *name, u32 flags, u32 mode,
+		       u32 gid)
 {
 	m_begin(TLCREATE);
 	m_u32(fid);
 	m_str(name);
 	m_u32(flags);
 	m_u32(mode);
-	m_u32(getgid());
+	m_u32(gid);
 	return rpc();
+}
+
+static int lcreate(u32 fid, const char *name, u32 flags, u32 mode)
+{
+	return lcreate_gid(fid, name, flags, mode, getgid());
 }
 
 static int read_fid(u32 fid, u64 off, u32 count, void *buf)
@@ -1496,6 +1507,150 @@ static void test_malformed(void **state)
  * with O_NOFOLLOW. Make openat2 fail with ENOSYS (for the rest of this
  * process: this test runs last) and run the containment tests again.
  */
+/* The per-type counters: what the handlers served, by name. */
+struct counts {
+	u64 version, attach, walk, getattr, clunk, other;
+};
+
+static void count_cb(void *ctx, const char *type, u64 n)
+{
+	struct counts *c = ctx;
+
+	if (!strcmp(type, "version"))
+		c->version = n;
+	else if (!strcmp(type, "attach"))
+		c->attach = n;
+	else if (!strcmp(type, "walk"))
+		c->walk = n;
+	else if (!strcmp(type, "getattr"))
+		c->getattr = n;
+	else if (!strcmp(type, "clunk"))
+		c->clunk = n;
+	else
+		c->other += n;
+}
+
+static void test_counts(void **state)
+{
+	struct counts c = { 0 };
+	struct attr a;
+
+	fixture("counts", false);
+	assert_int_equal(walk(ROOT, 2, "file.txt"), 1);
+	assert_int_equal(walk(ROOT, 3, "nope"), -ENOENT);	/* counted */
+	assert_int_equal(getattr(2, &a), 0);
+	assert_int_equal(clunk(2), 0);
+	m_begin(TOPEN);		/* 9P2000 Topen: no handler, not counted */
+	m_u32(ROOT);
+	m_u8(0);
+	assert_int_equal(rpc(), -EOPNOTSUPP);
+	p9_server_counts(S, count_cb, &c);
+	assert_int_equal(c.version, 1);
+	assert_int_equal(c.attach, 1);
+	assert_int_equal(c.walk, 2);
+	assert_int_equal(c.getattr, 1);
+	assert_int_equal(c.clunk, 1);
+	assert_int_equal(c.other, 0);
+	teardown();
+}
+
+/*
+ * The host swaps symlinks pointing out of the export in under names the
+ * guest already walked: its fids keep their objects (Tlopen for reading
+ * answers from what the walk learnt, for writing from a fresh fstat, both
+ * reopen the fid's own inode), and new walks stop at the symlinks.
+ */
+static void test_swapped_after_walk(void **state)
+{
+	char p[256], q[256], buf[64];
+	struct qid qid[2];
+
+	fixture("swapped", false);
+	assert_int_equal(walk(ROOT, 2, "file.txt"), 1);
+	assert_int_equal(walk(ROOT, 3, "dir"), 1);
+	assert_int_equal(walk(2, 4), 0);	/* a clone keeps what 2 knows */
+	host_path(p, sizeof(p), "file.txt");
+	host_path(q, sizeof(q), "moved.txt");
+	assert_int_equal(rename(p, q), 0);
+	assert_int_equal(symlink("../outside/secret", p), 0);
+	host_path(p, sizeof(p), "dir");
+	host_path(q, sizeof(q), "moved_dir");
+	assert_int_equal(rename(p, q), 0);
+	assert_int_equal(symlink("../outside", p), 0);
+
+	assert_int_equal(lopen(2, O_RD), 0);
+	assert_int_equal(read_fid(2, 0, sizeof(buf), buf), 13);
+	assert_memory_equal(buf, "hello, world\n", 13);
+	assert_int_equal(lopen(4, O_WR), 0);
+	assert_int_equal(write_fid(4, 0, "HELLO", 5), 5);
+	assert_int_equal(walk(3, 5, "sub.txt"), 1);	/* the real dir */
+	assert_int_equal(walk(3, 6, "secret"), -ENOENT);
+	/* New walks reach the symlinks, and go no further. */
+	assert_int_equal(walkv(ROOT, 7, 1, (const char *[]){ "file.txt" },
+			       qid), 1);
+	assert_int_equal(qid[0].type, QTSYMLINK);
+	assert_int_equal(lopen(7, O_RD), -ELOOP);
+	assert_int_equal(walk(7, 8), 0);
+	assert_int_equal(lopen(8, O_WR | DOTL_TRUNC), -ELOOP);
+	assert_int_equal(walk(ROOT, 9, "dir", "secret"), 1);
+	assert_int_equal(clunk(9), -EBADF);
+	snprintf(p, sizeof(p), "%s/secret", outside);
+	{
+		FILE *f = fopen(p, "r");
+
+		assert_non_null(f);
+		assert_non_null(fgets(buf, sizeof(buf), f));
+		fclose(f);
+	}
+	assert_string_equal(buf, "secret\n");
+	host_path(p, sizeof(p), "moved.txt");
+	{
+		FILE *f = fopen(p, "r");
+
+		assert_non_null(f);
+		assert_non_null(fgets(buf, sizeof(buf), f));
+		fclose(f);
+	}
+	assert_string_equal(buf, "HELLO, world\n");
+	teardown();
+}
+
+/*
+ * As root, what the guest creates belongs to the attaching user and the
+ * gid it asked for, with exactly its mode; the chown is skipped only when
+ * the owner is already right.
+ */
+static void test_create_owner(void **state)
+{
+	char p[256];
+	struct stat st;
+
+	if (geteuid() != 0)
+		skip();
+	fixture("owner", false);
+	assert_int_equal(attach_as(20, 1234), 0);
+	assert_int_equal(walk(20, 21), 0);
+	assert_int_equal(lcreate_gid(21, "theirs", O_WR, 0640, 4321), 0);
+	host_path(p, sizeof(p), "theirs");
+	assert_int_equal(lstat(p, &st), 0);
+	assert_int_equal(st.st_uid, 1234);
+	assert_int_equal(st.st_gid, 4321);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(walk(ROOT, 22), 0);
+	assert_int_equal(lcreate(22, "ours", O_WR, 0666), 0);
+	host_path(p, sizeof(p), "ours");
+	assert_int_equal(lstat(p, &st), 0);
+	assert_int_equal(st.st_uid, 0);
+	assert_int_equal(st.st_gid, getgid());
+	assert_int_equal(st.st_mode & 07777, 0666);	/* no umask */
+	assert_int_equal(mkdir_fid(20, "their_dir", 0700), 0);
+	host_path(p, sizeof(p), "their_dir");
+	assert_int_equal(lstat(p, &st), 0);
+	assert_int_equal(st.st_uid, 1234);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	teardown();
+}
+
 static void test_without_openat2(void **state)
 {
 	struct sock_filter filter[] = {
@@ -1545,6 +1700,9 @@ int main(void)
 		cmocka_unit_test(test_special_files),
 		cmocka_unit_test(test_readonly),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_counts),
+		cmocka_unit_test(test_swapped_after_walk),
+		cmocka_unit_test(test_create_owner),
 		cmocka_unit_test(test_without_openat2),	/* last */
 	};
 
