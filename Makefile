@@ -61,10 +61,10 @@ KVM_SRCS_URING := virtio/blk-uring.c
 else
 $(info liburing not found: virtio-blk uses worker threads for raw images)
 endif
-# virtio-net -n mode=user: libslirp, linked dynamically (it brings glib).
+# virtio-net -n mode=user: libslirp, which brings glib, loaded by lkvm
+# (dlopen) only for a NIC that uses it: built where its -dev is installed.
 ifeq ($(call have_lib,slirp),y)
 CFLAGS += -DHAVE_LIBSLIRP
-LDLIBS += -lslirp
 KVM_SRCS_SLIRP := net/slirp.c
 else
 $(info libslirp not found: virtio-net mode=user disabled)
@@ -147,6 +147,8 @@ KVM_SRCS += virtio/balloon.c virtio/vsock.c
 # The control socket: messages, the socket and vCPU parking are portable;
 # the server (its unit test includes it) and the commands are not.
 PORTABLE_SRCS += util/control-msg.c util/control-sock.c kvm/pause.c
+# libraries loaded only when an option needs them (libslirp)
+PORTABLE_SRCS += util/dl.c
 # --gdb: the server and its KVM target (the stub's logic is portable, above)
 KVM_SRCS += kvm/gdb.c
 KVM_SRCS += kvm/control.c builtin-list.c builtin-stop.c builtin-pause.c builtin-resume.c \
