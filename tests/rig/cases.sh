@@ -322,7 +322,7 @@ fi
 # ---------------------------------------------------------------- bench
 # Boot figures: time from starting lkvm to the guest's first console byte
 # and to its init (quiet console, 1 vCPU, 256 MiB), over 5 runs each, and
-# lkvm's own peak memory (peak RSS less resident guest RAM, from --debug).
+# lkvm's own resident memory with an idle guest, by device (bench_memory).
 BENCH_PARTS="boot sandbox 9p memory rng net blk"
 bench_boot() {
 	echo "bench: boot to init, 1 vCPU, 256 MiB, serial console, quiet"
@@ -404,10 +404,91 @@ FSB
 	rm -rf "$B"
 }
 
+# mem_split PID RAM-KB: lkvm's own resident memory (RSS less the guest RAM
+# mapping) from its smaps, split into libraries, heap (brk and malloc's
+# anonymous mappings), thread stacks (above a guard page, or holding a
+# thread's stack pointer from task/TID/syscall), the binary, other (vCPU,
+# io_uring, vhost mappings, vdso); a file's bss counts with the file; kB
+mem_split() {
+	awk -v ram="$2" -v exe="$(readlink /proc/"$1"/exe)" \
+	    -v sps="$(awk 'NF > 2 { print $(NF - 1) }' /proc/"$1"/task/*/syscall)" '
+	function hex(s,  i, n) {
+		n = 0; sub(/^0x/, "", s)
+		for (i = 1; i <= length(s); i++)
+			n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+		return n
+	}
+	BEGIN { nsp = split(sps, sp, "\n"); for (i = 1; i <= nsp; i++) sp[i] = hex(sp[i]) }
+	/^[0-9a-f]+-[0-9a-f]+ / {
+		split($1, a, "-"); lo = hex(a[1]); hi = hex(a[2])
+		name = $6; k = "heap"
+		if (name == "" && lo == fend) k = fk
+		else if (name == "" && hi - lo >= ram * 1024) k = "ram"
+		else if (name ~ /\.so/) k = "lib"
+		else if (name == exe) k = "bin"
+		else if (name == "[stack]") k = "stack"
+		else if (name != "" && name != "[heap]") k = "other"
+		# a thread stack: above its guard, or holding a thread SP
+		if (k == "heap" && lo == gend) k = "stack"
+		for (i = 1; i <= nsp && k == "heap"; i++)
+			if (sp[i] >= lo && sp[i] < hi) k = "stack"
+		fend = (k == "lib" || k == "bin") ? hi : -1; fk = k
+		gend = ($2 == "---p" && name == "" && hi - lo <= 65536) ? hi : -1
+		next
+	}
+	/^Rss:/ { kb[k] += $2 }
+	END {
+		own = kb["lib"] + kb["heap"] + kb["stack"] + kb["bin"] + kb["other"]
+		printf "%d %d %d %d %d %d\n", own, kb["lib"], kb["heap"],
+			kb["stack"], kb["bin"], kb["other"]
+	}' /proc/"$1"/smaps
+}
+
+# mem_idle BIN NAME OPTIONS...: boot a 128 MiB guest with OPTIONS, idle
+# after its init; one table row of BIN's own memory (its smaps in RES)
+mem_idle() {
+	_mb=$1 _mn=$2 _mf=$RES/mem-$(echo "$2" | tr -c 'a-z0-9\n' -)
+	shift 2
+	: >"$_mf.out"
+	"$_mb" run -k "$KERNEL" -i "$INITRD" -m 128 -p "quiet lkvm.test=hang" \
+		"$@" </dev/null >"$_mf.out" 2>&1 &
+	_mp=$!
+	_i=0
+	while ! grep -q GUEST-INIT-OK "$_mf.out" && kill -0 "$_mp" 2>/dev/null &&
+	      [ $_i -lt 600 ]; do
+		sleep 0.2
+		_i=$((_i + 1))
+	done
+	sleep 3
+	cp /proc/$_mp/smaps "$_mf.smaps" 2>/dev/null
+	set -- $(mem_split "$_mp" 131072)
+	kill "$_mp" 2>/dev/null
+	wait "$_mp"
+	printf "| %-12s | %6s | %6s | %6s | %6s | %6s | %6s |\n" "$_mn" "$@"
+}
+
+# mem_table BIN: mem_idle in every configuration
+mem_table() {
+	echo "| config       | own kB |   libs |   heap | stacks | binary |  other |"
+	echo "|--------------|--------|--------|--------|--------|--------|--------|"
+	dd if=/dev/zero of=/tmp/mem.img bs=1M count=64 2>/dev/null
+	mkdir -p /tmp/mem9p
+	mem_idle "$1" none
+	mem_idle "$1" "-n mode=user" -n mode=user
+	[ -c /dev/net/tun ] && mem_idle "$1" "-n mode=tap" -n mode=tap,tapif=lkvmtapm
+	mem_idle "$1" "-d" -d /tmp/mem.img
+	mem_idle "$1" "--9p" --9p /tmp/mem9p,mem
+	mem_idle "$1" "--rng" --rng
+	mem_idle "$1" "--balloon" --balloon
+	mem_idle "$1" "all" -d /tmp/mem.img --9p /tmp/mem9p,mem --rng \
+		--balloon -n mode=user
+	rm -rf /tmp/mem.img /tmp/mem9p
+}
+
 bench_memory() {
-	echo "bench: lkvm's own memory (--debug)"
-	"$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -m 256 --debug \
-		-p "quiet lkvm.test=poweroff" </dev/null 2>&1 | grep "peak RSS"
+	echo "bench: lkvm's own resident memory (RSS less guest RAM, kB, smaps),"
+	echo "bench:   idle 128 MiB guest, 1 vCPU, 3 s after its init started"
+	mem_table "$LKVM_BIN"
 }
 
 bench_rng() {
