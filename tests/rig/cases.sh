@@ -143,6 +143,23 @@ guest() {
 		-p "quiet lkvm.test=$_act" "$@"
 }
 
+# bg_until_init COMMAND...: start it in the background (output in
+# RES/.bg.out, its PID in _pid) and wait until the guest's init runs (or
+# it ends); lkvm's PID in _lp
+bg_until_init() {
+	: >"$RES/.bg.out"
+	"$@" >"$RES/.bg.out" 2>&1 &
+	_pid=$!
+	_i=0
+	while [ "$_i" -lt $((CASE_TIMEOUT * 10)) ]; do
+		grep -q GUEST-INIT-OK "$RES/.bg.out" && break
+		kill -0 "$_pid" 2>/dev/null || break
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	_lp=$(pidof lkvm)
+}
+
 # big_guest CPUS: the >64 MiB initramfs
 big_guest() {
 	lkvm run -k "$KERNEL" -i "$BIG_INITRD" -m 512 -c "$1" \
@@ -762,17 +779,7 @@ run_case sigterm-exit-143 143 signal_after_boots 1 TERM guest 2 hang
 # /proc/PID/task/*/status; a vCPU 2 filters: the main thread's, its own),
 # none with --no-seccomp. io_uring's workers (iou-*) are the kernel's.
 seccomp_threads() {
-	: >"$RES/.bg.out"
-	"$@" >"$RES/.bg.out" 2>&1 &
-	_pid=$!
-	_i=0
-	while [ "$_i" -lt $((CASE_TIMEOUT * 10)) ]; do
-		grep -q GUEST-INIT-OK "$RES/.bg.out" && break
-		kill -0 "$_pid" 2>/dev/null || break
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	_lp=$(pidof lkvm)
+	bg_until_init "$@"
 	_on=0 _off=0
 	for _t in /proc/$_lp/task/*; do
 		_c=$(cat "$_t/comm")
@@ -804,6 +811,26 @@ run_case seccomp-threads 143 seccomp_threads guest 2 hang -n user --rng \
 expect_out 'thread vcpu0 seccomp 0 filters 0$'
 expect_out 'filtered threads: 0, unfiltered: [1-9]'
 run_case seccomp-off 143 seccomp_threads guest 2 hang -n user --no-seccomp
+
+# guest RAM asks for transparent huge pages (MADV_HUGEPAGE): with the
+# host's THP at `madvise` (not `always`) its mapping still has huge pages
+ram_thp_madvise() {
+	_thp=/sys/kernel/mm/transparent_hugepage/enabled
+	_was=$(sed 's/.*\[\(.*\)\].*/\1/' $_thp)
+	echo madvise >$_thp
+	bg_until_init "$@"
+	awk '/^[0-9a-f]+-/ { n = $6 } /^Size:/ { s = $2 }
+		/^AnonHugePages:/ && n == "" && s == 262144 {
+			print "guest RAM AnonHugePages " $2 " kB" }' /proc/"$_lp"/smaps
+	kill -TERM "$_lp" 2>/dev/null
+	wait "$_pid"
+	_st=$?
+	echo "$_was" >$_thp
+	cat "$RES/.bg.out"
+	return $_st
+}
+expect_out '^guest RAM AnonHugePages [1-9][0-9]* kB'
+run_case ram-thp-madvise 143 ram_thp_madvise guest 1 hang
 
 # --reboot restarts the guest after a reset instead of exiting
 expect_out 'GUEST-REBOOT'
