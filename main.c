@@ -80,6 +80,9 @@ int main(int argc, char **argv)
 		lkvm_usage(stderr);
 		return LKVM_EXIT_USAGE;
 	}
+	/* no thread yet: every one lkvm starts gets the small stack */
+	if (thread_stack_default() < 0)
+		pr_warn("cannot set the threads' stack size: glibc's default is used");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
 		return cmd_help(1, argv);
 	if (!strcmp(argv[1], "--version"))

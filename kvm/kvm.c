@@ -191,6 +191,13 @@ static int map_ram(struct kvm *kvm)
 	kvm->mem.host = (u8 *)ALIGN_UP((uintptr_t)map, align);
 	kvm->mem.size = size;
 	madvise(kvm->mem.host, size, MADV_MERGEABLE);
+	/*
+	 * Ask for transparent huge pages: a host whose THP is `madvise`
+	 * (not `always`) otherwise backs the guest with base pages, and
+	 * every first touch is a stage-2 fault of one page, not one of 2M.
+	 */
+	if (kvm->ram_fd < 0)
+		madvise(kvm->mem.host, size, MADV_HUGEPAGE);
 	/* A core of lkvm is for lkvm's bugs: without the guest's RAM. */
 	madvise(map, kvm->ram_mapping_size, MADV_DONTDUMP);
 	return 0;

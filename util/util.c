@@ -454,3 +454,26 @@ int accept_or_wake(int listen_fd, int wake_fd)
 	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	return fd < 0 ? -EAGAIN : fd;
 }
+
+/*
+ * glibc's default thread stack is RLIMIT_STACK, 8 MiB on most systems:
+ * resident only where touched, but a host with transparent huge pages
+ * `always` backs an aligned 2 MiB of it with one huge page, so a thread
+ * that uses a few KiB of stack costs 2 MiB of RSS. THREAD_STACK_SIZE
+ * holds no aligned 2 MiB, and is ~10x what lkvm's deepest thread path
+ * needs (gcc -fstack-usage: 9p walks and gdb replies, <= 10 KiB a frame).
+ */
+int thread_stack_default(void)
+{
+	pthread_attr_t attr;
+	int ret;
+
+	ret = pthread_attr_init(&attr);
+	if (ret)
+		return -ret;
+	ret = pthread_attr_setstacksize(&attr, THREAD_STACK_SIZE);
+	if (!ret)
+		ret = pthread_setattr_default_np(&attr);
+	pthread_attr_destroy(&attr);
+	return -ret;
+}

@@ -106,5 +106,12 @@ int accept_or_wake(int listen_fd, int wake_fd);
  */
 void console_write_init(int fd);
 ssize_t console_write(const void *buf, size_t len);
+/*
+ * The stack size of every thread lkvm starts without asking for one
+ * (devices, terminal, control, vCPUs); thread_stack_default() sets it
+ * before the first thread starts: 0 or -errno.
+ */
+#define THREAD_STACK_SIZE	(1U << 20)
+int thread_stack_default(void);
 
 #endif

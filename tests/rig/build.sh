@@ -281,7 +281,8 @@ for m in a:0x600001d3 b:0x900001d3 c:0x300001d3; do
 done
 
 # arm64 shared libraries of the lkvm binaries (libasan and libubsan for the
-# ASan one) and their loader; nothing to do for a static or script lkvm
+# ASan one, libslirp which lkvm loads for -n mode=user) and their loader;
+# nothing to do for a static or script lkvm
 LIBDIRS="/usr/aarch64-linux-gnu/lib /usr/lib/aarch64-linux-gnu /lib/aarch64-linux-gnu"
 find_lib() { # NAME: its path in LIBDIRS
 	local d
@@ -299,6 +300,13 @@ copy_libs() { # BINARY: copy what it needs (recursively) into share/lib
 	if [ -n "$interp" ] && [ ! -e "$SHARE/lib/$(basename "$interp")" ]; then
 		cp -L "$(find_lib "$(basename "$interp")")" "$SHARE/lib/"
 	fi
+	# and those it loads itself (dlopen: libslirp), named in its strings
+	for lib in $(grep -aoE 'lib[a-z0-9_+-]+\.so\.[0-9]+' "$1" | sort -u); do
+		f=$(find_lib "$lib" 2>/dev/null) || continue
+		[ -e "$SHARE/lib/$lib" ] && continue
+		cp -L "$f" "$SHARE/lib/$lib"
+		todo="$todo $SHARE/lib/$lib"
+	done
 	while [ -n "$todo" ]; do
 		set -- $todo
 		f=$1; shift; todo="$*"

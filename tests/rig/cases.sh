@@ -143,6 +143,23 @@ guest() {
 		-p "quiet lkvm.test=$_act" "$@"
 }
 
+# bg_until_init COMMAND...: start it in the background (output in
+# RES/.bg.out, its PID in _pid) and wait until the guest's init runs (or
+# it ends); lkvm's PID in _lp
+bg_until_init() {
+	: >"$RES/.bg.out"
+	"$@" >"$RES/.bg.out" 2>&1 &
+	_pid=$!
+	_i=0
+	while [ "$_i" -lt $((CASE_TIMEOUT * 10)) ]; do
+		grep -q GUEST-INIT-OK "$RES/.bg.out" && break
+		kill -0 "$_pid" 2>/dev/null || break
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	_lp=$(pidof lkvm)
+}
+
 # big_guest CPUS: the >64 MiB initramfs
 big_guest() {
 	lkvm run -k "$KERNEL" -i "$BIG_INITRD" -m 512 -c "$1" \
@@ -605,14 +622,99 @@ FSB
 	rm -rf "$B"
 }
 
+# mem_split PID RAM-KB: lkvm's own resident memory (RSS less the guest RAM
+# mapping) from its smaps, split into libraries, heap (brk and malloc's
+# anonymous mappings), thread stacks (above a guard page, or holding a
+# thread's stack pointer from task/TID/syscall), the binary, other (vCPU,
+# io_uring, vhost mappings, vdso); a file's bss counts with the file; kB
+mem_split() {
+	awk -v ram="$2" -v exe="$(readlink /proc/"$1"/exe)" \
+	    -v sps="$(awk 'NF > 2 { print $(NF - 1) }' /proc/"$1"/task/*/syscall)" '
+	function hex(s,  i, n) {
+		n = 0; sub(/^0x/, "", s)
+		for (i = 1; i <= length(s); i++)
+			n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+		return n
+	}
+	BEGIN { nsp = split(sps, sp, "\n"); for (i = 1; i <= nsp; i++) sp[i] = hex(sp[i]) }
+	/^[0-9a-f]+-[0-9a-f]+ / {
+		split($1, a, "-"); lo = hex(a[1]); hi = hex(a[2])
+		name = $6; k = "heap"
+		if (name == "" && lo == fend) k = fk
+		else if (name == "" && hi - lo >= ram * 1024) k = "ram"
+		else if (name ~ /\.so/) k = "lib"
+		else if (name == exe) k = "bin"
+		else if (name == "[stack]") k = "stack"
+		else if (name != "" && name != "[heap]") k = "other"
+		# a thread stack: above its guard, or holding a thread SP
+		if (k == "heap" && lo == gend) k = "stack"
+		for (i = 1; i <= nsp && k == "heap"; i++)
+			if (sp[i] >= lo && sp[i] < hi) k = "stack"
+		fend = (k == "lib" || k == "bin") ? hi : -1; fk = k
+		gend = ($2 == "---p" && name == "" && hi - lo <= 65536) ? hi : -1
+		next
+	}
+	/^Rss:/ { kb[k] += $2 }
+	END {
+		own = kb["lib"] + kb["heap"] + kb["stack"] + kb["bin"] + kb["other"]
+		printf "%d %d %d %d %d %d\n", own, kb["lib"], kb["heap"],
+			kb["stack"], kb["bin"], kb["other"]
+	}' /proc/"$1"/smaps
+}
+
+# mem_idle LABEL NAME OPTIONS...: boot a 128 MiB guest with OPTIONS,
+# idle after its init; that binary's own memory (its smaps in RES) as
+# a figure, and by kind
+mem_idle() {
+	_ml=$1 _mn=$2 _mf=$RES/mem-$1-$(echo "$2" | tr -c 'a-z0-9\n' -)
+	shift 2
+	: >"$_mf.out"
+	"$(bench_lkvm "$_ml")" run -k "$KERNEL" -i "$INITRD" -m 128 \
+		-p "quiet lkvm.test=hang" "$@" </dev/null >"$_mf.out" 2>&1 &
+	_mp=$!
+	_i=0
+	while ! grep -q GUEST-INIT-OK "$_mf.out" && kill -0 "$_mp" 2>/dev/null &&
+	      [ $_i -lt 600 ]; do
+		sleep 0.2
+		_i=$((_i + 1))
+	done
+	sleep 3
+	cp /proc/$_mp/smaps "$_mf.smaps" 2>/dev/null
+	set -- $(mem_split "$_mp" 131072)
+	kill "$_mp" 2>/dev/null
+	wait "$_mp"
+	[ -n "$1" ] || { echo "bench: $_ml memory $_mn: no result"; return; }
+	fig "memory, idle guest, $_mn: lkvm's own RSS (kB)" "$_ml" "$1"
+	echo "bench: $_ml memory $_mn: libs $2 heap $3 stacks $4 binary $5 other $6 kB"
+}
+
+# mem_each NAME OPTIONS...: mem_idle with each binary
+mem_each() {
+	for b in $BENCH_BINS; do
+		mem_idle "$b" "$@"
+	done
+}
+
+# mem_table: every configuration, the binaries alternated
+mem_table() {
+	dd if=/dev/zero of=/tmp/mem.img bs=1M count=64 2>/dev/null
+	mkdir -p /tmp/mem9p
+	mem_each none
+	mem_each "-n mode=user" -n mode=user
+	[ -c /dev/net/tun ] && mem_each "-n mode=tap" -n mode=tap,tapif=lkvmtapm
+	mem_each "-d" -d /tmp/mem.img
+	mem_each "--9p" --9p /tmp/mem9p,mem
+	mem_each "--rng" --rng
+	mem_each "--balloon" --balloon
+	mem_each "all" -d /tmp/mem.img --9p /tmp/mem9p,mem --rng \
+		--balloon -n mode=user
+	rm -rf /tmp/mem.img /tmp/mem9p
+}
+
 bench_memory() {
-	echo "bench: lkvm's own memory: peak RSS less guest RAM (--debug), quiet boot to poweroff"
-	for i in 1 2 3; do for b in $BENCH_BINS; do
-		_mk=$("$(bench_lkvm "$b")" run -k "$KERNEL" -i "$INITRD" -m 256 \
-			--debug -p "quiet lkvm.test=poweroff" </dev/null 2>&1 |
-			sed -n 's/.*lkvm itself \([0-9]*\) KiB.*/\1/p')
-		[ -n "$_mk" ] && fig "memory: lkvm's own peak RSS (KiB)" "$b" "$_mk"
-	done; done
+	echo "bench: lkvm's own resident memory (RSS less guest RAM, kB, smaps),"
+	echo "bench:   idle 128 MiB guest, 1 vCPU, 3 s after its init started"
+	mem_table
 }
 
 # rng_fig LABEL TRANSPORT: 4000 64-byte reads; requests/s and the vCPU
@@ -908,17 +1010,7 @@ run_case sigterm-exit-143 143 signal_after_boots 1 TERM guest 2 hang
 # /proc/PID/task/*/status; a vCPU 2 filters: the main thread's, its own),
 # none with --no-seccomp. io_uring's workers (iou-*) are the kernel's.
 seccomp_threads() {
-	: >"$RES/.bg.out"
-	"$@" >"$RES/.bg.out" 2>&1 &
-	_pid=$!
-	_i=0
-	while [ "$_i" -lt $((CASE_TIMEOUT * 10)) ]; do
-		grep -q GUEST-INIT-OK "$RES/.bg.out" && break
-		kill -0 "$_pid" 2>/dev/null || break
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	_lp=$(pidof lkvm)
+	bg_until_init "$@"
 	_on=0 _off=0
 	for _t in /proc/$_lp/task/*; do
 		_c=$(cat "$_t/comm")
@@ -950,6 +1042,26 @@ run_case seccomp-threads 143 seccomp_threads guest 2 hang -n user --rng \
 expect_out 'thread vcpu0 seccomp 0 filters 0$'
 expect_out 'filtered threads: 0, unfiltered: [1-9]'
 run_case seccomp-off 143 seccomp_threads guest 2 hang -n user --no-seccomp
+
+# guest RAM asks for transparent huge pages (MADV_HUGEPAGE): with the
+# host's THP at `madvise` (not `always`) its mapping still has huge pages
+ram_thp_madvise() {
+	_thp=/sys/kernel/mm/transparent_hugepage/enabled
+	_was=$(sed 's/.*\[\(.*\)\].*/\1/' $_thp)
+	echo madvise >$_thp
+	bg_until_init "$@"
+	awk '/^[0-9a-f]+-/ { n = $6 } /^Size:/ { s = $2 }
+		/^AnonHugePages:/ && n == "" && s == 262144 {
+			print "guest RAM AnonHugePages " $2 " kB" }' /proc/"$_lp"/smaps
+	kill -TERM "$_lp" 2>/dev/null
+	wait "$_pid"
+	_st=$?
+	echo "$_was" >$_thp
+	cat "$RES/.bg.out"
+	return $_st
+}
+expect_out '^guest RAM AnonHugePages [1-9][0-9]* kB'
+run_case ram-thp-madvise 143 ram_thp_madvise guest 1 hang
 
 # --reboot restarts the guest after a reset instead of exiting
 expect_out 'GUEST-REBOOT'

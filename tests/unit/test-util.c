@@ -473,6 +473,37 @@ static void test_accept_or_wake(void **state)
 	close(lfd);
 }
 
+/* ---- thread_stack_default ---- */
+
+static void *report_stack_size(void *arg)
+{
+	pthread_attr_t attr;
+
+	assert_int_equal(pthread_getattr_np(pthread_self(), &attr), 0);
+	assert_int_equal(pthread_attr_getstacksize(&attr, arg), 0);
+	pthread_attr_destroy(&attr);
+	return NULL;
+}
+
+/* A thread started with no attributes, or with fresh ones, gets it. */
+static void test_thread_stack_default(void **state)
+{
+	size_t size = 0, with_attr = 0;
+	pthread_attr_t attr;
+	pthread_t t;
+
+	assert_int_equal(thread_stack_default(), 0);
+	assert_int_equal(pthread_create(&t, NULL, report_stack_size, &size), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(size, THREAD_STACK_SIZE);
+	pthread_attr_init(&attr);
+	assert_int_equal(pthread_create(&t, &attr, report_stack_size,
+					&with_attr), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	pthread_attr_destroy(&attr);
+	assert_int_equal(with_attr, THREAD_STACK_SIZE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -493,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_full_io_nonblocking_pipe),
 		cmocka_unit_test(test_full_io_errors),
 		cmocka_unit_test(test_accept_or_wake),
+		cmocka_unit_test(test_thread_stack_default),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
