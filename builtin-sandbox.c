@@ -308,7 +308,7 @@ static int build_initramfs(struct kvm *kvm, struct sandbox *sb,
 	}
 	kvm->initrd_mem = c->data;
 	kvm->initrd_mem_size = c->len;
-	pr_debug("sandbox: initramfs of %zu KiB, %d modules from %s",
+	pr_phase("sandbox: initramfs of %zu KiB built, %d modules from %s",
 		 c->len >> 10, mods->n, sb->moddir);
 	return 0;
 }
@@ -346,18 +346,46 @@ static int setup_shares(struct kvm *kvm, struct sandbox *sb)
 	return ret;
 }
 
+/*
+ * --debug: when the guest wrote the status (its file's mtime, on our
+ * clock) and init's own "times" line (guest uptime at each step).
+ */
+static void debug_status(int fd, const char *rest)
+{
+	struct timespec now;
+	struct stat st;
+	long long ago;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (!fstat(fd, &st)) {
+		ago = (now.tv_sec - st.st_mtim.tv_sec) * 1000LL +
+		      (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+		pr_phase("sandbox: status read; the guest wrote it at %lld ms",
+			 (long long)lkvm_uptime_ms() - ago);
+	}
+	if (!strncmp(rest, "times ", 6))
+		pr_debug("sandbox: guest uptime (ms) at init's steps: %.*s",
+			 (int)strcspn(rest + 6, "\n"), rest + 6);
+}
+
 /* What init wrote in lkvm-ctl/status; -1 if nothing usable. */
 static int read_status(struct sandbox *sb)
 {
 	char path[PATH_MAX + 16], buf[512];
 	ssize_t n;
 	int fd, code;
+	size_t eol;
 
 	snprintf(path, sizeof(path), "%s/status", sb->ctl);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);
+	if (n > 0 && lkvm_debug) {
+		buf[n] = '\0';
+		eol = strcspn(buf, "\n");
+		debug_status(fd, buf[eol] ? buf + eol + 1 : "");
+	}
 	close(fd);
 	unlink(path);
 	if (n <= 0)
@@ -511,5 +539,6 @@ int cmd_sandbox(int argc, char **argv)
 	}
 	sandbox_cleanup(&sb);
 	kvm_delete(kvm);
+	pr_phase("sandbox: exit %d", code);
 	return code;
 }

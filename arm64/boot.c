@@ -121,6 +121,9 @@ static int load_kernel(struct kvm *kvm)
 		return ret;
 	}
 	bf->kernel_loaded = true;
+	pr_phase("kernel '%s' checked: %s, %zu KiB", kpath,
+		 bf->kernel.data ? "held in memory" :
+		 "read into guest RAM at boot", bf->kernel.size >> 10);
 	return 0;
 }
 
@@ -288,6 +291,7 @@ static int boot_init(struct kvm *kvm)
 	ret = kvm_arch_load_guest(kvm);
 	if (ret < 0)
 		return ret;
+	pr_phase("kernel, initrd and FDT in guest RAM");
 	pr_debug("kernel at 0x%llx, initrd at 0x%llx (%zu bytes), fdt at 0x%llx",
 		 (unsigned long long)bf->layout.kernel,
 		 (unsigned long long)bf->layout.initrd, bf->initrd_len,
