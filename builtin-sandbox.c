@@ -601,7 +601,16 @@ static int sandbox_prepare(struct kvm *kvm, struct sandbox *sb, char **cmd,
 	kvm->cmdline = strdup(params);
 	if (!kvm->cmdline)
 		return -ENOMEM;
-	return kvm_cmdline_add_default(kvm, "panic", "panic=-1");
+	ret = kvm_cmdline_add_default(kvm, "panic", "panic=-1");
+	/*
+	 * The crypto self-tests took 0.5 to 4.7 s of a boot in the emulated
+	 * test host, and a sandbox boots for one command: skip them unless
+	 * -p says otherwise (cryptomgr.notests=0 keeps them).
+	 */
+	if (!ret)
+		ret = kvm_cmdline_add_default(kvm, "cryptomgr.notests",
+					      "cryptomgr.notests");
+	return ret;
 }
 
 int cmd_sandbox(int argc, char **argv)

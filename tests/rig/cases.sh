@@ -1286,6 +1286,18 @@ expect_out 'Image cache image-[0-9a-f]*: none yet; inflated Image stored'
 expect_out 'inflated Image from the cache'
 run_case sandbox-cache-gzip 0 sandbox_cache_gzip_case
 
+# the crypto self-tests are off by default, on with -p cryptomgr.notests=0
+sandbox_notests_case() {
+	_c1=$(lkvm sandbox -- cat /proc/cmdline) || return
+	_c2=$(lkvm sandbox -p "quiet cryptomgr.notests=0" -- cat /proc/cmdline) || return
+	echo "default: $_c1"
+	echo "with -p: $_c2"
+	case " $_c1 " in *" cryptomgr.notests "*) ;; *) return 1 ;; esac
+	case " $_c2 " in *" cryptomgr.notests "*) return 1 ;; esac
+	case " $_c2 " in *" cryptomgr.notests=0 "*) ;; *) return 1 ;; esac
+}
+run_case sandbox-notests 0 sandbox_notests_case
+
 # the guest dies before the command's status is known: 125
 run_case sandbox-timeout-125 125 lkvm sandbox --timeout 20 -- sleep 600
 
