@@ -160,7 +160,7 @@ KVM_SRCS += kvm/control.c builtin-list.c builtin-stop.c builtin-pause.c builtin-
 	builtin-stat.c builtin-balloon.c builtin-debug.c
 
 # lkvm sandbox: initramfs building is portable, the command is not.
-PORTABLE_SRCS += util/initramfs.c
+PORTABLE_SRCS += util/initramfs.c util/kcache.c
 KVM_SRCS += builtin-sandbox.c builtin-setup.c
 GUEST_INIT := $(BUILD)/guest/init
 GUEST_INIT_OBJ := $(BUILD)/arm64/guest/init-blob.o

@@ -29,6 +29,7 @@
 #include "lkvm/builtin.h"
 #include "lkvm/commands.h"
 #include "lkvm/initramfs.h"
+#include "lkvm/kcache.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
 #include "lkvm/options.h"
@@ -49,6 +50,7 @@ struct sandbox {
 	char ctl[PATH_MAX];	/* the status folder */
 	char cwd[PATH_MAX];
 	char root[PATH_MAX];	/* -d DIR: root folder; empty: host / */
+	char cache[PATH_MAX];	/* lkvm's cache folder; empty: none */
 	const char *root_blk;	/* -d IMAGE: root on /dev/vda */
 	bool verbose;
 	bool tty;
@@ -134,6 +136,52 @@ static int choose_kernel(struct kvm *kvm, struct sandbox *sb)
 	return 0;
 }
 
+/* A version string as linux_version_find() returns them: no spaces. */
+static bool plausible_version(const char *v, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (v[i] <= ' ' || v[i] >= 0x7f)
+			return false;
+	return len > 0;
+}
+
+/*
+ * The kernel's version: from the cache, or from the banner in the Image
+ * (which means reading the first ~16 MiB of a distribution kernel).
+ */
+static int kernel_version(struct kvm *kvm, struct sandbox *sb)
+{
+	const char *kpath = kvm->cfg.kernel_path;
+	char name[64], key[KCACHE_KEY_MAX] = "";
+	size_t len = 0;
+	void *v;
+	int ret;
+
+	kcache_name(name, sizeof(name), "kver", kpath);
+	if (sb->cache[0] && !kcache_key_file(key, kpath) &&
+	    !kcache_get(sb->cache, name, key, &v, &len)) {
+		if (len < sizeof(sb->kver) && plausible_version(v, len)) {
+			memcpy(sb->kver, v, len);
+			sb->kver[len] = '\0';
+		}
+		free(v);
+		if (sb->kver[0]) {
+			pr_phase("sandbox: kernel version %s (from the cache)",
+				 sb->kver);
+			return 0;
+		}
+	}
+	ret = kvm_arch_kernel_version(kvm, sb->kver, sizeof(sb->kver));
+	if (ret < 0)
+		return ret;
+	if (key[0])
+		kcache_put(sb->cache, name, key, sb->kver, strlen(sb->kver));
+	pr_phase("sandbox: kernel version %s", sb->kver);
+	return 0;
+}
+
 /* -d DIR or -d NAME (~/.lkvm/NAME) is a root folder; -d IMAGE a disk. */
 static int choose_root(struct kvm *kvm, struct sandbox *sb)
 {
@@ -177,6 +225,92 @@ static int add_share(struct kvm *kvm, struct sandbox *sb, int slot,
 	return 0;
 }
 
+/*
+ * The cached modules for this key, if every one is still the file it was
+ * (its identity line matches); -errno otherwise.
+ */
+static int modules_from_cache(struct sandbox *sb, const char *name,
+			      const char *key, struct modlist *mods)
+{
+	char id[KCACHE_KEY_MAX];
+	size_t len;
+	void *buf;
+	int i, ret;
+
+	ret = kcache_get(sb->cache, name, key, &buf, &len);
+	if (ret)
+		return ret;
+	ret = modlist_unpack(mods, buf, len);
+	free(buf);
+	for (i = 0; !ret && i < mods->n; i++) {
+		id[0] = '\0';
+		if (kcache_key_file(id, mods->paths[i]) ||
+		    strcmp(id, mods->ids[i]))
+			ret = -ESTALE;
+	}
+	if (ret)
+		modlist_free(mods);
+	return ret;
+}
+
+/* What names the module set: the folder, the names, their index files. */
+static int modules_key(struct sandbox *sb, const char *const *names, int n,
+		       int required, char *key)
+{
+	char path[PATH_MAX + 32];
+	int i, ret;
+
+	ret = kcache_key_add(key, "modules %d of %d:", required, n);
+	for (i = 0; !ret && i < n; i++)
+		ret = kcache_key_add(key, " %s", names[i]);
+	if (!ret)
+		ret = kcache_key_add(key, "\n");
+	snprintf(path, sizeof(path), "%s/modules.dep", sb->moddir);
+	if (!ret)
+		ret = kcache_key_file(key, path);
+	snprintf(path, sizeof(path), "%s/modules.builtin", sb->moddir);
+	if (!ret && kcache_key_file(key, path))
+		ret = kcache_key_add(key, "no modules.builtin\n");
+	return ret;
+}
+
+/*
+ * Resolve and read the modules, or take them from the cache: a second
+ * sandbox reads neither modules.dep nor the module files (only stat()s).
+ */
+static int load_modules(struct sandbox *sb, const char *const *names, int n,
+			int required, struct modlist *mods, char *err,
+			size_t errlen)
+{
+	char name[64], *key = NULL;
+	bool cacheable = false;
+	u8 *packed;
+	size_t len;
+	int ret;
+
+	if (sb->cache[0] && (key = calloc(1, KCACHE_KEY_MAX)) &&
+	    !modules_key(sb, names, n, required, key)) {
+		cacheable = true;
+		kcache_name(name, sizeof(name), "modules", sb->moddir);
+		ret = modules_from_cache(sb, name, key, mods);
+		pr_debug("sandbox: module cache %s: %s", name,
+			 kcache_why(ret));
+		if (!ret)
+			goto out;
+	}
+	ret = modules_resolve(sb->moddir, names, n, required, mods, err,
+			      errlen);
+	if (!ret)
+		ret = modlist_read(mods, err, errlen);
+	if (!ret && cacheable && !modlist_pack(mods, &packed, &len)) {
+		kcache_put(sb->cache, name, key, packed, len);
+		free(packed);
+	}
+out:
+	free(key);
+	return ret;
+}
+
 static int find_modules(struct kvm *kvm, struct sandbox *sb,
 			struct modlist *mods)
 {
@@ -208,8 +342,7 @@ static int find_modules(struct kvm *kvm, struct sandbox *sb,
 		names[n++] = "crc32c_generic";
 	if (cfg->rng)
 		names[n++] = "virtio_rng";
-	if (modules_resolve(sb->moddir, names, n, required, mods, err,
-			    sizeof(err)) < 0) {
+	if (load_modules(sb, names, n, required, mods, err, sizeof(err)) < 0) {
 		pr_err("sandbox: kernel %s: %s (give the kernel's modules with --modules DIR)",
 		       sb->kver, err);
 		return -ENOENT;
@@ -308,7 +441,7 @@ static int build_initramfs(struct kvm *kvm, struct sandbox *sb,
 	}
 	kvm->initrd_mem = c->data;
 	kvm->initrd_mem_size = c->len;
-	pr_debug("sandbox: initramfs of %zu KiB, %d modules from %s",
+	pr_phase("sandbox: initramfs of %zu KiB built, %d modules from %s",
 		 c->len >> 10, mods->n, sb->moddir);
 	return 0;
 }
@@ -346,18 +479,46 @@ static int setup_shares(struct kvm *kvm, struct sandbox *sb)
 	return ret;
 }
 
+/*
+ * --debug: when the guest wrote the status (its file's mtime, on our
+ * clock) and init's own "times" line (guest uptime at each step).
+ */
+static void debug_status(int fd, const char *rest)
+{
+	struct timespec now;
+	struct stat st;
+	long long ago;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (!fstat(fd, &st)) {
+		ago = (now.tv_sec - st.st_mtim.tv_sec) * 1000LL +
+		      (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+		pr_phase("sandbox: status read; the guest wrote it at %lld ms",
+			 (long long)lkvm_uptime_ms() - ago);
+	}
+	if (!strncmp(rest, "times ", 6))
+		pr_debug("sandbox: guest uptime (ms) at init's steps: %.*s",
+			 (int)strcspn(rest + 6, "\n"), rest + 6);
+}
+
 /* What init wrote in lkvm-ctl/status; -1 if nothing usable. */
 static int read_status(struct sandbox *sb)
 {
 	char path[PATH_MAX + 16], buf[512];
 	ssize_t n;
 	int fd, code;
+	size_t eol;
 
 	snprintf(path, sizeof(path), "%s/status", sb->ctl);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);
+	if (n > 0 && lkvm_debug) {
+		buf[n] = '\0';
+		eol = strcspn(buf, "\n");
+		debug_status(fd, buf[eol] ? buf + eol + 1 : "");
+	}
 	close(fd);
 	unlink(path);
 	if (n <= 0)
@@ -411,9 +572,12 @@ static int sandbox_prepare(struct kvm *kvm, struct sandbox *sb, char **cmd,
 		return -errno;
 	}
 	sb->tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	if (kcache_dir(sb->cache, sizeof(sb->cache)) < 0)
+		sb->cache[0] = '\0';
+	kvm->kcache = sb->cache[0] ? sb->cache : NULL;
 	if ((ret = choose_kernel(kvm, sb)) < 0 ||
 	    (ret = choose_root(kvm, sb)) < 0 ||
-	    (ret = kvm_arch_kernel_version(kvm, sb->kver, sizeof(sb->kver))) < 0) {
+	    (ret = kernel_version(kvm, sb)) < 0) {
 		if (ret == -ENODATA)
 			pr_err("kernel '%s': no \"Linux version\" banner found in it",
 			       kvm->cfg.kernel_path);
@@ -437,7 +601,16 @@ static int sandbox_prepare(struct kvm *kvm, struct sandbox *sb, char **cmd,
 	kvm->cmdline = strdup(params);
 	if (!kvm->cmdline)
 		return -ENOMEM;
-	return kvm_cmdline_add_default(kvm, "panic", "panic=-1");
+	ret = kvm_cmdline_add_default(kvm, "panic", "panic=-1");
+	/*
+	 * The crypto self-tests took 0.5 to 4.7 s of a boot in the emulated
+	 * test host, and a sandbox boots for one command: skip them unless
+	 * -p says otherwise (cryptomgr.notests=0 keeps them).
+	 */
+	if (!ret)
+		ret = kvm_cmdline_add_default(kvm, "cryptomgr.notests",
+					      "cryptomgr.notests");
+	return ret;
 }
 
 int cmd_sandbox(int argc, char **argv)
@@ -511,5 +684,6 @@ int cmd_sandbox(int argc, char **argv)
 	}
 	sandbox_cleanup(&sb);
 	kvm_delete(kvm);
+	pr_phase("sandbox: exit %d", code);
 	return code;
 }

@@ -17,6 +17,7 @@
 #include "lkvm/fdt.h"
 #include "lkvm/init.h"
 #include "lkvm/initramfs.h"
+#include "lkvm/kcache.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
 
@@ -101,6 +102,45 @@ static int load_zimage(struct boot_files *bf, const char *path,
 	return 0;
 }
 
+/*
+ * lkvm sandbox: a compressed kernel's Image from kvm->kcache, inflated
+ * once per kernel file (a raw Image is read from its file as always).
+ * An entry whose header is not an Image's is ignored and replaced.
+ */
+static int load_image_cached(struct kvm *kvm, struct arm64_image *img,
+			     char *err, size_t errlen)
+{
+	const char *kpath = kvm->cfg.kernel_path;
+	char name[64], key[KCACHE_KEY_MAX] = "", why[160];
+	size_t len;
+	off_t off;
+	int ret, miss, fd;
+
+	kcache_name(name, sizeof(name), "image", kpath);
+	if (kcache_key_file(key, kpath))
+		return arm64_image_load_file(img, kpath, err, errlen);
+	/* a hit is read straight into guest RAM, like a raw Image file */
+	ret = kcache_open(kvm->kcache, name, key, &fd, &off, &len);
+	if (!ret) {
+		ret = arm64_image_open_at(img, fd, off, len, why, sizeof(why));
+		if (!ret) {
+			pr_debug("kernel: inflated Image from the cache (%s)",
+				 name);
+			return 0;
+		}
+		close(fd);
+		ret = -EBADMSG;
+	}
+	miss = ret;
+	ret = arm64_image_load_file(img, kpath, err, errlen);
+	/* a raw Image is read from its file: nothing to keep */
+	if (!ret && img->data &&
+	    !kcache_put(kvm->kcache, name, key, img->data, img->size))
+		pr_debug("kernel: Image cache %s: %s; inflated Image stored",
+			 name, kcache_why(miss));
+	return ret;
+}
+
 static int load_kernel(struct kvm *kvm)
 {
 	struct boot_files *bf = boot_files(kvm);
@@ -114,6 +154,8 @@ static int load_kernel(struct kvm *kvm)
 		return 0;
 	if (kvm->cfg.aarch32)
 		ret = load_zimage(bf, kpath, err, sizeof(err));
+	else if (kvm->kcache)
+		ret = load_image_cached(kvm, &bf->kernel, err, sizeof(err));
 	else
 		ret = arm64_image_load_file(&bf->kernel, kpath, err, sizeof(err));
 	if (ret < 0) {
@@ -121,6 +163,9 @@ static int load_kernel(struct kvm *kvm)
 		return ret;
 	}
 	bf->kernel_loaded = true;
+	pr_phase("kernel '%s' checked: %s, %zu KiB", kpath,
+		 bf->kernel.data ? "held in memory" :
+		 "read into guest RAM at boot", bf->kernel.size >> 10);
 	return 0;
 }
 
@@ -135,7 +180,8 @@ int kvm_arch_kernel_version(struct kvm *kvm, char *out, size_t len)
 	if (k->data)
 		ret = linux_version_find(k->data, k->size, out, len);
 	else
-		ret = linux_version_find_fd(k->fd, k->size, out, len);
+		ret = linux_version_find_fd(k->fd, k->fd_offset, k->size,
+					    out, len);
 	/* -ENODATA: no banner; the caller says so if that matters */
 	return ret < 0 ? -ENODATA : ret;
 }
@@ -288,6 +334,7 @@ static int boot_init(struct kvm *kvm)
 	ret = kvm_arch_load_guest(kvm);
 	if (ret < 0)
 		return ret;
+	pr_phase("kernel, initrd and FDT in guest RAM");
 	pr_debug("kernel at 0x%llx, initrd at 0x%llx (%zu bytes), fdt at 0x%llx",
 		 (unsigned long long)bf->layout.kernel,
 		 (unsigned long long)bf->layout.initrd, bf->initrd_len,

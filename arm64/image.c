@@ -545,6 +545,28 @@ err_close:
 	return ret;
 }
 
+int arm64_image_open_at(struct arm64_image *img, int fd, off_t off,
+			size_t len, char *err, size_t errlen)
+{
+	u8 head[HDR_PROBE_SIZE];
+	ssize_t n;
+	int ret;
+
+	memset(img, 0, sizeof(*img));
+	img->fd = -1;
+	n = pread_in_full(fd, head, MIN((u64)len, sizeof(head)), off);
+	if (n < 0) {
+		explain_read_error(-errno, err, errlen);
+		return -EIO;
+	}
+	ret = parse_header(img, head, n, len, err, errlen);
+	if (ret)
+		return ret;
+	img->fd = fd;
+	img->fd_offset = off;
+	return 0;
+}
+
 int arm64_image_copy(const struct arm64_image *img, void *dst,
 		     char *err, size_t errlen)
 {
@@ -552,7 +574,8 @@ int arm64_image_copy(const struct arm64_image *img, void *dst,
 		memcpy(dst, img->data, img->size);
 		return 0;
 	}
-	if (pread_in_full(img->fd, dst, img->size, 0) != (ssize_t)img->size) {
+	if (pread_in_full(img->fd, dst, img->size, img->fd_offset) !=
+	    (ssize_t)img->size) {
 		set_err(err, errlen, "read error or file shrank: %s",
 			errno ? strerror(errno) : "short read");
 		return -EIO;

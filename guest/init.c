@@ -62,6 +62,40 @@ static char config[4096];
 static int console_fd = -1;
 static int status_fd = -1;
 
+/*
+ * Guest uptime (ms) at each step, sent after the status line as
+ * "times start=N modules=N console=N mounts=N command=N exited=N done=N":
+ * lkvm --debug prints it, older lkvms read only the first line.
+ */
+enum {
+	T_START, T_MODULES, T_CONSOLE, T_MOUNTS, T_COMMAND, T_EXITED, T_DONE,
+	T_NR
+};
+static const char *const time_names[T_NR] = {
+	"start", "modules", "console", "mounts", "command", "exited", "done",
+};
+static long times_ms[T_NR];
+
+static void mark(int step)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	times_ms[step] = ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The "times ..." line into @buf. */
+static void format_times(char *buf, size_t len)
+{
+	int i, n = snprintf(buf, len, "times");
+
+	for (i = 0; i < T_NR && n < (int)len; i++)
+		n += snprintf(buf + n, len - n, " %s=%ld", time_names[i],
+			      times_ms[i]);
+	if (n < (int)len - 1)
+		snprintf(buf + n, len - n, "\n");
+}
+
 static void say(const char *fmt, ...)
 {
 	char buf[512];
@@ -569,12 +603,13 @@ static __attribute__((noreturn)) void boot_disk_root(char **argv)
 
 int main(int argc, char **kargv)
 {
-	char **argv, **envp;
+	char **argv, **envp, times[160];
 	const char *ctl, *cwdtag, *host;
 	bool tty;
 	pid_t pid, w;
 	int st, code = STATUS_FAIL;
 
+	mark(T_START);
 	mount("dev", "/dev", "devtmpfs", 0, NULL);
 	/* the kernel found no console: keep 0-2 taken, our fds above them */
 	while (open("/dev/null", O_RDWR) >= 0 && fcntl(2, F_GETFD) < 0)
@@ -585,7 +620,9 @@ int main(int argc, char **kargv)
 		boot_disk_root(kargv);
 	tty = !strcmp(conf("tty", "0"), "1");
 	load_modules();
+	mark(T_MODULES);
 	setup_console(tty);
+	mark(T_CONSOLE);
 
 	ctl = conf("ctl", "lkvm-ctl");
 	if (mount(ctl, CTL, "9p", 0, "trans=virtio,version=9p2000.L,cache=none") < 0)
@@ -621,11 +658,13 @@ int main(int argc, char **kargv)
 	if (chroot(NEWROOT) < 0 || chdir("/") < 0)
 		fail("cannot chroot into the root: %s", strerror(errno));
 
+	mark(T_MOUNTS);
 	pid = fork();
 	if (pid < 0)
 		fail("fork: %s", strerror(errno));
 	if (pid == 0)
 		run_command(tty, argv, envp);
+	mark(T_COMMAND);
 	/* reap everything; the command's status is what counts */
 	for (;;) {
 		w = waitpid(-1, &st, 0);
@@ -634,6 +673,7 @@ int main(int argc, char **kargv)
 		if (w < 0 || w == pid)
 			break;
 	}
+	mark(T_EXITED);
 	if (w == pid)
 		code = WIFEXITED(st) ? WEXITSTATUS(st) :
 		       WIFSIGNALED(st) ? 128 + WTERMSIG(st) : STATUS_FAIL;
@@ -642,6 +682,8 @@ int main(int argc, char **kargv)
 	if (console_fd >= 0)
 		tcdrain(console_fd);
 	sync();
-	report("exit %d\n", code);
+	mark(T_DONE);
+	format_times(times, sizeof(times));
+	report("exit %d\n%s", code, times);
 	power_off();
 }

@@ -306,6 +306,8 @@ static void *kvm_cpu_thread(void *arg)
 	struct kvm *kvm = cpu->kvm;
 
 	seccomp_apply(SECCOMP_VCPU);
+	if (cpu->id == 0)
+		pr_phase("vCPU 0 enters the guest (first KVM_RUN)");
 	while (!kvm_is_stopping(kvm)) {
 		gdb_vcpu_hold(cpu);
 		/*

@@ -234,6 +234,9 @@ static int kvm_core_init(struct kvm *kvm)
 		ret = map_ram(kvm);
 	if (!ret)
 		ret = register_ram(kvm);
+	if (!ret)
+		pr_phase("VM created, %llu MiB of RAM",
+			 (unsigned long long)kvm->mem.size >> 20);
 	return ret;
 }
 
@@ -362,6 +365,7 @@ int kvm_run_vm(struct kvm *kvm)
 			break;
 		}
 		kvm_stop_wait(kvm);
+		pr_phase("guest stopped (exit status %d)", kvm_stop_status(kvm));
 		if (lkvm_debug) {
 			report_cpu_time();
 			devices_report(kvm);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lkvm/initramfs.h"
+#include "lkvm/kcache.h"
 
 #define BANNER		"Linux version "
 #define BANNER_LEN	(sizeof(BANNER) - 1)
@@ -41,7 +42,8 @@ int linux_version_find(const u8 *buf, size_t len, char *out, size_t outlen)
 	return -ENOENT;
 }
 
-int linux_version_find_fd(int fd, size_t size, char *out, size_t outlen)
+int linux_version_find_fd(int fd, off_t base, size_t size, char *out,
+			  size_t outlen)
 {
 	const size_t chunk = 4 << 20, overlap = 256;
 	size_t off = 0;
@@ -53,7 +55,8 @@ int linux_version_find_fd(int fd, size_t size, char *out, size_t outlen)
 	if (!buf)
 		return -ENOMEM;
 	while (off < size) {
-		n = pread_in_full(fd, buf, MIN(chunk + overlap, size - off), off);
+		n = pread_in_full(fd, buf, MIN(chunk + overlap, size - off),
+				  base + off);
 		if (n <= 0) {
 			ret = n < 0 ? -errno : -ENOENT;
 			break;
@@ -443,10 +446,171 @@ void modlist_free(struct modlist *m)
 {
 	int i;
 
-	for (i = 0; i < m->n; i++)
+	for (i = 0; i < m->n; i++) {
 		free(m->paths[i]);
+		if (m->ids)
+			free(m->ids[i]);
+		if (m->data)
+			free(m->data[i]);
+	}
 	free(m->paths);
+	free(m->ids);
+	free(m->data);
+	free(m->lens);
 	memset(m, 0, sizeof(*m));
+}
+
+static int modlist_alloc_contents(struct modlist *m)
+{
+	int n = m->n ? m->n : 1;
+
+	m->ids = calloc(n, sizeof(*m->ids));
+	m->data = calloc(n, sizeof(*m->data));
+	m->lens = calloc(n, sizeof(*m->lens));
+	return m->ids && m->data && m->lens ? 0 : -ENOMEM;
+}
+
+/* One module's contents and identity, from the same open file. */
+static int module_read(struct modlist *m, int i)
+{
+	char id[KCACHE_KEY_MAX] = "";
+	struct stat st;
+	int fd, ret = 0;
+
+	fd = open(m->paths[i], O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	m->data[i] = malloc(st.st_size ? st.st_size : 1);
+	if (!m->data[i]) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	m->lens[i] = st.st_size;
+	if (pread_in_full(fd, m->data[i], st.st_size, 0) != st.st_size)
+		ret = errno ? -errno : -EIO;
+	else if ((ret = kcache_key_fd(id, m->paths[i], fd)) == 0 &&
+		 !(m->ids[i] = strdup(id)))
+		ret = -ENOMEM;
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+int modlist_read(struct modlist *m, char *err, size_t errlen)
+{
+	int i, ret;
+
+	if (modlist_alloc_contents(m) < 0)
+		return -ENOMEM;
+	for (i = 0; i < m->n; i++) {
+		ret = module_read(m, i);
+		if (ret < 0) {
+			set_err(err, errlen, "%s: %s", m->paths[i],
+				strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* Packed record: u32 path length, u32 id length, u64 data length, bytes. */
+#define REC_HDR		16
+
+int modlist_pack(const struct modlist *m, u8 **out, size_t *len)
+{
+	size_t total = 4, off = 4, pl, il;
+	u32 n32 = m->n, v;
+	u64 dl;
+	u8 *buf;
+	int i;
+
+	for (i = 0; i < m->n; i++)
+		total += REC_HDR + strlen(m->paths[i]) + strlen(m->ids[i]) +
+			 m->lens[i];
+	buf = malloc(total);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, &n32, 4);
+	for (i = 0; i < m->n; i++) {
+		pl = strlen(m->paths[i]);
+		il = strlen(m->ids[i]);
+		dl = m->lens[i];
+		v = pl;
+		memcpy(buf + off, &v, 4);
+		v = il;
+		memcpy(buf + off + 4, &v, 4);
+		memcpy(buf + off + 8, &dl, 8);
+		off += REC_HDR;
+		memcpy(buf + off, m->paths[i], pl);
+		memcpy(buf + off + pl, m->ids[i], il);
+		memcpy(buf + off + pl + il, m->data[i], dl);
+		off += pl + il + dl;
+	}
+	*out = buf;
+	*len = total;
+	return 0;
+}
+
+/* Record @i at *@off of @buf into @m; -EBADMSG if it overruns @len. */
+static int unpack_one(struct modlist *m, int i, const u8 *buf, size_t len,
+		      size_t *off)
+{
+	u32 pl, il;
+	u64 dl;
+
+	if (len - *off < REC_HDR)
+		return -EBADMSG;
+	memcpy(&pl, buf + *off, 4);
+	memcpy(&il, buf + *off + 4, 4);
+	memcpy(&dl, buf + *off + 8, 8);
+	*off += REC_HDR;
+	if (!pl || pl >= PATH_MAX || il >= KCACHE_KEY_MAX ||
+	    len - *off < (u64)pl + il || dl > len - *off - pl - il ||
+	    memchr(buf + *off, 0, (size_t)pl + il))
+		return -EBADMSG;
+	m->paths[i] = strndup((const char *)buf + *off, pl);
+	m->ids[i] = strndup((const char *)buf + *off + pl, il);
+	m->data[i] = malloc(dl ? dl : 1);
+	if (!m->paths[i] || !m->ids[i] || !m->data[i])
+		return -ENOMEM;
+	memcpy(m->data[i], buf + *off + pl + il, dl);
+	m->lens[i] = dl;
+	*off += pl + il + dl;
+	return 0;
+}
+
+int modlist_unpack(struct modlist *m, const u8 *buf, size_t len)
+{
+	size_t off = 4;
+	u32 n;
+	int i, ret = -EBADMSG;
+
+	memset(m, 0, sizeof(*m));
+	if (len < 4)
+		return -EBADMSG;
+	memcpy(&n, buf, 4);
+	if (n > 1024 || n > len / REC_HDR)
+		return -EBADMSG;
+	m->paths = calloc(n ? n : 1, sizeof(*m->paths));
+	m->n = n;
+	if (!m->paths || modlist_alloc_contents(m) < 0) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	for (i = 0; i < m->n; i++) {
+		ret = unpack_one(m, i, buf, len, &off);
+		if (ret)
+			goto err;
+	}
+	if (off == len)
+		return 0;
+	ret = -EBADMSG;
+err:
+	modlist_free(m);
+	return ret;
 }
 
 int root_disk_modules(bool pci, bool virtio_console, bool net, bool rng,
@@ -485,7 +649,12 @@ int cpio_add_init_and_modules(struct cpio *c, const char *const *dirs,
 		base = strrchr(mods->paths[i], '/');
 		snprintf(name, sizeof(name), "lkvm/modules/%03u-%s", i,
 			 base ? base + 1 : mods->paths[i]);
-		if (cpio_add_file(c, name, S_IFREG | 0644, mods->paths[i]) < 0) {
+		if (mods->data)
+			cpio_add(c, name, S_IFREG | 0644, mods->data[i],
+				 mods->lens[i]);
+		else
+			cpio_add_file(c, name, S_IFREG | 0644, mods->paths[i]);
+		if (c->error) {
 			set_err(err, errlen, "%s: %s", mods->paths[i],
 				strerror(-c->error));
 			return c->error;

@@ -161,6 +161,39 @@ void pr_debug_impl(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * --debug's phase lines: milliseconds on the monotonic clock since lkvm
+ * started (the constructor runs before main()), so that one run's lines
+ * say where its time went (kernel read, VM set up, first KVM_RUN...).
+ */
+static struct timespec lkvm_start;
+
+static __attribute__((constructor)) void note_start(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &lkvm_start);
+}
+
+u64 lkvm_uptime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)(ts.tv_sec - lkvm_start.tv_sec) * 1000 +
+	       (ts.tv_nsec - lkvm_start.tv_nsec) / 1000000;
+}
+
+void pr_phase_impl(const char *fmt, ...)
+{
+	char prefix[48];
+	va_list ap;
+
+	snprintf(prefix, sizeof(prefix), "lkvm: debug: at %llu ms: ",
+		 (unsigned long long)lkvm_uptime_ms());
+	va_start(ap, fmt);
+	vmessage(prefix, fmt, ap);
+	va_end(ap);
+}
+
 /* Call sites are static structs shared by every vCPU thread. */
 static pthread_mutex_t ratelimit_lock = PTHREAD_MUTEX_INITIALIZER;
 

@@ -11,6 +11,7 @@
 struct arm64_image {
 	u8 *data;		/* malloc'ed Image bytes (decompressed kernels) */
 	int fd;			/* raw Images: read from here, data is NULL */
+	off_t fd_offset;	/* where in fd the Image starts */
 	size_t size;		/* file size of the (decompressed) Image */
 	u64 text_offset;
 	u64 image_size;		/* memory the kernel needs from its load address */
@@ -32,6 +33,13 @@ int arm64_image_parse(struct arm64_image *img, u8 *buf, size_t len,
  */
 int arm64_image_load_file(struct arm64_image *img, const char *path,
 			  char *err, size_t errlen);
+/*
+ * A raw Image of @len bytes at @off in the open file @fd (lkvm's cache
+ * of inflated Images): its header is checked, and its bytes are read
+ * from @fd into guest RAM, as for a raw Image file. Takes @fd on success.
+ */
+int arm64_image_open_at(struct arm64_image *img, int fd, off_t off,
+			size_t len, char *err, size_t errlen);
 void arm64_image_free(struct arm64_image *img);
 /* Copy the Image's img->size bytes to @dst (guest RAM). */
 int arm64_image_copy(const struct arm64_image *img, void *dst,

@@ -19,8 +19,9 @@
  * or -ENOENT if there is no such banner (or X does not fit).
  */
 int linux_version_find(const u8 *buf, size_t len, char *out, size_t outlen);
-/* The same over the first @size bytes of a file, read in pieces. */
-int linux_version_find_fd(int fd, size_t size, char *out, size_t outlen);
+/* The same over @size bytes of a file from @base, read in pieces. */
+int linux_version_find_fd(int fd, off_t base, size_t size, char *out,
+			  size_t outlen);
 
 /* A newc cpio archive growing in memory. */
 struct cpio {
@@ -50,6 +51,10 @@ int cpio_finish(struct cpio *c);
 struct modlist {
 	char **paths;		/* absolute paths of the .ko files */
 	int n;
+	/* after modlist_read() or modlist_unpack(), per module: */
+	char **ids;		/* identity line (kcache_key_fd()) */
+	u8 **data;		/* contents */
+	size_t *lens;
 };
 
 /*
@@ -61,12 +66,22 @@ int modules_resolve(const char *dir, const char *const *names, int nr_names,
 		    int nr_required, struct modlist *out, char *err,
 		    size_t errlen);
 void modlist_free(struct modlist *m);
+/* Read every module into memory with its identity; -errno, @err says. */
+int modlist_read(struct modlist *m, char *err, size_t errlen);
+/*
+ * A read modlist as one buffer (paths, identities and contents, for
+ * lkvm's cache), and back: modlist_unpack() checks every length against
+ * @len and returns -EBADMSG on anything malformed.
+ */
+int modlist_pack(const struct modlist *m, u8 **out, size_t *len);
+int modlist_unpack(struct modlist *m, const u8 *buf, size_t len);
 
 /*
  * The part every lkvm initramfs shares: the directories @dirs, /init
  * (@init, @init_len bytes: lkvm's embedded init) and the modules in load
- * order as lkvm/modules/NNN-NAME.ko. Returns c->error, with the module
- * that could not be read named in @err.
+ * order as lkvm/modules/NNN-NAME.ko (from memory after modlist_read(),
+ * else from their files). Returns c->error, with the module that could
+ * not be read named in @err.
  */
 int cpio_add_init_and_modules(struct cpio *c, const char *const *dirs,
 			      unsigned int nr_dirs, const void *init,

@@ -161,6 +161,8 @@ struct kvm {
 	/* An initrd built in memory (lkvm sandbox): used instead of -i. */
 	const void *initrd_mem;
 	size_t initrd_mem_size;
+	/* lkvm sandbox: keep a compressed kernel's Image here (kcache.h) */
+	const char *kcache;
 	u64 fdt_gpa;
 	u32 psci_version;	/* as KVM reports it, major << 16 | minor */
 	void *fdt;		/* the device tree blob, LKVM_FDT_MAX_SIZE */

@@ -53,6 +53,13 @@ void pr_warn(const char *fmt, ...) __printf(1, 2);
 void pr_info(const char *fmt, ...) __printf(1, 2);
 void pr_debug_impl(const char *fmt, ...) __printf(1, 2);
 #define pr_debug(...) do { if (lkvm_debug) pr_debug_impl(__VA_ARGS__); } while (0)
+/*
+ * --debug: "at N ms: WHAT", N on the monotonic clock since lkvm started;
+ * one line per phase of a run (README, --debug).
+ */
+u64 lkvm_uptime_ms(void);
+void pr_phase_impl(const char *fmt, ...) __printf(1, 2);
+#define pr_phase(...) do { if (lkvm_debug) pr_phase_impl(__VA_ARGS__); } while (0)
 
 /*
  * Rate-limited warning: at most one message per call site every

@@ -1587,6 +1587,56 @@ live && mkdir -p /tmp/nomods && : >/tmp/nomods/modules.dep && : >/tmp/nomods/mod
 expect_err_lines 1
 run_case sandbox-missing-module 125 lkvm sandbox --modules /tmp/nomods -- true
 
+# the second sandbox takes the kernel's version and the modules from lkvm's
+# cache (the first fills it) and still runs the command; --debug says so
+sandbox_cache_case() (
+	rm -rf /tmp/sbcache
+	export XDG_CACHE_HOME=/tmp/sbcache
+	for _i in 1 2; do
+		lkvm sandbox --debug -- sh -c 'echo SBX-RUN-$0' "$_i" \
+			2>/tmp/sbcache.err || { cat /tmp/sbcache.err; exit 1; }
+		grep -e 'version' -e 'module cache' /tmp/sbcache.err
+	done
+	ls /tmp/sbcache/lkvm
+)
+expect_out 'SBX-RUN-1'
+expect_out 'SBX-RUN-2'
+expect_out 'module cache modules-[0-9a-f]*: hit'
+expect_out 'kernel version .* [(]from the cache[)]'
+expect_out '^modules-[0-9a-f]*$'
+run_case sandbox-cache 0 sandbox_cache_case
+
+# a gzip kernel is inflated once: the second sandbox boots the cached Image
+sandbox_cache_gzip_case() (
+	rm -rf /tmp/sbgz && mkdir -p /tmp/sbgz
+	export XDG_CACHE_HOME=/tmp/sbgz
+	gzip -1 -c "/boot/vmlinuz-$(uname -r)" >/tmp/sbgz/vmlinuz.gz || exit 1
+	for _i in 1 2; do
+		lkvm sandbox -k /tmp/sbgz/vmlinuz.gz --debug -- \
+			sh -c 'echo SBX-GZ-$0' "$_i" 2>/tmp/sbgz.err ||
+			{ cat /tmp/sbgz.err; exit 1; }
+		grep -e 'Image' -e 'kernel' /tmp/sbgz.err
+	done
+	rm -rf /tmp/sbgz
+)
+expect_out 'SBX-GZ-1'
+expect_out 'SBX-GZ-2'
+expect_out 'Image cache image-[0-9a-f]*: none yet; inflated Image stored'
+expect_out 'inflated Image from the cache'
+run_case sandbox-cache-gzip 0 sandbox_cache_gzip_case
+
+# the crypto self-tests are off by default, on with -p cryptomgr.notests=0
+sandbox_notests_case() {
+	_c1=$(lkvm sandbox -- cat /proc/cmdline) || return
+	_c2=$(lkvm sandbox -p "quiet cryptomgr.notests=0" -- cat /proc/cmdline) || return
+	echo "default: $_c1"
+	echo "with -p: $_c2"
+	case " $_c1 " in *" cryptomgr.notests "*) ;; *) return 1 ;; esac
+	case " $_c2 " in *" cryptomgr.notests "*) return 1 ;; esac
+	case " $_c2 " in *" cryptomgr.notests=0 "*) ;; *) return 1 ;; esac
+}
+run_case sandbox-notests 0 sandbox_notests_case
+
 # the guest dies before the command's status is known: 125
 run_case sandbox-timeout-125 125 lkvm sandbox --timeout 20 -- sleep 600
 

@@ -3,6 +3,7 @@
  * arm64 Image header parsing, gzip/zboot loading and boot layout.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -272,6 +273,51 @@ static char *write_tmp(const void *data, size_t len)
 	assert_int_equal(write_in_full(fd, data, len), (ssize_t)len);
 	close(fd);
 	return path;
+}
+
+/*
+ * An Image at an offset of a file (lkvm's cache entry): the header is
+ * checked there, and arm64_image_copy() reads those bytes, not the file's
+ * first ones.
+ */
+static void test_open_at(void **state)
+{
+	const size_t len = 3 * 4096, off = 100;
+	u8 *img = make_image(len, 0, SZ_1M, FLAG_4K), *file, *dst;
+	struct arm64_image k;
+	char *path;
+	int fd;
+
+	file = calloc(1, off + len);
+	dst = calloc(1, len);
+	assert_non_null(file);
+	assert_non_null(dst);
+	memset(file, 0xee, off);
+	memcpy(file + off, img, len);
+	path = write_tmp(file, off + len);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+
+	/* at 0 there is no Image: bad magic, the fd stays the caller's */
+	assert_int_equal(arm64_image_open_at(&k, fd, 0, len, errbuf,
+					     sizeof(errbuf)), -EINVAL);
+	assert_err_contains("bad magic");
+	assert_int_equal(k.fd, -1);
+
+	assert_int_equal(arm64_image_open_at(&k, fd, off, len, errbuf,
+					     sizeof(errbuf)), 0);
+	assert_int_equal(k.size, len);
+	assert_null(k.data);
+	assert_int_equal(arm64_image_copy(&k, dst, errbuf, sizeof(errbuf)), 0);
+	assert_memory_equal(dst, img, len);
+	arm64_image_free(&k);	/* closes fd */
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+
+	unlink(path);
+	free(path);
+	free(img);
+	free(file);
+	free(dst);
 }
 
 static int load(struct arm64_image *img, const char *path)
@@ -740,6 +786,7 @@ int main(void)
 		cmocka_unit_test(test_parse_file_larger_than_image_size),
 		cmocka_unit_test(test_parse_bad_text_offset),
 		cmocka_unit_test(test_parse_huge_image_size),
+		cmocka_unit_test(test_open_at),
 		cmocka_unit_test(test_load_raw),
 		cmocka_unit_test(test_load_gzip),
 		cmocka_unit_test(test_load_gzip_padded),

@@ -121,11 +121,19 @@ static void test_linux_version(void **state)
 	assert_true(fd >= 0);
 	unlink(path);
 	assert_int_equal(write(fd, big, len), (ssize_t)len);
-	assert_int_equal(linux_version_find_fd(fd, len, v, sizeof(v)), 0);
+	assert_int_equal(linux_version_find_fd(fd, 0, len, v, sizeof(v)), 0);
 	assert_string_equal(v, "6.8.0+");
+	/* from an offset (an Image in lkvm's cache file): only what follows */
+	assert_int_equal(pwrite(fd, "Linux version 1.2 (x)", 21, 100), 21);
+	assert_int_equal(linux_version_find_fd(fd, 0, len, v, sizeof(v)), 0);
+	assert_string_equal(v, "1.2");
+	assert_int_equal(linux_version_find_fd(fd, 200, len - 200, v, sizeof(v)), 0);
+	assert_string_equal(v, "6.8.0+");
+	assert_int_equal(linux_version_find_fd(fd, 200, (4 << 20) - 300, v,
+					       sizeof(v)), -ENOENT);
 	memset(big, 0, len);
 	assert_int_equal(pwrite(fd, big, len, 0), (ssize_t)len);
-	assert_int_equal(linux_version_find_fd(fd, len, v, sizeof(v)), -ENOENT);
+	assert_int_equal(linux_version_find_fd(fd, 0, len, v, sizeof(v)), -ENOENT);
 	close(fd);
 	free(big);
 }

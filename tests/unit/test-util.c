@@ -144,6 +144,34 @@ static void test_messages(void **state)
 	free(out);
 }
 
+/* --debug's phase lines: "at N ms: ...", N from lkvm's start, not decreasing */
+static void test_phase(void **state)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	unsigned long long a, b;
+	u64 t0, t1;
+	char *out;
+
+	t0 = lkvm_uptime_ms();
+	nanosleep(&ts, NULL);
+	t1 = lkvm_uptime_ms();
+	assert_true(t1 >= t0 + 20);
+	assert_true(t1 < 60 * 1000);	/* counted from this process's start */
+
+	capture_start();
+	pr_phase("hidden");
+	lkvm_debug = true;
+	pr_phase("VM created, %d MiB", 256);
+	pr_phase("second");
+	lkvm_debug = false;
+	out = capture_end();
+	assert_int_equal(sscanf(out, "lkvm: debug: at %llu ms: VM created, 256 MiB\n"
+				"lkvm: debug: at %llu ms: second\n", &a, &b), 2);
+	assert_true(a >= t1 && b >= a);
+	assert_null(strstr(out, "hidden"));
+	free(out);
+}
+
 static void test_message_preserves_errno(void **state)
 {
 	char *out;
@@ -511,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_format_mem_size),
 		cmocka_unit_test(test_parse_mem_size_invalid),
 		cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_phase),
 		cmocka_unit_test(test_message_preserves_errno),
 		cmocka_unit_test(test_message_long),
 		cmocka_unit_test(test_messages_threads),
