@@ -124,15 +124,18 @@ lkvm() {
 # failure prints): a hung guest says where it hangs. Killed (in its
 # sleep) when lkvm ends in time; its fds are not the case's, so that the
 # sleep left behind holds no pipe of the case open.
+# hang_watch [BINARY SECONDS FILE]: the same for another binary, time
+# limit and file (the bench's runs)
 hang_watch() {
-	sleep $((CASE_TIMEOUT - 10))
-	for _g in $("$LKVM_BIN" list 2>/dev/null | awk 'NR > 1 { print $2 }'); do
+	_hwb=${1:-$LKVM_BIN}
+	sleep $((${2:-$CASE_TIMEOUT} - 10))
+	for _g in $("$_hwb" list 2>/dev/null | awk 'NR > 1 { print $2 }'); do
 		echo "=== lkvm debug --name $_g --dump"
-		"$LKVM_BIN" debug --name "$_g" --dump >"$RES/.hang-dump" 2>&1
+		"$_hwb" debug --name "$_g" --dump >"$RES/.hang-dump" 2>&1
 		grep -v '^cpu' "$RES/.hang-dump"
 		grep -E '^cpu[0-9]+ (state|pc|lr|x30|sp|sp_el1|cpsr|pstate|esr_el1|far_el1|code|frame[0-9]|stack-end) ' \
 			"$RES/.hang-dump"
-	done >"$RES/$_name.hang" 2>&1
+	done >"${3:-$RES/$_name.hang}" 2>&1
 }
 
 # guest CPUS ACTION [extra lkvm options]
@@ -359,6 +362,32 @@ bench_lkvm() {
 	fi
 }
 
+# bench_timed LABEL OUT ARGS...: that label's lkvm with ARGS, its
+# output in OUT (kept in the results); a run that outlives BENCH_TIMEOUT
+# is stopped (TERM, then KILL), its guests' state dumped into OUT.hang
+# first, and says so: a hung run costs minutes, not the bench
+BENCH_TIMEOUT=600	# s
+bench_timed() {
+	_btl=$1 _bto=$2
+	shift 2
+	hang_watch "$(bench_lkvm "$_btl")" "$BENCH_TIMEOUT" "$_bto.hang" \
+		</dev/null >/dev/null 2>&1 &
+	_btw=$!
+	_bt0=$(cut -d' ' -f1 /proc/uptime)
+	timeout -s KILL $((BENCH_TIMEOUT + 15)) timeout "$BENCH_TIMEOUT" \
+		"$(bench_lkvm "$_btl")" "$@" </dev/null >"$_bto" 2>&1
+	_bts=$?
+	kill "$_btw" 2>/dev/null
+	# busybox's timeout returns the command's status (143 for lkvm's
+	# TERM), not 124: the elapsed time says whether it was stopped
+	if awk "BEGIN{exit !($(cut -d' ' -f1 /proc/uptime) - $_bt0 >= $BENCH_TIMEOUT)}"; then
+		echo "bench: $_btl: timed out after $BENCH_TIMEOUT s (status $_bts): $_bto, $_bto.hang"
+	else
+		rm -f "$_bto.hang"
+	fi
+	return $_bts
+}
+
 # fig FIGURE LABEL VALUE: one measurement
 fig() {
 	echo "$1|$2|$3" >>"$FIGS"
@@ -410,11 +439,18 @@ boot_fig() {
 	shift 2
 	[ "$1" = FIRST ] && { _bff=1; shift; }
 	[ "$1" = -- ] && shift
-	_bfo=$(BENCH_ECHO=GUEST-UPTIME "$SHARE/bin/bench-run" GUEST-INIT-OK \
-		"$(bench_lkvm "$_bfl")" run "$@" </dev/null)
+	# bench-run forwards no signal: on a timeout its lkvm is killed here
+	_bfo=$(BENCH_ECHO=GUEST-UPTIME timeout "$BENCH_TIMEOUT" \
+		"$SHARE/bin/bench-run" GUEST-INIT-OK "$(bench_lkvm "$_bfl")" \
+		run "$@" </dev/null)
 	case "$_bfo" in
 	*"marker_ms=-1 "* | *status=[1-9]*)
 		echo "bench: $_bfl $_bfn: failed: $(echo "$_bfo" | tail -n 1)"
+		return ;;
+	*status=0*) ;;
+	*)
+		pkill -KILL -f "^$(bench_lkvm "$_bfl") run"
+		echo "bench: $_bfl $_bfn: timed out after $BENCH_TIMEOUT s"
 		return ;;
 	esac
 	_bfm=$(echo "$_bfo" | sed -n 's/.*marker_ms=\([0-9]*\).*/\1/p')
@@ -442,8 +478,8 @@ bench_boot() {
 		done
 	done
 	for b in $BENCH_BINS; do
-		"$(bench_lkvm "$b")" run -k "$KERNEL" -i "$INITRD" -m 256 -c 1 \
-			--debug -p "$_bq" </dev/null >"$RES/bootexits-$b.out" 2>&1
+		bench_timed "$b" "$RES/bootexits-$b.out" run -k "$KERNEL" \
+			-i "$INITRD" -m 256 -c 1 --debug -p "$_bq"
 		exits_fig "$b" "boot, 1 vCPU, quiet" "$RES/bootexits-$b.out"
 		grep -a 'MMIO exits at' "$RES/bootexits-$b.out" | sed "s/^/bench: $b /"
 	done
@@ -541,12 +577,17 @@ bench_sbprof() {
 sandbox_fig() {
 	_sfl=$1 _sfn=$2
 	shift 2
+	_sfo=$RES/sandbox-$_sfl-$(echo "$@" | tr -c 'a-z0-9\n' -).out
 	_sf0=$(cut -d' ' -f1 /proc/uptime)
-	"$(bench_lkvm "$_sfl")" sandbox -- "$@" </dev/null >/dev/null 2>&1
+	bench_timed "$_sfl" "$_sfo.run" sandbox -- "$@"
 	_sfs=$?
 	_sf1=$(cut -d' ' -f1 /proc/uptime)
 	if [ "$_sfs" != 0 ]; then
-		echo "bench: $_sfl $_sfn: failed (status $_sfs)"
+		# keep each failed run's output; the next run overwrites .run
+		_sfk=$_sfo.failed-$(cut -d' ' -f1 /proc/uptime)
+		mv "$_sfo.run" "$_sfk"
+		echo "bench: $_sfl $_sfn: failed (status $_sfs), output: $_sfk"
+		tail -n 5 "$_sfk" | sed 's/^/bench:   /'
 		return
 	fi
 	fig "$_sfn (s)" "$_sfl" "$(awk "BEGIN{print $_sf1 - $_sf0}")"
@@ -613,10 +654,10 @@ FSB
 		sync; echo 3 >/proc/sys/vm/drop_caches
 		fsbench_figs ceiling "$(sh "$B/script/fsbench.sh" "$B/direct" host)"
 		for b in $BENCH_BINS; do
-			fsbench_figs "$b" "$("$(bench_lkvm "$b")" run -k "$KERNEL" \
+			bench_timed "$b" "$RES/p9bench-$b-$i.out" run -k "$KERNEL" \
 				-i "$INITRD" -m 512 -p "quiet lkvm.test=9p" \
-				--9p "$B/script,script,ro" --9p "$B/data,data" \
-				</dev/null | grep -a FSBENCH)"
+				--9p "$B/script,script,ro" --9p "$B/data,data"
+			fsbench_figs "$b" "$(grep -a FSBENCH "$RES/p9bench-$b-$i.out")"
 		done
 	done
 	rm -rf "$B"
@@ -721,9 +762,9 @@ bench_memory() {
 # exits per request (the bench run's less a plain boot's)
 rng_fig() {
 	for _ra in poweroff rngbench; do
-		"$(bench_lkvm "$1")" run -k "$KERNEL" -i "$INITRD" -m 256 --rng \
-			--debug --virtio-transport "$2" -p "quiet lkvm.test=$_ra" \
-			</dev/null >"$RES/rngbench-$1-$2-$_ra.out" 2>&1
+		bench_timed "$1" "$RES/rngbench-$1-$2-$_ra.out" run -k "$KERNEL" \
+			-i "$INITRD" -m 256 --rng --debug --virtio-transport "$2" \
+			-p "quiet lkvm.test=$_ra"
 	done
 	_ro=$RES/rngbench-$1-$2-rngbench.out _rb=$RES/rngbench-$1-$2-poweroff.out
 	_rsecs=$(sed -n 's/.*GUEST-RNGBENCH reads=4000 secs=\([0-9.]*\).*/\1/p' "$_ro")
@@ -843,10 +884,9 @@ blk_bench() {
 		rm -f "$_bd/bench.img"
 		dd if=/dev/zero of="$_bd/bench.img" bs=1M count=72 conv=fsync 2>/dev/null
 		_bout=$RES/blkbench-$b-$(echo "$_bn-$_bq$_bo$*" | tr -c 'a-z0-9\n' -).out
-		"$(bench_lkvm "$b")" run -k "$KERNEL" -i "$INITRD" -m 256 \
+		bench_timed "$b" "$_bout" run -k "$KERNEL" -i "$INITRD" -m 256 \
 			-d "$_bd/bench.img$_bo" --debug \
-			-p "quiet lkvm.test=blkbench lkvm.blk_bench=64,$_bq" "$@" \
-			</dev/null >"$_bout" 2>&1
+			-p "quiet lkvm.test=blkbench lkvm.blk_bench=64,$_bq" "$@"
 		blk_figs "$b" "$_bname" "$(grep -a -m1 '^BLK-BENCH ' "$_bout")"
 		grep -a "CPU time" "$_bout" | sed "s/^lkvm: debug: /bench: $b lkvm /"
 	done
