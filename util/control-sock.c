@@ -132,9 +132,10 @@ static int make_dir(char *err, size_t errlen)
 
 	if (ret < 0)
 		return ret;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		set_err(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-		return -errno;
+	ret = mkdir_private(dir);
+	if (ret < 0) {
+		set_err(err, errlen, "cannot create %s: %s", dir, strerror(-ret));
+		return ret;
 	}
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		set_err(err, errlen, "%s is not a folder", dir);

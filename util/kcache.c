@@ -37,11 +37,6 @@ struct kc_hdr {
 	u64 data_len;
 };
 
-static int mkdir_one(const char *path)
-{
-	return mkdir(path, 0700) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 int kcache_dir(char *out, size_t len)
 {
 	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
@@ -56,9 +51,9 @@ int kcache_dir(char *out, size_t len)
 		return -ENOENT;
 	if ((size_t)snprintf(out, len, "%s/lkvm", base) >= len)
 		return -ENAMETOOLONG;
-	ret = mkdir_one(base);
+	ret = mkdir_private(base);
 	if (!ret)
-		ret = mkdir_one(out);
+		ret = mkdir_private(out);
 	return ret;
 }
 

@@ -428,6 +428,11 @@ err_errno:
 	return -errno;
 }
 
+int mkdir_private(const char *path)
+{
+	return mkdir(path, 0700) < 0 && errno != EEXIST ? -errno : 0;
+}
+
 int read_file(const char *path, void **buf, size_t *len)
 {
 	struct stat st;

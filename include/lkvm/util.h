@@ -85,6 +85,9 @@ void format_mem_size(u64 bytes, char *buf, size_t len);
  * counted in @len). Returns 0 or -errno.
  */
 int read_file(const char *path, void **buf, size_t *len);
+/* Create folder @path, 0700 (lkvm's own state); an existing one is fine.
+ * Returns 0 or -errno. */
+int mkdir_private(const char *path);
 /*
  * Read/write loops that restart on EINTR, short transfers and EAGAIN.
  * They return the bytes transferred (read_in_full: fewer than @count
