@@ -462,6 +462,27 @@ boot_fig() {
 	fig "$_bfn: first console byte (s)" "$_bfl" "$(awk "BEGIN{print $_bfm / 1000}")"
 }
 
+# dev_figs LABEL NAME OUT DEVICE: from OUT (a --debug run) the vCPU exits
+# to userspace and DEVICE's interrupts per request of DEVICE (the whole
+# run's, every device of that name summed): what a request costs the guest
+dev_figs() {
+	# shellcheck disable=SC2046
+	set -- "$@" $(awk -v d="device $4:" '
+	/vCPU exits to userspace: / {
+		for (i = 1; i < NF; i++) if ($i == "userspace:") ex = $(i + 1)
+	}
+	index($0, d) {
+		for (i = 1; i <= NF; i++) {
+			if ($i ~ /^requests=/) r += substr($i, 10)
+			if ($i ~ /^interrupts=/) irq += substr($i, 12)
+		}
+	}
+	END { if (r > 0 && ex != "") printf "%g %g\n", ex / r, irq / r }' "$3")
+	[ $# = 6 ] || return 0
+	fig "$2: vCPU exits to userspace per request" "$1" "$5"
+	fig "$2: interrupts per request" "$1" "$6"
+}
+
 # exits_fig LABEL NAME OUT: the --debug exit count in OUT as a figure
 exits_fig() {
 	_ef=$(sed -n 's/.*vCPU exits to userspace: \([0-9]*\).*/\1/p' "$3")
@@ -655,9 +676,10 @@ FSB
 		fsbench_figs ceiling "$(sh "$B/script/fsbench.sh" "$B/direct" host)"
 		for b in $BENCH_BINS; do
 			bench_timed "$b" "$RES/p9bench-$b-$i.out" run -k "$KERNEL" \
-				-i "$INITRD" -m 512 -p "quiet lkvm.test=9p" \
+				-i "$INITRD" -m 512 -p "quiet lkvm.test=9p" --debug \
 				--9p "$B/script,script,ro" --9p "$B/data,data"
 			fsbench_figs "$b" "$(grep -a FSBENCH "$RES/p9bench-$b-$i.out")"
+			dev_figs "$b" "9p" "$RES/p9bench-$b-$i.out" 9p
 		done
 	done
 	rm -rf "$B"
@@ -888,6 +910,7 @@ blk_bench() {
 			-d "$_bd/bench.img$_bo" --debug \
 			-p "quiet lkvm.test=blkbench lkvm.blk_bench=64,$_bq" "$@"
 		blk_figs "$b" "$_bname" "$(grep -a -m1 '^BLK-BENCH ' "$_bout")"
+		dev_figs "$b" "blk $_bname" "$_bout" vda
 		grep -a "CPU time" "$_bout" | sed "s/^lkvm: debug: /bench: $b lkvm /"
 	done
 	blk_figs ceiling "$_bname" \
