@@ -80,20 +80,6 @@ void vblk_req_done(struct vblk *vb, struct vblk_req *r)
 		pthread_cond_broadcast(&vb->idle);
 }
 
-/*
- * A write to a buffered image (no O_DIRECT) with nothing else in flight
- * and nothing more in its queue: io_uring would hand it to a worker
- * thread (Linux has no non-blocking buffered writes on ext4 or tmpfs),
- * and the guest, which waits for this write alone, would pay that
- * worker's wake-up and the completion's way back. Carried out where it
- * is popped, it costs nobody a wait but itself.
- */
-bool vblk_lone_buffered_write(struct vblk *vb, const struct vblk_req *r)
-{
-	return r->req.type == VIRTIO_BLK_T_OUT && vb->disk->align == 1 &&
-	       vb->inflight == 1 && !virtq_has_buffers(&vb->vdev.vqs[r->q]);
-}
-
 void vblk_req_exec(struct vblk *vb, struct vblk_req *r)
 {
 	struct blk_req *q = &r->req;

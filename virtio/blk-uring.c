@@ -104,8 +104,7 @@ static bool uring_prep(struct vblk_uring *u, struct vblk_req *r)
 
 /*
  * Take a read, write or flush (on the ring's thread, which pops). Not
- * the rest, nor writes that disk/disk.c must check (sector 0), nor a
- * lone buffered write, which is quicker done here than by a worker.
+ * the rest, nor writes that disk/disk.c must check: sector 0.
  */
 static bool uring_submit(struct vblk *vb, struct vblk_req *r)
 {
@@ -114,8 +113,7 @@ static bool uring_submit(struct vblk *vb, struct vblk_req *r)
 	if ((q->type != VIRTIO_BLK_T_IN && q->type != VIRTIO_BLK_T_OUT &&
 	     q->type != VIRTIO_BLK_T_FLUSH) ||
 	    (q->type == VIRTIO_BLK_T_OUT &&
-	     disk_write_checked(vb->disk, q->sector * DISK_SECTOR_SIZE)) ||
-	    vblk_lone_buffered_write(vb, r))
+	     disk_write_checked(vb->disk, q->sector * DISK_SECTOR_SIZE)))
 		return false;
 	/* no room in the ring, no memory: the device does it */
 	return uring_prep(vb->be_state, r);

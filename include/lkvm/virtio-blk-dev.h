@@ -96,7 +96,6 @@ extern const struct vblk_backend_ops vblk_uring_ops;
 /* ---- virtio/blk-queue.c ---- */
 
 /* Carry out a checked request synchronously; sets status and written. */
-bool vblk_lone_buffered_write(struct vblk *vb, const struct vblk_req *r);
 void vblk_req_exec(struct vblk *vb, struct vblk_req *r);
 /* Hand the buffer back (vdev.lock held); the caller notifies the queue. */
 void vblk_req_done(struct vblk *vb, struct vblk_req *r);

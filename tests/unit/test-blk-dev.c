@@ -162,33 +162,6 @@ static void test_debug_timing(void **state)
 	pthread_mutex_unlock(&c->vb->vdev.lock);
 }
 
-/* Only a buffered write alone in flight, with nothing queued behind it */
-static void test_lone_buffered_write(void **state)
-{
-	struct ctx *c = *state;
-	struct vblk_req r = { .req.type = VIRTIO_BLK_T_OUT, .q = 0 };
-	struct vblk *vb = c->vb;
-
-	vb->inflight = 1;
-	assert_true(vblk_lone_buffered_write(vb, &r));
-	vb->inflight = 2;		/* another request in flight */
-	assert_false(vblk_lone_buffered_write(vb, &r));
-	vb->inflight = 1;
-	r.req.type = VIRTIO_BLK_T_IN;
-	assert_false(vblk_lone_buffered_write(vb, &r));
-	r.req.type = VIRTIO_BLK_T_FLUSH;
-	assert_false(vblk_lone_buffered_write(vb, &r));
-	r.req.type = VIRTIO_BLK_T_OUT;
-	vb->disk->align = 512;		/* O_DIRECT: io_uring does it inline */
-	assert_false(vblk_lone_buffered_write(vb, &r));
-	vb->disk->align = 1;
-	vqd_publish(&c->d, 0);		/* the next request already waits */
-	assert_false(vblk_lone_buffered_write(vb, &r));
-	c->vb->vdev.vqs[0].last_avail++;	/* as if popped */
-	assert_true(vblk_lone_buffered_write(vb, &r));
-	vb->inflight = 0;
-}
-
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -198,7 +171,6 @@ int main(void)
 		T(test_write_then_read),
 		T(test_out_of_range_here),
 		T(test_debug_timing),
-		T(test_lone_buffered_write),
 	};
 
 	return cmocka_run_group_tests_name("blk-dev", tests, NULL, NULL);
