@@ -345,7 +345,7 @@ fi
 # the emulated host's drift in speed hits both alike), ceiling (the
 # emulated host doing the same work itself).
 BENCH_PARTS="boot sandbox 9p memory rng net blk"
-BENCH_MORE="prof ab sbprof blkhang"	# profiles, run only when named
+BENCH_MORE="prof ab sbprof blkhang blkab"	# profiles, run only when named
 BENCH_BINS=new
 live && [ -x "$SHARE/bin/lkvm-base" ] && BENCH_BINS="base new"
 FIGS=$RES/bench.figs
@@ -880,6 +880,14 @@ bench_blk() {
 	fi
 }
 
+# bdisk_mount: the emulated host's own disk (ext4) at /mnt/bdisk
+bdisk_mount() {
+	modprobe virtio_blk 2>/dev/null
+	modprobe crc32c_generic 2>/dev/null
+	mkdir -p /mnt/bdisk
+	modprobe ext4 && mount -t ext4 /dev/vda /mnt/bdisk
+}
+
 # blkhang_state PID FILE: a hung lkvm's state, from outside and inside
 blkhang_state() {
 	{
@@ -910,10 +918,7 @@ blkhang_state() {
 # emulated host's disk, -d ...,direct, depth 8, mmio), over and over,
 # each under a time limit; a hung run's state is kept beside its output
 bench_blkhang() {
-	modprobe virtio_blk 2>/dev/null
-	modprobe crc32c_generic 2>/dev/null
-	mkdir -p /mnt/bdisk
-	modprobe ext4 && mount -t ext4 /dev/vda /mnt/bdisk || return
+	bdisk_mount || return
 	_t0=$(cut -d. -f1 /proc/uptime)
 	_i=0 _ok=0 _hung=0 BASEB=
 	[ -x "$SHARE/bin/lkvm-base" ] && BASEB=1
@@ -960,6 +965,26 @@ bench_blkhang() {
 		fi
 	done
 	echo "bench: blkhang: $_i runs, $_ok with a result, $_hung hung"
+	umount /mnt/bdisk
+}
+
+# blkab: a shorter blk part for a write A/B (BENCH_BASE): depth 1 on
+# tmpfs (mmio 5 rounds, pci 2) and on ext4 (3), depth 8 on tmpfs (2), with
+# --debug's device counters and pop-to-push times of each run
+bench_blkab() {
+	bdisk_mount || return
+	rm -f "$RES"/blkbench-*
+	for _r in 1 2 3 4 5; do
+		blk_bench /tmp "tmpfs image" 1 "" --virtio-transport mmio
+		[ $_r -le 3 ] && blk_bench /mnt/bdisk "image on ext4 on a disk" 1 ""
+		[ $_r -le 2 ] && blk_bench /tmp "tmpfs image" 8 "" --virtio-transport mmio
+		[ $_r -le 2 ] && blk_bench /tmp "tmpfs image" 1 "" --virtio-transport pci
+		for _f in "$RES"/blkbench-*; do
+			echo "bench: ${_f##*/} run $_r:"
+			grep -a -e 'from pop' -e 'device vda' -e 'exits to userspace' \
+				-e 'CPU time' "$_f" | sed 's/^/bench:   /'
+		done
+	done
 	umount /mnt/bdisk
 }
 
