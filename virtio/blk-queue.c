@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lkvm/disk.h"
 #include "lkvm/util.h"
@@ -34,11 +35,39 @@ static void req_put(struct vblk *vb, struct vblk_req *r)
 	vb->free_reqs = r;
 }
 
+static u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* --debug: which of vb->timed_* a request counts in */
+static unsigned int timed_kind(const struct blk_req *q)
+{
+	switch (q->type) {
+	case VIRTIO_BLK_T_IN:
+		return 0;
+	case VIRTIO_BLK_T_OUT:
+		return 1;
+	case VIRTIO_BLK_T_FLUSH:
+		return 2;
+	}
+	return 3;
+}
+
 /* After a reset began, the queue is gone: just forget the request. */
 void vblk_req_done(struct vblk *vb, struct vblk_req *r)
 {
 	struct virtqueue *vq = &vb->vdev.vqs[r->q];
 
+	if (vb->timing) {
+		unsigned int k = timed_kind(&r->req);
+
+		vb->timed_nr[k]++;
+		vb->timed_ns[k] += mono_ns() - r->popped_ns;
+	}
 	free(r->bounce);
 	r->bounce = NULL;
 	if (!vb->resetting && virtio_device_live(&vb->vdev)) {
@@ -86,6 +115,8 @@ static void vblk_start_req(struct vblk *vb, struct vblk_req *r)
 {
 	struct blk_req *q = &r->req;
 
+	if (vb->timing)
+		r->popped_ns = mono_ns();
 	r->status = blk_req_parse(&r->elem, &vb->lim, q);
 	r->written = q->status ? 1 : 0;
 	r->bounce = NULL;

@@ -126,6 +126,24 @@ static void vblk_stats(struct virtio_device *vdev, device_stat_fn emit,
 
 static void vblk_free(struct vblk *vb);
 
+/* --debug: time from pop to push (the backend's part) by request type */
+static void vblk_debug_timing(struct vblk *vb)
+{
+	static const char *const kinds[VBLK_TIMED_KINDS] = {
+		"reads", "writes", "flushes", "others",
+	};
+	char line[256];
+	size_t n = 0;
+	unsigned int k;
+
+	for (k = 0; k < VBLK_TIMED_KINDS; k++)
+		if (vb->timed_nr[k] && n < sizeof(line))
+			n += snprintf(line + n, sizeof(line) - n, "; %s %llu, %.0f us each",
+				      kinds[k], (unsigned long long)vb->timed_nr[k],
+				      vb->timed_ns[k] / 1e3 / vb->timed_nr[k]);
+	pr_debug("virtio-blk %s: from pop to push%s", vb->name, n ? line : ": none");
+}
+
 /* The registry's exit hook: no more kicks; let what is in flight land. */
 static void vblk_dev_exit(struct virtio_device *vdev)
 {
@@ -141,6 +159,8 @@ static void vblk_dev_exit(struct virtio_device *vdev)
 			 vb->name, (unsigned long long)vb->nr_reqs,
 			 (double)vb->nr_segs / vb->nr_reqs,
 			 (unsigned long long)vb->nr_kicks);
+	if (vb->nr_reqs)
+		vblk_debug_timing(vb);
 	vblk_free(vb);
 }
 
@@ -257,6 +277,7 @@ static int vblk_add(struct kvm *kvm, const char *arg, unsigned int idx)
 	nr_queues = MIN((unsigned int)MAX(kvm->cfg.nr_cpus, 1),
 			VBLK_MAX_QUEUES);
 	vb->nr_queues = nr_queues;
+	vb->timing = kvm->cfg.debug;
 	vblk_setup_config(vb, nr_queues);
 	virtio_device_init(&vb->vdev, &vb->ops, kvm, &kvm->mem, vb);
 	vb->vdev.name = vb->name;

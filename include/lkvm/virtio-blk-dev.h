@@ -17,6 +17,7 @@
 
 #define VBLK_QUEUE_SIZE		256
 #define VBLK_MAX_QUEUES		16
+#define VBLK_TIMED_KINDS	4	/* read, write, flush, other */
 
 struct vblk;
 
@@ -28,6 +29,7 @@ struct vblk_req {
 	u32 written;		/* used length: data in + status */
 	void *bounce;		/* O_DIRECT copy of unaligned guest memory */
 	struct iovec bounce_iov;
+	u64 popped_ns;		/* --debug: when it was popped */
 	struct vblk_req *next;
 };
 
@@ -80,6 +82,8 @@ struct vblk {
 	struct vblk_req *free_reqs;
 	unsigned int inflight;
 	u64 nr_reqs, nr_segs, nr_kicks;	/* for --debug */
+	bool timing;		/* --debug: pop to push time by request type */
+	u64 timed_nr[VBLK_TIMED_KINDS], timed_ns[VBLK_TIMED_KINDS];
 	pthread_cond_t idle;	/* inflight dropped to zero */
 	bool resetting;
 };

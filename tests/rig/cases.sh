@@ -348,7 +348,7 @@ fi
 # the emulated host's drift in speed hits both alike), ceiling (the
 # emulated host doing the same work itself).
 BENCH_PARTS="boot sandbox 9p memory rng net blk"
-BENCH_MORE="prof ab sbprof"	# profiles, run only when named
+BENCH_MORE="prof ab sbprof blkhang blkab"	# profiles, run only when named
 BENCH_BINS=new
 live && [ -x "$SHARE/bin/lkvm-base" ] && BENCH_BINS="base new"
 FIGS=$RES/bench.figs
@@ -941,6 +941,114 @@ bench_blk() {
 	else
 		echo "bench: no disk in the emulated host (/dev/vda): ext4 part skipped"
 	fi
+}
+
+# bdisk_mount: the emulated host's own disk (ext4) at /mnt/bdisk
+bdisk_mount() {
+	modprobe virtio_blk 2>/dev/null
+	modprobe crc32c_generic 2>/dev/null
+	mkdir -p /mnt/bdisk
+	modprobe ext4 && mount -t ext4 /dev/vda /mnt/bdisk
+}
+
+# blkhang_state PID FILE: a hung lkvm's state, from outside and inside
+blkhang_state() {
+	{
+		echo "=== lkvm stat -a"; "$LKVM_BIN" stat -a 2>&1
+		echo "=== lkvm debug --dump"; "$LKVM_BIN" debug -a --dump 2>&1 |
+			grep -E -v '^cpu[0-9]+ (x[0-9]|v[0-9]|q[0-9]|fp)'
+		for _t in /proc/"$1"/task/*; do
+			echo "=== task ${_t##*/} $(cat "$_t/comm") wchan=$(cat "$_t/wchan")"
+			cut -d' ' -f3,14,15 "$_t/stat"
+			cat "$_t/stack" 2>&1
+		done
+		for _t in $(pgrep iou-wrk) $(pgrep -f iou-sqp); do
+			echo "=== iou $_t $(cat /proc/$_t/comm) wchan=$(cat /proc/$_t/wchan)"
+			cat "/proc/$_t/stack" 2>&1
+		done
+		for _f in /proc/"$1"/fd/*; do
+			case "$(readlink "$_f")" in
+			*io_uring*) echo "=== fdinfo ${_f##*/}"; cat "/proc/$1/fdinfo/${_f##*/}" ;;
+			esac
+		done
+		echo "=== sysrq 9 w l (guest console, below in the run's output)"
+		for _k in 9 w l; do "$LKVM_BIN" debug -a --sysrq $_k 2>&1; sleep 2; done
+		echo "=== host dmesg"; dmesg | tail -n 60
+	} >"$2" 2>&1
+}
+
+# blkhang: the configuration that hung in a bench run (ext4 on the
+# emulated host's disk, -d ...,direct, depth 8, mmio), over and over,
+# each under a time limit; a hung run's state is kept beside its output
+bench_blkhang() {
+	bdisk_mount || return
+	_t0=$(cut -d. -f1 /proc/uptime)
+	_i=0 _ok=0 _hung=0 BASEB=
+	[ -x "$SHARE/bin/lkvm-base" ] && BASEB=1
+	while [ $_i -lt 40 ] && [ $(($(cut -d. -f1 /proc/uptime) - _t0)) -lt 480 ]; do
+		_i=$((_i + 1))
+		# as in the bench: the host's own run on the previous image first
+		[ -e /mnt/bdisk/bench.img ] &&
+			"$SHARE/bin/blk-bench" /mnt/bdisk/bench.img 64 8 >/dev/null 2>&1
+		rm -f /mnt/bdisk/bench.img
+		dd if=/dev/zero of=/mnt/bdisk/bench.img bs=1M count=72 conv=fsync 2>/dev/null
+		_o=$RES/blkhang-$_i.out
+		# base and new alternately; every other pair beside a CPU hog
+		_b=new
+		[ -n "$BASEB" ] && [ $((_i % 2)) = 1 ] && _b=base
+		_hog=
+		if [ $((_i % 4)) -ge 2 ]; then
+			sh -c 'while :; do :; done' &
+			_hog=$!
+		fi
+		"$(bench_lkvm $_b)" run -k "$KERNEL" -i "$INITRD" -m 256 \
+			-d /mnt/bdisk/bench.img,direct --debug \
+			-p "quiet lkvm.test=blkbench lkvm.blk_bench=64,8 sysrq_always_enabled" \
+			</dev/null >"$_o" 2>&1 &
+		_p=$!
+		_s=0
+		while kill -0 $_p 2>/dev/null && [ $_s -lt 120 ]; do
+			sleep 1
+			_s=$((_s + 1))
+		done
+		[ -n "$_hog" ] && kill $_hog
+		echo "bench: blkhang run $_i: $_b${_hog:+, beside a CPU hog}"
+		if kill -0 $_p 2>/dev/null; then
+			_hung=$((_hung + 1))
+			blkhang_state "$(pgrep -P $_p lkvm || echo $_p)" "$RES/blkhang-$_i.state"
+			sleep 2
+			kill -9 $_p
+			echo "bench: blkhang run $_i: HUNG after ${_s}s (state in $RES/blkhang-$_i.state)"
+		else
+			wait $_p
+			echo "bench: blkhang run $_i: status $? in ${_s}s: $(grep -a -m1 '^BLK-BENCH ' "$_o")"
+			grep -a -e 'device vda' -e 'requests, ' -e 'CPU time' -e 'from pop' \
+				"$_o" | sed 's/^/bench:   /'
+			grep -a -q '^BLK-BENCH ' "$_o" && _ok=$((_ok + 1))
+		fi
+	done
+	echo "bench: blkhang: $_i runs, $_ok with a result, $_hung hung"
+	umount /mnt/bdisk
+}
+
+# blkab: a shorter blk part for a write A/B (BENCH_BASE): depth 1 on
+# tmpfs (mmio 5 rounds, pci 2) and on ext4 (3), depth 8 on tmpfs (2), with
+# --debug's device counters and pop-to-push times of each run
+bench_blkab() {
+	bdisk_mount || return
+	rm -f "$RES"/blkbench-*
+	for _r in 1 2 3 4 5; do
+		blk_bench /tmp "tmpfs image" 1 "" --virtio-transport mmio
+		[ $_r -le 3 ] && blk_bench /mnt/bdisk "image on ext4 on a disk" 1 ""
+		[ $_r -le 2 ] && blk_bench /tmp "tmpfs image" 8 "" --virtio-transport mmio
+		[ $_r -le 2 ] && blk_bench /tmp "tmpfs image" 1 "" --virtio-transport pci
+		for _f in "$RES"/blkbench-*; do
+			echo "bench: ${_f##*/} run $_r:"
+			grep -a -e 'from pop' -e 'device vda' -e 'exits to userspace' \
+				-e 'CPU time' "$_f" | sed 's/^/bench:   /'
+		done
+	done
+	umount /mnt/bdisk
 }
 
 # bench [PART...]: every part, or those named; then the table

@@ -138,6 +138,30 @@ static void test_out_of_range_here(void **state)
 	assert_int_equal(c->vb->inflight, 0);
 }
 
+/* --debug: each request counts once, under its type; none without */
+static void test_debug_timing(void **state)
+{
+	struct ctx *c = *state;
+	u64 buf = vqd_buf(&c->d, 512, 0x5a);
+
+	submit(c, VIRTIO_BLK_T_OUT, 1, buf, 512);
+	wait_used(c, 1);
+	assert_int_equal(c->vb->timed_nr[1], 0);
+	c->vb->timing = true;
+	submit(c, VIRTIO_BLK_T_OUT, 1, buf, 512);
+	wait_used(c, 2);
+	submit(c, VIRTIO_BLK_T_IN, 1, buf, 512);
+	wait_used(c, 3);
+	submit(c, VIRTIO_BLK_T_IN, 2, buf, 512);
+	wait_used(c, 4);
+	pthread_mutex_lock(&c->vb->vdev.lock);
+	assert_int_equal(c->vb->timed_nr[0], 2);	/* reads */
+	assert_int_equal(c->vb->timed_nr[1], 1);	/* writes */
+	assert_int_equal(c->vb->timed_nr[2] + c->vb->timed_nr[3], 0);
+	assert_true(c->vb->timed_ns[0] > 0 && c->vb->timed_ns[1] > 0);
+	pthread_mutex_unlock(&c->vb->vdev.lock);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -146,6 +170,7 @@ int main(void)
 		T(test_chooses_threads),
 		T(test_write_then_read),
 		T(test_out_of_range_here),
+		T(test_debug_timing),
 	};
 
 	return cmocka_run_group_tests_name("blk-dev", tests, NULL, NULL);
