@@ -66,14 +66,6 @@ struct slirp_state {
 	struct net_pktq rxq;
 };
 
-static s64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (s64)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* ---- libslirp's callbacks: @opaque is the struct slirp_state ---- */
 
 static ssize_t slirp_cb_send(const void *buf, size_t len, void *opaque)
@@ -96,7 +88,7 @@ static void slirp_cb_guest_error(const char *msg, void *opaque)
 
 static s64 slirp_cb_clock(void *opaque)
 {
-	return now_ns();
+	return (s64)mono_ns();
 }
 
 static void *slirp_cb_timer_new(SlirpTimerCb cb, void *cb_opaque,
@@ -206,7 +198,7 @@ static int slirp_get_revents(int idx, void *opaque)
 /* Run expired timers; returns ms until the next one (or @max). */
 static u32 slirp_run_timers(struct slirp_state *ss, u32 max)
 {
-	s64 now = now_ns() / 1000000;
+	s64 now = (s64)(mono_ns() / 1000000);
 	struct slirp_timer *t;
 	u32 next = max;
 	bool again;

@@ -173,6 +173,14 @@ static __attribute__((constructor)) void note_start(void)
 	clock_gettime(CLOCK_MONOTONIC, &lkvm_start);
 }
 
+u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 u64 lkvm_uptime_ms(void)
 {
 	struct timespec ts;

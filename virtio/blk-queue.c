@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lkvm/disk.h"
 #include "lkvm/util.h"
@@ -33,14 +32,6 @@ static void req_put(struct vblk *vb, struct vblk_req *r)
 {
 	r->next = vb->free_reqs;
 	vb->free_reqs = r;
-}
-
-static u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 /* --debug: which of vb->timed_* a request counts in */
@@ -65,8 +56,10 @@ void vblk_req_done(struct vblk *vb, struct vblk_req *r)
 	if (vb->timing) {
 		unsigned int k = timed_kind(&r->req);
 
-		vb->timed_nr[k]++;
-		vb->timed_ns[k] += mono_ns() - r->popped_ns;
+		/* several backend threads may complete requests */
+		__atomic_add_fetch(&vb->timed_nr[k], 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&vb->timed_ns[k], mono_ns() - r->popped_ns,
+				   __ATOMIC_RELAXED);
 	}
 	free(r->bounce);
 	r->bounce = NULL;

@@ -58,6 +58,8 @@ void pr_debug_impl(const char *fmt, ...) __printf(1, 2);
  * one line per phase of a run (README, --debug).
  */
 u64 lkvm_uptime_ms(void);
+/* The monotonic clock in nanoseconds (timers, --debug's durations). */
+u64 mono_ns(void);
 void pr_phase_impl(const char *fmt, ...) __printf(1, 2);
 #define pr_phase(...) do { if (lkvm_debug) pr_phase_impl(__VA_ARGS__); } while (0)
 

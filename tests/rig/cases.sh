@@ -929,10 +929,7 @@ bench_blk() {
 		done
 	done
 	# the emulated host's own disk (tests/rig/host.sh gives it one for bench)
-	modprobe virtio_blk 2>/dev/null
-	modprobe crc32c_generic 2>/dev/null
-	mkdir -p /mnt/bdisk
-	if [ -b /dev/vda ] && modprobe ext4 && mount -t ext4 /dev/vda /mnt/bdisk; then
+	if bdisk_mount; then
 		for q in 1 8; do
 			blk_bench /mnt/bdisk "image on ext4 on a disk" $q ""
 			blk_bench /mnt/bdisk "image on ext4 on a disk" $q ,direct
@@ -948,7 +945,7 @@ bdisk_mount() {
 	modprobe virtio_blk 2>/dev/null
 	modprobe crc32c_generic 2>/dev/null
 	mkdir -p /mnt/bdisk
-	modprobe ext4 && mount -t ext4 /dev/vda /mnt/bdisk
+	[ -b /dev/vda ] && modprobe ext4 && mount -t ext4 /dev/vda /mnt/bdisk
 }
 
 # blkhang_state PID FILE: a hung lkvm's state, from outside and inside
