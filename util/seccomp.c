@@ -63,6 +63,8 @@
 /* System call numbers the handler can name (arm64 and x86_64: < 460). */
 #define SC_MAX_NR	512
 #define SC_NAME_LEN	24
+/* all of them, packed (arm64: 3.2 KiB, x86_64: 3.7 KiB) */
+#define SC_NAME_POOL	4096
 
 struct sc_group {
 	const char *const *calls;	/* NULL-terminated */
@@ -261,7 +263,9 @@ static int sc_exit_status;
 static void (*sc_on_fault)(void);
 static const char *sc_eol = "\n";
 static struct sock_fprog sc_progs[SECCOMP_NR_CLASSES];
-static char sc_names[SC_MAX_NR][SC_NAME_LEN];
+/* The calls' names, packed: 1 + their offset in the pool, or 0 */
+static unsigned short sc_name_at[SC_MAX_NR];
+static char sc_name_pool[SC_NAME_POOL];
 static __thread int sc_thread_class = -1;
 
 const char *seccomp_class_name(enum seccomp_class cls)
@@ -334,8 +338,8 @@ static size_t sc_fault_line(char *buf, size_t max, int nr, int error,
 		len = sc_append(buf, len, max, ") made the forbidden system call ");
 		len = sc_append_num(buf, len, max, nr);
 		len = sc_append(buf, len, max, " (");
-		len = sc_append(buf, len, max, nr < SC_MAX_NR && sc_names[nr][0] ?
-				sc_names[nr] : "unknown");
+		len = sc_append(buf, len, max, nr < SC_MAX_NR && sc_name_at[nr] ?
+				sc_name_pool + sc_name_at[nr] - 1 : "unknown");
 		len = sc_append(buf, len, max, ")");
 		if (nr == SCMP_SYS(ioctl)) {
 			len = sc_append(buf, len, max, " request ");
@@ -553,6 +557,24 @@ static void __attribute__((noreturn)) sc_build_child(bool debug,
 	_exit(0);
 }
 
+/* The names, packed (a third of their table's pages stay resident). */
+static void sc_take_names(const struct sc_built *b)
+{
+	size_t pos = 0, n;
+	int nr;
+
+	for (nr = 0; nr < SC_MAX_NR; nr++) {
+		n = strnlen(b->names[nr], SC_NAME_LEN - 1);
+		sc_name_at[nr] = 0;
+		if (!n || pos + n + 1 > SC_NAME_POOL)
+			continue;	/* "unknown" */
+		memcpy(sc_name_pool + pos, b->names[nr], n);
+		sc_name_pool[pos + n] = '\0';
+		sc_name_at[nr] = pos + 1;
+		pos += n + 1;
+	}
+}
+
 /* The programs, out of the child's mapping into lkvm's own memory. */
 static int sc_take(const struct sc_built *b)
 {
@@ -567,7 +589,7 @@ static int sc_take(const struct sc_built *b)
 		memcpy(sc_progs[i].filter, b->prog[i], size);
 		sc_progs[i].len = b->len[i];
 	}
-	memcpy(sc_names, b->names, sizeof(sc_names));
+	sc_take_names(b);
 	return 0;
 }
 
