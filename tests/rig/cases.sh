@@ -650,7 +650,8 @@ mem_split() {
 		if (k == "heap" && lo == gend) k = "stack"
 		for (i = 1; i <= nsp && k == "heap"; i++)
 			if (sp[i] >= lo && sp[i] < hi) k = "stack"
-		fend = (k == "lib" || k == "bin") ? hi : -1; fk = k
+		# a bss follows the writable (data) mapping of its file
+		fend = ((k == "lib" || k == "bin") && $2 ~ /^rw/) ? hi : -1; fk = k
 		gend = ($2 == "---p" && name == "" && hi - lo <= 65536) ? hi : -1
 		next
 	}
