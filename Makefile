@@ -50,14 +50,16 @@ LDFLAGS += -L$(SYSROOT)/usr/lib/aarch64-linux-gnu
 endif
 
 # libfdt is required and linked statically; zlib is required for gzip
-# kernels; libseccomp (the per-thread filters) is required; liburing
-# (io_uring) is optional. The last three are linked statically where
-# their .a is installed (Debian's -dev packages): each shared library
-# costs lkvm resident pages of its own (~70-120 KiB each in the rig).
+# kernels; liburing (io_uring) is optional. The last two are linked
+# statically where their .a is installed (Debian's -dev packages): each
+# shared library costs lkvm resident pages of its own (~70-120 KiB each
+# in the rig). libseccomp (the per-thread filters; its headers at build
+# time) is loaded at run time by the child that builds the filters only
+# (util/seccomp.c), so lkvm never maps it.
 have_lib = $(shell echo 'int main(void){return 0;}' | \
 	$(CC) $(LDFLAGS) -x c - -o /dev/null -l$(1) >/dev/null 2>&1 && echo y)
 static_lib = $(if $(call have_lib,:lib$(1).a),-l:lib$(1).a,-l$(1))
-LDLIBS += -l:libfdt.a $(call static_lib,z) $(call static_lib,seccomp)
+LDLIBS += -l:libfdt.a $(call static_lib,z)
 # virtio-blk: raw images through io_uring, else worker threads.
 ifeq ($(call have_lib,uring),y)
 CFLAGS += -DHAVE_LIBURING

@@ -9,6 +9,7 @@
 #include <libfdt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -305,6 +306,31 @@ static int check_granule(struct kvm *kvm, const struct arm64_image *k)
 	return 0;
 }
 
+/*
+ * libfdt writes the whole buffer it builds in (LKVM_FDT_MAX_SIZE), while
+ * the tree is a few KiB: it is built in a scratch mapping, whose pages
+ * go back to the kernel at once, and kept at its own size for reboots.
+ */
+static int build_fdt(struct kvm *kvm)
+{
+	void *buf = mmap(NULL, LKVM_FDT_MAX_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int ret;
+
+	if (buf == MAP_FAILED)
+		return -ENOMEM;
+	ret = fdt_build(kvm, buf, LKVM_FDT_MAX_SIZE);
+	if (!ret) {
+		kvm->fdt = malloc(fdt_totalsize(buf));
+		if (kvm->fdt)
+			memcpy(kvm->fdt, buf, fdt_totalsize(buf));
+		else
+			ret = -ENOMEM;
+	}
+	munmap(buf, LKVM_FDT_MAX_SIZE);
+	return ret;
+}
+
 static int boot_init(struct kvm *kvm)
 {
 	struct boot_files *bf = kvm->boot;
@@ -323,10 +349,7 @@ static int boot_init(struct kvm *kvm)
 	kvm->initrd_size = bf->initrd_len;
 	kvm->fdt_gpa = bf->layout.fdt;
 
-	kvm->fdt = calloc(1, LKVM_FDT_MAX_SIZE);
-	if (!kvm->fdt)
-		return -ENOMEM;
-	ret = fdt_build(kvm, kvm->fdt, LKVM_FDT_MAX_SIZE);
+	ret = build_fdt(kvm);
 	if (ret < 0)
 		return ret;
 	if (kvm->cfg.dump_dtb && (ret = dump_dtb(kvm->cfg.dump_dtb, kvm->fdt)) < 0)

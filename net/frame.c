@@ -179,9 +179,13 @@ enum net_rx_result net_rx_deliver(struct virtqueue *vq,
 	size_t done = 0, n;
 	u8 nb[2];
 	enum virtq_pop_result r;
-	/* used lengths of the chains after the first, pushed at the end */
-	static __thread u32 lens[VIRTQ_MAX_SIZE];
-	static __thread u16 heads[VIRTQ_MAX_SIZE];
+	/*
+	 * The chains used, pushed at the end. On the stack, not __thread:
+	 * static TLS is cleared in every thread lkvm starts (6 KiB each),
+	 * while only the receiving thread needs it.
+	 */
+	u32 lens[VIRTQ_MAX_SIZE];
+	u16 heads[VIRTQ_MAX_SIZE];
 
 	if (len < NET_HDR_LEN)
 		return NET_RX_DONE;

@@ -165,7 +165,7 @@ struct kvm {
 	const char *kcache;
 	u64 fdt_gpa;
 	u32 psci_version;	/* as KVM reports it, major << 16 | minor */
-	void *fdt;		/* the device tree blob, LKVM_FDT_MAX_SIZE */
+	void *fdt;		/* the device tree blob (fdt_totalsize()) */
 	char *cmdline;		/* final bootargs */
 
 	struct mmio_bus mmio;

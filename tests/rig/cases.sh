@@ -713,7 +713,8 @@ mem_split() {
 		if (k == "heap" && lo == gend) k = "stack"
 		for (i = 1; i <= nsp && k == "heap"; i++)
 			if (sp[i] >= lo && sp[i] < hi) k = "stack"
-		fend = (k == "lib" || k == "bin") ? hi : -1; fk = k
+		# a bss follows the writable (data) mapping of its file
+		fend = ((k == "lib" || k == "bin") && $2 ~ /^rw/) ? hi : -1; fk = k
 		gend = ($2 == "---p" && name == "" && hi - lo <= 65536) ? hi : -1
 		next
 	}
@@ -727,11 +728,16 @@ mem_split() {
 
 # mem_idle LABEL NAME OPTIONS...: boot a 128 MiB guest with OPTIONS,
 # idle after its init; that binary's own memory (its smaps in RES) as
-# a figure, and by kind
+# a figure, and by kind. Each run starts with the page cache dropped:
+# a fault maps the cached pages around it (64 KiB), so libc's share
+# otherwise depends on what ran before (e.g. the lkvm run before this
+# one): ~1300 kB warm, ~620 kB cold for the same lkvm
 mem_idle() {
 	_ml=$1 _mn=$2 _mf=$RES/mem-$1-$(echo "$2" | tr -c 'a-z0-9\n' -)
 	shift 2
 	: >"$_mf.out"
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
 	"$(bench_lkvm "$_ml")" run -k "$KERNEL" -i "$INITRD" -m 128 \
 		-p "quiet lkvm.test=hang" "$@" </dev/null >"$_mf.out" 2>&1 &
 	_mp=$!

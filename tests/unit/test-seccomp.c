@@ -5,6 +5,7 @@
  * it does not (and must die by the SIGSYS handler: exit status
  * LKVM_EXIT_SECCOMP and one line naming the thread and the call).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -501,6 +502,81 @@ static void test_per_thread(void **state)
 				 out, sizeof(out)), 0, "per thread", out);
 }
 
+/*
+ * dlopen(), interposed: which process loads libseccomp (its parent), or
+ * a failure there (1: the library is missing, 2: the process dies).
+ */
+static struct sc_probe {
+	pid_t ppid;
+	int fail;
+} *probe;
+
+void *dlopen(const char *file, int mode)
+{
+	void *(*real)(const char *, int) = dlsym(RTLD_NEXT, "dlopen");
+
+	if (probe && file && strstr(file, "libseccomp")) {
+		probe->ppid = getppid();
+		if (probe->fail == 1)
+			file = "liblkvm-test-missing.so.0";
+		if (probe->fail == 2)
+			_exit(9);
+	}
+	return real(file, mode);
+}
+
+static int probe_setup(void **state)
+{
+	probe = mmap(NULL, sizeof(*probe), PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	return probe == MAP_FAILED ? -1 : 0;
+}
+
+static int probe_teardown(void **state)
+{
+	munmap(probe, sizeof(*probe));
+	probe = NULL;
+	return 0;
+}
+
+/* libseccomp is loaded in a child of lkvm, never in lkvm itself. */
+static void test_built_in_child(void **state)
+{
+	char err[256];
+
+	*probe = (struct sc_probe) { 0 };
+	assert_int_equal(seccomp_prepare(true, false, LKVM_EXIT_SECCOMP, NULL,
+					 err, sizeof(err)), 0);
+	assert_int_equal(probe->ppid, getpid());
+	/* also when lkvm inherits SIGCHLD ignored (which it keeps) */
+	signal(SIGCHLD, SIG_IGN);
+	*probe = (struct sc_probe) { 0 };
+	assert_int_equal(seccomp_prepare(true, false, LKVM_EXIT_SECCOMP, NULL,
+					 err, sizeof(err)), 0);
+	assert_int_equal(probe->ppid, getpid());
+	assert_ptr_equal(signal(SIGCHLD, SIG_DFL), SIG_IGN);
+	assert_int_equal(seccomp_prepare(false, false, 0, NULL, err,
+					 sizeof(err)), 0);
+}
+
+/* The child's error comes back as it is; a child that dies is one too. */
+static void test_build_errors(void **state)
+{
+	const char *want = "seccomp: cannot load libseccomp.so.2 (liblkvm-test-missing.so.0: cannot open shared object file";
+	char err[256];
+
+	*probe = (struct sc_probe) { .fail = 1 };
+	assert_int_equal(seccomp_prepare(true, false, LKVM_EXIT_SECCOMP, NULL,
+					 err, sizeof(err)), -ENOENT);
+	if (strncmp(err, want, strlen(want)) ||
+	    !strstr(err, "): run with --no-seccomp"))
+		fail_msg("error '%s'", err);
+	probe->fail = 2;
+	assert_int_equal(seccomp_prepare(true, false, LKVM_EXIT_SECCOMP, NULL,
+					 err, sizeof(err)), -ECHILD);
+	assert_string_equal(err, "seccomp: the process building the lists died (wait status 0x900)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -514,6 +590,10 @@ int main(void)
 		cmocka_unit_test(test_thread_under_main),
 		cmocka_unit_test(test_ioeventfd_under_vcpu),
 		cmocka_unit_test(test_sigsys_blocked),
+		cmocka_unit_test_setup_teardown(test_built_in_child,
+						probe_setup, probe_teardown),
+		cmocka_unit_test_setup_teardown(test_build_errors,
+						probe_setup, probe_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
