@@ -740,23 +740,18 @@ mem_split() {
 	}' /proc/"$1"/smaps
 }
 
-# mem_idle LABEL CACHE NAME OPTIONS...: boot a 128 MiB guest with
-# OPTIONS, idle after its init; that binary's own memory (its smaps in
-# RES) as a figure, and by kind. A fault maps the cached pages around it
-# (64 KiB), so the libraries' share depends on the page cache: CACHE warm
-# reads the binary and every library first (as on a machine where libc
-# is always cached), cold drops the page cache (only what lkvm reads is
-# there); ~1300 and ~620 kB of libc for the same lkvm
+# mem_idle LABEL NAME OPTIONS...: boot a 128 MiB guest with OPTIONS,
+# idle after its init; that binary's own memory (its smaps in RES) as
+# a figure, and by kind. Each run starts with the page cache dropped:
+# a fault maps the cached pages around it (64 KiB), so libc's share
+# otherwise depends on what ran before (e.g. the lkvm run before this
+# one): ~1300 kB warm, ~620 kB cold for the same lkvm
 mem_idle() {
-	_ml=$1 _mc=$2 _mn=$3 _mf=$RES/mem-$1-$2-$(echo "$3" | tr -c 'a-z0-9\n' -)
-	shift 3
+	_ml=$1 _mn=$2 _mf=$RES/mem-$1-$(echo "$2" | tr -c 'a-z0-9\n' -)
+	shift 2
 	: >"$_mf.out"
 	sync
-	if [ "$_mc" = warm ]; then
-		cat "$(bench_lkvm "$_ml")" "$SHARE"/lib/* >/dev/null 2>&1
-	else
-		echo 3 >/proc/sys/vm/drop_caches
-	fi
+	echo 3 >/proc/sys/vm/drop_caches
 	"$(bench_lkvm "$_ml")" run -k "$KERNEL" -i "$INITRD" -m 128 \
 		-p "quiet lkvm.test=hang" "$@" </dev/null >"$_mf.out" 2>&1 &
 	_mp=$!
@@ -771,17 +766,15 @@ mem_idle() {
 	set -- $(mem_split "$_mp" 131072)
 	kill "$_mp" 2>/dev/null
 	wait "$_mp"
-	[ -n "$1" ] || { echo "bench: $_ml memory $_mn ($_mc): no result"; return; }
-	fig "memory, idle guest, $_mn: lkvm's own RSS, page cache $_mc (kB)" "$_ml" "$1"
-	echo "bench: $_ml memory $_mn ($_mc): libs $2 heap $3 stacks $4 binary $5 other $6 kB"
+	[ -n "$1" ] || { echo "bench: $_ml memory $_mn: no result"; return; }
+	fig "memory, idle guest, $_mn: lkvm's own RSS (kB)" "$_ml" "$1"
+	echo "bench: $_ml memory $_mn: libs $2 heap $3 stacks $4 binary $5 other $6 kB"
 }
 
-# mem_each NAME OPTIONS...: mem_idle with each binary, warm and cold
+# mem_each NAME OPTIONS...: mem_idle with each binary
 mem_each() {
-	for _mc in warm cold; do
-		for b in $BENCH_BINS; do
-			mem_idle "$b" "$_mc" "$@"
-		done
+	for b in $BENCH_BINS; do
+		mem_idle "$b" "$@"
 	done
 }
 
@@ -803,8 +796,7 @@ mem_table() {
 
 bench_memory() {
 	echo "bench: lkvm's own resident memory (RSS less guest RAM, kB, smaps),"
-	echo "bench:   idle 128 MiB guest, 1 vCPU, 3 s after its init started;"
-	echo "bench:   page cache warm (binary and libraries read first) and cold (dropped)"
+	echo "bench:   idle 128 MiB guest, 1 vCPU, 3 s after its init started"
 	mem_table
 }
 
