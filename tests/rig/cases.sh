@@ -108,34 +108,40 @@ if live; then
 fi
 
 lkvm() {
-	hang_watch </dev/null >/dev/null 2>&1 &
-	_watch=$!
-	# TERM first; KILL if lkvm ignores it
-	timeout -s KILL $((CASE_TIMEOUT + 15)) \
-		timeout "$CASE_TIMEOUT" "$LKVM_BIN" "$@"
+	lkvm_limited "$LKVM_BIN" "$CASE_TIMEOUT" "$RES/$_name.hang" "$@"
+}
+
+# lkvm_limited BINARY SECONDS HANG-FILE ARGS...: BINARY ARGS stopped
+# after SECONDS (TERM first; KILL if lkvm ignores it), hang_watch's
+# dump of its guests in HANG-FILE shortly before; its status
+lkvm_limited() {
+	_llb=$1 _lls=$2
+	hang_watch "$1" "$2" "$3" </dev/null >/dev/null 2>&1 &
+	_llw=$!
+	shift 3
+	timeout -s KILL $((_lls + 15)) timeout "$_lls" "$_llb" "$@"
 	_lst=$?
-	kill "$_watch" 2>/dev/null
+	kill "$_llw" 2>/dev/null
 	return $_lst
 }
 
-# hang_watch: shortly before the case times out, every running guest's
-# state, PC, LR, code at PC and stack (from lkvm debug --dump) into
-# $RES/NAME.hang, which the case's log shows at its end (the lines a
-# failure prints): a hung guest says where it hangs. Killed (in its
-# sleep) when lkvm ends in time; its fds are not the case's, so that the
-# sleep left behind holds no pipe of the case open.
-# hang_watch [BINARY SECONDS FILE]: the same for another binary, time
-# limit and file (the bench's runs)
+# hang_watch BINARY SECONDS FILE: 10 s before a run's time limit of
+# SECONDS, every running guest's state, PC, LR, code at PC and stack
+# (from BINARY debug --dump) into FILE; a case's $RES/NAME.hang shows at
+# the end of its log (the lines a failure prints): a hung guest says
+# where it hangs. Killed (in its sleep) when lkvm ends in time; its fds
+# are not the case's, so that the sleep left behind holds no pipe of the
+# case open.
 hang_watch() {
-	_hwb=${1:-$LKVM_BIN}
-	sleep $((${2:-$CASE_TIMEOUT} - 10))
+	_hwb=$1
+	sleep $(($2 - 10))
 	for _g in $("$_hwb" list 2>/dev/null | awk 'NR > 1 { print $2 }'); do
 		echo "=== lkvm debug --name $_g --dump"
 		"$_hwb" debug --name "$_g" --dump >"$RES/.hang-dump" 2>&1
 		grep -v '^cpu' "$RES/.hang-dump"
 		grep -E '^cpu[0-9]+ (state|pc|lr|x30|sp|sp_el1|cpsr|pstate|esr_el1|far_el1|code|frame[0-9]|stack-end) ' \
 			"$RES/.hang-dump"
-	done >"${3:-$RES/$_name.hang}" 2>&1
+	done >"$3" 2>&1
 }
 
 # guest CPUS ACTION [extra lkvm options]
@@ -384,14 +390,10 @@ BENCH_TIMEOUT=600	# s
 bench_timed() {
 	_btl=$1 _bto=$2
 	shift 2
-	hang_watch "$(bench_lkvm "$_btl")" "$BENCH_TIMEOUT" "$_bto.hang" \
-		</dev/null >/dev/null 2>&1 &
-	_btw=$!
 	_bt0=$(cut -d' ' -f1 /proc/uptime)
-	timeout -s KILL $((BENCH_TIMEOUT + 15)) timeout "$BENCH_TIMEOUT" \
-		"$(bench_lkvm "$_btl")" "$@" </dev/null >"$_bto" 2>&1
+	lkvm_limited "$(bench_lkvm "$_btl")" "$BENCH_TIMEOUT" "$_bto.hang" \
+		"$@" </dev/null >"$_bto" 2>&1
 	_bts=$?
-	kill "$_btw" 2>/dev/null
 	# busybox's timeout returns the command's status (143 for lkvm's
 	# TERM), not 124: the elapsed time says whether it was stopped
 	if awk "BEGIN{exit !($(cut -d' ' -f1 /proc/uptime) - $_bt0 >= $BENCH_TIMEOUT)}"; then
