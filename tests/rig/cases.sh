@@ -3055,16 +3055,21 @@ bal_script='exec 3</dev/vda
 dd if=/dev/vda of=/dev/null bs=1M 2>/dev/null
 echo GUEST-CACHE-FULL
 while :; do
-	echo "GUEST-MEM $(awk "/^MemAvailable:/ {print \$2}" /proc/meminfo)"
+	echo "GUEST-MEM $(awk "/^MemAvailable:/ {print \$2}" /proc/meminfo) kB"
 	sleep 0.5
 done'
-# bal_avail: the guest's latest MemAvailable (kB)
+# bal_avail: the guest's latest MemAvailable (kB), from a whole line: the
+# last one may still be arriving
 bal_avail() {
-	grep GUEST-MEM "$RES/.ctl-bal.out" | tail -n 1 | tr -d '\r' | cut -d' ' -f2
+	grep -o 'GUEST-MEM [0-9]* kB' "$RES/.ctl-bal.out" | tail -n 1 | cut -d' ' -f2
 }
 bal_rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+# bal_avail_lines: how many GUEST-MEM lines the guest has printed
+bal_avail_lines() { grep -c 'GUEST-MEM [0-9]* kB' "$RES/.ctl-bal.out"; }
 # bal_actual BYTES: until the guest's driver holds BYTES (60 s at most),
-# then a second for the guest's next GUEST-MEM line
+# then until the guest has printed two more GUEST-MEM lines (60 s at
+# most): the first may have read /proc/meminfo before the driver was done,
+# and a slow guest prints them seconds apart, so no fixed wait is enough
 bal_actual() {
 	_i=0
 	while ! lkvm stat --name bal --memory | grep -qx "actual=$1"; do
@@ -3072,7 +3077,12 @@ bal_actual() {
 		sleep 0.5
 		_i=$((_i + 1))
 	done
-	sleep 1.5
+	_n=$(($(bal_avail_lines) + 2)) _i=0
+	while [ "$(bal_avail_lines)" -lt "$_n" ]; do
+		[ "$_i" -ge 120 ] && { echo "BAL-NO-FRESH-GUEST-MEM"; return 1; }
+		sleep 0.5
+		_i=$((_i + 1))
+	done
 }
 # bal_within A B LO HI: (A - B) kB is within LO..HI MiB
 bal_within() { awk "BEGIN {d = ($1 - $2) / 1024; exit !(d >= $3 && d <= $4)}"; }
