@@ -127,21 +127,44 @@ lkvm_limited() {
 
 # hang_watch BINARY SECONDS FILE: 10 s before a run's time limit of
 # SECONDS, every running guest's state, PC, LR, code at PC and stack
-# (from BINARY debug --dump) into FILE; a case's $RES/NAME.hang shows at
-# the end of its log (the lines a failure prints): a hung guest says
-# where it hangs. Killed (in its sleep) when lkvm ends in time; its fds
-# are not the case's, so that the sleep left behind holds no pipe of the
-# case open.
+# (from BINARY debug --dump), where each of its lkvm's threads waits in
+# the host kernel (lkvm_threads) and the host kernel's last lines into
+# FILE; a case's $RES/NAME.hang shows at the end of its log (the lines a
+# failure prints): a hung guest says where it hangs. Killed (in its
+# sleep) when lkvm ends in time; its fds are not the case's, so that the
+# sleep left behind holds no pipe of the case open.
 hang_watch() {
 	_hwb=$1
 	sleep $(($2 - 10))
-	for _g in $("$_hwb" list 2>/dev/null | awk 'NR > 1 { print $2 }'); do
-		echo "=== lkvm debug --name $_g --dump"
-		"$_hwb" debug --name "$_g" --dump >"$RES/.hang-dump" 2>&1
-		grep -v '^cpu' "$RES/.hang-dump"
-		grep -E '^cpu[0-9]+ (state|pc|lr|x30|sp|sp_el1|cpsr|pstate|esr_el1|far_el1|code|frame[0-9]|stack-end) ' \
-			"$RES/.hang-dump"
-	done >"$3" 2>&1
+	{
+		"$_hwb" list 2>/dev/null | awk 'NR > 1 { print $1, $2 }' |
+		while read -r _hwp _g; do
+			echo "=== lkvm debug --name $_g --dump"
+			"$_hwb" debug --name "$_g" --dump >"$RES/.hang-dump" 2>&1
+			grep -v '^cpu' "$RES/.hang-dump"
+			grep -E '^cpu[0-9]+ (state|pc|lr|x30|sp|sp_el1|cpsr|pstate|esr_el1|far_el1|code|frame[0-9]|stack-end) ' \
+				"$RES/.hang-dump"
+			lkvm_threads "$_hwp"
+		done
+		echo "=== host dmesg (last 30 lines)"
+		dmesg | tail -n 30
+	} >"$3" 2>&1
+}
+
+# lkvm_threads PID: each thread of that lkvm (io_uring's workers too)
+# with its state, CPU ticks, wchan and kernel stack, and its io_uring
+# rings' heads and tails: a lost completion or kick shows here
+lkvm_threads() {
+	for _t in /proc/"$1"/task/*; do
+		echo "=== thread ${_t##*/} $(cat "$_t/comm") wchan=$(cat "$_t/wchan")"
+		echo "state utime stime: $(cut -d' ' -f3,14,15 "$_t/stat")"
+		cat "$_t/stack"
+	done
+	for _f in /proc/"$1"/fd/*; do
+		case "$(readlink "$_f")" in
+		*io_uring*) echo "=== io_uring fd ${_f##*/}"; cat "/proc/$1/fdinfo/${_f##*/}" ;;
+		esac
+	done
 }
 
 # guest CPUS ACTION [extra lkvm options]
@@ -687,13 +710,14 @@ cd / && rmdir "$d/small"
 echo "FSBENCH $2 $t0 $t1 $t2 $t3 $t4 $t5"
 FSB
 	echo 'sh /mnt/script/fsbench.sh /mnt/data guest' >"$B/script/run.sh"
+	# both shares read-write: kvmtool (a BENCH_BASE) takes no ",ro"
 	for i in 1 2 3; do
 		sync; echo 3 >/proc/sys/vm/drop_caches
 		fsbench_figs ceiling "$(sh "$B/script/fsbench.sh" "$B/direct" host)"
 		for b in $BENCH_BINS; do
 			bench_timed "$b" "$RES/p9bench-$b-$i.out" run -k "$KERNEL" \
 				-i "$INITRD" -m 512 -p "quiet lkvm.test=9p" --debug \
-				--9p "$B/script,script,ro" --9p "$B/data,data"
+				--9p "$B/script,script" --9p "$B/data,data"
 			fsbench_figs "$b" "$(grep -a FSBENCH "$RES/p9bench-$b-$i.out")"
 			dev_figs "$b" "9p" "$RES/p9bench-$b-$i.out" 9p
 		done
@@ -970,40 +994,15 @@ bdisk_mount() {
 	[ -b /dev/vda ] && modprobe ext4 && mount -t ext4 /dev/vda /mnt/bdisk
 }
 
-# blkhang_state PID FILE: a hung lkvm's state, from outside and inside
-blkhang_state() {
-	{
-		echo "=== lkvm stat -a"; "$LKVM_BIN" stat -a 2>&1
-		echo "=== lkvm debug --dump"; "$LKVM_BIN" debug -a --dump 2>&1 |
-			grep -E -v '^cpu[0-9]+ (x[0-9]|v[0-9]|q[0-9]|fp)'
-		for _t in /proc/"$1"/task/*; do
-			echo "=== task ${_t##*/} $(cat "$_t/comm") wchan=$(cat "$_t/wchan")"
-			cut -d' ' -f3,14,15 "$_t/stat"
-			cat "$_t/stack" 2>&1
-		done
-		for _t in $(pgrep iou-wrk) $(pgrep -f iou-sqp); do
-			echo "=== iou $_t $(cat /proc/$_t/comm) wchan=$(cat /proc/$_t/wchan)"
-			cat "/proc/$_t/stack" 2>&1
-		done
-		for _f in /proc/"$1"/fd/*; do
-			case "$(readlink "$_f")" in
-			*io_uring*) echo "=== fdinfo ${_f##*/}"; cat "/proc/$1/fdinfo/${_f##*/}" ;;
-			esac
-		done
-		echo "=== sysrq 9 w l (guest console, below in the run's output)"
-		for _k in 9 w l; do "$LKVM_BIN" debug -a --sysrq $_k 2>&1; sleep 2; done
-		echo "=== host dmesg"; dmesg | tail -n 60
-	} >"$2" 2>&1
-}
-
 # blkhang: the configuration that hung in a bench run (ext4 on the
 # emulated host's disk, -d ...,direct, depth 8, mmio), over and over,
-# each under a time limit; a hung run's state is kept beside its output
+# each under a 120 s limit (bench_timed); a hung run's state (hang_watch:
+# the guest's vCPUs, lkvm's threads in the host kernel, its io_uring
+# rings) is kept beside its output as OUT.hang
 bench_blkhang() {
 	bdisk_mount || return
 	_t0=$(cut -d. -f1 /proc/uptime)
-	_i=0 _ok=0 _hung=0 BASEB=
-	[ -x "$SHARE/bin/lkvm-base" ] && BASEB=1
+	_i=0 _ok=0 _hung=0
 	while [ $_i -lt 40 ] && [ $(($(cut -d. -f1 /proc/uptime) - _t0)) -lt 480 ]; do
 		_i=$((_i + 1))
 		# as in the bench: the host's own run on the previous image first
@@ -1012,39 +1011,32 @@ bench_blkhang() {
 		rm -f /mnt/bdisk/bench.img
 		dd if=/dev/zero of=/mnt/bdisk/bench.img bs=1M count=72 conv=fsync 2>/dev/null
 		_o=$RES/blkhang-$_i.out
-		# base and new alternately; every other pair beside a CPU hog
-		_b=new
-		[ -n "$BASEB" ] && [ $((_i % 2)) = 1 ] && _b=base
-		_hog=
+		# the binaries alternately; every other pair beside a CPU hog
+		# shellcheck disable=SC2086
+		set -- $BENCH_BINS
+		[ $# = 2 ] && [ $((_i % 2)) = 0 ] && shift
+		_b=$1 _hog=
 		if [ $((_i % 4)) -ge 2 ]; then
 			sh -c 'while :; do :; done' &
 			_hog=$!
 		fi
-		"$(bench_lkvm $_b)" run -k "$KERNEL" -i "$INITRD" -m 256 \
+		_s0=$(cut -d. -f1 /proc/uptime)
+		_bhk=$BENCH_TIMEOUT BENCH_TIMEOUT=120
+		bench_timed "$_b" "$_o" run -k "$KERNEL" -i "$INITRD" -m 256 \
 			-d /mnt/bdisk/bench.img,direct --debug \
-			-p "quiet lkvm.test=blkbench lkvm.blk_bench=64,8 sysrq_always_enabled" \
-			</dev/null >"$_o" 2>&1 &
-		_p=$!
-		_s=0
-		while kill -0 $_p 2>/dev/null && [ $_s -lt 120 ]; do
-			sleep 1
-			_s=$((_s + 1))
-		done
+			-p "quiet lkvm.test=blkbench lkvm.blk_bench=64,8"
+		_st=$? BENCH_TIMEOUT=$_bhk
 		[ -n "$_hog" ] && kill $_hog
-		echo "bench: blkhang run $_i: $_b${_hog:+, beside a CPU hog}"
-		if kill -0 $_p 2>/dev/null; then
+		echo "bench: blkhang run $_i: $_b${_hog:+, beside a CPU hog}: status $_st in $(($(cut -d. -f1 /proc/uptime) - _s0)) s"
+		if [ -e "$_o.hang" ]; then
 			_hung=$((_hung + 1))
-			blkhang_state "$(pgrep -P $_p lkvm || echo $_p)" "$RES/blkhang-$_i.state"
-			sleep 2
-			kill -9 $_p
-			echo "bench: blkhang run $_i: HUNG after ${_s}s (state in $RES/blkhang-$_i.state)"
-		else
-			wait $_p
-			echo "bench: blkhang run $_i: status $? in ${_s}s: $(grep -a -m1 '^BLK-BENCH ' "$_o")"
-			grep -a -e 'device vda' -e 'requests, ' -e 'CPU time' -e 'from pop' \
-				"$_o" | sed 's/^/bench:   /'
-			grep -a -q '^BLK-BENCH ' "$_o" && _ok=$((_ok + 1))
+			echo "bench: blkhang run $_i: HUNG (its state in $_o.hang)"
+			continue
 		fi
+		echo "bench:   $(grep -a -m1 '^BLK-BENCH ' "$_o")"
+		grep -a -e 'device vda' -e 'requests, ' -e 'CPU time' -e 'from pop' \
+			"$_o" | sed 's/^/bench:   /'
+		grep -a -q '^BLK-BENCH ' "$_o" && _ok=$((_ok + 1))
 	done
 	echo "bench: blkhang: $_i runs, $_ok with a result, $_hung hung"
 	umount /mnt/bdisk
@@ -1075,6 +1067,9 @@ if [ "$1" = bench ]; then
 	shift
 	rm -f "$FIGS"
 	echo "bench: config $CONFIG, kernel $(uname -r), binaries: $BENCH_BINS"
+	for b in $BENCH_BINS; do
+		echo "bench: $b: $("$(bench_lkvm $b)" version 2>&1 | head -n 1)"
+	done
 	for part in ${*:-$BENCH_PARTS}; do
 		case " $BENCH_PARTS $BENCH_MORE " in
 		*" $part "*) "bench_$(echo "$part" | sed 's/^9p$/p9/')" ;;
