@@ -389,7 +389,8 @@ fi
 # table. Labels: new (this lkvm), base (with `make bench BENCH_BASE=
 # FILE`: another lkvm binary, run alternately with the new one, so that
 # the emulated host's drift in speed hits both alike), ceiling (the
-# emulated host doing the same work itself).
+# emulated host doing the same work itself). Every run names its vCPUs
+# (-c): kvmtool as a base defaults to one per host CPU, lkvm to 1.
 BENCH_PARTS="boot sandbox 9p memory rng net blk"
 BENCH_MORE="prof ab sbprof blkhang blkab"	# profiles, run only when named
 BENCH_BINS=new
@@ -716,7 +717,7 @@ FSB
 		fsbench_figs ceiling "$(sh "$B/script/fsbench.sh" "$B/direct" host)"
 		for b in $BENCH_BINS; do
 			bench_timed "$b" "$RES/p9bench-$b-$i.out" run -k "$KERNEL" \
-				-i "$INITRD" -m 512 -p "quiet lkvm.test=9p" --debug \
+				-i "$INITRD" -m 512 -c 1 -p "quiet lkvm.test=9p" --debug \
 				--9p "$B/script,script" --9p "$B/data,data"
 			fsbench_figs "$b" "$(grep -a FSBENCH "$RES/p9bench-$b-$i.out")"
 			dev_figs "$b" "9p" "$RES/p9bench-$b-$i.out" 9p
@@ -778,7 +779,7 @@ mem_idle() {
 	: >"$_mf.out"
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
-	"$(bench_lkvm "$_ml")" run -k "$KERNEL" -i "$INITRD" -m 128 \
+	"$(bench_lkvm "$_ml")" run -k "$KERNEL" -i "$INITRD" -m 128 -c 1 \
 		-p "quiet lkvm.test=hang" "$@" </dev/null >"$_mf.out" 2>&1 &
 	_mp=$!
 	_i=0
@@ -831,7 +832,7 @@ bench_memory() {
 rng_fig() {
 	for _ra in poweroff rngbench; do
 		bench_timed "$1" "$RES/rngbench-$1-$2-$_ra.out" run -k "$KERNEL" \
-			-i "$INITRD" -m 256 --rng --debug --virtio-transport "$2" \
+			-i "$INITRD" -m 256 -c 1 --rng --debug --virtio-transport "$2" \
 			-p "quiet lkvm.test=$_ra"
 	done
 	_ro=$RES/rngbench-$1-$2-rngbench.out _rb=$RES/rngbench-$1-$2-poweroff.out
@@ -886,7 +887,7 @@ bench_net() {
 		shift 4
 		: >"$RES/netbench-$_nbn.out"
 		timeout 300 "$(bench_lkvm "$_nbl")" run -k "$KERNEL" -i "$INITRD" -m 256 \
-			-p "quiet lkvm.test=net $_nbp" "$@" </dev/null \
+			-c 1 -p "quiet lkvm.test=net $_nbp" "$@" </dev/null \
 			>>"$RES/netbench-$_nbn.out" 2>&1 &
 		_nbpid=$!
 		_i=0
@@ -952,7 +953,7 @@ blk_bench() {
 		rm -f "$_bd/bench.img"
 		dd if=/dev/zero of="$_bd/bench.img" bs=1M count=72 conv=fsync 2>/dev/null
 		_bout=$RES/blkbench-$b-$(echo "$_bn-$_bq$_bo$*" | tr -c 'a-z0-9\n' -).out
-		bench_timed "$b" "$_bout" run -k "$KERNEL" -i "$INITRD" -m 256 \
+		bench_timed "$b" "$_bout" run -k "$KERNEL" -i "$INITRD" -m 256 -c 1 \
 			-d "$_bd/bench.img$_bo" --debug \
 			-p "quiet lkvm.test=blkbench lkvm.blk_bench=64,$_bq" "$@"
 		blk_figs "$b" "$_bname" "$(grep -a -m1 '^BLK-BENCH ' "$_bout")"
@@ -1023,7 +1024,7 @@ bench_blkhang() {
 		_s0=$(cut -d. -f1 /proc/uptime)
 		_bhk=$BENCH_TIMEOUT BENCH_TIMEOUT=120
 		bench_timed "$_b" "$_o" run -k "$KERNEL" -i "$INITRD" -m 256 \
-			-d /mnt/bdisk/bench.img,direct --debug \
+			-c 1 -d /mnt/bdisk/bench.img,direct --debug \
 			-p "quiet lkvm.test=blkbench lkvm.blk_bench=64,8"
 		_st=$? BENCH_TIMEOUT=$_bhk
 		[ -n "$_hog" ] && kill $_hog
