@@ -49,17 +49,18 @@ CFLAGS += -isystem $(SYSROOT)/usr/include
 LDFLAGS += -L$(SYSROOT)/usr/lib/aarch64-linux-gnu
 endif
 
-# libfdt is required and linked statically; zlib is required for gzip
-# kernels; liburing (io_uring) is optional. The last two are linked
-# statically where their .a is installed (Debian's -dev packages): each
-# shared library costs lkvm resident pages of its own (~70-120 KiB each
-# in the rig). libseccomp (the per-thread filters; its headers at build
-# time) is loaded at run time by the child that builds the filters only
-# (util/seccomp.c), so lkvm never maps it.
+# lkvm is linked statically where the C library's .a is installed (it
+# is on Debian: libc6-dev): a shared C library costs lkvm ~630 KiB of
+# resident memory (ld.so and the pages of libc it touches), more than a
+# static lkvm's whole binary. libfdt, zlib, liburing (io_uring,
+# optional) and libseccomp (the per-thread filters, built by a child
+# process: lkvm itself never touches its pages) are static libraries.
 have_lib = $(shell echo 'int main(void){return 0;}' | \
 	$(CC) $(LDFLAGS) -x c - -o /dev/null -l$(1) >/dev/null 2>&1 && echo y)
 static_lib = $(if $(call have_lib,:lib$(1).a),-l:lib$(1).a,-l$(1))
-LDLIBS += -l:libfdt.a $(call static_lib,z)
+LKVM_STATIC := $(shell echo 'int main(void){return 0;}' | \
+	$(CC) $(LDFLAGS) -static -x c - -o /dev/null >/dev/null 2>&1 && echo -static)
+LDLIBS += -l:libfdt.a $(call static_lib,z) $(call static_lib,seccomp)
 # virtio-blk: raw images through io_uring, else worker threads.
 ifeq ($(call have_lib,uring),y)
 CFLAGS += -DHAVE_LIBURING
@@ -68,13 +69,17 @@ KVM_SRCS_URING := virtio/blk-uring.c
 else
 $(info liburing not found: virtio-blk uses worker threads for raw images)
 endif
-# virtio-net -n mode=user: libslirp, which brings glib, loaded by lkvm
-# (dlopen) only for a NIC that uses it: built where its -dev is installed.
+# virtio-net -n mode=user: libslirp, whose glib is a shared library only,
+# so it is not in the static lkvm: lkvm-slirp is lkvm linked dynamically
+# with it (net/slirp.c), which lkvm becomes for a mode=user NIC
+# (net/slirp-exec.c); built where libslirp's -dev is installed.
 ifeq ($(call have_lib,slirp),y)
-CFLAGS += -DHAVE_LIBSLIRP
-KVM_SRCS_SLIRP := net/slirp.c
+SLIRP_LKVM := lkvm-slirp
+SLIRP_OBJ := $(BUILD)/arm64/net/slirp.o
+SLIRP_ASAN_OBJ := $(BUILD)/arm64-asan/net/slirp.o
+SLIRP_LIBS := -lslirp
 else
-$(info libslirp not found: virtio-net mode=user disabled)
+$(info libslirp not found: no lkvm-slirp, so no virtio-net mode=user)
 endif
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
@@ -139,12 +144,12 @@ PORTABLE_SRCS += disk/qcow2.c
 PORTABLE_SRCS += disk/disk.c virtio/blk-req.c virtio/blk-queue.c \
 	virtio/blk-threads.c
 KVM_SRCS += virtio/blk.c $(KVM_SRCS_URING)
-# virtio-net: -n parsing, frame handling, the queue relay and the tap and
-# vhost-net backends are portable; the device and libslirp's backend
-# (which the unit build has no library for) are not.
+# virtio-net: -n parsing, frame handling, the queue relay, the tap and
+# vhost-net backends and the static lkvm's way to mode=user are portable;
+# the device and libslirp's backend (lkvm-slirp only) are not.
 PORTABLE_SRCS += net/spec.c net/frame.c virtio/net-queue.c net/tap.c \
-	net/vhost.c virtio/vhost.c
-KVM_SRCS += virtio/net.c $(KVM_SRCS_SLIRP)
+	net/vhost.c virtio/vhost.c net/slirp-exec.c
+KVM_SRCS += virtio/net.c
 KVM_SRCS += kvm/msi.c
 # virtio-balloon: its model is portable, the device is not; vhost-vsock
 # (the vhost plumbing it shares with vhost-net is virtio/vhost.c).
@@ -154,8 +159,6 @@ KVM_SRCS += virtio/balloon.c virtio/vsock.c
 # The control socket: messages, the socket and vCPU parking are portable;
 # the server (its unit test includes it) and the commands are not.
 PORTABLE_SRCS += util/control-msg.c util/control-sock.c kvm/pause.c
-# libraries loaded only when an option needs them (libslirp)
-PORTABLE_SRCS += util/dl.c
 # --gdb: the server and its KVM target (the stub's logic is portable, above)
 KVM_SRCS += kvm/gdb.c
 KVM_SRCS += kvm/control.c builtin-list.c builtin-stop.c builtin-pause.c builtin-resume.c \
@@ -176,10 +179,14 @@ PORTABLE_SRCS += arm64/ptwalk.c arm64/regs.c arm64/regs-dump.c \
 SRCS := $(PORTABLE_SRCS) $(KVM_SRCS)
 OBJS := $(SRCS:%.c=$(BUILD)/arm64/%.o)
 
-all: lkvm
+all: lkvm $(SLIRP_LKVM)
 
 lkvm: $(OBJS) $(GUEST_INIT_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LKVM_STATIC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# the same lkvm, linked dynamically with libslirp: -n mode=user
+lkvm-slirp: $(OBJS) $(SLIRP_OBJ) $(GUEST_INIT_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(SLIRP_LIBS)
 
 # lkvm sandbox: the guest's init, a static arm64 program embedded in lkvm.
 $(GUEST_INIT): guest/init.c | $(SYSROOT)
@@ -203,8 +210,8 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 ASAN_OBJS := $(SRCS:%.c=$(BUILD)/arm64-asan/%.o)
 
-lkvm-asan: $(ASAN_OBJS) $(GUEST_INIT_OBJ)
-	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+lkvm-asan: $(ASAN_OBJS) $(SLIRP_ASAN_OBJ) $(GUEST_INIT_OBJ)
+	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(SLIRP_LIBS)
 
 $(BUILD)/arm64-asan/%.o: CFLAGS += $(SAN_FLAGS)
 $(BUILD)/arm64-asan/%.o: %.c | $(SYSROOT)
@@ -270,30 +277,32 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 
-install: lkvm $(DOCS)
+install: lkvm $(SLIRP_LKVM) $(DOCS)
 	install -D -m 0755 lkvm $(DESTDIR)$(BINDIR)/lkvm
+	$(if $(SLIRP_LKVM),install -D -m 0755 lkvm-slirp $(DESTDIR)$(BINDIR)/lkvm-slirp)
 	install -D -m 0644 $(BUILD)/lkvm.1 $(DESTDIR)$(MANDIR)/man1/lkvm.1
 	install -D -m 0644 $(BUILD)/lkvm.bash $(DESTDIR)$(BASHCOMPDIR)/lkvm
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/lkvm $(DESTDIR)$(MANDIR)/man1/lkvm.1 \
+	rm -f $(DESTDIR)$(BINDIR)/lkvm $(DESTDIR)$(BINDIR)/lkvm-slirp \
+		$(DESTDIR)$(MANDIR)/man1/lkvm.1 \
 		$(DESTDIR)$(BASHCOMPDIR)/lkvm
 
 # the man page and completion against the tables, and make install
 docs-check: lkvm $(DOCS)
 	DOC_GEN=$(DOC_GEN) tests/docs.sh
 
-rig: lkvm lkvm-asan
+rig: lkvm $(SLIRP_LKVM) lkvm-asan
 	tests/rig/build.sh
 
 boot-tests: rig
 	tests/rig/run-tests.sh
 
-check: lkvm lkvm-asan unit-build $(DOCS) rig
+check: lkvm $(SLIRP_LKVM) lkvm-asan unit-build $(DOCS) rig
 	DEPLOOP_OBJS="$(OBJS)" DOC_GEN=$(DOC_GEN) tests/check.sh $(UNIT_TESTS)
 
 # the 64K kernel before the rig, which puts it in the share
-check-full: lkvm lkvm-asan unit-build $(DOCS) kernel-64k
+check-full: lkvm $(SLIRP_LKVM) lkvm-asan unit-build $(DOCS) kernel-64k
 	tests/rig/build.sh
 	DEPLOOP_OBJS="$(OBJS)" DOC_GEN=$(DOC_GEN) RIG_FULL=1 tests/check.sh $(UNIT_TESTS)
 
@@ -315,7 +324,7 @@ demo: lkvm rig
 # BASE=REV builds lkvm at that git revision (scripts/build-rev.sh) as
 # the base; build.sh puts BENCH_BASE into the rig beside the new lkvm.
 BENCH_CONFIG ?= n1-gicv3
-bench: lkvm
+bench: lkvm $(SLIRP_LKVM)
 ifneq ($(BASE),)
 	scripts/build-rev.sh '$(BASE)' $(BUILD)/bench-base
 	BENCH_BASE=$(BUILD)/bench-base/lkvm tests/rig/build.sh
@@ -403,11 +412,12 @@ deploops: $(OBJS)
 
 clean:
 	rm -rf $(BUILD)/arm64 $(BUILD)/arm64-asan $(BUILD)/native $(BUILD)/fuzz \
-		$(DOCS) lkvm lkvm-asan
+		$(DOCS) lkvm lkvm-asan lkvm-slirp
 
 .SECONDARY:
 
--include $(wildcard $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(NATIVE_OBJS:.o=.d) \
+-include $(wildcard $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(SLIRP_OBJ:.o=.d) \
+	$(SLIRP_ASAN_OBJ:.o=.d) $(NATIVE_OBJS:.o=.d) \
 	$(BUILD)/native/tests/*.d $(GUEST_INIT).d $(GUEST_INIT_OBJ:.o=.d) \
 	$(patsubst %.o,%.d,$(foreach t,$(FUZZ_TARGETS),$(call fuzz_objs,$(t)))))
 

@@ -32,6 +32,7 @@
 #include "lkvm/kcache.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
+#include "lkvm/net-backend.h"
 #include "lkvm/options.h"
 #include "lkvm/watch.h"
 
@@ -641,6 +642,11 @@ int cmd_sandbox(int argc, char **argv)
 		return SANDBOX_EXIT_FAIL;
 	case PARSE_OK:
 		break;
+	}
+	if (net_slirp_exec_needed(&kvm->cfg)) {
+		net_slirp_exec();	/* returns only on failure, said why */
+		kvm_delete(kvm);
+		return SANDBOX_EXIT_FAIL;
 	}
 	/* the sandbox's init (guest/init.c) is an arm64 program */
 	if (kvm->cfg.aarch32) {

@@ -2,6 +2,7 @@
 /* lkvm: subcommand dispatch. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "lkvm/builtin.h"
 #include "lkvm/commands.h"
@@ -80,6 +81,11 @@ int main(int argc, char **argv)
 		lkvm_usage(stderr);
 		return LKVM_EXIT_USAGE;
 	}
+	/*
+	 * One name for ps, pidof and the threads' reports, also when this
+	 * is lkvm-slirp, which lkvm runs for -n mode=user (net/slirp-exec.c)
+	 */
+	prctl(PR_SET_NAME, "lkvm");
 	/* no thread yet: every one lkvm starts gets the small stack */
 	if (thread_stack_default() < 0)
 		pr_warn("cannot set the threads' stack size: glibc's default is used");

@@ -5,9 +5,9 @@
  * hostfwd=). The thread owns slirp: kicks only wake it; it moves
  * transmit buffers into slirp_input() and slirp's frames, queued
  * (bounded, drop when full) until the guest has receive buffers, into
- * the receiveq. Built only with libslirp's header (the Makefile); the
- * device's chooser (virtio/net.c) refuses mode=user without it. The
- * library itself (and glib) is loaded when a NIC opens (util/dl.c).
+ * the receiveq. Linked only into lkvm-slirp, the dynamically linked
+ * lkvm (libslirp and its glib are shared libraries only): the static
+ * lkvm runs that for a mode=user NIC (net/slirp-exec.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,33 +17,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "lkvm/dl.h"
 #include "lkvm/kvm.h"
 #include "lkvm/net-backend.h"
 #include "lkvm/seccomp.h"
 #include "lkvm/util.h"
 
 #define SLIRP_RXQ_FRAMES	512	/* frames waiting for buffers */
-#define SLIRP_LIB		"libslirp.so.0"
-
-/* The functions of libslirp that lkvm calls, typed by its header. */
-struct slirp_fns {
-	__typeof__(slirp_new) *new;
-	__typeof__(slirp_cleanup) *cleanup;
-	__typeof__(slirp_input) *input;
-	__typeof__(slirp_pollfds_fill) *pollfds_fill;
-	__typeof__(slirp_pollfds_poll) *pollfds_poll;
-	__typeof__(slirp_add_hostfwd) *add_hostfwd;
-};
-
-static const struct dl_sym slirp_syms[] = {
-	DL_SYM(struct slirp_fns, new, "slirp_new"),
-	DL_SYM(struct slirp_fns, cleanup, "slirp_cleanup"),
-	DL_SYM(struct slirp_fns, input, "slirp_input"),
-	DL_SYM(struct slirp_fns, pollfds_fill, "slirp_pollfds_fill"),
-	DL_SYM(struct slirp_fns, pollfds_poll, "slirp_pollfds_poll"),
-	DL_SYM(struct slirp_fns, add_hostfwd, "slirp_add_hostfwd"),
-};
 
 struct slirp_timer {
 	SlirpTimerCb cb;
@@ -56,8 +35,6 @@ struct slirp_timer {
 struct slirp_state {
 	struct vnet *vn;
 	struct vnet_thread thread;
-	void *lib;			/* SLIRP_LIB's handle */
-	struct slirp_fns fn;
 	Slirp *slirp;
 	struct slirp_timer *timers;
 	struct pollfd *pfds;
@@ -235,7 +212,7 @@ static bool slirp_send(struct vnet *vn, struct vnet_pair *p,
 			     ss->tx_buf, &flen);
 	if (err != NET_TX_OK)
 		return vnet_tx_bad(vn, err);
-	ss->fn.input(ss->slirp, ss->tx_buf, flen);
+	slirp_input(ss->slirp, ss->tx_buf, flen);
 	return true;
 }
 
@@ -287,7 +264,7 @@ static void *slirp_thread(void *arg)
 			break;
 		}
 		timeout = slirp_run_timers(ss, 1000);
-		ss->fn.pollfds_fill(ss->slirp, &timeout, slirp_add_poll, ss);
+		slirp_pollfds_fill(ss->slirp, &timeout, slirp_add_poll, ss);
 		n = poll(ss->pfds, ss->nr_pfds, timeout);
 		if (n < 0 && errno != EINTR) {
 			pr_err("virtio-%s: poll: %s", vn->name, strerror(errno));
@@ -295,7 +272,7 @@ static void *slirp_thread(void *arg)
 		}
 		if (ss->pfds[0].revents & POLLIN)
 			vnet_drain(ss->thread.wake_fd);
-		ss->fn.pollfds_poll(ss->slirp, n < 0, slirp_get_revents, ss);
+		slirp_pollfds_poll(ss->slirp, n < 0, slirp_get_revents, ss);
 		slirp_run_timers(ss, 0);
 
 		pthread_mutex_lock(&vn->vdev.lock);
@@ -320,7 +297,7 @@ static int slirp_add_fwds(struct slirp_state *ss)
 
 		if (!guest.s_addr)
 			guest = ns->guest_ip;
-		if (ss->fn.add_hostfwd(ss->slirp, f->udp, f->host_addr,
+		if (slirp_add_hostfwd(ss->slirp, f->udp, f->host_addr,
 				       f->host_port, guest, f->guest_port) < 0) {
 			inet_ntop(AF_INET, &f->host_addr, host, sizeof(host));
 			pr_err("virtio-%s: hostfwd %s:%s:%u: cannot listen (port in use?)",
@@ -338,7 +315,6 @@ static int slirp_open(struct vnet *vn)
 	struct net_spec *ns = &vn->spec;
 	u32 net = ntohl(ns->host_ip.s_addr) & 0xffffff00;
 	SlirpConfig cfg = { 0 };
-	char err[256];
 	int ret;
 
 	if (!ss)
@@ -346,12 +322,6 @@ static int slirp_open(struct vnet *vn)
 	ss->vn = vn;
 	ss->thread.wake_fd = -1;
 	vn->be_state = ss;
-	ss->lib = dl_load(SLIRP_LIB, slirp_syms, ARRAY_SIZE(slirp_syms),
-			  &ss->fn, err, sizeof(err));
-	if (!ss->lib) {
-		pr_err("virtio-%s: mode=user needs libslirp (%s)", vn->name, err);
-		return -ENOENT;
-	}
 	cfg.version = 1;
 	cfg.in_enabled = true;
 	cfg.vnetwork.s_addr = htonl(net);
@@ -360,7 +330,7 @@ static int slirp_open(struct vnet *vn)
 	cfg.vdhcp_start = ns->guest_ip;
 	cfg.vnameserver.s_addr = htonl(net | 3);
 	cfg.vhostname = vn->kvm->cfg.name;
-	ss->slirp = ss->fn.new(&cfg, &slirp_callbacks, ss);
+	ss->slirp = slirp_new(&cfg, &slirp_callbacks, ss);
 	if (!ss->slirp) {
 		pr_err("virtio-%s: cannot start libslirp", vn->name);
 		return -ENOMEM;
@@ -411,8 +381,7 @@ static void slirp_close(struct vnet *vn)
 	if (!ss)
 		return;
 	if (ss->slirp)
-		ss->fn.cleanup(ss->slirp);
-	dl_close(ss->lib);
+		slirp_cleanup(ss->slirp);
 	while ((t = ss->timers)) {
 		ss->timers = t->next;
 		free(t);

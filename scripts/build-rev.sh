@@ -2,7 +2,8 @@
 # Build ./lkvm as it was at a git revision, for `make bench BASE=REV`:
 # the revision's tree is unpacked into OUT/src (no checkout, no
 # worktree: the working tree stays as it is) and built there with this
-# tree's build/deps; the binary is OUT/lkvm.
+# tree's build/deps; the binary is OUT/lkvm (and OUT/lkvm-slirp, for
+# -n mode=user, where the revision has it).
 #
 # Usage: scripts/build-rev.sh REV OUT
 set -euo pipefail
@@ -24,3 +25,9 @@ if ! make -C "$out/src" -j2 VERSION="$id" lkvm >"$out/build.log" 2>&1; then
 	exit 1
 fi
 cp "$out/src/lkvm" "$out/lkvm"
+# and, where that revision has it, the lkvm it runs for -n mode=user
+rm -f "$out/lkvm-slirp"
+if grep -q '^lkvm-slirp:' "$out/src/Makefile"; then
+	make -C "$out/src" -j2 VERSION="$id" lkvm-slirp >>"$out/build.log" 2>&1 &&
+		cp "$out/src/lkvm-slirp" "$out/lkvm-slirp"
+fi

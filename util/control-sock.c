@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,14 +38,10 @@
 int ctl_dir(char *buf, size_t len, char *err, size_t errlen)
 {
 	const char *home = getenv("HOME");
-	struct passwd *pw;
 
+	/* $HOME only, as kvmtool: a static lkvm has no NSS for getpwuid() */
 	if (!home || !*home) {
-		pw = getpwuid(geteuid());
-		home = pw ? pw->pw_dir : NULL;
-	}
-	if (!home || !*home) {
-		set_err(err, errlen, "$HOME is not set and the user has no home: the control sockets live in ~/.lkvm");
+		set_err(err, errlen, "$HOME is not set: the control sockets live in $HOME/.lkvm");
 		return -ENOENT;
 	}
 	if ((size_t)snprintf(buf, len, "%s/.lkvm", home) >= len) {

@@ -14,9 +14,10 @@
  * is allowed only for the request numbers a group names.
  *
  * seccomp_prepare() builds every list into a BPF program once, on the
- * main thread, before the VM's threads start (libseccomp is loaded and
- * run in a child process, which hands back only the programs and the
- * calls' names, so that none of it is in lkvm's memory); each thread
+ * main thread, before the VM's threads start (libseccomp, linked
+ * statically, runs in a child process, which hands back only the
+ * programs and the calls' names, so that lkvm never touches its pages
+ * or its heap); each thread
  * then loads its own with seccomp_apply() first thing (no
  * SECCOMP_FILTER_FLAG_TSYNC: per thread). A filter is inherited by the
  * threads a thread creates and filters stack (every one must allow a
@@ -58,7 +59,6 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "lkvm/dl.h"
 #include "lkvm/seccomp.h"
 #include "lkvm/util.h"
 
@@ -67,32 +67,6 @@
 #define SC_NAME_LEN	24
 /* all of them, packed (arm64: 3.2 KiB, x86_64: 3.7 KiB) */
 #define SC_NAME_POOL	4096
-
-/*
- * libseccomp, loaded (dlopen) only by the child that builds the lists:
- * lkvm itself never maps it.
- */
-#define SC_LIB	"libseccomp.so.2"
-
-static struct sc_fns {
-	scmp_filter_ctx (*init)(uint32_t def_action);
-	int (*rule_add_array)(scmp_filter_ctx ctx, uint32_t action, int nr,
-			      unsigned int n, const struct scmp_arg_cmp *cmp);
-	int (*export_bpf)(const scmp_filter_ctx ctx, int fd);
-	void (*release)(scmp_filter_ctx ctx);
-	int (*resolve_name)(const char *name);
-	char *(*resolve_num_arch)(uint32_t arch, int nr);
-} sc_lib;
-
-static const struct dl_sym sc_lib_syms[] = {
-	DL_SYM(struct sc_fns, init, "seccomp_init"),
-	DL_SYM(struct sc_fns, rule_add_array, "seccomp_rule_add_array"),
-	DL_SYM(struct sc_fns, export_bpf, "seccomp_export_bpf"),
-	DL_SYM(struct sc_fns, release, "seccomp_release"),
-	DL_SYM(struct sc_fns, resolve_name, "seccomp_syscall_resolve_name"),
-	DL_SYM(struct sc_fns, resolve_num_arch,
-	       "seccomp_syscall_resolve_num_arch"),
-};
 
 struct sc_group {
 	const char *const *calls;	/* NULL-terminated */
@@ -415,7 +389,7 @@ static void sc_sigsys(int sig, siginfo_t *info, void *ucontext)
 static int sc_add_rule(scmp_filter_ctx ctx, uint32_t action, int nr,
 		       unsigned int n, const struct scmp_arg_cmp *cmp)
 {
-	int ret = sc_lib.rule_add_array(ctx, action, nr, n, cmp);
+	int ret = seccomp_rule_add_array(ctx, action, nr, n, cmp);
 
 	return ret == -EEXIST ? 0 : ret;
 }
@@ -438,7 +412,7 @@ static int sc_add_group(scmp_filter_ctx ctx, const struct sc_group *g,
 	int i, nr, ret = 0;
 
 	for (i = 0; !ret && g->calls[i]; i++) {
-		nr = sc_lib.resolve_name(g->calls[i]);
+		nr = seccomp_syscall_resolve_name(g->calls[i]);
 		if (nr == __NR_SCMP_ERROR) {
 			set_err(err, errlen, "seccomp: no architecture has the system call '%s' of the %s list",
 				g->calls[i], list);
@@ -519,7 +493,7 @@ static int sc_export(scmp_filter_ctx ctx, struct sock_filter *out,
 	fd = memfd_create("lkvm-seccomp", MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ret = sc_lib.export_bpf(ctx, fd);
+	ret = seccomp_export_bpf(ctx, fd);
 	if (!ret && fstat(fd, &st) < 0)
 		ret = -errno;
 	if (!ret && (st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) ||
@@ -536,7 +510,7 @@ static int sc_export(scmp_filter_ctx ctx, struct sock_filter *out,
 static int sc_build(enum seccomp_class cls, bool debug, struct sc_built *b)
 {
 	const struct sc_list *l = &sc_lists[cls];
-	scmp_filter_ctx ctx = sc_lib.init(SCMP_ACT_TRAP);
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
 	char *err = b->err;
 	size_t errlen = sizeof(b->err);
 	int i, ret;
@@ -554,7 +528,7 @@ static int sc_build(enum seccomp_class cls, bool debug, struct sc_built *b)
 			set_err(err, errlen, "seccomp: cannot build the %s list: %s",
 				l->name, strerror(-ret));
 	}
-	sc_lib.release(ctx);
+	seccomp_release(ctx);
 	return ret;
 }
 
@@ -565,7 +539,7 @@ static void sc_resolve_names(char names[SC_MAX_NR][SC_NAME_LEN])
 	int nr;
 
 	for (nr = 0; nr < SC_MAX_NR; nr++) {
-		name = sc_lib.resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+		name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
 		if (name)
 			snprintf(names[nr], SC_NAME_LEN, "%s", name);
 		free(name);
@@ -576,15 +550,8 @@ static void sc_resolve_names(char names[SC_MAX_NR][SC_NAME_LEN])
 static void __attribute__((noreturn)) sc_build_child(bool debug,
 						     struct sc_built *b)
 {
-	char why[200];
 	int i;
 
-	if (!dl_load(SC_LIB, sc_lib_syms, ARRAY_SIZE(sc_lib_syms), &sc_lib,
-		     why, sizeof(why))) {
-		b->ret = -ENOENT;
-		set_err(b->err, sizeof(b->err), "seccomp: cannot load %s (%s): run with --no-seccomp",
-			SC_LIB, why);
-	}
 	for (i = 0; !b->ret && i < SECCOMP_NR_CLASSES; i++)
 		b->ret = sc_build(i, debug, b);
 	if (!b->ret)

@@ -5,7 +5,7 @@
  * controlq and the queues, and hands the data path to one of three
  * backends behind struct net_backend_ops (include/lkvm/net-backend.h):
  *
- *   user   libslirp in a thread of its own (net/slirp.c)
+ *   user   libslirp in a thread of its own (net/slirp.c, lkvm-slirp only)
  *   tap    /dev/net/tun, receive threads, transmit in the kick (net/tap.c)
  *   vhost  a tap with the data path in the kernel (net/vhost.c)
  *
@@ -139,14 +139,14 @@ static int vnet_choose_backend(const struct net_spec *ns, unsigned int index,
 {
 	switch (ns->mode) {
 	case NET_MODE_USER:
-#ifdef HAVE_LIBSLIRP
+		/* the static lkvm became lkvm-slirp before it got here */
+		if (!&net_slirp_ops) {
+			pr_err("virtio-net%u: mode=user needs libslirp, which this lkvm was built without",
+			       index);
+			return -ENOSYS;
+		}
 		*be = &net_slirp_ops;
 		return 0;
-#else
-		pr_err("virtio-net%u: mode=user needs libslirp, which this lkvm was built without",
-		       index);
-		return -ENOSYS;
-#endif
 	case NET_MODE_TAP:
 		*be = ns->vhost ? &net_vhost_ops : &net_tap_ops;
 		return 0;

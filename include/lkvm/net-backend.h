@@ -4,7 +4,7 @@
  *
  * The device owns the queues, the config space, the controlq and feature
  * negotiation, and chooses one backend per NIC (vnet_choose_backend()):
- * libslirp (net/slirp.c, -n mode=user, built only with libslirp), a tap
+ * libslirp (net/slirp.c, -n mode=user: in lkvm-slirp, net/slirp-exec.c), a tap
  * (net/tap.c) or a tap with vhost-net's data path in the kernel
  * (net/vhost.c, which opens its taps through net/tap.c). The relay
  * between the queues and a backend (virtio/net-queue.c: receive delivery,
@@ -99,8 +99,25 @@ struct net_backend_ops {
 
 extern const struct net_backend_ops net_tap_ops;	/* net/tap.c */
 extern const struct net_backend_ops net_vhost_ops;	/* net/vhost.c */
-/* net/slirp.c, built only with libslirp */
-extern const struct net_backend_ops net_slirp_ops;
+/*
+ * net/slirp.c: linked into the dynamic builds only (lkvm-slirp,
+ * lkvm-asan), hence weak: NULL in the static lkvm, which becomes
+ * lkvm-slirp for a mode=user NIC (net/slirp-exec.c).
+ */
+extern const struct net_backend_ops net_slirp_ops __attribute__((weak));
+
+/* ---- net/slirp-exec.c: a static lkvm's mode=user NICs ---- */
+
+struct kvm_config;
+/* Has @cfg a mode=user NIC, and this lkvm no libslirp for it? */
+bool net_slirp_exec_needed(const struct kvm_config *cfg);
+/*
+ * Become lkvm-slirp with this process's arguments (/proc/self/cmdline);
+ * net_slirp_execv() with @argv, argv[0] included. They return only on
+ * failure, said why: -errno.
+ */
+int net_slirp_exec(void);
+int net_slirp_execv(char **argv);
 
 /* ---- net/tap.c: taps, for the tap and vhost backends ---- */
 

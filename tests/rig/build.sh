@@ -8,6 +8,8 @@
 #                                 /share/cases.sh, then powers off
 #   build/rig/share/              exported to the emulated host as /share:
 #     bin/lkvm                    the VMM under test
+#     bin/lkvm-slirp              lkvm linked with libslirp, for -n mode=user
+#     base/lkvm, base/lkvm-slirp  make bench's other lkvm (BASE=, BENCH_BASE=)
 #     asan/lkvm                   the same under ASan/UBSan (./lkvm-asan), for
 #                                 the asan config; named lkvm for `pidof lkvm`
 #     lib/                        their arm64 shared libraries and the loader
@@ -18,8 +20,9 @@
 #     cases.sh                    tests/rig/cases.sh
 #     results/                    written by the emulated host
 #
-# Environment: LKVM=path to the lkvm binary (default ./lkvm), LKVM_ASAN=
-# path to the ASan one (default ./lkvm-asan; left out if it does not exist).
+# Environment: LKVM=path to the lkvm binary (default ./lkvm; the
+# lkvm-slirp beside it goes along), LKVM_ASAN= path to the ASan one
+# (default ./lkvm-asan; left out if it does not exist).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -223,14 +226,30 @@ build_host_initrd "$HOST_INITRD"
 if install_if_changed "$LKVM" "$SHARE/bin/lkvm" 755; then
 	log "installed lkvm"
 fi
-# make bench BENCH_BASE=FILE (or BASE=REV): a second lkvm to compare with
+# lkvm with libslirp, which lkvm runs for -n mode=user
+if [ -e "$(dirname "$LKVM")/lkvm-slirp" ]; then
+	install_if_changed "$(dirname "$LKVM")/lkvm-slirp" "$SHARE/bin/lkvm-slirp" 755 &&
+		log "installed lkvm-slirp"
+else
+	rm -f "$SHARE/bin/lkvm-slirp"
+fi
+# make bench BENCH_BASE=FILE (or BASE=REV): a second lkvm to compare with,
+# in base/ with the lkvm-slirp beside it (if any), which it runs
+mkdir -p "$SHARE/base"
 if [ -n "${BENCH_BASE:-}" ]; then
 	[ -f "$BENCH_BASE" ] || { echo "rig: BENCH_BASE '$BENCH_BASE': no such file" >&2; exit 1; }
-	install_if_changed "$BENCH_BASE" "$SHARE/bin/lkvm-base" 755 &&
+	install_if_changed "$BENCH_BASE" "$SHARE/base/lkvm" 755 &&
 		log "installed the base lkvm for bench ($BENCH_BASE)"
+	if [ -e "$(dirname "$BENCH_BASE")/lkvm-slirp" ]; then
+		install_if_changed "$(dirname "$BENCH_BASE")/lkvm-slirp" \
+			"$SHARE/base/lkvm-slirp" 755 || true
+	else
+		rm -f "$SHARE/base/lkvm-slirp"
+	fi
 else
-	rm -f "$SHARE/bin/lkvm-base"
+	rm -f "$SHARE/base/lkvm" "$SHARE/base/lkvm-slirp"
 fi
+rm -f "$SHARE/bin/lkvm-base"	# where older rigs had it
 if [ -e "$LKVM_ASAN" ]; then
 	if install_if_changed "$LKVM_ASAN" "$SHARE/asan/lkvm" 755; then
 		log "installed lkvm-asan"
@@ -281,8 +300,8 @@ for m in a:0x600001d3 b:0x900001d3 c:0x300001d3; do
 done
 
 # arm64 shared libraries of the lkvm binaries (libasan and libubsan for the
-# ASan one, libslirp which lkvm loads for -n mode=user) and their loader;
-# nothing to do for a static or script lkvm
+# ASan one, libslirp and glib for it and lkvm-slirp, the C library of a
+# dynamic lkvm) and their loader; nothing to do for a static or script lkvm
 LIBDIRS="/usr/aarch64-linux-gnu/lib /usr/lib/aarch64-linux-gnu /lib/aarch64-linux-gnu"
 find_lib() { # NAME: its path in LIBDIRS
 	local d
@@ -318,8 +337,11 @@ copy_libs() { # BINARY: copy what it needs (recursively) into share/lib
 	done
 }
 lkvms=("$SHARE/bin/lkvm")
+[ -e "$SHARE/bin/lkvm-slirp" ] && lkvms+=("$SHARE/bin/lkvm-slirp")
 [ -e "$SHARE/asan/lkvm" ] && lkvms+=("$SHARE/asan/lkvm")
-[ -e "$SHARE/bin/lkvm-base" ] && lkvms+=("$SHARE/bin/lkvm-base")
+for f in "$SHARE/base/lkvm" "$SHARE/base/lkvm-slirp"; do
+	[ -e "$f" ] && lkvms+=("$f")
+done
 if newer "$SHARE/lib/.stamp" "${lkvms[@]}" "$SELF"; then
 	rm -rf "${SHARE:?}/lib"
 	mkdir -p "$SHARE/lib"

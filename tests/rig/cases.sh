@@ -394,13 +394,13 @@ fi
 BENCH_PARTS="boot sandbox 9p memory rng net blk"
 BENCH_MORE="prof ab sbprof blkhang blkab"	# profiles, run only when named
 BENCH_BINS=new
-live && [ -x "$SHARE/bin/lkvm-base" ] && BENCH_BINS="base new"
+live && [ -x "$SHARE/base/lkvm" ] && BENCH_BINS="base new"
 FIGS=$RES/bench.figs
 
 # bench_lkvm LABEL: the binary of that label
 bench_lkvm() {
 	if [ "$1" = base ]; then
-		echo "$SHARE/bin/lkvm-base"
+		echo "$SHARE/base/lkvm"
 	else
 		echo "$LKVM_BIN"
 	fi
@@ -887,7 +887,7 @@ bench_net() {
 		shift 4
 		: >"$RES/netbench-$_nbn.out"
 		timeout 300 "$(bench_lkvm "$_nbl")" run -k "$KERNEL" -i "$INITRD" -m 256 \
-			-c 1 -p "quiet lkvm.test=net $_nbp" "$@" </dev/null \
+			-c 1 --debug -p "quiet lkvm.test=net $_nbp" "$@" </dev/null \
 			>>"$RES/netbench-$_nbn.out" 2>&1 &
 		_nbpid=$!
 		_i=0
@@ -912,6 +912,9 @@ bench_net() {
 		fig "net $_nbn: host->guest (MB/s)" "$_nbl" "$(awk "BEGIN{print 32 / $_h2g}")"
 		[ $_nbok = 1 ] &&
 			fig "net $_nbn: guest->host (MB/s)" "$_nbl" "$(awk "BEGIN{print 32 / $_g2h}")"
+		# what explains them: frames, drops, kicks, interrupts (--debug)
+		sed -n "s/.*device net0: /bench: $_nbl net $_nbn: /p" \
+			"$RES/netbench-$_nbn.out"
 	}
 	for b in $BENCH_BINS; do
 		net_bench "$b" user "lkvm.net_bench=http://10.0.2.2:8080" \
@@ -1502,6 +1505,18 @@ expect_err_lines 1
 run_case net-bad-hostfwd 2 lkvm run -k "$KERNEL" --network hostfwd=tcp:127.0.0.1:2222
 expect_err_lines 1
 run_case net-bad-mac 2 lkvm run -k "$KERNEL" -n guest_mac=01:00:5e:00:00:01
+# the static lkvm runs lkvm-slirp for mode=user: without it, one line
+# (shown on stdout here), exit 1
+no_slirp() {
+	LKVM_SLIRP=/nonexistent/lkvm-slirp lkvm run -k "$KERNEL" -n mode=user \
+		2>"$RES/.noslirp.err"
+	_ns=$?
+	cat "$RES/.noslirp.err"
+	[ "$(wc -l <"$RES/.noslirp.err")" -eq 1 ] || return 99
+	return $_ns
+}
+expect_out '^lkvm: -n mode=user runs in lkvm-slirp (lkvm linked with libslirp): cannot run /nonexistent/lkvm-slirp: No such file'
+run_case net-user-no-slirp 1 no_slirp
 
 # user mode DNS: the guest asks 10.0.2.3 (from DHCP), libslirp forwards to
 # the host's resolver, here a responder on the emulated host's loopback

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * -n mode=user in a static lkvm. libslirp and its glib are shared
+ * libraries only (Debian ships no .a of either), which a static program
+ * cannot load. So lkvm is linked statically without them (no shared C
+ * library in its memory: ~630 KiB less, issue 14), and a guest with a
+ * mode=user NIC runs in lkvm-slirp instead: the same lkvm, linked
+ * dynamically with libslirp (net/slirp.c in a thread, as ever). lkvm
+ * becomes it (execv, the same arguments) once its options are parsed,
+ * before it has done anything else.
+ *
+ * lkvm-slirp is found as $LKVM_SLIRP, else beside lkvm's own binary,
+ * else in $PATH. It never execs again: it has net_slirp_ops.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lkvm/kvm.h"
+#include "lkvm/net-backend.h"
+#include "lkvm/util.h"
+
+#define SLIRP_EXEC_NAME		"lkvm-slirp"
+/* lkvm's command line, at most: bytes, arguments */
+#define SLIRP_EXEC_CMDLINE_MAX	(256 * 1024)
+#define SLIRP_EXEC_ARGS_MAX	4096
+
+bool net_slirp_exec_needed(const struct kvm_config *cfg)
+{
+	struct net_spec ns;
+	char err[128];
+	int i;
+
+	if (&net_slirp_ops)
+		return false;
+	for (i = 0; i < cfg->nr_nics; i++)
+		if (!net_parse_spec(cfg->nics[i], &ns, err, sizeof(err)) &&
+		    ns.mode == NET_MODE_USER)
+			return true;
+	return false;
+}
+
+/* lkvm-slirp's path: $LKVM_SLIRP, beside /proc/self/exe, or just its name. */
+static void slirp_exec_path(char *buf, size_t len)
+{
+	const char *env = getenv("LKVM_SLIRP");
+	char exe[PATH_MAX];
+	char *slash;
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			slash[1] = '\0';
+			if ((size_t)snprintf(buf, len, "%s%s", exe,
+					     SLIRP_EXEC_NAME) < len &&
+			    !access(buf, X_OK))
+				return;
+		}
+	}
+	snprintf(buf, len, "%s", SLIRP_EXEC_NAME);
+}
+
+int net_slirp_execv(char **argv)
+{
+	char path[PATH_MAX];
+	int err;
+
+	slirp_exec_path(path, sizeof(path));
+	/* argv[0] stays the user's "lkvm", for ps and pidof */
+	execvp(path, argv);
+	err = errno;
+	pr_err("-n mode=user runs in %s (lkvm linked with libslirp): cannot run %s: %s",
+	       SLIRP_EXEC_NAME, path, strerror(err));
+	return -err;
+}
+
+/* This process's arguments, from /proc/self/cmdline, into @buf and @argv. */
+static int slirp_exec_args(char *buf, size_t len, char **argv)
+{
+	ssize_t n = -1;
+	size_t i, nr = 0;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read_in_full(fd, buf, len - 1);
+		close(fd);
+	}
+	if (n <= 0 || (size_t)n == len - 1) {
+		pr_err("-n mode=user: cannot read this lkvm's arguments (/proc/self/cmdline)");
+		return -EIO;
+	}
+	buf[n] = '\0';
+	for (i = 0; i < (size_t)n; i += strlen(buf + i) + 1) {
+		if (nr == SLIRP_EXEC_ARGS_MAX) {
+			pr_err("-n mode=user: more than %d arguments",
+			       SLIRP_EXEC_ARGS_MAX);
+			return -E2BIG;
+		}
+		argv[nr++] = buf + i;
+	}
+	argv[nr] = NULL;
+	return 0;
+}
+
+int net_slirp_exec(void)
+{
+	size_t len = SLIRP_EXEC_CMDLINE_MAX;
+	char *buf = malloc(len);
+	char **argv = calloc(SLIRP_EXEC_ARGS_MAX + 1, sizeof(*argv));
+	int ret = -ENOMEM;
+
+	if (!buf || !argv)
+		pr_err("out of memory");
+	else if (!(ret = slirp_exec_args(buf, len, argv)))
+		ret = net_slirp_execv(argv);
+	free(argv);
+	free(buf);
+	return ret;
+}
