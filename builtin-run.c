@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,18 +121,6 @@ static int seccomp_main_thread(struct kvm *kvm)
 	return 0;
 }
 lkvm_init(INIT_LATE, seccomp_main_thread, NULL);
-
-/*
- * What set-up freed (file buffers, the device tree's scratch, the seccomp
- * lists' build) goes back to the kernel: malloc keeps it otherwise, and
- * it is most of an idle lkvm's heap (issue 14's memory figure).
- */
-static int release_setup_memory(struct kvm *kvm)
-{
-	malloc_trim(0);
-	return 0;
-}
-lkvm_init(INIT_LATE, release_setup_memory, NULL);
 
 void cmd_run_help(void)
 {

@@ -2337,7 +2337,8 @@ struct p9_server *p9_server_new(const char *root, bool readonly, char *err,
 	struct p9_server *s;
 	struct stat st;
 
-	s = calloc(1, sizeof(*s));
+	/* 66 KiB, mostly the fid table: pages as they are used */
+	s = zalloc_lazy(sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -2368,7 +2369,7 @@ err:
 		close(s->root_fd);
 	free(s->rbuf);
 	free(s->dents);
-	free(s);
+	zfree_lazy(s, sizeof(*s));
 	return NULL;
 }
 
@@ -2382,5 +2383,5 @@ void p9_server_free(struct p9_server *s)
 		close(s->proc_fd);
 	free(s->rbuf);
 	free(s->dents);
-	free(s);
+	zfree_lazy(s, sizeof(*s));
 }

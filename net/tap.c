@@ -262,7 +262,7 @@ static int tap_open(struct vnet *vn)
 	unsigned int i;
 
 	for (i = 0; i < vn->nr_pairs; i++) {
-		struct tap_pair *tp = calloc(1, sizeof(*tp));
+		struct tap_pair *tp = zalloc_lazy(sizeof(*tp));
 
 		if (!tp)
 			return -ENOMEM;
@@ -346,7 +346,7 @@ static void tap_close(struct vnet *vn)
 		if (tp->fd >= 0)
 			close(tp->fd);
 		free(tp->rx_buf);
-		free(tp);
+		zfree_lazy(tp, sizeof(*tp));
 		vn->pairs[i]->be = NULL;
 	}
 }

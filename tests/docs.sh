@@ -133,12 +133,15 @@ want="stat stop |--name |web |serial virtio |debug |"
 [ "$got" = "$want" ]
 result $? "completion offers commands, options, choices, guests (got '$got')"
 
-# make install: the three files, where PREFIX and DESTDIR say
+# make install: the files, where PREFIX and DESTDIR say (lkvm-slirp,
+# which lkvm runs for -n mode=user, where libslirp was there to build it)
 dest=$tmp/dest
 make -s install DESTDIR="$dest" PREFIX=/usr/local >"$tmp/install.log" 2>&1
 st=$?
+slirp=""
+[ -e lkvm-slirp ] && slirp="./usr/local/bin/lkvm-slirp "
 got=$(cd "$dest" 2>/dev/null && find . -type f | sort | tr '\n' ' ')
-want="./usr/local/bin/lkvm ./usr/local/share/bash-completion/completions/lkvm ./usr/local/share/man/man1/lkvm.1 "
+want="./usr/local/bin/lkvm ${slirp}./usr/local/share/bash-completion/completions/lkvm ./usr/local/share/man/man1/lkvm.1 "
 [ "$st" = 0 ] && [ "$got" = "$want" ] && [ -x "$dest/usr/local/bin/lkvm" ] &&
 	cmp -s "$MAN" "$dest/usr/local/share/man/man1/lkvm.1"
 result $? "make install DESTDIR=... installs $want(got '$got')"

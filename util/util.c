@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -384,6 +385,36 @@ ssize_t write_in_full(int fd, const void *buf, size_t count)
 	}
 	return done;
 }
+
+#ifndef __has_feature
+#define __has_feature(x) 0	/* GCC: __SANITIZE_ADDRESS__ says it */
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+/* ASan's redzones and use-after-free checks need its own allocator */
+void *zalloc_lazy(size_t size)
+{
+	return calloc(1, size);
+}
+
+void zfree_lazy(void *p, size_t size)
+{
+	free(p);
+}
+#else
+void *zalloc_lazy(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void zfree_lazy(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
+}
+#endif
 
 /*
  * Read everything from @fd, starting with a buffer of @hint bytes and

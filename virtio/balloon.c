@@ -222,7 +222,7 @@ static void vb_free(struct vballoon *vb)
 {
 	balloon_pages_exit(&vb->bp);
 	pthread_cond_destroy(&vb->stats_cond);
-	free(vb);
+	zfree_lazy(vb, sizeof(*vb));
 }
 
 static void vb_exit(struct virtio_device *vdev)
@@ -340,7 +340,7 @@ static int vb_host_unit(struct kvm *kvm, u64 *unit)
 /* The device, not yet registered; 0 or -errno (said why). */
 static int vb_new(struct kvm *kvm, struct vballoon **out)
 {
-	struct vballoon *vb = calloc(1, sizeof(*vb));
+	struct vballoon *vb = zalloc_lazy(sizeof(*vb));
 	pthread_condattr_t ca;
 	u64 unit;
 	int ret;
@@ -356,7 +356,7 @@ static int vb_new(struct kvm *kvm, struct vballoon **out)
 		pr_err("virtio-balloon: cannot track %llu MiB of guest RAM in %llu KiB units: %s",
 		       (unsigned long long)kvm->mem.size >> 20,
 		       (unsigned long long)unit >> 10, strerror(-ret));
-		free(vb);
+		zfree_lazy(vb, sizeof(*vb));
 		return ret;
 	}
 	pthread_condattr_init(&ca);

@@ -238,7 +238,7 @@ static void vblk_free(struct vblk *vb)
 	}
 	pthread_cond_destroy(&vb->idle);
 	disk_close(vb->disk);	/* flushes */
-	free(vb);
+	zfree_lazy(vb, sizeof(*vb));
 }
 
 static int vblk_add(struct kvm *kvm, const char *arg, unsigned int idx)
@@ -253,7 +253,7 @@ static int vblk_add(struct kvm *kvm, const char *arg, unsigned int idx)
 		pr_err("%s", err);
 		return -EINVAL;
 	}
-	vb = calloc(1, sizeof(*vb));
+	vb = zalloc_lazy(sizeof(*vb));
 	if (!vb)
 		return -ENOMEM;
 	snprintf(vb->name, sizeof(vb->name), "vd%c", 'a' + idx);

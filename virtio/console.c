@@ -112,7 +112,7 @@ static void vcon_exit(struct virtio_device *vdev)
 	if (vc->owns_term)
 		term_set_console(vdev->kvm, NULL);
 	virtio_unregister(vdev);
-	free(vc);
+	zfree_lazy(vc, sizeof(*vc));
 }
 
 static const struct virtio_device_ops vcon_ops = {
@@ -134,7 +134,7 @@ static int vcon_init(struct kvm *kvm)
 	/* hw/serial.c owns the terminal otherwise. */
 	if (kvm->cfg.console != CONSOLE_VIRTIO)
 		return 0;
-	vc = calloc(1, sizeof(*vc));
+	vc = zalloc_lazy(sizeof(*vc));
 	if (!vc)
 		return -ENOMEM;
 	virtio_device_init(&vc->vdev, &vcon_ops, kvm, &kvm->mem, vc);
@@ -142,14 +142,14 @@ static int vcon_init(struct kvm *kvm)
 	if (ret < 0) {
 		pr_err("virtio-console: cannot register the device: %s",
 		       strerror(-ret));
-		free(vc);
+		zfree_lazy(vc, sizeof(*vc));
 		return ret;
 	}
 	/* hvc0 is the console; the UART's earlycon still shows the early boot */
 	ret = serial_add_console_params(kvm, "hvc0");
 	if (ret < 0) {
 		virtio_unregister(&vc->vdev);
-		free(vc);
+		zfree_lazy(vc, sizeof(*vc));
 		return ret;
 	}
 	vc->console = (struct console_ops) {

@@ -168,8 +168,8 @@ static void vnet_free(struct vnet *vn)
 	virtio_unregister(&vn->vdev);
 	vn->be->close(vn);
 	for (i = 0; i < vn->nr_pairs; i++)
-		free(vn->pairs[i]);
-	free(vn);
+		zfree_lazy(vn->pairs[i], sizeof(*vn->pairs[i]));
+	zfree_lazy(vn, sizeof(*vn));
 }
 
 static u64 stat_get(const u64 *stat)
@@ -233,7 +233,7 @@ static struct vnet *vnet_new(struct kvm *kvm, unsigned int index,
 			     const struct net_spec *ns,
 			     const struct net_backend_ops *be)
 {
-	struct vnet *vn = calloc(1, sizeof(*vn));
+	struct vnet *vn = zalloc_lazy(sizeof(*vn));
 	unsigned int i;
 
 	if (!vn)
@@ -245,7 +245,7 @@ static struct vnet *vnet_new(struct kvm *kvm, unsigned int index,
 	snprintf(vn->name, sizeof(vn->name), "net%u", index);
 	vn->nr_pairs = be->multiqueue ? ns->queues : 1;
 	for (i = 0; i < vn->nr_pairs; i++) {
-		vn->pairs[i] = calloc(1, sizeof(*vn->pairs[i]));
+		vn->pairs[i] = zalloc_lazy(sizeof(*vn->pairs[i]));
 		if (!vn->pairs[i]) {
 			vn->nr_pairs = i;	/* nothing opened yet */
 			vnet_free(vn);

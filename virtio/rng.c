@@ -65,7 +65,7 @@ static void vrng_notify(struct virtio_device *vdev, unsigned int q)
 static void vrng_exit(struct virtio_device *vdev)
 {
 	virtio_unregister(vdev);
-	free(vdev->priv);
+	zfree_lazy(vdev->priv, sizeof(struct vrng));
 }
 
 static const struct virtio_device_ops vrng_ops = {
@@ -84,7 +84,7 @@ static int vrng_init(struct kvm *kvm)
 
 	if (!kvm->cfg.rng)
 		return 0;
-	vr = calloc(1, sizeof(*vr));
+	vr = zalloc_lazy(sizeof(*vr));
 	if (!vr)
 		return -ENOMEM;
 	virtio_device_init(&vr->vdev, &vrng_ops, kvm, &kvm->mem, vr);
@@ -92,7 +92,7 @@ static int vrng_init(struct kvm *kvm)
 	if (ret < 0) {
 		pr_err("virtio-rng: cannot register the device: %s",
 		       strerror(-ret));
-		free(vr);
+		zfree_lazy(vr, sizeof(*vr));
 		return ret;
 	}
 	return 0;

@@ -100,6 +100,16 @@ ssize_t pread_in_full(int fd, void *buf, size_t count, off_t offset);
 ssize_t write_in_full(int fd, const void *buf, size_t count);
 
 /*
+ * Zeroed memory for a structure that is large but little used at a time
+ * (a virtqueue element holds 1024 iovecs, 16 KiB): a mapping of its own,
+ * whose pages count in lkvm's memory only once touched, where calloc()
+ * zeroes, and so touches, all of it. NULL on failure; zfree_lazy() takes
+ * the size given, and NULL.
+ */
+void *zalloc_lazy(size_t size);
+void zfree_lazy(void *p, size_t size);
+
+/*
  * Format a one-line reason into a caller's error buffer (NULL or empty
  * buffers are ignored).
  */
