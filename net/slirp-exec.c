@@ -10,7 +10,8 @@
  * before it has done anything else.
  *
  * lkvm-slirp is found as $LKVM_SLIRP, else beside lkvm's own binary,
- * else in $PATH. It never execs again: it has net_slirp_ops.
+ * else in $PATH. It never execs again: it has net_slirp_ops (and if
+ * what was found has not, a mark in the environment stops the loop).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,8 @@
 #include "lkvm/util.h"
 
 #define SLIRP_EXEC_NAME		"lkvm-slirp"
+/* set for lkvm-slirp: one that would exec again is no lkvm with libslirp */
+#define SLIRP_EXEC_MARK		"LKVM_SLIRP_EXECED"
 /* lkvm's command line, at most: bytes, arguments */
 #define SLIRP_EXEC_CMDLINE_MAX	(256 * 1024)
 #define SLIRP_EXEC_ARGS_MAX	4096
@@ -77,9 +80,16 @@ int net_slirp_execv(char **argv)
 	int err;
 
 	slirp_exec_path(path, sizeof(path));
+	if (getenv(SLIRP_EXEC_MARK)) {
+		pr_err("-n mode=user: %s has no libslirp either (not lkvm-slirp?)",
+		       path);
+		return -ELOOP;
+	}
+	setenv(SLIRP_EXEC_MARK, "1", 1);
 	/* argv[0] stays the user's "lkvm", for ps and pidof */
 	execvp(path, argv);
 	err = errno;
+	unsetenv(SLIRP_EXEC_MARK);
 	pr_err("-n mode=user runs in %s (lkvm linked with libslirp): cannot run %s: %s",
 	       SLIRP_EXEC_NAME, path, strerror(err));
 	return -err;

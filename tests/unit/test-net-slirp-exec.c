@@ -85,12 +85,30 @@ static void test_execv_missing(void **state)
 	unsetenv("LKVM_SLIRP");
 }
 
+/* What it ran is no lkvm-slirp, and would run it again: no loop. */
+static void test_execv_loop(void **state)
+{
+	char *argv[] = { "lkvm", "run", NULL };
+	char *out;
+
+	setenv("LKVM_SLIRP", "/usr/bin/lkvm", 1);
+	setenv("LKVM_SLIRP_EXECED", "1", 1);
+	capture_start();
+	assert_int_equal(net_slirp_execv(argv), -ELOOP);
+	out = capture_end();
+	assert_string_equal(out, "lkvm: -n mode=user: /usr/bin/lkvm has no libslirp either (not lkvm-slirp?)\n");
+	free(out);
+	unsetenv("LKVM_SLIRP_EXECED");
+	unsetenv("LKVM_SLIRP");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_needed),
 		cmocka_unit_test(test_execv_args),
 		cmocka_unit_test(test_execv_missing),
+		cmocka_unit_test(test_execv_loop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
