@@ -397,6 +397,18 @@ BENCH_BINS=new
 live && [ -x "$SHARE/base/lkvm" ] && BENCH_BINS="base new"
 FIGS=$RES/bench.figs
 
+# bench_order: the binaries' order for the next round of runs, in
+# BENCH_ORDER: base first and new first in turn, as a run's place in the
+# pair biases some figures (base against itself gave 0.50 on 9p writes)
+BENCH_ROUND=0
+bench_order() {
+	BENCH_ROUND=$((BENCH_ROUND + 1))
+	BENCH_ORDER=$BENCH_BINS
+	if [ $((BENCH_ROUND % 2)) = 0 ] && [ "$BENCH_BINS" = "base new" ]; then
+		BENCH_ORDER="new base"
+	fi
+}
+
 # bench_lkvm LABEL: the binary of that label
 bench_lkvm() {
 	if [ "$1" = base ]; then
@@ -533,19 +545,22 @@ bench_boot() {
 	_bq="quiet lkvm.test=poweroff"
 	echo "bench: boot: lkvm run -k Image -i initrd -m 256 [-c 4] [--rng --virtio-transport T] -p \"[quiet] lkvm.test=poweroff\""
 	for i in 1 2 3 4 5 6; do
-		for b in $BENCH_BINS; do
+		bench_order
+		for b in $BENCH_ORDER; do
 			boot_fig "$b" "boot, 1 vCPU, quiet" -- -k "$KERNEL" \
 				-i "$INITRD" -m 256 -c 1 -p "$_bq"
 		done
 	done
-	for b in $BENCH_BINS; do
+	bench_order
+	for b in $BENCH_ORDER; do
 		bench_timed "$b" "$RES/bootexits-$b.out" run -k "$KERNEL" \
 			-i "$INITRD" -m 256 -c 1 --debug -p "$_bq"
 		exits_fig "$b" "boot, 1 vCPU, quiet" "$RES/bootexits-$b.out"
 		grep -a 'MMIO exits at' "$RES/bootexits-$b.out" | sed "s/^/bench: $b /"
 	done
 	for i in 1 2 3; do
-		for b in $BENCH_BINS; do
+		bench_order
+		for b in $BENCH_ORDER; do
 			boot_fig "$b" "boot, full console (earlycon)" FIRST -- \
 				-k "$KERNEL" -i "$INITRD" -m 256 -c 1 -p "lkvm.test=poweroff"
 			boot_fig "$b" "boot, 4 vCPUs, quiet" -- -k "$KERNEL" \
@@ -661,7 +676,8 @@ bench_sandbox() {
 	for i in 1 2 3 4 5; do
 		_sn="sandbox -- true"
 		[ $i = 1 ] && _sn="sandbox -- true, first run"
-		for b in $BENCH_BINS; do
+		bench_order
+		for b in $BENCH_ORDER; do
 			sandbox_fig "$b" "$_sn" true
 			[ $i = 1 ] || sandbox_fig "$b" "sandbox -- uname -m" uname -m
 		done
@@ -715,7 +731,8 @@ FSB
 	for i in 1 2 3; do
 		sync; echo 3 >/proc/sys/vm/drop_caches
 		fsbench_figs ceiling "$(sh "$B/script/fsbench.sh" "$B/direct" host)"
-		for b in $BENCH_BINS; do
+		bench_order
+		for b in $BENCH_ORDER; do
 			bench_timed "$b" "$RES/p9bench-$b-$i.out" run -k "$KERNEL" \
 				-i "$INITRD" -m 512 -c 1 -p "quiet lkvm.test=9p" --debug \
 				--9p "$B/script,script" --9p "$B/data,data"
@@ -800,7 +817,8 @@ mem_idle() {
 
 # mem_each NAME OPTIONS...: mem_idle with each binary
 mem_each() {
-	for b in $BENCH_BINS; do
+	bench_order
+	for b in $BENCH_ORDER; do
 		mem_idle "$b" "$@"
 	done
 }
@@ -855,7 +873,8 @@ rng_fig() {
 bench_rng() {
 	echo "bench: virtio-rng, 4000 reads of 64 bytes (about one request each)"
 	for i in 1 2; do
-		for b in $BENCH_BINS; do
+		bench_order
+		for b in $BENCH_ORDER; do
 			rng_fig "$b" mmio
 			rng_fig "$b" pci
 		done
@@ -916,7 +935,8 @@ bench_net() {
 		sed -n "s/.*device net0: /bench: $_nbl net $_nbn: /p" \
 			"$RES/netbench-$_nbn.out"
 	}
-	for b in $BENCH_BINS; do
+	bench_order
+	for b in $BENCH_ORDER; do
 		net_bench "$b" user "lkvm.net_bench=http://10.0.2.2:8080" \
 			http://127.0.0.1:2222 -n mode=user,hostfwd=tcp:127.0.0.1:2222-:80
 		[ -c /dev/net/tun ] || continue
@@ -952,7 +972,8 @@ blk_bench() {
 	_bd=$1 _bn=$2 _bq=$3 _bo=$4
 	shift 4
 	_bname="$_bn, depth $_bq${_bo:+, -d ...$_bo}${*:+, $*}"
-	for b in $BENCH_BINS; do
+	bench_order
+	for b in $BENCH_ORDER; do
 		rm -f "$_bd/bench.img"
 		dd if=/dev/zero of="$_bd/bench.img" bs=1M count=72 conv=fsync 2>/dev/null
 		_bout=$RES/blkbench-$b-$(echo "$_bn-$_bq$_bo$*" | tr -c 'a-z0-9\n' -).out
