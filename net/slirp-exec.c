@@ -14,7 +14,6 @@
  * what was found has not, a mark in the environment stops the loop).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,9 +27,6 @@
 #define SLIRP_EXEC_NAME		"lkvm-slirp"
 /* set for lkvm-slirp: one that would exec again is no lkvm with libslirp */
 #define SLIRP_EXEC_MARK		"LKVM_SLIRP_EXECED"
-/* lkvm's command line, at most: bytes, arguments */
-#define SLIRP_EXEC_CMDLINE_MAX	(256 * 1024)
-#define SLIRP_EXEC_ARGS_MAX	4096
 
 bool net_slirp_exec_needed(const struct kvm_config *cfg)
 {
@@ -95,44 +91,41 @@ int net_slirp_execv(char **argv)
 	return -err;
 }
 
-/* This process's arguments, from /proc/self/cmdline, into @buf and @argv. */
-static int slirp_exec_args(char *buf, size_t len, char **argv)
+/*
+ * This process's arguments from /proc/self/cmdline (read_file()): @argv
+ * points into @buf, both the caller's to free.
+ */
+static int slirp_exec_args(void **buf, char ***argv)
 {
-	ssize_t n = -1;
-	size_t i, nr = 0;
-	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	size_t len, i, nr = 0;
+	char *text, *p;
+	int ret = read_file("/proc/self/cmdline", buf, &len);
 
-	if (fd >= 0) {
-		n = read_in_full(fd, buf, len - 1);
-		close(fd);
+	if (ret < 0 || !len) {
+		pr_err("-n mode=user: cannot read this lkvm's arguments (/proc/self/cmdline): %s",
+		       strerror(ret < 0 ? -ret : EIO));
+		return ret < 0 ? ret : -EIO;
 	}
-	if (n <= 0 || (size_t)n == len - 1) {
-		pr_err("-n mode=user: cannot read this lkvm's arguments (/proc/self/cmdline)");
-		return -EIO;
+	text = *buf;
+	for (p = text; p < text + len; p += strlen(p) + 1)
+		nr++;
+	*argv = calloc(nr + 1, sizeof(**argv));
+	if (!*argv) {
+		pr_err("out of memory");
+		return -ENOMEM;
 	}
-	buf[n] = '\0';
-	for (i = 0; i < (size_t)n; i += strlen(buf + i) + 1) {
-		if (nr == SLIRP_EXEC_ARGS_MAX) {
-			pr_err("-n mode=user: more than %d arguments",
-			       SLIRP_EXEC_ARGS_MAX);
-			return -E2BIG;
-		}
-		argv[nr++] = buf + i;
-	}
-	argv[nr] = NULL;
+	for (p = text, i = 0; i < nr; p += strlen(p) + 1)
+		(*argv)[i++] = p;
 	return 0;
 }
 
 int net_slirp_exec(void)
 {
-	size_t len = SLIRP_EXEC_CMDLINE_MAX;
-	char *buf = malloc(len);
-	char **argv = calloc(SLIRP_EXEC_ARGS_MAX + 1, sizeof(*argv));
-	int ret = -ENOMEM;
+	char **argv = NULL;
+	void *buf = NULL;
+	int ret = slirp_exec_args(&buf, &argv);
 
-	if (!buf || !argv)
-		pr_err("out of memory");
-	else if (!(ret = slirp_exec_args(buf, len, argv)))
+	if (!ret)
 		ret = net_slirp_execv(argv);
 	free(argv);
 	free(buf);
