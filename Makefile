@@ -55,11 +55,11 @@ endif
 # static lkvm's whole binary. libfdt, zlib, liburing (io_uring,
 # optional) and libseccomp (the per-thread filters, built by a child
 # process: lkvm itself never touches its pages) are static libraries.
-have_lib = $(shell echo 'int main(void){return 0;}' | \
-	$(CC) $(LDFLAGS) -x c - -o /dev/null -l$(1) >/dev/null 2>&1 && echo y)
+cc_links = $(shell echo 'int main(void){return 0;}' | \
+	$(CC) $(LDFLAGS) -x c - -o /dev/null $(1) >/dev/null 2>&1 && echo y)
+have_lib = $(call cc_links,-l$(1))
 static_lib = $(if $(call have_lib,:lib$(1).a),-l:lib$(1).a,-l$(1))
-LKVM_STATIC := $(shell echo 'int main(void){return 0;}' | \
-	$(CC) $(LDFLAGS) -static -x c - -o /dev/null >/dev/null 2>&1 && echo -static)
+LKVM_STATIC := $(if $(call cc_links,-static),-static)
 LDLIBS += -l:libfdt.a $(call static_lib,z) $(call static_lib,seccomp)
 # virtio-blk: raw images through io_uring, else worker threads.
 ifeq ($(call have_lib,uring),y)

@@ -226,13 +226,18 @@ build_host_initrd "$HOST_INITRD"
 if install_if_changed "$LKVM" "$SHARE/bin/lkvm" 755; then
 	log "installed lkvm"
 fi
-# lkvm with libslirp, which lkvm runs for -n mode=user
-if [ -e "$(dirname "$LKVM")/lkvm-slirp" ]; then
-	install_if_changed "$(dirname "$LKVM")/lkvm-slirp" "$SHARE/bin/lkvm-slirp" 755 &&
-		log "installed lkvm-slirp"
-else
-	rm -f "$SHARE/bin/lkvm-slirp"
-fi
+# install_slirp_beside BINARY DIR: the lkvm-slirp beside BINARY (lkvm with
+# libslirp, which that lkvm runs for -n mode=user) into DIR, or none there
+install_slirp_beside() {
+	if [ -e "$(dirname "$1")/lkvm-slirp" ]; then
+		install_if_changed "$(dirname "$1")/lkvm-slirp" "$2/lkvm-slirp" 755 &&
+			log "installed $(basename "$2")/lkvm-slirp"
+	else
+		rm -f "$2/lkvm-slirp"
+	fi
+	return 0
+}
+install_slirp_beside "$LKVM" "$SHARE/bin"
 # make bench BENCH_BASE=FILE (or BASE=REV): a second lkvm to compare with,
 # in base/ with the lkvm-slirp beside it (if any), which it runs
 mkdir -p "$SHARE/base"
@@ -240,12 +245,7 @@ if [ -n "${BENCH_BASE:-}" ]; then
 	[ -f "$BENCH_BASE" ] || { echo "rig: BENCH_BASE '$BENCH_BASE': no such file" >&2; exit 1; }
 	install_if_changed "$BENCH_BASE" "$SHARE/base/lkvm" 755 &&
 		log "installed the base lkvm for bench ($BENCH_BASE)"
-	if [ -e "$(dirname "$BENCH_BASE")/lkvm-slirp" ]; then
-		install_if_changed "$(dirname "$BENCH_BASE")/lkvm-slirp" \
-			"$SHARE/base/lkvm-slirp" 755 || true
-	else
-		rm -f "$SHARE/base/lkvm-slirp"
-	fi
+	install_slirp_beside "$BENCH_BASE" "$SHARE/base"
 else
 	rm -f "$SHARE/base/lkvm" "$SHARE/base/lkvm-slirp"
 fi
