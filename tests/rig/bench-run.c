@@ -9,6 +9,8 @@
  *
  * With BENCH_ECHO=TEXT in the environment, the command's lines holding
  * TEXT are printed too (before the times), e.g. the guest's own uptime.
+ * With BENCH_STAMP=1, every line is printed, after the milliseconds from
+ * the fork at which it arrived: where a boot's time goes, by host clock.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@ static double now_ms(void)
 int main(int argc, char **argv)
 {
 	const char *echo = getenv("BENCH_ECHO");
+	const char *stamp = getenv("BENCH_STAMP");
 	double t0, first = -1, marker = -1;
 	char buf[4096], line[4096];
 	size_t linelen = 0;
@@ -62,7 +65,9 @@ int main(int argc, char **argv)
 				line[linelen] = '\0';
 				if (marker < 0 && strstr(line, argv[1]))
 					marker = now_ms() - t0;
-				if (echo && *echo && strstr(line, echo))
+				if (stamp && *stamp)
+					printf("@%.0f %s\n", now_ms() - t0, line);
+				else if (echo && *echo && strstr(line, echo))
 					printf("%s\n", line);
 				linelen = 0;
 			} else {

@@ -374,7 +374,10 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 test=poweroff
 for w in $(cat /proc/cmdline); do
-	case "$w" in lkvm.test=*) test=${w#lkvm.test=} ;; esac
+	case "$w" in
+	lkvm.test=*) test=${w#lkvm.test=} ;;
+	lkvm.dmesg=1) dmesg_all=1 ;;
+	esac
 done
 # virtio drivers are modules in the guest kernel: load those we ship
 for m in $(cat /lib/modules/load.list 2>/dev/null); do
@@ -458,6 +461,7 @@ bootprof)
 		END { printf "GUEST-BOOTPROF initcalls=%d sum_usecs=%d\n", n, s }'
 	dmesg | awk '{ t = substr($0, 2, index($0, "]") - 2) + 0; if (NR > 1) printf "%.6f %s\n", t - p, $0; p = t }' |
 		sort -rn | head -n 10 | sed 's/^/GUEST-GAP /'
+	[ -n "$dmesg_all" ] && dmesg | sed 's/^/GUEST-DMESG /'
 	;;
 rngbench)
 	# many small requests: the hwrng core reads 64 bytes at a time and
