@@ -158,6 +158,7 @@ int cmd_run(int argc, char **argv)
 		return LKVM_EXIT_ERROR;
 	}
 
+	kvm_arch_choose_transport(&kvm->cfg);	/* the modules depend on it */
 	kvm->cmdline = strdup(kvm->cfg.params ? kvm->cfg.params : "");
 	/* Bad input files are refused before any VM exists. */
 	if (!kvm->cmdline || root_initramfs(kvm, &initramfs) < 0 ||

@@ -276,6 +276,21 @@ static int modules_key(struct sandbox *sb, const char *const *names, int n,
 }
 
 /*
+ * The cache entry of a module set: one per folder and list of names (the
+ * key's first line), so that sandboxes with other devices (a disk, PCI
+ * rather than MMIO) keep their own entries instead of replacing one.
+ */
+static void modules_entry_name(char *out, size_t len, const struct sandbox *sb,
+			       const char *key)
+{
+	char what[PATH_MAX + 256];
+
+	snprintf(what, sizeof(what), "%s\n%.*s", sb->moddir,
+		 (int)strcspn(key, "\n"), key);
+	kcache_name(out, len, "modules", what);
+}
+
+/*
  * Resolve and read the modules, or take them from the cache: a second
  * sandbox reads neither modules.dep nor the module files (only stat()s).
  */
@@ -292,7 +307,7 @@ static int load_modules(struct sandbox *sb, const char *const *names, int n,
 	if (sb->cache[0] && (key = calloc(1, KCACHE_KEY_MAX)) &&
 	    !modules_key(sb, names, n, required, key)) {
 		cacheable = true;
-		kcache_name(name, sizeof(name), "modules", sb->moddir);
+		modules_entry_name(name, sizeof(name), sb, key);
 		ret = modules_from_cache(sb, name, key, mods);
 		pr_debug("sandbox: module cache %s: %s", name,
 			 kcache_why(ret));
@@ -664,6 +679,7 @@ int cmd_sandbox(int argc, char **argv)
 			console_given = true;
 	if (!console_given)
 		kvm->cfg.console = CONSOLE_VIRTIO;
+	kvm_arch_choose_transport(&kvm->cfg);	/* the modules depend on it */
 
 	if (sandbox_prepare(kvm, &sb, argv + cmd, argc - cmd) < 0 ||
 	    kvm_arch_load_files(kvm) < 0 ||

@@ -199,7 +199,7 @@ static int fdt_apb_clock(void *fdt)
 
 static int fdt_chosen(void *fdt, struct kvm *kvm)
 {
-	u8 seed[64];
+	u8 seed[64 + 8];	/* rng-seed, then kaslr-seed */
 
 	FDT_CHECK(fdt_begin_node(fdt, "chosen"));
 	FDT_CHECK(fdt_property_string(fdt, "bootargs",
@@ -215,10 +215,17 @@ static int fdt_chosen(void *fdt, struct kvm *kvm)
 					   kvm->initrd_gpa + kvm->initrd_size));
 	}
 	/* Early entropy spares the guest a slow wait for the CRNG. */
-	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed)) {
-		FDT_CHECK(fdt_property(fdt, "rng-seed", seed, sizeof(seed)));
-		FDT_CHECK(fdt_property(fdt, "kaslr-seed", seed, 8));
-	}
+	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		return fdt_end_node(fdt);
+	FDT_CHECK(fdt_property(fdt, "rng-seed", seed, 64));
+	/*
+	 * Only on request (as kvmtool, unlike QEMU): an arm64 kernel with a
+	 * seed randomizes its addresses, and on a CPU without E0PD (before
+	 * Armv8.5, e.g. Neoverse N1) that forces KPTI on, which makes every
+	 * guest exception and system call switch page tables.
+	 */
+	if (kvm->cfg.kaslr)
+		FDT_CHECK(fdt_property(fdt, "kaslr-seed", seed + 64, 8));
 	return fdt_end_node(fdt);
 }
 

@@ -3,32 +3,39 @@
  * The in-kernel virtual GIC (KVM_CREATE_DEVICE): GICv3 when the host can
  * emulate one, else GICv2. It is created before the vCPUs and finalised
  * (KVM_DEV_ARM_VGIC_CTRL_INIT) once they all exist.
+ *
+ * The GIC also decides the default virtio transport: PCI wherever the
+ * guest gets a GICv3, whose ITS delivers MSI-X without a vCPU exit, and
+ * MMIO on a GICv2, where every interrupt costs two exits either way.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/kvm.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "lkvm/init.h"
+#include "lkvm/kvm-cpu.h"
 #include "lkvm/kvm.h"
 #include "lkvm/layout.h"
+#include "lkvm/options.h"
 
-static int create_device(struct kvm *kvm, u32 type, bool test)
+static int create_device(int vm_fd, u32 type, bool test)
 {
 	struct kvm_create_device cd = {
 		.type = type, .flags = test ? KVM_CREATE_DEVICE_TEST : 0,
 	};
 
-	if (ioctl(kvm->vm_fd, KVM_CREATE_DEVICE, &cd) < 0)
+	if (ioctl(vm_fd, KVM_CREATE_DEVICE, &cd) < 0)
 		return -errno;
 	return test ? 0 : (int)cd.fd;
 }
 
 static int choose_gic(struct kvm *kvm)
 {
-	bool has_v3 = !create_device(kvm, KVM_DEV_TYPE_ARM_VGIC_V3, true);
-	bool has_v2 = !create_device(kvm, KVM_DEV_TYPE_ARM_VGIC_V2, true);
+	bool has_v3 = !create_device(kvm->vm_fd, KVM_DEV_TYPE_ARM_VGIC_V3, true);
+	bool has_v2 = !create_device(kvm->vm_fd, KVM_DEV_TYPE_ARM_VGIC_V2, true);
 
 	switch (kvm->cfg.irqchip) {
 	case IRQCHIP_GICV3:
@@ -88,7 +95,7 @@ static void its_create(struct kvm *kvm)
 	if (kvm->irqchip != IRQCHIP_GICV3 ||
 	    kvm->cfg.transport != VIRTIO_TRANSPORT_PCI)
 		return;
-	fd = create_device(kvm, KVM_DEV_TYPE_ARM_VGIC_ITS, false);
+	fd = create_device(kvm->vm_fd, KVM_DEV_TYPE_ARM_VGIC_ITS, false);
 	if (fd < 0) {
 		pr_debug("no GICv3 ITS (%s): PCI devices use INTx", strerror(-fd));
 		return;
@@ -134,7 +141,7 @@ static int gic_init(struct kvm *kvm)
 		       type == IRQCHIP_GICV3 ? "GICv3" : "GICv2", max);
 		return -EINVAL;
 	}
-	kvm->gic_fd = create_device(kvm, type == IRQCHIP_GICV3 ?
+	kvm->gic_fd = create_device(kvm->vm_fd, type == IRQCHIP_GICV3 ?
 				    KVM_DEV_TYPE_ARM_VGIC_V3 :
 				    KVM_DEV_TYPE_ARM_VGIC_V2, false);
 	if (kvm->gic_fd < 0) {
@@ -178,6 +185,38 @@ static int gic_init_late(struct kvm *kvm)
 	return 0;
 }
 lkvm_init(INIT_IRQCHIP_LATE, gic_init_late, NULL);
+
+/* Can this host's KVM give a guest a GICv3 with an ITS? Asks a scratch VM. */
+static bool host_has_gicv3_its(void)
+{
+	int sys_fd, vm_fd;
+	bool ok;
+
+	sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (sys_fd < 0)
+		return false;	/* the real open says why, later */
+	vm_fd = ioctl(sys_fd, KVM_CREATE_VM, 0);
+	ok = vm_fd >= 0 &&
+	     !create_device(vm_fd, KVM_DEV_TYPE_ARM_VGIC_V3, true) &&
+	     !create_device(vm_fd, KVM_DEV_TYPE_ARM_VGIC_ITS, true);
+	if (vm_fd >= 0)
+		close(vm_fd);
+	close(sys_fd);
+	return ok;
+}
+
+void kvm_arch_choose_transport(struct kvm_config *cfg)
+{
+	bool v3 = false;
+
+	if (cfg->transport != VIRTIO_TRANSPORT_AUTO)
+		return;
+	if (!cfg->aarch32 && cfg->irqchip != IRQCHIP_GICV2)
+		v3 = host_has_gicv3_its();
+	cfg->transport = run_default_transport(cfg, v3);
+	pr_debug("virtio transport: %s (default)",
+		 cfg->transport == VIRTIO_TRANSPORT_PCI ? "pci" : "mmio");
+}
 
 int irq_alloc_spi(struct kvm *kvm)
 {

@@ -66,7 +66,7 @@ static void set_mask(u8 *m, u32 reg, u32 len, u32 mask)
 {
 	u32 i;
 
-	for (i = 0; i < len && reg + i < PCI_CFG_SIZE; i++)
+	for (i = 0; i < len && reg + i < PCI_CFG_KEPT; i++)
 		m[reg + i] = mask >> (8 * i);
 }
 
@@ -140,7 +140,7 @@ int pci_add_cap(struct pci_device *dev, u8 id, u8 len)
 {
 	u32 off = ALIGN_UP(dev->cap_end, 4);
 
-	if (len < 2 || off + len > 0x100)
+	if (len < 2 || off + len > PCI_CFG_KEPT)
 		return -ENOSPC;
 	pci_cfg_write8(dev, off + PCI_CAP_LIST_ID, id);
 	pci_cfg_write8(dev, off + PCI_CAP_LIST_NEXT, 0);
@@ -490,6 +490,11 @@ static void pci_cfg_access(struct pci_device *dev, u32 reg, u8 *data,
 	if (dev->ops && dev->ops->cfg_access &&
 	    dev->ops->cfg_access(dev, reg, data, len, is_write))
 		return;
+	if (reg >= PCI_CFG_KEPT) {	/* the extended space: empty */
+		if (!is_write)
+			memset(data, 0, len);
+		return;
+	}
 	if (!is_write) {
 		memcpy(data, dev->cfg + reg, len);
 		return;

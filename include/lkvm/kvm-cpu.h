@@ -6,6 +6,7 @@
 #include "lkvm/util.h"
 
 struct kvm;
+struct kvm_config;
 struct kvm_run;
 struct kvm_pause;
 
@@ -106,6 +107,13 @@ int kvm_cpu_arch_mmfr0(struct kvm_cpu *cpu, u64 *val);
 /* The guest's virtual counter, read and set (the VM's offset): 0 or -errno. */
 int kvm_cpu_arch_get_counter(struct kvm_cpu *cpu, u64 *cnt);
 int kvm_cpu_arch_set_counter(struct kvm_cpu *cpu, u64 cnt);
+
+/*
+ * Architecture hooks for the VM (arm/gic.c): resolve VIRTIO_TRANSPORT_AUTO
+ * in @cfg before anything depends on it (the guest's modules, the GIC),
+ * asking the host's KVM with a scratch VM.
+ */
+void kvm_arch_choose_transport(struct kvm_config *cfg);
 
 /* Architecture hooks for the VM (arm64/boot.c). */
 int kvm_arch_load_files(struct kvm *kvm);

@@ -45,6 +45,8 @@ enum irqchip_type {
 enum virtio_transport {
 	VIRTIO_TRANSPORT_MMIO,
 	VIRTIO_TRANSPORT_PCI,
+	/* no --virtio-transport: kvm_arch_choose_transport() picks one */
+	VIRTIO_TRANSPORT_AUTO,
 };
 
 #define LKVM_MAX_DISKS		16
@@ -68,6 +70,7 @@ struct kvm_config {
 	bool debug;
 	bool reboot;		/* restart the guest on reset instead of exiting */
 	bool rng;
+	bool kaslr;		/* --kaslr: /chosen/kaslr-seed for the guest */
 	bool no_seccomp;	/* --no-seccomp: no per-thread filters */
 	bool name_set;		/* --name given: the control socket's name */
 	bool aarch32;		/* --aarch32: 32-bit ARM guest (arm/zimage.c) */

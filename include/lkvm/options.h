@@ -23,6 +23,13 @@ enum parse_result {
 int gdb_listen_parse(const char *arg, u32 *addr, u16 *port, char *err,
 		     size_t errlen);
 void run_config_defaults(struct kvm_config *cfg);
+/*
+ * The transport @cfg asks for, or with none given the default: PCI where
+ * the guest gets a GICv3 and the host's KVM has an ITS for it
+ * (@host_has_v3), else MMIO (kvm_arch_choose_transport() asks the host).
+ */
+enum virtio_transport run_default_transport(const struct kvm_config *cfg,
+					    bool host_has_v3);
 /* Parse `lkvm run` arguments (argv[0] is "run"). No KVM needed. */
 enum parse_result run_parse_options(int argc, char **argv,
 				    struct kvm_config *cfg,

@@ -25,6 +25,12 @@
 #define PCI_MAX_SLOTS		32
 #define PCI_NR_BARS		6
 #define PCI_CFG_SIZE		4096	/* ECAM: extended config space */
+/*
+ * What a function keeps: the header and the capability list. No function
+ * has an extended capability, so the rest reads 0 (no list) and ignores
+ * writes, and three 4 KiB arrays per function would be heap for nothing.
+ */
+#define PCI_CFG_KEPT		256
 #define PCI_NR_INTX		4	/* INTA..INTD */
 #define PCI_MSIX_MAX		128	/* vectors we model per function */
 #define PCI_ECAM_BUS_SHIFT	20
@@ -100,9 +106,9 @@ struct pci_device {
 
 	u8 bus, devfn;		/* set by pci_register_device() */
 	bool registered;
-	u8 cfg[PCI_CFG_SIZE];
-	u8 wmask[PCI_CFG_SIZE];	/* bits the guest may change */
-	u8 w1cmask[PCI_CFG_SIZE];	/* bits the guest clears by writing 1 */
+	u8 cfg[PCI_CFG_KEPT];
+	u8 wmask[PCI_CFG_KEPT];	/* bits the guest may change */
+	u8 w1cmask[PCI_CFG_KEPT];	/* bits the guest clears by writing 1 */
 	u8 last_cap;		/* offset of the last capability, 0: none */
 	u16 cap_end;		/* where the next capability goes */
 	struct pci_bar bars[PCI_NR_BARS];

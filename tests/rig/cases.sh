@@ -392,7 +392,7 @@ fi
 # emulated host doing the same work itself). Every run names its vCPUs
 # (-c): kvmtool as a base defaults to one per host CPU, lkvm to 1.
 BENCH_PARTS="boot sandbox 9p memory rng net blk"
-BENCH_MORE="prof ab sbprof blkhang blkab"	# profiles, run only when named
+BENCH_MORE="prof phases sbtransport ab sbprof blkhang blkab"	# profiles, run only when named
 BENCH_BINS=new
 live && [ -x "$SHARE/base/lkvm" ] && BENCH_BINS="base new"
 FIGS=$RES/bench.figs
@@ -610,11 +610,50 @@ bench_prof() {
 	echo "$_old" >$_thp
 }
 
+# phases: when lkvm reaches each step of a quiet boot (--debug's "at N
+# ms" lines), and where the guest's own clock stands at its /init
+bench_phases() {
+	for i in 1 2 3; do
+		echo "bench: phases run $i: full console, each line stamped"
+		BENCH_STAMP=1 "$SHARE/bin/bench-run" GUEST-INIT-OK \
+			"$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -m 256 -c 1 \
+			--debug -p "lkvm.test=poweroff" </dev/null \
+			>"$RES/phases-$i.out" 2>&1
+		grep -a -e 'debug: at' -e GUEST-UPTIME "$RES/phases-$i.out" | sed 's/^/bench:   /'
+	done
+	for i in 1 2 3 4; do
+		echo "bench: phases run $i: lkvm run -k Image -i initrd -m 256 -c 1 --debug -p \"quiet lkvm.test=poweroff\""
+		BENCH_ECHO=GUEST-UPTIME "$SHARE/bin/bench-run" GUEST-INIT-OK \
+			"$LKVM_BIN" run -k "$KERNEL" -i "$INITRD" -m 256 -c 1 \
+			--debug -p "quiet lkvm.test=poweroff" </dev/null 2>&1 |
+			tr -d '\r' | grep -e 'debug: at' -e GUEST-UPTIME -e marker_ms |
+			sed 's/^/bench:   /'
+	done
+}
+
+# sbtransport: `lkvm sandbox --debug -- true` over each transport, its
+# phases (lkvm's and the guest init's)
+bench_sbtransport() {
+	mkdir -p /tmp/sbbench && cd /tmp/sbbench || return
+	for i in 1 2 3; do
+		for t in mmio pci; do
+			echo "bench: sbtransport run $i: lkvm sandbox --debug --virtio-transport $t -- true"
+			_t0=$(cut -d' ' -f1 /proc/uptime)
+			"$LKVM_BIN" sandbox --debug --virtio-transport $t -- true \
+				</dev/null >"$RES/sbt-$t-$i.out" 2>&1
+			_t1=$(cut -d' ' -f1 /proc/uptime)
+			awk "BEGIN{printf \"bench:   wall %.2fs\\n\", $_t1 - $_t0}"
+			tr -d '\r' <"$RES/sbt-$t-$i.out" | grep -e 'debug: at' -e 'init:' | sed 's/^/bench:   /'
+		done
+	done
+	cd /share
+}
+
 # ab: alternated boots (quiet, 1 vCPU) with lkvm's defaults and with
 # one guest parameter added: earlycon=off, cryptomgr.notests
 bench_ab() {
 	for i in 1 2 3 4; do
-		for ex in "" earlycon=off cryptomgr.notests; do
+		for ex in "" nokaslr earlycon=off cryptomgr.notests; do
 			boot_fig new "ab: -p ${ex:-(nothing added)}" -- -k "$KERNEL" \
 				-i "$INITRD" -m 256 -c 1 -p "$ex quiet lkvm.test=poweroff"
 		done
@@ -1803,6 +1842,7 @@ expect_out 'sandbox: /no/such/command: No such file'
 run_case sandbox-not-found 127 lkvm sandbox -- /no/such/command
 
 run_case sandbox-pci 0 lkvm sandbox --virtio-transport pci -- true
+run_case sandbox-mmio 0 lkvm sandbox --virtio-transport mmio -- true
 
 # a kernel without the drivers: one line naming the missing one, 125
 live && mkdir -p /tmp/nomods && : >/tmp/nomods/modules.dep && : >/tmp/nomods/modules.builtin
@@ -1819,12 +1859,17 @@ sandbox_cache_case() (
 			2>/tmp/sbcache.err || { cat /tmp/sbcache.err; exit 1; }
 		grep -e 'version' -e 'module cache' /tmp/sbcache.err
 	done
+	# another module set (virtio_rng) has an entry of its own
+	lkvm sandbox --rng -- true || exit 1
+	lkvm sandbox --debug -- true 2>&1 | grep 'module cache' |
+		sed 's/^/after another set: /'
 	ls /tmp/sbcache/lkvm
 )
 expect_out 'SBX-RUN-1'
 expect_out 'SBX-RUN-2'
 expect_out 'module cache modules-[0-9a-f]*: hit'
 expect_out 'kernel version .* [(]from the cache[)]'
+expect_out 'after another set: .*module cache modules-[0-9a-f]*: hit'
 expect_out '^modules-[0-9a-f]*$'
 run_case sandbox-cache 0 sandbox_cache_case
 

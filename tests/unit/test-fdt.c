@@ -102,6 +102,10 @@ static void test_gicv3_tree(void **state)
 	/* named by the console device, which /chosen follows */
 	p = prop(buf, "/chosen", "stdout-path", &len);
 	assert_string_equal(p, "/fake@1234");
+	/* entropy always; a KASLR seed only with --kaslr */
+	p = prop(buf, "/chosen", "rng-seed", &len);
+	assert_int_equal(len, 64);
+	assert_null(prop(buf, "/chosen", "kaslr-seed", &len));
 
 	p = prop(buf, "/memory@80000000", "reg", &len);
 	assert_int_equal(len, 16);
@@ -145,6 +149,26 @@ static void test_gicv3_tree(void **state)
 	assert_int_equal(be32_at(p, 0), LKVM_PHANDLE_GIC);
 	assert_int_equal(fdt_node_offset_by_phandle(buf, LKVM_PHANDLE_GIC),
 			 fdt_path_offset(buf, "/intc@28000000"));
+}
+
+/* --kaslr: a seed of its own, not a copy of the rng-seed's bytes. */
+static void test_kaslr_seed(void **state)
+{
+	static u8 buf[LKVM_FDT_MAX_SIZE];
+	const void *rng, *kaslr;
+	struct kvm kvm;
+	int len, i, same = 0;
+
+	make_kvm(&kvm, IRQCHIP_GICV3, 1);
+	kvm.cfg.kaslr = true;
+	assert_int_equal(fdt_build(&kvm, buf, sizeof(buf)), 0);
+	kaslr = prop(buf, "/chosen", "kaslr-seed", &len);
+	assert_int_equal(len, 8);
+	rng = prop(buf, "/chosen", "rng-seed", &len);
+	assert_int_equal(len, 64);
+	for (i = 0; i + 8 <= 64; i++)
+		same += !memcmp((const u8 *)rng + i, kaslr, 8);
+	assert_int_equal(same, 0);
 }
 
 static void test_gicv2_tree(void **state)
@@ -258,6 +282,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gicv3_tree),
 		cmocka_unit_test(test_gicv2_tree),
+		cmocka_unit_test(test_kaslr_seed),
 		cmocka_unit_test(test_irq_map_parent_matches_gic),
 		cmocka_unit_test(test_no_console_no_stdout_path),
 		cmocka_unit_test(test_pmu_node),

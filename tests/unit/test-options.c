@@ -66,6 +66,35 @@ static void test_defaults_and_values(void **state)
 			 PARSE_ERROR);
 }
 
+/*
+ * No --virtio-transport: PCI (MSI-X, no exit per interrupt) where the
+ * guest gets a GICv3 with an ITS; MMIO for a GICv2 or a 32-bit guest.
+ * A transport given is kept whatever the host has.
+ */
+static void test_default_transport(void **state)
+{
+	struct kvm_config cfg;
+
+	assert_int_equal(parse(&cfg, 2, "-k", "I"), PARSE_OK);
+	assert_int_equal(cfg.transport, VIRTIO_TRANSPORT_AUTO);
+	assert_int_equal(run_default_transport(&cfg, true), VIRTIO_TRANSPORT_PCI);
+	assert_int_equal(run_default_transport(&cfg, false), VIRTIO_TRANSPORT_MMIO);
+
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--irqchip=gicv2"), PARSE_OK);
+	assert_int_equal(run_default_transport(&cfg, true), VIRTIO_TRANSPORT_MMIO);
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--irqchip=gicv3"), PARSE_OK);
+	assert_int_equal(run_default_transport(&cfg, true), VIRTIO_TRANSPORT_PCI);
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--aarch32"), PARSE_OK);
+	assert_int_equal(run_default_transport(&cfg, true), VIRTIO_TRANSPORT_MMIO);
+
+	assert_int_equal(parse(&cfg, 4, "-k", "I", "--virtio-transport", "mmio"),
+			 PARSE_OK);
+	assert_int_equal(run_default_transport(&cfg, true), VIRTIO_TRANSPORT_MMIO);
+	assert_int_equal(parse(&cfg, 4, "-k", "I", "--virtio-transport", "pci"),
+			 PARSE_OK);
+	assert_int_equal(run_default_transport(&cfg, false), VIRTIO_TRANSPORT_PCI);
+}
+
 static void test_errors(void **state)
 {
 	struct kvm_config cfg;
@@ -223,16 +252,16 @@ static void test_cpu_feature_options(void **state)
 
 	assert_int_equal(parse(&cfg, 2, "-k", "I"), PARSE_OK);
 	assert_false(cfg.no_sve || cfg.no_ptrauth || cfg.no_mte ||
-		     cfg.no_pvtime || cfg.pmu || cfg.aarch32);
+		     cfg.no_pvtime || cfg.pmu || cfg.aarch32 || cfg.kaslr);
 	assert_int_equal(cfg.sve_max_vl, 0);
 	assert_int_equal(CPU_COUNT(&cfg.vcpu_affinity), 0);
 
-	assert_int_equal(parse(&cfg, 9, "-k", "I", "--disable-sve",
+	assert_int_equal(parse(&cfg, 10, "-k", "I", "--disable-sve",
 			       "--disable-ptrauth", "--disable-mte",
-			       "--no-pvtime", "--pmu", "--vcpu-affinity",
+			       "--no-pvtime", "--pmu", "--kaslr", "--vcpu-affinity",
 			       "0-1,3"), PARSE_OK);
 	assert_true(cfg.no_sve && cfg.no_ptrauth && cfg.no_mte &&
-		    cfg.no_pvtime && cfg.pmu);
+		    cfg.no_pvtime && cfg.pmu && cfg.kaslr);
 	assert_int_equal(CPU_COUNT(&cfg.vcpu_affinity), 3);
 	assert_true(CPU_ISSET(3, &cfg.vcpu_affinity));
 
@@ -408,6 +437,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_and_values),
+		cmocka_unit_test(test_default_transport),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_scripted_run_options),
 		cmocka_unit_test(test_help),

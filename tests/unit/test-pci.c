@@ -209,6 +209,12 @@ static void test_ecam_decoding(void **state)
 	assert_int_equal(cfg_read(kvm, 0, 0, 0, PCI_VENDOR_ID + 1, 2), 0xffff);
 	/* Extended config space of a conventional function reads zero. */
 	assert_int_equal(cfg_read(kvm, 0, 0, 0, 0x100, 4), 0);
+	/* ... up to its end, and writes there change nothing */
+	cfg_write(kvm, 0, 0x100, 4, 0xffffffff);
+	cfg_write(kvm, 0, 0xffc, 4, 0xffffffff);
+	assert_int_equal(cfg_read(kvm, 0, 0, 0, 0x100, 4), 0);
+	assert_int_equal(cfg_read(kvm, 0, 0, 0, 0xffc, 4), 0);
+	assert_int_equal(cfg_read(kvm, 0, 0, 0, PCI_VENDOR_ID, 2), 0x1234);
 }
 
 static void test_header(void **state)
