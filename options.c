@@ -42,7 +42,7 @@ enum {
 	OPT_DISABLE_PTRAUTH,
 	OPT_DISABLE_MTE,
 	OPT_NO_PVTIME,
-	OPT_KASLR,
+	OPT_KASLR_SEED,
 	OPT_PMU,
 	OPT_VCPU_AFFINITY,
 	OPT_AARCH32,
@@ -85,7 +85,7 @@ static const struct cmd_option run_options[] = {
 	{ "disable-ptrauth", OPT_DISABLE_PTRAUTH, NULL, "no pointer authentication for the guest (default: on where KVM has it)" },
 	{ "disable-mte", OPT_DISABLE_MTE, NULL, "no MTE for the guest (default: on where KVM has it, without --hugetlbfs)" },
 	{ "no-pvtime",	OPT_NO_PVTIME, NULL, "no stolen-time accounting for the guest (default: on where KVM has it)" },
-	{ "kaslr",	OPT_KASLR, NULL, "give the guest a KASLR seed (default none: fixed kernel addresses, no KPTI forced on by KASLR)" },
+	{ "kaslr-seed",	OPT_KASLR_SEED, "SEED", "the guest kernel's KASLR seed, a 64-bit number (default 0: none, no KASLR)" },
 	{ "pmu",	OPT_PMU, NULL, "give the guest a PMUv3 (perf counters); the host needs one" },
 	{ "vcpu-affinity", OPT_VCPU_AFFINITY, "CPULIST", "run the vCPU threads on these host CPUs only, e.g. 0-1,3" },
 	{ "debug",	OPT_DEBUG, NULL, "print debugging messages" },
@@ -265,6 +265,21 @@ static int parse_uint(const char *arg, unsigned int min, unsigned int max,
 	return 0;
 }
 
+/* A u64, decimal or 0x-prefixed hex (kvmtool's --kaslr-seed takes both). */
+static int parse_u64(const char *arg, u64 *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	if (errno || end == arg || *end || *arg == '-' || *arg == '+' ||
+	    (arg[0] == '0' && arg[1] >= '0' && arg[1] <= '9'))
+		return -EINVAL;	/* no sign, no octal */
+	*out = v;
+	return 0;
+}
+
 int gdb_listen_parse(const char *arg, u32 *addr, u16 *port, char *err,
 		     size_t errlen)
 {
@@ -360,7 +375,10 @@ static int apply_option(struct kvm_config *cfg, int val, const char *arg,
 	case OPT_DISABLE_PTRAUTH: cfg->no_ptrauth = true; break;
 	case OPT_DISABLE_MTE: cfg->no_mte = true; break;
 	case OPT_NO_PVTIME: cfg->no_pvtime = true; break;
-	case OPT_KASLR: cfg->kaslr = true; break;
+	case OPT_KASLR_SEED:
+		if (parse_u64(arg, &cfg->kaslr_seed) < 0)
+			BAD("invalid --kaslr-seed '%s': give a number from 0 to 2^64-1 (decimal, or hex with 0x)", arg);
+		break;
 	case OPT_PMU: cfg->pmu = true; break;
 	case OPT_SVE_MAX_VL:
 		if (parse_uint(arg, SVE_VL_MIN_BITS, SVE_VL_MAX_BITS,

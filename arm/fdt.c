@@ -199,7 +199,7 @@ static int fdt_apb_clock(void *fdt)
 
 static int fdt_chosen(void *fdt, struct kvm *kvm)
 {
-	u8 seed[64 + 8];	/* rng-seed, then kaslr-seed */
+	u8 seed[64];
 
 	FDT_CHECK(fdt_begin_node(fdt, "chosen"));
 	FDT_CHECK(fdt_property_string(fdt, "bootargs",
@@ -215,17 +215,18 @@ static int fdt_chosen(void *fdt, struct kvm *kvm)
 					   kvm->initrd_gpa + kvm->initrd_size));
 	}
 	/* Early entropy spares the guest a slow wait for the CRNG. */
-	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
-		return fdt_end_node(fdt);
-	FDT_CHECK(fdt_property(fdt, "rng-seed", seed, 64));
+	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
+		FDT_CHECK(fdt_property(fdt, "rng-seed", seed, sizeof(seed)));
 	/*
-	 * Only on request (as kvmtool, unlike QEMU): an arm64 kernel with a
-	 * seed randomizes its addresses, and on a CPU without E0PD (before
-	 * Armv8.5, e.g. Neoverse N1) that forces KPTI on, which makes every
-	 * guest exception and system call switch page tables.
+	 * Only the user's (kvmtool's --kaslr-seed; QEMU gives a random one):
+	 * an arm64 kernel with a seed randomizes its addresses, and on a CPU
+	 * without E0PD (before Armv8.5, e.g. Neoverse N1) that forces KPTI
+	 * on, which makes every guest exception and system call switch page
+	 * tables.
 	 */
-	if (kvm->cfg.kaslr)
-		FDT_CHECK(fdt_property(fdt, "kaslr-seed", seed + 64, 8));
+	if (kvm->cfg.kaslr_seed)
+		FDT_CHECK(fdt_property_u64(fdt, "kaslr-seed",
+					   kvm->cfg.kaslr_seed));
 	return fdt_end_node(fdt);
 }
 

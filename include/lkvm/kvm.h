@@ -70,7 +70,7 @@ struct kvm_config {
 	bool debug;
 	bool reboot;		/* restart the guest on reset instead of exiting */
 	bool rng;
-	bool kaslr;		/* --kaslr: /chosen/kaslr-seed for the guest */
+	u64 kaslr_seed;		/* --kaslr-seed: /chosen/kaslr-seed; 0 = none */
 	bool no_seccomp;	/* --no-seccomp: no per-thread filters */
 	bool name_set;		/* --name given: the control socket's name */
 	bool aarch32;		/* --aarch32: 32-bit ARM guest (arm/zimage.c) */

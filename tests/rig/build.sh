@@ -442,7 +442,7 @@ demo)
 virtio)
 	for d in /sys/bus/virtio/devices/*; do
 		[ -e "$d/device" ] &&
-			echo "GUEST-VIRTIO $(basename "$d") device=$(cat "$d/device") driver=$(basename "$(readlink "$d/driver")")"
+			echo "GUEST-VIRTIO $(basename "$d") device=$(cat "$d/device") driver=$(basename "$(readlink "$d/driver")") bus=$(basename "$(dirname "$(readlink -f "$d")")")"
 	done
 	[ -c /dev/hvc0 ] && echo "GUEST-HVC0-LINE written to /dev/hvc0" >/dev/hvc0
 	if [ -c /dev/hwrng ]; then
@@ -462,6 +462,10 @@ bootprof)
 	dmesg | awk '{ t = substr($0, 2, index($0, "]") - 2) + 0; if (NR > 1) printf "%.6f %s\n", t - p, $0; p = t }' |
 		sort -rn | head -n 10 | sed 's/^/GUEST-GAP /'
 	[ -n "$dmesg_all" ] && dmesg | sed 's/^/GUEST-DMESG /'
+	;;
+kaslr)
+	# what the kernel made of /chosen/kaslr-seed
+	dmesg | grep -m1 KASLR | sed 's/^[^]]*] /GUEST-KASLR /'
 	;;
 rngbench)
 	# many small requests: the hwrng core reads 64 bytes at a time and

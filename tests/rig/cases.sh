@@ -1349,14 +1349,16 @@ expect_out 'GUEST-INIT-OK'
 expect_out 'GUEST-VIRTIO virtio0 device=0x0003 driver=virtio_console'
 expect_out 'GUEST-HVC0-LINE'
 expect_out 'GUEST-POWEROFF'
-run_case virtio-mmio-console 0 guest 1 virtio --console virtio
+run_case virtio-mmio-console 0 guest 1 virtio --console virtio \
+	--virtio-transport mmio
 
 # ... and what lkvm reads on stdin reaches the guest through it
 feed_input() {
 	(_i=0; while [ $_i -lt 120 ]; do echo ping; sleep 0.5; _i=$((_i + 1)); done) | "$@"
 }
 expect_out 'GUEST-READ ping'
-run_case virtio-mmio-console-input 0 feed_input guest 1 input --console virtio
+run_case virtio-mmio-console-input 0 feed_input guest 1 input --console virtio \
+	--virtio-transport mmio
 
 # virtio-rng: 64 KiB from /dev/hwrng; the dtb with virtio nodes must be
 # clean (the interrupts of virtio-mmio: SPIs, in the GIC's cells)
@@ -1365,13 +1367,35 @@ expect_out 'GUEST-VIRTIO virtio0 device=0x0004 driver=virtio_rng'
 expect_out 'GUEST-HWRNG virtio_rng.0 bytes=65536'
 expect_file "$RES/virtio-mmio.dtb"
 scope host
-run_case virtio-mmio-rng 0 guest 2 virtio --rng --dump-dtb "$RES/virtio-mmio.dtb"
+run_case virtio-mmio-rng 0 guest 2 virtio --rng --dump-dtb "$RES/virtio-mmio.dtb" \
+	--virtio-transport mmio
 
 # both on one VM: two slots, two SPIs
 expect_out 'GUEST-VIRTIO virtio1 device=0x0004 driver=virtio_rng'
 expect_out 'GUEST-HWRNG virtio_rng.0 bytes=65536'
 expect_out 'GUEST-HVC0-LINE'
-run_case virtio-mmio-console-rng 0 guest 2 virtio --console virtio --rng
+run_case virtio-mmio-console-rng 0 guest 2 virtio --console virtio --rng \
+	--virtio-transport mmio
+
+# no --virtio-transport: PCI where the guest gets a GICv3 (with an ITS),
+# MMIO on a GICv2; the guest finds the device on that bus
+case "$CONFIG" in
+*gicv2) _dt=mmio _bus='[0-9a-f]*[.]virtio[a-z_]*' ;;
+*) _dt=pci _bus='0000:00:[0-9a-f.]*' ;;
+esac
+default_transport_case() {
+	guest 1 virtio --rng --debug 2>&1 | grep -e 'virtio transport' -e GUEST-VIRTIO
+}
+expect_out "virtio transport: $_dt [(]default[)]"
+expect_out "GUEST-VIRTIO virtio0 device=0x0004 driver=virtio_rng bus=$_bus"
+scope host
+run_case virtio-default-transport 0 default_transport_case
+
+# KASLR only with --kaslr-seed (as kvmtool): without, no seed, no KASLR
+expect_out 'GUEST-KASLR KASLR disabled due to lack of seed'
+run_case kaslr-default 0 guest 1 kaslr
+expect_out 'GUEST-KASLR KASLR enabled'
+run_case kaslr-seed 0 guest 1 kaslr --kaslr-seed 0x5eed5eed5eed5eed
 
 # virtio-pci: the same devices behind the ECAM host bridge, MSI-X through
 # the GICv3 ITS, INTx on GICv2 hosts; the dtb with the pci node must be clean

@@ -252,18 +252,31 @@ static void test_cpu_feature_options(void **state)
 
 	assert_int_equal(parse(&cfg, 2, "-k", "I"), PARSE_OK);
 	assert_false(cfg.no_sve || cfg.no_ptrauth || cfg.no_mte ||
-		     cfg.no_pvtime || cfg.pmu || cfg.aarch32 || cfg.kaslr);
+		     cfg.no_pvtime || cfg.pmu || cfg.aarch32 || cfg.kaslr_seed);
 	assert_int_equal(cfg.sve_max_vl, 0);
 	assert_int_equal(CPU_COUNT(&cfg.vcpu_affinity), 0);
 
-	assert_int_equal(parse(&cfg, 10, "-k", "I", "--disable-sve",
+	assert_int_equal(parse(&cfg, 11, "-k", "I", "--disable-sve",
 			       "--disable-ptrauth", "--disable-mte",
-			       "--no-pvtime", "--pmu", "--kaslr", "--vcpu-affinity",
-			       "0-1,3"), PARSE_OK);
+			       "--no-pvtime", "--pmu", "--kaslr-seed", "42",
+			       "--vcpu-affinity", "0-1,3"), PARSE_OK);
 	assert_true(cfg.no_sve && cfg.no_ptrauth && cfg.no_mte &&
-		    cfg.no_pvtime && cfg.pmu && cfg.kaslr);
+		    cfg.no_pvtime && cfg.pmu);
 	assert_int_equal(CPU_COUNT(&cfg.vcpu_affinity), 3);
 	assert_true(CPU_ISSET(3, &cfg.vcpu_affinity));
+	assert_true(cfg.kaslr_seed == 42);
+	assert_int_equal(parse(&cfg, 3, "-k", "I",
+			       "--kaslr-seed=0xffffffffffffffff"), PARSE_OK);
+	assert_true(cfg.kaslr_seed == UINT64_MAX);
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--kaslr-seed=-1"),
+			 PARSE_ERROR);
+	assert_non_null(strstr(err, "invalid --kaslr-seed '-1'"));
+	assert_int_equal(parse(&cfg, 3, "-k", "I",
+			       "--kaslr-seed=18446744073709551616"), PARSE_ERROR);
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--kaslr-seed=010"),
+			 PARSE_ERROR);
+	assert_int_equal(parse(&cfg, 3, "-k", "I", "--kaslr-seed=12ab"),
+			 PARSE_ERROR);
 
 	assert_int_equal(parse(&cfg, 4, "-k", "I", "--sve-max-vl", "256"),
 			 PARSE_OK);
