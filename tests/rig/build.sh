@@ -465,7 +465,7 @@ bootprof)
 	;;
 kaslr)
 	# what the kernel made of /chosen/kaslr-seed
-	dmesg | grep -m1 KASLR | sed 's/^[^]]*] /GUEST-KASLR /'
+	dmesg | grep -m1 '] KASLR ' | sed 's/^[^]]*] /GUEST-KASLR /'
 	;;
 rngbench)
 	# many small requests: the hwrng core reads 64 bytes at a time and

@@ -1395,6 +1395,7 @@ run_case virtio-default-transport 0 default_transport_case
 expect_out 'GUEST-KASLR KASLR disabled due to lack of seed'
 run_case kaslr-default 0 guest 1 kaslr
 expect_out 'GUEST-KASLR KASLR enabled'
+expect_out 'GUEST-POWEROFF'
 run_case kaslr-seed 0 guest 1 kaslr --kaslr-seed 0x5eed5eed5eed5eed
 
 # virtio-pci: the same devices behind the ECAM host bridge, MSI-X through
