@@ -83,6 +83,11 @@ $(info libslirp not found: no lkvm-slirp, so no virtio-net mode=user)
 endif
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+# main.o is rebuilt when the version changes (a new commit, a dirty tree),
+# not only when main.c does: the stamp file changes only then
+VERSION_STAMP := $(BUILD)/version
+$(shell mkdir -p $(BUILD) && [ "$$(cat $(VERSION_STAMP) 2>/dev/null)" = '$(VERSION)' ] || \
+	echo '$(VERSION)' >$(VERSION_STAMP))
 $(BUILD)/arm64/main.o $(BUILD)/arm64-asan/main.o: \
 	CFLAGS += -DLKVM_VERSION='"$(VERSION)"'
 
@@ -180,6 +185,8 @@ SRCS := $(PORTABLE_SRCS) $(KVM_SRCS)
 OBJS := $(SRCS:%.c=$(BUILD)/arm64/%.o)
 
 all: lkvm $(SLIRP_LKVM)
+
+$(BUILD)/arm64/main.o $(BUILD)/arm64-asan/main.o: $(VERSION_STAMP)
 
 lkvm: $(OBJS) $(GUEST_INIT_OBJ)
 	$(CC) $(LKVM_STATIC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
