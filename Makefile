@@ -389,6 +389,13 @@ FUZZ_SRCS_gdb-packet := util/gdb-packet.c util/gdb-cmd.c arm64/gdb-regs.c \
 	arm64/gdb-stub.c arm64/hwdebug.c util/util.c
 FUZZ_MAXLEN_gdb-packet := 16384
 
+# PCI: config space (ECAM) and BAR accesses as the guest makes them
+FUZZ_TARGETS += pci
+FUZZ_SRCS_pci := hw/pci.c kvm/mmio.c kvm/devices.c util/util.c util/init.c \
+	util/fdt.c tests/unit/stubs.c
+FUZZ_LIBS_pci := -lfdt
+FUZZ_MAXLEN_pci := 4096
+
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz-%)
 FUZZ_OBJ := $(BUILD)/fuzz/obj
 fuzz_objs = $(patsubst %.c,$(FUZZ_OBJ)/%.o,tests/fuzz/fuzz-$(1).c $(FUZZ_SRCS_$(1)))
