@@ -610,8 +610,9 @@ bench_prof() {
 	echo "$_old" >$_thp
 }
 
-# phases: when lkvm reaches each step of a quiet boot (--debug's "at N
-# ms" lines), and where the guest's own clock stands at its /init
+# phases: where a boot's time goes by the host's clock: full-console boots
+# with each line stamped (RES/phases-N.out), then quiet ones; lkvm's
+# --debug "at N ms" lines and the guest's own uptime at its /init
 bench_phases() {
 	for i in 1 2 3; do
 		echo "bench: phases run $i: full console, each line stamped"
@@ -665,7 +666,8 @@ bench_sbtransport() {
 				</dev/null >"$RES/sbt-$t-$i.out" 2>&1
 			_t1=$(cut -d' ' -f1 /proc/uptime)
 			awk "BEGIN{printf \"bench:   wall %.2fs\\n\", $_t1 - $_t0}"
-			tr -d '\r' <"$RES/sbt-$t-$i.out" | grep -e 'debug: at' -e 'init:' | sed 's/^/bench:   /'
+			tr -d '\r' <"$RES/sbt-$t-$i.out" |
+				grep -e 'debug: at' -e "init's steps" | sed 's/^/bench:   /'
 		done
 	done
 	cd /share
