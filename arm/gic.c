@@ -192,7 +192,7 @@ static bool host_has_gicv3_its(void)
 	int sys_fd, vm_fd;
 	bool ok;
 
-	sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	sys_fd = open(KVM_DEV_PATH, O_RDWR | O_CLOEXEC);
 	if (sys_fd < 0)
 		return false;	/* the real open says why, later */
 	vm_fd = ioctl(sys_fd, KVM_CREATE_VM, 0);
@@ -207,12 +207,13 @@ static bool host_has_gicv3_its(void)
 
 void kvm_arch_choose_transport(struct kvm_config *cfg)
 {
-	bool v3 = false;
+	bool v3;
 
 	if (cfg->transport != VIRTIO_TRANSPORT_AUTO)
 		return;
-	if (!cfg->aarch32 && cfg->irqchip != IRQCHIP_GICV2)
-		v3 = host_has_gicv3_its();
+	/* ask the host only where its answer decides */
+	v3 = run_default_transport(cfg, true) == VIRTIO_TRANSPORT_PCI &&
+	     host_has_gicv3_its();
 	cfg->transport = run_default_transport(cfg, v3);
 	pr_debug("virtio transport: %s (default)",
 		 cfg->transport == VIRTIO_TRANSPORT_PCI ? "pci" : "mmio");

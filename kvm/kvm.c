@@ -18,7 +18,6 @@
 #include "lkvm/options.h"
 #include "lkvm/procstat.h"
 
-#define KVM_DEV_PATH		"/dev/kvm"
 #define HUGETLBFS_MAGIC		0x958458f6
 
 static int open_kvm_device(struct kvm *kvm)

@@ -49,6 +49,7 @@ enum virtio_transport {
 	VIRTIO_TRANSPORT_AUTO,
 };
 
+#define KVM_DEV_PATH		"/dev/kvm"
 #define LKVM_MAX_DISKS		16
 #define LKVM_MAX_NICS		8
 #define LKVM_MAX_9P		8
