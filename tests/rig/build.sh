@@ -292,7 +292,7 @@ for m in a:0x600001d3 b:0x900001d3 c:0x300001d3; do
 	bin=$SHARE/guest/spsr-${m%%:*}.bin
 	if newer "$bin" "$ROOT/tests/rig/spsr-probe.S"; then
 		clang --target=armv7a-none-eabi -nostdlib -fuse-ld=lld \
-			-Wl,-Ttext=0 -DMAGIC=${m#*:} -DITER=0x04000000 \
+			-Wl,-Ttext=0 -DMAGIC=${m#*:} -DSECS=2 \
 			-o "$bin.elf" "$ROOT/tests/rig/spsr-probe.S"
 		llvm-objcopy -O binary "$bin.elf" "$bin"
 		rm -f "$bin.elf"
