@@ -14,6 +14,16 @@
  * Kicks that still reach lkvm (no ioeventfd; those held while paused)
  * arrive in p9_notify(), which writes the same eventfd.
  *
+ * Polling: the v9fs client sends its next request right after it read
+ * the reply to the last (a stat is a walk, a getattr and a clunk), so
+ * once the queue is empty the worker watches it a while before it
+ * sleeps, with the driver's notifications still off: a request that
+ * arrives then costs the guest no kick (an exit) and the worker no
+ * wake-up. How long adapts as KVM's halt polling does (p9_poll): it
+ * grows while the worker's sleeps end sooner than the longest window,
+ * and halves on each watch that finds nothing, so a share in bursts is
+ * polled and an idle or slow one is not.
+ *
  * The worker drops vdev->lock while it handles a request (file I/O may
  * take long); a driver reset waits for the request in progress, then
  * resets the 9P session (every fid) as the spec asks.
@@ -34,6 +44,9 @@
 #include "lkvm/seccomp.h"
 
 #define P9_QUEUE_SIZE		128
+/* the polling window's bounds (KVM's halt_poll_ns default is the top) */
+#define P9_POLL_MIN_NS		10000
+#define P9_POLL_MAX_NS		200000
 
 struct p9_dev {
 	struct virtio_device vdev;
@@ -51,6 +64,9 @@ struct p9_dev {
 	u64 nr_requests;
 	u64 nr_wakeups;		/* kick rounds: the worker woke and served */
 	u64 max_batch;		/* most requests served in one wakeup */
+	/* the worker's own */
+	u32 poll_ns;		/* the polling window now; 0: none */
+	u64 nr_poll_hits, nr_poll_misses;
 };
 
 static void p9_config(struct virtio_device *vdev, u32 offset, u8 *data,
@@ -84,6 +100,40 @@ static void p9_reset(struct virtio_device *vdev)
 	p9_server_reset(p->server);
 }
 
+/*
+ * The queue is empty: watch it for the window, without the lock; true
+ * if the driver made a request available meanwhile.
+ */
+static bool p9_poll(struct p9_dev *p, struct virtqueue *vq)
+{
+	struct virtq_watch w;
+	bool got;
+
+	if (!p->poll_ns || !virtq_watch_start(vq, &w))
+		return false;
+	pthread_mutex_unlock(&p->vdev.lock);
+	got = virtq_watch_until(&w, mono_ns() + p->poll_ns);
+	pthread_mutex_lock(&p->vdev.lock);
+	if (got) {
+		__atomic_add_fetch(&p->nr_poll_hits, 1, __ATOMIC_RELAXED);
+		return true;
+	}
+	__atomic_add_fetch(&p->nr_poll_misses, 1, __ATOMIC_RELAXED);
+	p->poll_ns /= 2;
+	if (p->poll_ns < P9_POLL_MIN_NS)
+		p->poll_ns = 0;
+	return false;
+}
+
+/* A sleep of @slept_ns ended: a window that long would have caught it. */
+static void p9_poll_grow(struct p9_dev *p, u64 slept_ns)
+{
+	if (slept_ns >= P9_POLL_MAX_NS)
+		return;
+	p->poll_ns = p->poll_ns ? MIN(2 * p->poll_ns, P9_POLL_MAX_NS) :
+				  P9_POLL_MIN_NS;
+}
+
 /* Serve the queue until it is empty; called and returns with the lock. */
 static void p9_serve(struct p9_dev *p)
 {
@@ -106,6 +156,8 @@ static void p9_serve(struct p9_dev *p)
 				return;
 			}
 			r = virtq_pop(vq, e);
+			if (r == VIRTQ_EMPTY && p9_poll(p, vq))
+				continue;
 			if (r != VIRTQ_GOT)
 				break;
 			p->busy = true;
@@ -133,14 +185,17 @@ static void *p9_worker(void *arg)
 	struct p9_dev *p = arg;
 	struct virtio_device *vdev = &p->vdev;
 	eventfd_t v;
+	u64 slept;
 
 	seccomp_apply(SECCOMP_9P);
 	for (;;) {
+		slept = mono_ns();
 		if (eventfd_read(p->kick_fd, &v) < 0 && errno != EINTR) {
 			pr_err("virtio-9p %s: kick eventfd: %s", p->spec.tag,
 			       strerror(errno));
 			break;
 		}
+		p9_poll_grow(p, mono_ns() - slept);
 		pthread_mutex_lock(&vdev->lock);
 		if (p->stop) {
 			pthread_mutex_unlock(&vdev->lock);
@@ -179,6 +234,10 @@ static void p9_stats(struct virtio_device *vdev, device_stat_fn emit,
 	     __atomic_load_n(&p->nr_wakeups, __ATOMIC_RELAXED));
 	emit(ctx, &vdev->dev, "max_batch",
 	     __atomic_load_n(&p->max_batch, __ATOMIC_RELAXED));
+	emit(ctx, &vdev->dev, "poll_hits",
+	     __atomic_load_n(&p->nr_poll_hits, __ATOMIC_RELAXED));
+	emit(ctx, &vdev->dev, "poll_misses",
+	     __atomic_load_n(&p->nr_poll_misses, __ATOMIC_RELAXED));
 	p9_server_counts(p->server, p9_count, &c);
 }
 

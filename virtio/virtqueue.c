@@ -364,3 +364,27 @@ bool virtq_has_buffers(struct virtqueue *vq)
 	return load16(avail_idx(vq), __ATOMIC_ACQUIRE) != vq->last_avail;
 }
 
+/* false: nothing to watch (the queue is not in use) */
+bool virtq_watch_start(struct virtqueue *vq, struct virtq_watch *w)
+{
+	if (!vq->ready || vq->broken)
+		return false;
+	w->avail_idx = avail_idx(vq);
+	w->last_avail = vq->last_avail;
+	return true;
+}
+
+bool virtq_watch_until(const struct virtq_watch *w, u64 until_ns)
+{
+	unsigned int spins = 0;
+
+	for (;;) {
+		if (load16(w->avail_idx, __ATOMIC_ACQUIRE) != w->last_avail)
+			return true;
+		/* the clock every few reads: it costs more than a read */
+		if (!(++spins & 15) && mono_ns() >= until_ns)
+			return false;
+		cpu_relax();
+	}
+}
+

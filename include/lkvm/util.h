@@ -61,6 +61,17 @@ u64 lkvm_uptime_ms(void);
 /* The monotonic clock in nanoseconds (timers, --debug's durations). */
 u64 mono_ns(void);
 void pr_phase_impl(const char *fmt, ...) __printf(1, 2);
+/* In a spin loop: a hint that lets the sibling hardware thread run. */
+static inline void cpu_relax(void)
+{
+#if defined(__aarch64__) || defined(__arm__)
+	__asm__ volatile("yield" ::: "memory");
+#elif defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#else
+	__asm__ volatile("" ::: "memory");
+#endif
+}
 #define pr_phase(...) do { if (lkvm_debug) pr_phase_impl(__VA_ARGS__); } while (0)
 
 /*

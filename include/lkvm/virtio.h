@@ -107,6 +107,20 @@ bool virtq_should_notify(struct virtqueue *vq);
  */
 bool virtq_enable_notify(struct virtqueue *vq, bool enable);
 bool virtq_has_buffers(struct virtqueue *vq);
+/*
+ * Polling without the device's lock (a vCPU may need it meanwhile, e.g.
+ * for the interrupt status of the buffer just pushed): start under the
+ * lock, then virtq_watch_until() spins on the driver's avail index until
+ * it moves or CLOCK_MONOTONIC passes @until_ns. Guest RAM stays mapped
+ * while the VM lives, so the index is safe to read whatever the queue
+ * becomes; what arrived is popped, and checked, under the lock again.
+ */
+struct virtq_watch {
+	const u16 *avail_idx;
+	u16 last_avail;
+};
+bool virtq_watch_start(struct virtqueue *vq, struct virtq_watch *w);
+bool virtq_watch_until(const struct virtq_watch *w, u64 until_ns);
 
 struct kvm;
 struct virtio_device;

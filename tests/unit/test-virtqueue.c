@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -505,6 +506,41 @@ static void test_reset_clears_broken(void **state)
 	assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_EMPTY);
 }
 
+static void *publish_later(void *arg)
+{
+	struct vq_driver *d = arg;
+	u64 until = mono_ns() + 20000000;	/* 20 ms */
+
+	while (mono_ns() < until)
+		;
+	vqd_desc(d, 2, vqd_buf(d, 8, 'x'), 8, 0, 0);
+	vqd_publish(d, 2);
+	return NULL;
+}
+
+/* The 9p worker's polling: a watch sees what the driver publishes. */
+static void test_watch(void **state)
+{
+	struct vq_driver *d = *state;
+	struct virtq_watch w;
+	pthread_t t;
+
+	assert_true(virtq_watch_start(&d->vq, &w));
+	/* nothing available: the deadline ends the watch */
+	assert_false(virtq_watch_until(&w, mono_ns() + 1000000));
+	/* published from another thread while watched, well before the end */
+	assert_int_equal(pthread_create(&t, NULL, publish_later, d), 0);
+	assert_true(virtq_watch_until(&w, mono_ns() + 60000000000ULL));
+	pthread_join(t, NULL);
+	assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_GOT);
+	assert_int_equal(elem.head, 2);
+	/* consumed: a new watch waits again; a queue not in use has none */
+	assert_true(virtq_watch_start(&d->vq, &w));
+	assert_false(virtq_watch_until(&w, mono_ns()));
+	d->vq.ready = false;
+	assert_false(virtq_watch_start(&d->vq, &w));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -538,6 +574,7 @@ int main(void)
 		T(test_event_idx_enable),
 		T(test_no_interrupt_flag),
 		T(test_no_notify_flag),
+		T(test_watch),
 		T(test_reset_mid_flight),
 		T(test_reset_clears_broken),
 	};
