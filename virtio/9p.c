@@ -128,7 +128,7 @@ static bool p9_poll(struct p9_dev *p, struct virtqueue *vq)
 /* A sleep of @slept_ns ended: a window that long would have caught it. */
 static void p9_poll_grow(struct p9_dev *p, u64 slept_ns)
 {
-	if (slept_ns >= P9_POLL_MAX_NS)
+	if (slept_ns >= P9_POLL_MAX_NS || p->poll_ns >= P9_POLL_MAX_NS)
 		return;
 	p->poll_ns = p->poll_ns ? MIN(2 * p->poll_ns, P9_POLL_MAX_NS) :
 				  P9_POLL_MIN_NS;

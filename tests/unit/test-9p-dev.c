@@ -3,8 +3,9 @@
  * virtio-9p's device (virtio/9p.c, included here: it is built for arm64
  * only): its kicks go to the worker's own eventfd (what KVM signals), a
  * T-message goes through the queue and the worker to the used ring, the
- * kicks of a paused VM wait for the resume, and lkvm stat's counters name
- * the requests by type. On the virtio-mmio transport, KVM's part stubbed.
+ * kicks of a paused VM wait for the resume, lkvm stat's counters name
+ * the requests by type, and the worker's polling serves a request that
+ * came without a kick. On the virtio-mmio transport, KVM's part stubbed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -168,6 +169,51 @@ static void test_stats(void **state)
 	assert_int_equal(s.batch, 2);
 }
 
+/*
+ * Polling: with a window open, a request published right after a reply
+ * is served without a kick, and counted as a poll hit.
+ */
+static void test_poll_serves_without_kick(void **state)
+{
+	struct ctx *c = *state;
+	struct virtio_device *vdev = &c->p->vdev;
+
+	pthread_mutex_lock(&vdev->lock);
+	c->p->poll_ns = 1000000000;		/* 1 s */
+	pthread_mutex_unlock(&vdev->lock);
+	publish_version(c);
+	kvm_kick(c);
+	wait_used(c, 1);
+	publish_version(c);			/* no kick */
+	wait_used(c, 2);
+	assert_int_equal(__atomic_load_n(&c->p->nr_poll_hits, __ATOMIC_RELAXED),
+			 1);
+	assert_int_equal(__atomic_load_n(&c->p->nr_wakeups, __ATOMIC_RELAXED),
+			 1);
+}
+
+/* A window that finds nothing halves, and closes below the minimum. */
+static void test_poll_window_shrinks(void **state)
+{
+	struct ctx *c = *state;
+	struct virtio_device *vdev = &c->p->vdev;
+	struct virtqueue *vq = &vdev->vqs[0];
+
+	pthread_mutex_lock(&vdev->lock);
+	c->p->poll_ns = 4 * P9_POLL_MIN_NS;
+	assert_false(p9_poll(c->p, vq));
+	assert_int_equal(c->p->poll_ns, 2 * P9_POLL_MIN_NS);
+	assert_false(p9_poll(c->p, vq));
+	assert_false(p9_poll(c->p, vq));
+	assert_int_equal(c->p->poll_ns, 0);
+	pthread_mutex_unlock(&vdev->lock);
+	/* a sleep shorter than the longest window opens it again */
+	p9_poll_grow(c->p, P9_POLL_MAX_NS / 2);
+	assert_int_equal(c->p->poll_ns, P9_POLL_MIN_NS);
+	p9_poll_grow(c->p, P9_POLL_MAX_NS);
+	assert_int_equal(c->p->poll_ns, P9_POLL_MIN_NS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +222,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pause_holds_kicks, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poll_serves_without_kick,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poll_window_shrinks,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
