@@ -19,10 +19,10 @@
  * once the queue is empty the worker watches it a while before it
  * sleeps, with the driver's notifications still off: a request that
  * arrives then costs the guest no kick (an exit) and the worker no
- * wake-up. How long adapts as KVM's halt polling does (p9_poll): it
- * grows while the worker's sleeps end sooner than the longest window,
- * and halves on each watch that finds nothing, so a share in bursts is
- * polled and an idle or slow one is not.
+ * wake-up. How long adapts as KVM's halt polling does (p9_poll_adapt):
+ * the window doubles while requests come sooner than the widest window
+ * but later than this one, and halves when one comes later than the
+ * widest, so a share in bursts is polled and an idle or slow one is not.
  *
  * The worker drops vdev->lock while it handles a request (file I/O may
  * take long); a driver reset waits for the request in progress, then
@@ -66,6 +66,7 @@ struct p9_dev {
 	u64 max_batch;		/* most requests served in one wakeup */
 	/* the worker's own */
 	u32 poll_ns;		/* the polling window now; 0: none */
+	u64 idle_ns;		/* when the queue was last found empty */
 	u64 nr_poll_hits, nr_poll_misses;
 };
 
@@ -109,29 +110,32 @@ static bool p9_poll(struct p9_dev *p, struct virtqueue *vq)
 	struct virtq_watch w;
 	bool got;
 
+	p->idle_ns = mono_ns();
 	if (!p->poll_ns || !virtq_watch_start(vq, &w))
 		return false;
 	pthread_mutex_unlock(&p->vdev.lock);
-	got = virtq_watch_until(&w, mono_ns() + p->poll_ns);
+	got = virtq_watch_until(&w, p->idle_ns + p->poll_ns);
 	pthread_mutex_lock(&p->vdev.lock);
-	if (got) {
-		__atomic_add_fetch(&p->nr_poll_hits, 1, __ATOMIC_RELAXED);
-		return true;
-	}
-	__atomic_add_fetch(&p->nr_poll_misses, 1, __ATOMIC_RELAXED);
-	p->poll_ns /= 2;
-	if (p->poll_ns < P9_POLL_MIN_NS)
-		p->poll_ns = 0;
-	return false;
+	__atomic_add_fetch(got ? &p->nr_poll_hits : &p->nr_poll_misses, 1,
+			   __ATOMIC_RELAXED);
+	return got;
 }
 
-/* A sleep of @slept_ns ended: a window that long would have caught it. */
-static void p9_poll_grow(struct p9_dev *p, u64 slept_ns)
+/*
+ * The worker waited @waited_ns, polling and then asleep, for the next
+ * request. Longer than the widest window: polling cannot pay, halve it.
+ * Longer than this window only: a wider one would have caught it.
+ */
+static void p9_poll_adapt(struct p9_dev *p, u64 waited_ns)
 {
-	if (slept_ns >= P9_POLL_MAX_NS || p->poll_ns >= P9_POLL_MAX_NS)
-		return;
-	p->poll_ns = p->poll_ns ? MIN(2 * p->poll_ns, P9_POLL_MAX_NS) :
-				  P9_POLL_MIN_NS;
+	if (waited_ns >= P9_POLL_MAX_NS) {
+		p->poll_ns /= 2;
+		if (p->poll_ns < P9_POLL_MIN_NS)
+			p->poll_ns = 0;
+	} else if (waited_ns > p->poll_ns) {
+		p->poll_ns = p->poll_ns ? MIN(2 * p->poll_ns, P9_POLL_MAX_NS) :
+					  P9_POLL_MIN_NS;
+	}
 }
 
 /* Serve the queue until it is empty; called and returns with the lock. */
@@ -185,17 +189,15 @@ static void *p9_worker(void *arg)
 	struct p9_dev *p = arg;
 	struct virtio_device *vdev = &p->vdev;
 	eventfd_t v;
-	u64 slept;
 
 	seccomp_apply(SECCOMP_9P);
 	for (;;) {
-		slept = mono_ns();
 		if (eventfd_read(p->kick_fd, &v) < 0 && errno != EINTR) {
 			pr_err("virtio-9p %s: kick eventfd: %s", p->spec.tag,
 			       strerror(errno));
 			break;
 		}
-		p9_poll_grow(p, mono_ns() - slept);
+		p9_poll_adapt(p, mono_ns() - p->idle_ns);
 		pthread_mutex_lock(&vdev->lock);
 		if (p->stop) {
 			pthread_mutex_unlock(&vdev->lock);

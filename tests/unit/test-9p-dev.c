@@ -192,26 +192,35 @@ static void test_poll_serves_without_kick(void **state)
 			 1);
 }
 
-/* A window that finds nothing halves, and closes below the minimum. */
-static void test_poll_window_shrinks(void **state)
+/*
+ * The window: opened and doubled by waits it would have caught, up to
+ * the widest; halved, then closed, by waits longer than the widest; a
+ * watch that finds nothing leaves it as it is.
+ */
+static void test_poll_window_adapts(void **state)
 {
 	struct ctx *c = *state;
 	struct virtio_device *vdev = &c->p->vdev;
-	struct virtqueue *vq = &vdev->vqs[0];
+	struct p9_dev *p = c->p;
 
 	pthread_mutex_lock(&vdev->lock);
-	c->p->poll_ns = 4 * P9_POLL_MIN_NS;
-	assert_false(p9_poll(c->p, vq));
-	assert_int_equal(c->p->poll_ns, 2 * P9_POLL_MIN_NS);
-	assert_false(p9_poll(c->p, vq));
-	assert_false(p9_poll(c->p, vq));
-	assert_int_equal(c->p->poll_ns, 0);
+	p->poll_ns = 0;
+	p9_poll_adapt(p, P9_POLL_MAX_NS / 2);
+	assert_int_equal(p->poll_ns, P9_POLL_MIN_NS);
+	p9_poll_adapt(p, P9_POLL_MAX_NS / 2);
+	assert_int_equal(p->poll_ns, 2 * P9_POLL_MIN_NS);
+	p9_poll_adapt(p, P9_POLL_MIN_NS);	/* within the window */
+	assert_int_equal(p->poll_ns, 2 * P9_POLL_MIN_NS);
+	assert_false(p9_poll(p, &vdev->vqs[0]));
+	assert_int_equal(p->poll_ns, 2 * P9_POLL_MIN_NS);
+	while (p->poll_ns < P9_POLL_MAX_NS)
+		p9_poll_adapt(p, P9_POLL_MAX_NS - 1);
+	assert_int_equal(p->poll_ns, P9_POLL_MAX_NS);
+	p9_poll_adapt(p, P9_POLL_MAX_NS);
+	assert_int_equal(p->poll_ns, P9_POLL_MAX_NS / 2);
+	while (p->poll_ns)
+		p9_poll_adapt(p, 10 * P9_POLL_MAX_NS);
 	pthread_mutex_unlock(&vdev->lock);
-	/* a sleep shorter than the longest window opens it again */
-	p9_poll_grow(c->p, P9_POLL_MAX_NS / 2);
-	assert_int_equal(c->p->poll_ns, P9_POLL_MIN_NS);
-	p9_poll_grow(c->p, P9_POLL_MAX_NS);
-	assert_int_equal(c->p->poll_ns, P9_POLL_MIN_NS);
 }
 
 int main(void)
@@ -224,7 +233,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poll_serves_without_kick,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_poll_window_shrinks,
+		cmocka_unit_test_setup_teardown(test_poll_window_adapts,
 						setup, teardown),
 	};
 
