@@ -61,6 +61,8 @@ u64 lkvm_uptime_ms(void);
 /* The monotonic clock in nanoseconds (timers, --debug's durations). */
 u64 mono_ns(void);
 void pr_phase_impl(const char *fmt, ...) __printf(1, 2);
+#define pr_phase(...) do { if (lkvm_debug) pr_phase_impl(__VA_ARGS__); } while (0)
+
 /* In a spin loop: a hint that lets the sibling hardware thread run. */
 static inline void cpu_relax(void)
 {
@@ -72,7 +74,6 @@ static inline void cpu_relax(void)
 	__asm__ volatile("" ::: "memory");
 #endif
 }
-#define pr_phase(...) do { if (lkvm_debug) pr_phase_impl(__VA_ARGS__); } while (0)
 
 /*
  * Rate-limited warning: at most one message per call site every
