@@ -250,6 +250,11 @@ else
 	rm -f "$SHARE/base/lkvm" "$SHARE/base/lkvm-slirp"
 fi
 rm -f "$SHARE/bin/lkvm-base"	# where older rigs had it
+# make kvmtool's binary, which BENCH_BASE=tests/rig/kvmtool-base.sh runs
+if [ -f "$DEPS/kvmtool/kvmtool" ]; then
+	install_if_changed "$DEPS/kvmtool/kvmtool" "$SHARE/kvmtool" 755 &&
+		log "installed kvmtool for tests/rig/kvmtool-base.sh"
+fi
 if [ -e "$LKVM_ASAN" ]; then
 	if install_if_changed "$LKVM_ASAN" "$SHARE/asan/lkvm" 755; then
 		log "installed lkvm-asan"
