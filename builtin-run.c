@@ -111,6 +111,8 @@ int run_seccomp_prepare(struct kvm *kvm, int exit_status)
 		pr_err("%s", err);
 		return -1;
 	}
+	if (!kvm->cfg.no_seccomp)
+		pr_phase("seccomp filters built");
 	return 0;
 }
 
