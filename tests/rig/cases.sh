@@ -535,6 +535,30 @@ dev_figs() {
 	fig "$2: interrupts per request" "$1" "$6"
 }
 
+# p9_worker_figs LABEL OUT: from OUT (a --debug run) the 9p workers'
+# wake-ups and the requests their polling found, per request, and their
+# CPU time: what the polling in virtio/9p.c saves and what it costs
+p9_worker_figs() {
+	# shellcheck disable=SC2046
+	set -- "$@" $(awk '
+	/device 9p:/ {
+		for (i = 1; i <= NF; i++) {
+			if ($i ~ /^requests=/) r += substr($i, 10)
+			if ($i ~ /^kick_rounds=/) w += substr($i, 13)
+			if ($i ~ /^poll_hits=/) h += substr($i, 11)
+		}
+	}
+	/CPU time of lkvm.s threads:/ {
+		for (i = 1; i < NF; i++)
+			if ($i == "lkvm-9p") { v = $(i + 1); sub(/s,?$/, "", v); c += v; seen = 1 }
+	}
+	END { if (r > 0 && seen) printf "%g %g %g\n", w / r, h / r, c }' "$2")
+	[ $# = 5 ] || return 0
+	fig "9p: worker wake-ups per request" "$1" "$3"
+	fig "9p: requests found by polling, per request" "$1" "$4"
+	fig "9p: CPU time of the 9p workers (s)" "$1" "$5"
+}
+
 # exits_fig LABEL NAME OUT: the --debug exit count in OUT as a figure
 exits_fig() {
 	_ef=$(sed -n 's/.*vCPU exits to userspace: \([0-9]*\).*/\1/p' "$3")
@@ -802,6 +826,7 @@ FSB
 				--9p "$B/script,script" --9p "$B/data,data"
 			fsbench_figs "$b" "$(grep -a FSBENCH "$RES/p9bench-$b-$i.out")"
 			dev_figs "$b" "9p" "$RES/p9bench-$b-$i.out" 9p
+			p9_worker_figs "$b" "$RES/p9bench-$b-$i.out"
 		done
 	done
 	rm -rf "$B"
