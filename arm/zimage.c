@@ -52,11 +52,6 @@
 #define PSR_AA32_I_BIT		0x80
 #define PSR_AA32_A_BIT		0x100
 
-static u32 get_le32(const u8 *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (u32)p[3] << 24;
-}
-
 /* Kernels that are not 32-bit little-endian ARM, by their look. */
 static const char *foreign_kernel(const u8 *buf, size_t len)
 {

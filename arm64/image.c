@@ -56,16 +56,6 @@
 #define EARLY_WINDOW		(512 * SZ_1M)
 
 /* Byte by byte, so that unaligned headers and big-endian hosts work. */
-static u32 get_le32(const u8 *p)
-{
-	return (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24;
-}
-
-static u64 get_le64(const u8 *p)
-{
-	return (u64)get_le32(p) | (u64)get_le32(p + 4) << 32;
-}
-
 /* Things people pass by mistake, recognised to say what went wrong. */
 static const struct {
 	size_t off;

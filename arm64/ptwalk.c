@@ -139,20 +139,6 @@ static int read_desc(const struct pt_ctx *ctx, u64 gpa, void *buf,
 	return -EIO;
 }
 
-static u64 le64(const u8 *p)
-{
-	u64 v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static u32 le32(const u8 *p)
-{
-	return (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24;
-}
-
 static int invalid_desc(const struct walk *w, int level, u64 desc, u64 at,
 			char *err, size_t errlen)
 {
@@ -202,7 +188,7 @@ static int walk_long(const struct pt_ctx *ctx, const struct walk *w,
 
 		if (read_desc(ctx, at, raw, 8, level, w->va, err, errlen) < 0)
 			return -EIO;
-		desc = le64(raw);
+		desc = get_le64(raw);
 		if (!(desc & 1) || (level == MAX_LEVEL && !(desc & 2)))
 			return invalid_desc(w, level, desc, at, err, errlen);
 		if (level == MAX_LEVEL || !(desc & 2))
@@ -416,7 +402,7 @@ static int short_l2(const struct pt_ctx *ctx, u64 va, u32 l1,
 
 	if (read_desc(ctx, at, raw, 4, 2, va, err, errlen) < 0)
 		return -EIO;
-	desc = le32(raw);
+	desc = get_le32(raw);
 	if (desc & 2)			/* small page, XN in bit 0 */
 		short_map(map, desc & GENMASK64(31, 12), SZ_4K, va, 2, desc);
 	else if (desc & 1)		/* large page */
@@ -448,7 +434,7 @@ static int short_translate(const struct pt_ctx *ctx, u64 va,
 	}
 	if (read_desc(ctx, at, raw, 4, 1, va, err, errlen) < 0)
 		return -EIO;
-	desc = le32(raw);
+	desc = get_le32(raw);
 	if (desc & 2) {			/* section, PXN in bit 0 */
 		short_section(map, va, desc);
 		return 0;

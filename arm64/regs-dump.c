@@ -206,15 +206,6 @@ void regs_dump_code(FILE *f, int cpu, const struct lkvm_regs *r,
 	fputc('\n', f);
 }
 
-static u64 get_le64(const u8 *p)
-{
-	u64 v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* One frame record {fp, lr} at @fp: 0, or 1 at the end (@why says why). */
 static int next_frame(const struct pt_ctx *ctx, u64 fp, u64 *next,
 		      u64 *ret, char *why, size_t whylen)

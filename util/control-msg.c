@@ -19,11 +19,6 @@
 #include "lkvm/balloon.h"
 #include "lkvm/control.h"
 
-static u32 get_le32(const u8 *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (u32)p[3] << 24;
-}
-
 static void put_le32(u8 *p, u32 v)
 {
 	p[0] = v;

@@ -32,6 +32,22 @@ typedef int64_t s64;
 #define __printf(a, b)		__attribute__((format(printf, a, b)))
 #define __noreturn		__attribute__((noreturn))
 
+/* Little-endian integers at any alignment: file headers, wire formats. */
+static inline u16 get_le16(const u8 *p)
+{
+	return (u16)(p[0] | p[1] << 8);
+}
+
+static inline u32 get_le32(const u8 *p)
+{
+	return (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24;
+}
+
+static inline u64 get_le64(const u8 *p)
+{
+	return get_le32(p) | (u64)get_le32(p + 4) << 32;
+}
+
 /* Process exit statuses; documented in README.md and `lkvm help run`. */
 enum lkvm_exit {
 	LKVM_EXIT_OK		= 0,	/* guest powered off (PSCI SYSTEM_OFF) or Ctrl-a x */

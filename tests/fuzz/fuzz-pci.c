@@ -70,16 +70,6 @@ static int add_function(struct kvm *kvm, unsigned int i)
 	return pci_register_device(kvm, d);
 }
 
-static u32 read_le(const u8 *p, unsigned int n)
-{
-	u32 v = 0;
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		v |= (u32)p[i] << (8 * i);
-	return v;
-}
-
 static void check_ecam_read(u32 off, const u8 *data, u32 len)
 {
 	u32 devfn = (off >> PCI_ECAM_DEVFN_SHIFT) & 0xff;
@@ -103,14 +93,14 @@ static void check_ecam_read(u32 off, const u8 *data, u32 len)
 				abort();	/* no extended capability */
 		return;
 	}
-	if (reg == PCI_VENDOR_ID && len >= 2 && read_le(data, 2) != 0x1af4)
+	if (reg == PCI_VENDOR_ID && len >= 2 && get_le16(data) != 0x1af4)
 		abort();
 }
 
 static void one_op(struct kvm *kvm, const u8 *op)
 {
 	static const u32 sizes[] = { 1, 2, 4, 8 };
-	u32 len = sizes[op[1] & 3], off = read_le(op + 2, 4);
+	u32 len = sizes[op[1] & 3], off = get_le32(op + 2);
 	bool is_write = op[0] & 1, window = op[0] & 2;
 	u64 base = window ? LKVM_PCI_MMIO_BASE : LKVM_PCI_CFG_BASE;
 	u8 data[8];
@@ -145,7 +135,7 @@ int LLVMFuzzerTestOneInput(const u8 *in, size_t size)
 	for (i = 0; i < NR_FUNCS; i++) {
 		mmio_dispatch(&kvm->mmio, LKVM_PCI_CFG_BASE +
 			      ((u64)i << 15 | PCI_DEVICE_ID), id, 2, false);
-		if (read_le(id, 2) != 0x1040 + i)
+		if (get_le16(id) != 0x1040 + i)
 			abort();
 	}
 	devices_exit(kvm);
