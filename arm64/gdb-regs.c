@@ -165,9 +165,7 @@ int gdb_a64_set_reg(struct lkvm_regs *r, int regnum, const u8 *buf,
 	if (size < 0 || len != (size_t)size)
 		return -EINVAL;
 	if (regnum == REG_CPSR)		/* only PSTATE's low 32 bits */
-		r->pstate = (r->pstate & ~0xffffffffULL) |
-			    (buf[0] | buf[1] << 8 | buf[2] << 16 |
-			     (u64)buf[3] << 24);
+		r->pstate = (r->pstate & ~0xffffffffULL) | get_le32(buf);
 	else
 		memcpy(reg_ptr(r, regnum), buf, size);
 	return 0;

@@ -198,8 +198,7 @@ void regs_dump_code(FILE *f, int cpu, const struct lkvm_regs *r,
 				(int)unit * 2, "????????");
 			continue;
 		}
-		w = unit == 4 ? b[0] | b[1] << 8 | b[2] << 16 | (u32)b[3] << 24
-			      : (u32)(b[0] | b[1] << 8);
+		w = unit == 4 ? get_le32(b) : get_le16(b);
 		fprintf(f, a == pc ? " (%0*" PRIx32 ")" : " %0*" PRIx32,
 			(int)unit * 2, w);
 	}

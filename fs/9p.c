@@ -249,15 +249,14 @@ static u16 rd16(struct p9_rd *r)
 {
 	const u8 *p = rd_take(r, 2);
 
-	return p ? (u16)(p[0] | p[1] << 8) : 0;
+	return p ? get_le16(p) : 0;
 }
 
 static u32 rd32(struct p9_rd *r)
 {
 	const u8 *p = rd_take(r, 4);
 
-	return p ? (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 |
-		   (u32)p[3] << 24 : 0;
+	return p ? get_le32(p) : 0;
 }
 
 static u64 rd64(struct p9_rd *r)
@@ -2281,8 +2280,7 @@ size_t p9_handle(struct p9_server *s, const struct iovec *out,
 	got = iov_to_buf(out, out_num, 0, s->req, MIN(out_len, sizeof(s->req)));
 	if (got < P9_HDR)
 		return reply_error(in, in_num, rq.in_len, tag, EPROTO);
-	rq.size = (u32)s->req[0] | (u32)s->req[1] << 8 | (u32)s->req[2] << 16 |
-		  (u32)s->req[3] << 24;
+	rq.size = get_le32(s->req);
 	rq.type = s->req[4];
 	tag = (u16)(s->req[5] | s->req[6] << 8);
 	/* The size field must agree with the buffer we were given. */

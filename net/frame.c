@@ -25,11 +25,6 @@ struct net_tx_caps net_tx_caps_from_features(u64 f)
 	};
 }
 
-static u16 get16(const u8 *p)
-{
-	return p[0] | (u16)p[1] << 8;
-}
-
 static void put16(u8 *p, u16 v)
 {
 	p[0] = v;
@@ -40,11 +35,11 @@ void net_hdr_decode(const u8 *raw, struct net_hdr *h)
 {
 	h->flags = raw[0];
 	h->gso_type = raw[1];
-	h->hdr_len = get16(raw + 2);
-	h->gso_size = get16(raw + 4);
-	h->csum_start = get16(raw + 6);
-	h->csum_offset = get16(raw + 8);
-	h->num_buffers = get16(raw + 10);
+	h->hdr_len = get_le16(raw + 2);
+	h->gso_size = get_le16(raw + 4);
+	h->csum_start = get_le16(raw + 6);
+	h->csum_offset = get_le16(raw + 8);
+	h->num_buffers = get_le16(raw + 10);
 }
 
 void net_hdr_encode(const struct net_hdr *h, u8 *raw)
