@@ -52,7 +52,7 @@ sbfail() {
 	exit 125
 }
 
-# mkshim OUT: the initramfs: static busybox, the modules (from
+# mkshim: $SHIM, the initramfs: static busybox, the modules (from
 # modules.dep, in load order, uncompressed), /init
 mkshim() {
 	_md=/lib/modules/$KVER
