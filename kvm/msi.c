@@ -41,13 +41,18 @@ static int commit_routes(struct kvm *kvm)
 	unsigned int nr_spis = MSI_GSI_BASE, n = 0, i;
 	unsigned int nr_used = 0;
 	struct kvm_irq_routing *table;
+	size_t size;
 	int ret = 0;
 
 	for (i = 0; i < MSI_MAX_ROUTES; i++)
 		nr_used += st->used[i];
-	/* sized to the routes in use: a full table would be 60 KiB of heap */
-	table = calloc(1, sizeof(*table) +
-		       (nr_spis + nr_used) * sizeof(table->entries[0]));
+	/*
+	 * Sized to the routes in use (a full table would be 60 KiB), and
+	 * mapped for the ioctl alone: the SPI routes make even the smallest
+	 * table 11 KiB, which malloc would keep resident after free().
+	 */
+	size = sizeof(*table) + (nr_spis + nr_used) * sizeof(table->entries[0]);
+	table = zalloc_lazy(size);
 	if (!table)
 		return -ENOMEM;
 	/* Keep KVM's default GSI n -> SPI n for irqfds of SPIs. */
@@ -68,7 +73,7 @@ static int commit_routes(struct kvm *kvm)
 			n, strerror(errno));
 		st->routing_broken = true;
 	}
-	free(table);
+	zfree_lazy(table, size);
 	return ret;
 }
 
