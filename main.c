@@ -86,7 +86,11 @@ int main(int argc, char **argv)
 	 * is lkvm-slirp, which lkvm runs for -n mode=user (net/slirp-exec.c)
 	 */
 	prctl(PR_SET_NAME, "lkvm");
-	/* no thread yet: every one lkvm starts gets the small stack */
+	/*
+	 * No thread yet: every one lkvm starts shares one malloc arena and
+	 * gets the small stack.
+	 */
+	malloc_one_arena();
 	if (thread_stack_default() < 0)
 		pr_warn("cannot set the threads' stack size: glibc's default is used");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -530,6 +531,20 @@ int accept_or_wake(int listen_fd, int wake_fd)
 		return -EAGAIN;
 	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	return fd < 0 ? -EAGAIN : fd;
+}
+
+/*
+ * glibc gives each thread that calls malloc an arena of its own (up to 8
+ * per CPU), and at least a page of it (arena header, tcache, what the
+ * thread freed) stays resident for the VM's life, though most of lkvm's
+ * threads (vCPUs, devices, terminal) allocate only while they start. One
+ * arena for all: once the guest runs, lkvm's threads allocate little (9p's
+ * names and fids), in small sizes that each thread's tcache serves without
+ * the arena's lock.
+ */
+void malloc_one_arena(void)
+{
+	mallopt(M_ARENA_MAX, 1);
 }
 
 /*

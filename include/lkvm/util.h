@@ -156,6 +156,8 @@ int accept_or_wake(int listen_fd, int wake_fd);
  */
 void console_write_init(int fd);
 ssize_t console_write(const void *buf, size_t len);
+/* One malloc arena for every thread; call before the first thread starts. */
+void malloc_one_arena(void);
 /*
  * The stack size of every thread lkvm starts without asking for one
  * (devices, terminal, control, vCPUs); thread_stack_default() sets it
