@@ -224,8 +224,12 @@ static int uring_setup(struct vblk_uring *u)
 	unsigned int entries = 1, i;
 	int ret = -EINVAL;
 
-	while (entries < u->vb->nr_queues * (VBLK_QUEUE_SIZE + 1) &&
-	       entries < 4096)
+	/*
+	 * 257 per queue, not a whole queue's worth: a request that finds the
+	 * ring full waits for a submit (uring_sqe()), and the ring's pages
+	 * (64 bytes a submission, 32 a completion) are all resident.
+	 */
+	while (entries < u->vb->nr_queues * 257 && entries < 4096)
 		entries <<= 1;
 	for (i = 0; i < ARRAY_SIZE(flags) && ret == -EINVAL; i++)
 		ret = io_uring_queue_init(entries, &u->ring, flags[i]);

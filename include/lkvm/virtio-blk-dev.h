@@ -15,7 +15,12 @@
 
 #include "lkvm/virtio-blk.h"
 
-#define VBLK_QUEUE_SIZE		256
+/*
+ * No chain may be longer than the queue, so seg_max is the queue size less
+ * the header and status: 1024 lets a 1 MiB request in 4 KiB pages go as
+ * one, where 256 made the guest split it in two (254 pages, then 2).
+ */
+#define VBLK_QUEUE_SIZE		1024
 #define VBLK_MAX_QUEUES		16
 #define VBLK_TIMED_KINDS	4	/* read, write, flush, other */
 
