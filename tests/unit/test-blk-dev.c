@@ -162,6 +162,50 @@ static void test_debug_timing(void **state)
 	pthread_mutex_unlock(&c->vb->vdev.lock);
 }
 
+/*
+ * The longest request the device advertises (seg_max data buffers, with
+ * header and status a chain as long as the queue) is served whole, and
+ * holds a 1 MiB request in 4 KiB pages (256 buffers).
+ */
+static void test_seg_max_served(void **state)
+{
+	struct ctx *c = *state;
+	u32 seg_max, i, len;
+	u64 hdr, data, st;
+	u8 disk[64 * 1024];
+	u32 *h;
+
+	vblk_config(&c->vb->vdev, offsetof(struct virtio_blk_config, seg_max),
+		    (u8 *)&seg_max, sizeof(seg_max), false);
+	seg_max = le32toh(seg_max);
+	assert_true(seg_max >= 256);
+	assert_int_equal(seg_max + 2, VBLK_QUEUE_SIZE);
+	assert_int_equal(vqd_setup(&c->d, VBLK_QUEUE_SIZE, false, false), 0);
+	c->vb->vdev.vqs[0] = c->d.vq;
+
+	/* 64 KiB over seg_max buffers: 32 bytes each, the last the rest */
+	hdr = vqd_buf(&c->d, BLK_HDR_SIZE, 0);
+	h = vqd_ptr(&c->d, hdr);
+	h[0] = htole32(VIRTIO_BLK_T_OUT);
+	vqd_desc(&c->d, 0, hdr, BLK_HDR_SIZE, VRING_DESC_F_NEXT, 1);
+	data = vqd_buf(&c->d, sizeof(disk), 0);
+	for (i = 0; i < sizeof(disk); i++)
+		((u8 *)vqd_ptr(&c->d, data))[i] = i * 7;
+	for (i = 0; i < seg_max; i++) {
+		len = i < seg_max - 1 ? 32 : sizeof(disk) - 32 * i;
+		vqd_desc(&c->d, i + 1, data + 32 * i, len, VRING_DESC_F_NEXT,
+			 i + 2);
+	}
+	st = vqd_buf(&c->d, 1, 0xff);
+	vqd_desc(&c->d, seg_max + 1, st, 1, VRING_DESC_F_WRITE, 0);
+	vqd_publish(&c->d, 0);
+	virtio_notify_queue(&c->vb->vdev, 0);
+	wait_used(c, 1);
+	assert_int_equal(*(u8 *)vqd_ptr(&c->d, st), VIRTIO_BLK_S_OK);
+	assert_int_equal(pread(c->fd, disk, sizeof(disk), 0), sizeof(disk));
+	assert_memory_equal(disk, vqd_ptr(&c->d, data), sizeof(disk));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -171,6 +215,7 @@ int main(void)
 		T(test_write_then_read),
 		T(test_out_of_range_here),
 		T(test_debug_timing),
+		T(test_seg_max_served),
 	};
 
 	return cmocka_run_group_tests_name("blk-dev", tests, NULL, NULL);
