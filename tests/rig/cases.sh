@@ -1052,6 +1052,10 @@ blk_figs() {
 		[ $_k = randread4k ] && _u=IOPS
 		[ -n "$_v" ] && fig "blk $2: $_k ($_u)" "$1" "$_v"
 	done
+	# the guest's count, for either VMM (the host's is not the disk's)
+	_v=$(echo "$3" | sed -n 's/.*randirqs=\([0-9.]*\).*/\1/p')
+	[ "$1" != ceiling ] && [ -n "$_v" ] &&
+		fig "blk $2: guest's virtio interrupts per random read" "$1" "$_v"
 }
 
 # blk_bench DIR NAME DEPTH DISK-OPTIONS [LKVM OPTIONS...]: blk-bench in
