@@ -55,7 +55,6 @@
 /* Kernels before v4.2 want the FDT in the first 512 MiB of the kernel. */
 #define EARLY_WINDOW		(512 * SZ_1M)
 
-/* Byte by byte, so that unaligned headers and big-endian hosts work. */
 /* Things people pass by mistake, recognised to say what went wrong. */
 static const struct {
 	size_t off;

@@ -313,22 +313,12 @@ static void wr8(struct p9_wr *w, u8 v)
 		p[0] = v;
 }
 
-static void put32(u8 *p, u32 v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-	p[2] = v >> 16;
-	p[3] = v >> 24;
-}
-
 static void wr16(struct p9_wr *w, u16 v)
 {
 	u8 *p = wr_take(w, 2);
 
-	if (p) {
-		p[0] = v;
-		p[1] = v >> 8;
-	}
+	if (p)
+		put_le16(p, v);
 }
 
 static void wr32(struct p9_wr *w, u32 v)
@@ -336,7 +326,7 @@ static void wr32(struct p9_wr *w, u32 v)
 	u8 *p = wr_take(w, 4);
 
 	if (p)
-		put32(p, v);
+		put_le32(p, v);
 }
 
 static void wr64(struct p9_wr *w, u64 v)
@@ -1899,7 +1889,7 @@ full:
 	if (w->off == P9_IOHDR)
 		return -EINVAL;
 out:
-	put32(countp, (u32)(w->off - P9_IOHDR));
+	put_le32(countp, (u32)(w->off - P9_IOHDR));
 	return ret;
 }
 
@@ -2243,10 +2233,9 @@ void p9_server_counts(struct p9_server *s, p9_count_fn fn, void *ctx)
 
 static void put_header(u8 *p, u32 size, u8 type, u16 tag)
 {
-	put32(p, size);
+	put_le32(p, size);
 	p[4] = type;
-	p[5] = tag;
-	p[6] = tag >> 8;
+	put_le16(p + 5, tag);
 }
 
 static size_t reply_error(const struct iovec *in, unsigned int in_num,
@@ -2257,7 +2246,7 @@ static size_t reply_error(const struct iovec *in, unsigned int in_num,
 	if (in_len < sizeof(msg))
 		return 0;
 	put_header(msg, sizeof(msg), P9_RLERROR, tag);
-	put32(msg + P9_HDR, (u32)err);
+	put_le32(msg + P9_HDR, (u32)err);
 	return iov_from_buf(in, in_num, 0, msg, sizeof(msg));
 }
 
@@ -2282,7 +2271,7 @@ size_t p9_handle(struct p9_server *s, const struct iovec *out,
 		return reply_error(in, in_num, rq.in_len, tag, EPROTO);
 	rq.size = get_le32(s->req);
 	rq.type = s->req[4];
-	tag = (u16)(s->req[5] | s->req[6] << 8);
+	tag = get_le16(s->req + 5);
 	/* The size field must agree with the buffer we were given. */
 	if (rq.size < P9_HDR || rq.size > out_len)
 		return reply_error(in, in_num, rq.in_len, tag, EPROTO);

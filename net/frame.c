@@ -25,12 +25,6 @@ struct net_tx_caps net_tx_caps_from_features(u64 f)
 	};
 }
 
-static void put16(u8 *p, u16 v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-}
-
 void net_hdr_decode(const u8 *raw, struct net_hdr *h)
 {
 	h->flags = raw[0];
@@ -46,11 +40,11 @@ void net_hdr_encode(const struct net_hdr *h, u8 *raw)
 {
 	raw[0] = h->flags;
 	raw[1] = h->gso_type;
-	put16(raw + 2, h->hdr_len);
-	put16(raw + 4, h->gso_size);
-	put16(raw + 6, h->csum_start);
-	put16(raw + 8, h->csum_offset);
-	put16(raw + 10, h->num_buffers);
+	put_le16(raw + 2, h->hdr_len);
+	put_le16(raw + 4, h->gso_size);
+	put_le16(raw + 6, h->csum_start);
+	put_le16(raw + 8, h->csum_offset);
+	put_le16(raw + 10, h->num_buffers);
 }
 
 enum net_tx_error net_hdr_check(const struct net_hdr *h, size_t frame_len,
@@ -224,7 +218,7 @@ enum net_rx_result net_rx_deliver(struct virtqueue *vq,
 			virtq_push(vq, heads[n], 0);
 		return NET_RX_DROPPED;
 	}
-	put16(nb, nbufs);
+	put_le16(nb, nbufs);
 	/* num_buffers is at offset 10 of the header, in the first chain */
 	iov_from_buf(virtq_elem_in(first), first->in_num, 10, nb, 2);
 	for (n = 0; n < nbufs; n++)

@@ -19,14 +19,6 @@
 #include "lkvm/balloon.h"
 #include "lkvm/control.h"
 
-static void put_le32(u8 *p, u32 v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-	p[2] = v >> 16;
-	p[3] = v >> 24;
-}
-
 static size_t kind_limit(enum ctl_kind kind)
 {
 	return kind == CTL_KIND_REQUEST ? CTL_MAX_REQUEST : CTL_MAX_REPLY;

@@ -48,6 +48,24 @@ static inline u64 get_le64(const u8 *p)
 	return get_le32(p) | (u64)get_le32(p + 4) << 32;
 }
 
+static inline void put_le16(u8 *p, u16 v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+}
+
+static inline void put_le32(u8 *p, u32 v)
+{
+	put_le16(p, (u16)v);
+	put_le16(p + 2, (u16)(v >> 16));
+}
+
+static inline void put_le64(u8 *p, u64 v)
+{
+	put_le32(p, (u32)v);
+	put_le32(p + 4, (u32)(v >> 32));
+}
+
 /* Process exit statuses; documented in README.md and `lkvm help run`. */
 enum lkvm_exit {
 	LKVM_EXIT_OK		= 0,	/* guest powered off (PSCI SYSTEM_OFF) or Ctrl-a x */

@@ -25,18 +25,6 @@
 
 static char errbuf[256];
 
-static void put_le32(u8 *p, u32 v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = v >> (8 * i);
-}
-
-static void put_le64(u8 *p, u64 v)
-{
-	put_le32(p, (u32)v);
-	put_le32(p + 4, (u32)(v >> 32));
-}
-
 /* A fake Image of @len bytes with a valid header and some contents. */
 static u8 *make_image(size_t len, u64 text_offset, u64 image_size, u64 flags)
 {

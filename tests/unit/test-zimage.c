@@ -25,12 +25,6 @@
 
 static char errbuf[256];
 
-static void put_le32(u8 *p, u32 v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = v >> (8 * i);
-}
-
 /* A fake zImage of @len bytes whose header says [start, end). */
 static u8 *make_zimage(size_t len, u32 start, u32 end)
 {
