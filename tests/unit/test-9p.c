@@ -33,6 +33,7 @@
 #include <cmocka.h>
 
 #include "lkvm/9p.h"
+#include "lkvm/util.h"
 
 enum {
 	RLERROR = 7, TSTATFS = 8, TLOPEN = 12, TLCREATE = 14, TSYMLINK = 16,
@@ -229,8 +230,7 @@ static int rpc_iov(unsigned int out_split, size_t in_len, bool raw)
 	if (!R.len)
 		return -1000;
 	assert_true(R.len >= 7 && R.len <= in_len);
-	assert_int_equal(R.buf[0] | R.buf[1] << 8 | R.buf[2] << 16 |
-			 R.buf[3] << 24, R.len);
+	assert_int_equal(get_le32(R.buf), R.len);
 	R.type = R.buf[4];
 	assert_int_equal(R.buf[5], M.buf[5]);
 	assert_int_equal(R.buf[6], M.buf[6]);
@@ -1466,9 +1466,9 @@ static void test_malformed(void **state)
 		out = (struct iovec) { M.buf, b->len };
 		len = p9_handle(S, &out, 1, &in, 1);
 		if (len != 11 || R.buf[0] != 11 || R.buf[4] != RLERROR ||
-		    (R.buf[7] | R.buf[8] << 8) != b->err)
+		    get_le16(R.buf + 7) != b->err)
 			fail_msg("%s: len %zu type %u err %u", b->what, len,
-				 R.buf[4], R.buf[7] | R.buf[8] << 8);
+				 R.buf[4], get_le16(R.buf + 7));
 	}
 	/* Nowhere to reply: nothing written, nothing done. */
 	assert_int_equal(walk(ROOT, 1234), 0);

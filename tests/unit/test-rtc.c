@@ -17,6 +17,7 @@
 #include "lkvm/watch.h"
 #include "lkvm/layout.h"
 #include "lkvm/rtc.h"
+#include "lkvm/util.h"
 #include "stubs.h"
 
 #define DR	0x00
@@ -54,7 +55,7 @@ static u32 rd(struct rtc *r, u64 off)
 
 	pl031_mmio(&r->p, off, d, 4, false);
 	/* Little-endian, whatever the host. */
-	return d[0] | d[1] << 8 | d[2] << 16 | (u32)d[3] << 24;
+	return get_le32(d);
 }
 
 static void wr(struct rtc *r, u64 off, u32 v)
@@ -98,7 +99,7 @@ static void test_host_time(void **state)
 	pl031_init(&p);
 	pl031_mmio(&p, DR, d, 4, false);
 	after = time(NULL);
-	dr = d[0] | d[1] << 8 | d[2] << 16 | (u32)d[3] << 24;
+	dr = get_le32(d);
 	assert_in_range(dr, (u32)before, (u32)after);
 	pl031_exit(&p);
 }
