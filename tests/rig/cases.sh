@@ -392,7 +392,7 @@ fi
 # emulated host doing the same work itself). Every run names its vCPUs
 # (-c): kvmtool as a base defaults to one per host CPU, lkvm to 1.
 BENCH_PARTS="boot sandbox 9p memory rng net blk"
-BENCH_MORE="prof phases profab sbtransport ab sbprof blkhang blkab"	# profiles, run only when named
+BENCH_MORE="prof phases profab sbtransport ab sbprof blkhang blkab blkrr"	# profiles, run only when named
 BENCH_BINS=new
 live && [ -x "$SHARE/base/lkvm" ] && BENCH_BINS="base new"
 FIGS=$RES/bench.figs
@@ -1050,7 +1050,9 @@ blk_figs() {
 		_v=$(echo "$3" | sed -n "s/.*$_k=\([0-9.]*\).*/\1/p")
 		_u="MiB/s"
 		[ $_k = randread4k ] && _u=IOPS
-		[ -n "$_v" ] && fig "blk $2: $_k ($_u)" "$1" "$_v"
+		# a phase left out (DEPTH,PHASES) prints 0
+		[ -n "$_v" ] && awk "BEGIN{exit !($_v > 0)}" &&
+			fig "blk $2: $_k ($_u)" "$1" "$_v"
 	done
 	# the guest's count, for either VMM (the host's is not the disk's)
 	_v=$(echo "$3" | sed -n 's/.*randirqs=\([0-9.]*\).*/\1/p')
@@ -1058,13 +1060,14 @@ blk_figs() {
 		fig "blk $2: guest's virtio interrupts per random read" "$1" "$_v"
 }
 
-# blk_bench DIR NAME DEPTH DISK-OPTIONS [LKVM OPTIONS...]: blk-bench in
-# the guest on a 64 MiB raw image DIR/bench.img (1 vCPU) with each
-# binary, then on the emulated host against the same file (the ceiling)
+# blk_bench DIR NAME DEPTH[,PHASES] DISK-OPTIONS [LKVM OPTIONS...]:
+# blk-bench in the guest on a 64 MiB raw image DIR/bench.img (1 vCPU)
+# with each binary, then on the emulated host against the same file (the
+# ceiling)
 blk_bench() {
 	_bd=$1 _bn=$2 _bq=$3 _bo=$4
 	shift 4
-	_bname="$_bn, depth $_bq${_bo:+, -d ...$_bo}${*:+, $*}"
+	_bname="$_bn, depth ${_bq%%,*}${_bo:+, -d ...$_bo}${*:+, $*}"
 	bench_order
 	for b in $BENCH_ORDER; do
 		rm -f "$_bd/bench.img"
@@ -1078,7 +1081,7 @@ blk_bench() {
 		grep -a "CPU time" "$_bout" | sed "s/^lkvm: debug: /bench: $b lkvm /"
 	done
 	blk_figs ceiling "$_bname" \
-		"$("$SHARE/bin/blk-bench" "$_bd/bench.img" 64 "$_bq" 2>/dev/null)"
+		"$("$SHARE/bin/blk-bench" "$_bd/bench.img" 64 $(echo "$_bq" | tr , ' ') 2>/dev/null)"
 	rm -f "$_bd/bench.img"
 }
 
@@ -1175,6 +1178,20 @@ bench_blkab() {
 			echo "bench: ${_f##*/} run $_r:"
 			grep -a -e 'from pop' -e 'device vda' -e 'exits to userspace' \
 				-e 'CPU time' "$_f" | sed 's/^/bench:   /'
+		done
+	done
+	umount /mnt/bdisk
+}
+
+# blkrr: 4 KiB random reads alone (blk-bench phase x), depth 8 and 1, on
+# the default transport, tmpfs and ext4, 4 rounds: how many of the
+# guest's interrupts a read costs when several are in flight
+bench_blkrr() {
+	bdisk_mount || return
+	for _r in 1 2 3 4; do
+		for _q in 8 1; do
+			blk_bench /tmp "tmpfs image" "$_q,x" ""
+			blk_bench /mnt/bdisk "image on ext4 on a disk" "$_q,x" ""
 		done
 	done
 	umount /mnt/bdisk
