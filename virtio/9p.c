@@ -17,12 +17,7 @@
  * Polling: the v9fs client sends its next request right after it read
  * the reply to the last (a stat is a walk, a getattr and a clunk), so
  * once the queue is empty the worker watches it a while before it
- * sleeps, with the driver's notifications still off: a request that
- * arrives then costs the guest no kick (an exit) and the worker no
- * wake-up. How long adapts as KVM's halt polling does (p9_poll_adapt):
- * the window doubles while requests come sooner than the widest window
- * but later than this one, and halves when one comes later than the
- * widest, so a share in bursts is polled and an idle or slow one is not.
+ * sleeps (struct virtq_poll, include/lkvm/virtio.h).
  *
  * The worker drops vdev->lock while it handles a request (file I/O may
  * take long); a driver reset waits for the request in progress, then
@@ -44,9 +39,6 @@
 #include "lkvm/seccomp.h"
 
 #define P9_QUEUE_SIZE		128
-/* the polling window's bounds (KVM's halt_poll_ns default is the top) */
-#define P9_POLL_MIN_NS		10000
-#define P9_POLL_MAX_NS		200000
 
 struct p9_dev {
 	struct virtio_device vdev;
@@ -64,10 +56,7 @@ struct p9_dev {
 	u64 nr_requests;
 	u64 nr_wakeups;		/* kick rounds: the worker woke and served */
 	u64 max_batch;		/* most requests served in one wakeup */
-	/* the worker's own */
-	u32 poll_ns;		/* the polling window now; 0: none */
-	u64 idle_ns;		/* when the queue was last found empty */
-	u64 nr_poll_hits, nr_poll_misses;
+	struct virtq_poll poll;	/* the worker's own */
 };
 
 static void p9_config(struct virtio_device *vdev, u32 offset, u8 *data,
@@ -101,43 +90,6 @@ static void p9_reset(struct virtio_device *vdev)
 	p9_server_reset(p->server);
 }
 
-/*
- * The queue is empty: watch it for the window, without the lock; true
- * if the driver made a request available meanwhile.
- */
-static bool p9_poll(struct p9_dev *p, struct virtqueue *vq)
-{
-	struct virtq_watch w;
-	bool got;
-
-	p->idle_ns = mono_ns();
-	if (!p->poll_ns || !virtq_watch_start(vq, &w))
-		return false;
-	pthread_mutex_unlock(&p->vdev.lock);
-	got = virtq_watch_until(&w, p->idle_ns + p->poll_ns);
-	pthread_mutex_lock(&p->vdev.lock);
-	__atomic_add_fetch(got ? &p->nr_poll_hits : &p->nr_poll_misses, 1,
-			   __ATOMIC_RELAXED);
-	return got;
-}
-
-/*
- * The worker waited @waited_ns, polling and then asleep, for the next
- * request. Longer than the widest window: polling cannot pay, halve it.
- * Longer than this window only: a wider one would have caught it.
- */
-static void p9_poll_adapt(struct p9_dev *p, u64 waited_ns)
-{
-	if (waited_ns >= P9_POLL_MAX_NS) {
-		p->poll_ns /= 2;
-		if (p->poll_ns < P9_POLL_MIN_NS)
-			p->poll_ns = 0;
-	} else if (waited_ns > p->poll_ns) {
-		p->poll_ns = p->poll_ns ? MIN(2 * p->poll_ns, P9_POLL_MAX_NS) :
-					  P9_POLL_MIN_NS;
-	}
-}
-
 /* Serve the queue until it is empty; called and returns with the lock. */
 static void p9_serve(struct p9_dev *p)
 {
@@ -160,7 +112,8 @@ static void p9_serve(struct p9_dev *p)
 				return;
 			}
 			r = virtq_pop(vq, e);
-			if (r == VIRTQ_EMPTY && p9_poll(p, vq))
+			if (r == VIRTQ_EMPTY &&
+			    virtq_poll(&p->poll, vq, &vdev->lock))
 				continue;
 			if (r != VIRTQ_GOT)
 				break;
@@ -197,7 +150,7 @@ static void *p9_worker(void *arg)
 			       strerror(errno));
 			break;
 		}
-		p9_poll_adapt(p, mono_ns() - p->idle_ns);
+		virtq_poll_adapt(&p->poll, mono_ns() - p->poll.idle_ns);
 		pthread_mutex_lock(&vdev->lock);
 		if (p->stop) {
 			pthread_mutex_unlock(&vdev->lock);
@@ -237,9 +190,9 @@ static void p9_stats(struct virtio_device *vdev, device_stat_fn emit,
 	emit(ctx, &vdev->dev, "max_batch",
 	     __atomic_load_n(&p->max_batch, __ATOMIC_RELAXED));
 	emit(ctx, &vdev->dev, "poll_hits",
-	     __atomic_load_n(&p->nr_poll_hits, __ATOMIC_RELAXED));
+	     __atomic_load_n(&p->poll.hits, __ATOMIC_RELAXED));
 	emit(ctx, &vdev->dev, "poll_misses",
-	     __atomic_load_n(&p->nr_poll_misses, __ATOMIC_RELAXED));
+	     __atomic_load_n(&p->poll.misses, __ATOMIC_RELAXED));
 	p9_server_counts(p->server, p9_count, &c);
 }
 

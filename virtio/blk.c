@@ -122,6 +122,10 @@ static void vblk_stats(struct virtio_device *vdev, device_stat_fn emit,
 
 	emit(ctx, &vdev->dev, "data_segments", vb->nr_segs);
 	emit(ctx, &vdev->dev, "kick_rounds", vb->nr_kicks);
+	emit(ctx, &vdev->dev, "poll_hits",
+	     __atomic_load_n(&vb->poll.hits, __ATOMIC_RELAXED));
+	emit(ctx, &vdev->dev, "poll_misses",
+	     __atomic_load_n(&vb->poll.misses, __ATOMIC_RELAXED));
 }
 
 static void vblk_free(struct vblk *vb);
@@ -155,10 +159,12 @@ static void vblk_dev_exit(struct virtio_device *vdev)
 	pthread_mutex_unlock(&vb->vdev.lock);
 	vblk_stop_backend(vb);
 	if (vb->nr_reqs)
-		pr_debug("virtio-blk %s: %llu requests, %.1f data segments each, %llu rounds of kicks",
+		pr_debug("virtio-blk %s: %llu requests, %.1f data segments each, %llu rounds of kicks, polls found %llu (%llu found none)",
 			 vb->name, (unsigned long long)vb->nr_reqs,
 			 (double)vb->nr_segs / vb->nr_reqs,
-			 (unsigned long long)vb->nr_kicks);
+			 (unsigned long long)vb->nr_kicks,
+			 (unsigned long long)vb->poll.hits,
+			 (unsigned long long)vb->poll.misses);
 	if (vb->nr_reqs)
 		vblk_debug_timing(vb);
 	vblk_free(vb);

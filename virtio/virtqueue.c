@@ -357,6 +357,19 @@ bool virtq_enable_notify(struct virtqueue *vq, bool enable)
 	return virtq_has_buffers(vq);
 }
 
+void virtq_hold_notify(struct virtqueue *vq)
+{
+	if (!vq->ready || vq->broken)
+		return;
+	if (vq->event_idx)
+		/* one behind: the driver's next index does not pass it */
+		store16(avail_event(vq), (u16)(vq->last_avail - 1),
+			__ATOMIC_RELAXED);
+	else
+		store16(used_flags(vq), VRING_USED_F_NO_NOTIFY,
+			__ATOMIC_RELAXED);
+}
+
 bool virtq_has_buffers(struct virtqueue *vq)
 {
 	if (!vq->ready || vq->broken)
@@ -388,3 +401,36 @@ bool virtq_watch_until(const struct virtq_watch *w, u64 until_ns)
 	}
 }
 
+/*
+ * Longer than the widest window: polling cannot pay, halve it. Longer
+ * than this window only: a wider one would have caught the request.
+ */
+void virtq_poll_adapt(struct virtq_poll *p, u64 waited_ns)
+{
+	if (waited_ns >= VIRTQ_POLL_MAX_NS) {
+		p->ns /= 2;
+		if (p->ns < VIRTQ_POLL_MIN_NS)
+			p->ns = 0;
+	} else if (waited_ns > p->ns) {
+		p->ns = p->ns ? MIN(2 * p->ns, VIRTQ_POLL_MAX_NS) :
+				VIRTQ_POLL_MIN_NS;
+	}
+}
+
+bool virtq_poll(struct virtq_poll *p, struct virtqueue *vq,
+		pthread_mutex_t *lock)
+{
+	struct virtq_watch w;
+	bool got;
+
+	p->idle_ns = mono_ns();
+	if (!p->ns || !virtq_watch_start(vq, &w))
+		return false;
+	virtq_hold_notify(vq);
+	pthread_mutex_unlock(lock);
+	got = virtq_watch_until(&w, p->idle_ns + p->ns);
+	pthread_mutex_lock(lock);
+	__atomic_add_fetch(got ? &p->hits : &p->misses, 1, __ATOMIC_RELAXED);
+	/* none: kicks again, and a request that came as they were is ours */
+	return got || virtq_enable_notify(vq, true);
+}

@@ -91,6 +91,7 @@ struct vblk {
 	u64 timed_nr[VBLK_TIMED_KINDS], timed_ns[VBLK_TIMED_KINDS];
 	pthread_cond_t idle;	/* inflight dropped to zero */
 	bool resetting;
+	struct virtq_poll poll;	/* the io_uring thread's (virtio/blk-uring.c) */
 };
 
 /* virtio/blk-threads.c */

@@ -121,6 +121,41 @@ struct virtq_watch {
 };
 bool virtq_watch_start(struct virtqueue *vq, struct virtq_watch *w);
 bool virtq_watch_until(const struct virtq_watch *w, u64 until_ns);
+/*
+ * Spare us the driver's next kicks as well: virtq_enable_notify(false)
+ * leaves avail_event where it was, and the driver kicks once more when
+ * it passes it. For a thread that watches the queue instead.
+ */
+void virtq_hold_notify(struct virtqueue *vq);
+
+/*
+ * A device thread's poll window (virtio-9p's worker, virtio-blk's
+ * io_uring thread): once its queue is empty, the thread watches it a
+ * while before it sleeps, with the driver's kicks held, so a request
+ * that comes meanwhile costs the guest no kick (an exit) and the thread
+ * no wake-up. The window adapts as KVM's halt polling does: it doubles
+ * while requests come later than it but sooner than the widest, and
+ * halves when one comes later than the widest, so a queue used in bursts
+ * is polled and an idle or slow one is not.
+ */
+#define VIRTQ_POLL_MIN_NS	10000
+#define VIRTQ_POLL_MAX_NS	200000	/* KVM's halt_poll_ns default */
+struct virtq_poll {
+	u32 ns;			/* the window now; 0: none */
+	u64 idle_ns;		/* when the queue was last found empty */
+	u64 hits, misses;	/* atomic: the device's stats read them */
+};
+/* The thread woke for a request after waiting @waited_ns since idle_ns. */
+void virtq_poll_adapt(struct virtq_poll *p, u64 waited_ns);
+/*
+ * @vq is empty and @lock (the device's) held: watch @vq for the window
+ * with @lock dropped. True if the driver made a request available: the
+ * kicks are still held, and the caller pops, then enables them again as
+ * after any pop. False: the kicks are enabled again (or were never held:
+ * no window, or a queue not in use).
+ */
+bool virtq_poll(struct virtq_poll *p, struct virtqueue *vq,
+		pthread_mutex_t *lock);
 
 struct kvm;
 struct virtio_device;

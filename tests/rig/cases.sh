@@ -1060,6 +1060,20 @@ blk_figs() {
 		fig "blk $2: guest's virtio interrupts per random read" "$1" "$_v"
 }
 
+# blk_poll_fig LABEL NAME OUT: the requests the io_uring thread's polling
+# found (virtio/blk-uring.c), per request, from OUT's device line (an
+# lkvm that counts them)
+blk_poll_fig() {
+	_bp=$(awk '/device vda:/ {
+		for (i = 1; i <= NF; i++) {
+			if ($i ~ /^requests=/) r += substr($i, 10)
+			if ($i ~ /^poll_hits=/) { h += substr($i, 11); seen = 1 }
+		}
+	}
+	END { if (r > 0 && seen) printf "%g\n", h / r }' "$3")
+	[ -n "$_bp" ] && fig "$2: requests found by polling, per request" "$1" "$_bp"
+}
+
 # blk_bench DIR NAME DEPTH[,PHASES] DISK-OPTIONS [LKVM OPTIONS...]:
 # blk-bench in the guest on a 64 MiB raw image DIR/bench.img (1 vCPU)
 # with each binary, then on the emulated host against the same file (the
@@ -1078,6 +1092,7 @@ blk_bench() {
 			-p "quiet lkvm.test=blkbench lkvm.blk_bench=64,$_bq" "$@"
 		blk_figs "$b" "$_bname" "$(grep -a -m1 '^BLK-BENCH ' "$_bout")"
 		dev_figs "$b" "blk $_bname" "$_bout" vda
+		blk_poll_fig "$b" "blk $_bname" "$_bout"
 		grep -a "CPU time" "$_bout" | sed "s/^lkvm: debug: /bench: $b lkvm /"
 	done
 	blk_figs ceiling "$_bname" \

@@ -179,48 +179,17 @@ static void test_poll_serves_without_kick(void **state)
 	struct virtio_device *vdev = &c->p->vdev;
 
 	pthread_mutex_lock(&vdev->lock);
-	c->p->poll_ns = 1000000000;		/* 1 s */
+	c->p->poll.ns = 1000000000;		/* 1 s */
 	pthread_mutex_unlock(&vdev->lock);
 	publish_version(c);
 	kvm_kick(c);
 	wait_used(c, 1);
 	publish_version(c);			/* no kick */
 	wait_used(c, 2);
-	assert_int_equal(__atomic_load_n(&c->p->nr_poll_hits, __ATOMIC_RELAXED),
+	assert_int_equal(__atomic_load_n(&c->p->poll.hits, __ATOMIC_RELAXED),
 			 1);
 	assert_int_equal(__atomic_load_n(&c->p->nr_wakeups, __ATOMIC_RELAXED),
 			 1);
-}
-
-/*
- * The window: opened and doubled by waits it would have caught, up to
- * the widest; halved, then closed, by waits longer than the widest; a
- * watch that finds nothing leaves it as it is.
- */
-static void test_poll_window_adapts(void **state)
-{
-	struct ctx *c = *state;
-	struct virtio_device *vdev = &c->p->vdev;
-	struct p9_dev *p = c->p;
-
-	pthread_mutex_lock(&vdev->lock);
-	p->poll_ns = 0;
-	p9_poll_adapt(p, P9_POLL_MAX_NS / 2);
-	assert_int_equal(p->poll_ns, P9_POLL_MIN_NS);
-	p9_poll_adapt(p, P9_POLL_MAX_NS / 2);
-	assert_int_equal(p->poll_ns, 2 * P9_POLL_MIN_NS);
-	p9_poll_adapt(p, P9_POLL_MIN_NS);	/* within the window */
-	assert_int_equal(p->poll_ns, 2 * P9_POLL_MIN_NS);
-	assert_false(p9_poll(p, &vdev->vqs[0]));
-	assert_int_equal(p->poll_ns, 2 * P9_POLL_MIN_NS);
-	while (p->poll_ns < P9_POLL_MAX_NS)
-		p9_poll_adapt(p, P9_POLL_MAX_NS - 1);
-	assert_int_equal(p->poll_ns, P9_POLL_MAX_NS);
-	p9_poll_adapt(p, P9_POLL_MAX_NS);
-	assert_int_equal(p->poll_ns, P9_POLL_MAX_NS / 2);
-	while (p->poll_ns)
-		p9_poll_adapt(p, 10 * P9_POLL_MAX_NS);
-	pthread_mutex_unlock(&vdev->lock);
 }
 
 int main(void)
@@ -232,8 +201,6 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poll_serves_without_kick,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_poll_window_adapts,
 						setup, teardown),
 	};
 

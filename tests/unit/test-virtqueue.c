@@ -541,6 +541,87 @@ static void test_watch(void **state)
 	assert_false(virtq_watch_start(&d->vq, &w));
 }
 
+/* The driver's side of event idx: does publishing @new_idx after @old kick? */
+static bool driver_kicks(struct vq_driver *d, u16 new_idx, u16 old)
+{
+	return (u16)(new_idx - vqd_avail_event(d) - 1) < (u16)(new_idx - old);
+}
+
+/* Held kicks: not even the next one (event idx), or the flag without. */
+static void test_hold_notify(void **state)
+{
+	struct vq_driver *d = *state;
+
+	vqd_setup(d, 16, true, true);
+	vqd_desc(d, 0, vqd_buf(d, 4, 0), 4, 0, 0);
+	push_one(d);
+	push_one(d);
+	assert_false(virtq_enable_notify(&d->vq, true));
+	assert_true(driver_kicks(d, 3, 2));
+	virtq_hold_notify(&d->vq);
+	assert_false(driver_kicks(d, 3, 2));
+	assert_false(driver_kicks(d, 4, 2));
+	assert_false(virtq_enable_notify(&d->vq, true));
+	assert_true(driver_kicks(d, 3, 2));
+
+	vqd_setup(d, 16, false, true);
+	virtq_hold_notify(&d->vq);
+	assert_int_equal(vqd_used_flags(d), VRING_USED_F_NO_NOTIFY);
+}
+
+/*
+ * The poll window: opened and doubled by waits it would have caught, up
+ * to the widest; halved, then closed, by waits longer than the widest.
+ */
+static void test_poll_window_adapts(void **state)
+{
+	struct virtq_poll p = { 0 };
+
+	virtq_poll_adapt(&p, VIRTQ_POLL_MAX_NS / 2);
+	assert_int_equal(p.ns, VIRTQ_POLL_MIN_NS);
+	virtq_poll_adapt(&p, VIRTQ_POLL_MAX_NS / 2);
+	assert_int_equal(p.ns, 2 * VIRTQ_POLL_MIN_NS);
+	virtq_poll_adapt(&p, VIRTQ_POLL_MIN_NS);	/* within the window */
+	assert_int_equal(p.ns, 2 * VIRTQ_POLL_MIN_NS);
+	while (p.ns < VIRTQ_POLL_MAX_NS)
+		virtq_poll_adapt(&p, VIRTQ_POLL_MAX_NS - 1);
+	assert_int_equal(p.ns, VIRTQ_POLL_MAX_NS);
+	virtq_poll_adapt(&p, VIRTQ_POLL_MAX_NS);
+	assert_int_equal(p.ns, VIRTQ_POLL_MAX_NS / 2);
+	while (p.ns)
+		virtq_poll_adapt(&p, 10 * VIRTQ_POLL_MAX_NS);
+}
+
+/*
+ * A poll: none without a window; one that finds nothing enables the
+ * kicks again; one that finds a request leaves them held for the pop.
+ */
+static void test_poll(void **state)
+{
+	struct vq_driver *d = *state;
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct virtq_poll p = { 0 };
+	pthread_t t;
+
+	vqd_setup(d, 16, true, true);
+	pthread_mutex_lock(&lock);
+	assert_false(virtq_poll(&p, &d->vq, &lock));
+	assert_int_equal(p.hits + p.misses, 0);
+	p.ns = 1000000;					/* 1 ms */
+	virtq_hold_notify(&d->vq);
+	assert_false(virtq_poll(&p, &d->vq, &lock));
+	assert_int_equal(p.misses, 1);
+	assert_true(driver_kicks(d, 1, 0));
+	p.ns = 4000000000U;				/* 4 s */
+	assert_int_equal(pthread_create(&t, NULL, publish_later, d), 0);
+	assert_true(virtq_poll(&p, &d->vq, &lock));
+	pthread_join(t, NULL);
+	assert_int_equal(p.hits, 1);
+	assert_false(driver_kicks(d, 2, 1));
+	assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_GOT);
+	pthread_mutex_unlock(&lock);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -575,6 +656,9 @@ int main(void)
 		T(test_no_interrupt_flag),
 		T(test_no_notify_flag),
 		T(test_watch),
+		T(test_hold_notify),
+		T(test_poll_window_adapts),
+		T(test_poll),
 		T(test_reset_mid_flight),
 		T(test_reset_clears_broken),
 	};
