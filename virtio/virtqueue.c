@@ -407,6 +407,10 @@ bool virtq_watch_until(const struct virtq_watch *w, u64 until_ns)
  */
 void virtq_poll_adapt(struct virtq_poll *p, u64 waited_ns)
 {
+	if (p->cooldown) {
+		p->cooldown--;
+		return;
+	}
 	if (waited_ns >= VIRTQ_POLL_MAX_NS) {
 		p->ns /= 2;
 		if (p->ns < VIRTQ_POLL_MIN_NS)
@@ -415,6 +419,20 @@ void virtq_poll_adapt(struct virtq_poll *p, u64 waited_ns)
 		p->ns = p->ns ? MIN(2 * p->ns, VIRTQ_POLL_MAX_NS) :
 				VIRTQ_POLL_MIN_NS;
 	}
+}
+
+/* Every VIRTQ_POLL_PERIOD polls: did they find enough to go on? */
+static void virtq_poll_judge(struct virtq_poll *p, bool hit)
+{
+	p->period_hits += hit;
+	if (++p->period_polls < VIRTQ_POLL_PERIOD)
+		return;
+	if (p->period_hits < VIRTQ_POLL_MIN_HITS) {
+		p->ns = 0;
+		p->cooldown = VIRTQ_POLL_COOLDOWN;
+	}
+	p->period_polls = 0;
+	p->period_hits = 0;
 }
 
 bool virtq_poll(struct virtq_poll *p, struct virtqueue *vq,
@@ -431,6 +449,7 @@ bool virtq_poll(struct virtq_poll *p, struct virtqueue *vq,
 	got = virtq_watch_until(&w, p->idle_ns + p->ns);
 	pthread_mutex_lock(lock);
 	__atomic_add_fetch(got ? &p->hits : &p->misses, 1, __ATOMIC_RELAXED);
+	virtq_poll_judge(p, got);
 	/* none: kicks again, and a request that came as they were is ours */
 	return got || virtq_enable_notify(vq, true);
 }

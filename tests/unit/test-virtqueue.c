@@ -593,6 +593,36 @@ static void test_poll_window_adapts(void **state)
 }
 
 /*
+ * Polls that find almost nothing shut the window for the cooldown's
+ * wake-ups, whatever those waits would have done to it.
+ */
+static void test_poll_shuts_when_it_misses(void **state)
+{
+	struct vq_driver *d = *state;
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct virtq_poll p = { 0 };
+	unsigned int i;
+
+	vqd_setup(d, 16, true, true);
+	pthread_mutex_lock(&lock);
+	p.ns = VIRTQ_POLL_MIN_NS;
+	for (i = 1; i < VIRTQ_POLL_PERIOD; i++) {
+		assert_false(virtq_poll(&p, &d->vq, &lock));
+		assert_int_equal(p.ns, VIRTQ_POLL_MIN_NS);	/* not yet */
+	}
+	assert_false(virtq_poll(&p, &d->vq, &lock));
+	pthread_mutex_unlock(&lock);
+	assert_int_equal(p.misses, VIRTQ_POLL_PERIOD);
+	assert_int_equal(p.ns, 0);
+	for (i = 0; i < VIRTQ_POLL_COOLDOWN; i++) {
+		virtq_poll_adapt(&p, VIRTQ_POLL_MIN_NS);
+		assert_int_equal(p.ns, 0);
+	}
+	virtq_poll_adapt(&p, VIRTQ_POLL_MIN_NS);
+	assert_int_equal(p.ns, VIRTQ_POLL_MIN_NS);
+}
+
+/*
  * A poll: none without a window; one that finds nothing enables the
  * kicks again; one that finds a request leaves them held for the pop.
  */
@@ -659,6 +689,7 @@ int main(void)
 		T(test_hold_notify),
 		T(test_poll_window_adapts),
 		T(test_poll),
+		T(test_poll_shuts_when_it_misses),
 		T(test_reset_mid_flight),
 		T(test_reset_clears_broken),
 	};
