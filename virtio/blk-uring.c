@@ -193,6 +193,13 @@ static void uring_arm_kick(struct vblk_uring *u, unsigned int q)
  * One round's events, vdev.lock held: push what completed, tell the
  * driver, then pop what the kicked queues have.
  */
+/* May queue @q be popped (vdev.lock held)? */
+static bool uring_queue_open(struct vblk *vb, unsigned int q)
+{
+	return !vb->resetting && virtio_device_live(&vb->vdev) &&
+	       vb->vdev.vqs[q].ready;
+}
+
 static void uring_round(struct vblk *vb, struct vblk_req *done, u64 kicked)
 {
 	struct virtio_device *vdev = &vb->vdev;
@@ -211,8 +218,7 @@ static void uring_round(struct vblk *vb, struct vblk_req *done, u64 kicked)
 	if (kicked)
 		vb->nr_kicks++;
 	for (q = 0; q < vb->nr_queues; q++)
-		if ((kicked & BIT_ULL(q)) && !vb->resetting &&
-		    virtio_device_live(vdev) && vdev->vqs[q].ready)
+		if ((kicked & BIT_ULL(q)) && uring_queue_open(vb, q))
 			vblk_pop_queue(vb, q);
 }
 
@@ -229,13 +235,12 @@ static bool uring_poll(struct vblk_uring *u)
 	struct virtio_device *vdev = &vb->vdev;
 
 	if (u->stopping || vb->nr_queues != 1 || vb->inflight ||
-	    vb->resetting || !virtio_device_live(vdev) || !vdev->vqs[0].ready)
+	    !uring_queue_open(vb, 0))
 		return false;
 	if (!virtq_poll(&vb->poll, &vdev->vqs[0], &vdev->lock))
 		return false;
 	/* the lock was dropped: is the queue still to be served? */
-	return !u->stopping && !vb->resetting && virtio_device_live(vdev) &&
-	       vdev->vqs[0].ready;
+	return !u->stopping && uring_queue_open(vb, 0);
 }
 
 /* Create the ring on its own thread: it must be the ring's one issuer. */
