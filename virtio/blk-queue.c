@@ -150,7 +150,8 @@ void vblk_pop_queue(struct vblk *vb, unsigned int qi)
 			r->q = qi;
 			vblk_start_req(vb, r);
 		}
-		virtio_notify_used(vdev, qi);
+		if (!vb->hold_irq)
+			virtio_notify_used(vdev, qi);
 	} while (r && res == VIRTQ_EMPTY && virtq_enable_notify(vq, true));
 	if (res == VIRTQ_BAD)
 		virtio_device_broken(vdev, "malformed request chain");

@@ -427,7 +427,8 @@ static void virtq_poll_judge(struct virtq_poll *p, bool hit)
 	p->period_hits += hit;
 	if (++p->period_polls < VIRTQ_POLL_PERIOD)
 		return;
-	if (p->period_hits < VIRTQ_POLL_MIN_HITS) {
+	p->proven = p->period_hits >= VIRTQ_POLL_MIN_HITS;
+	if (!p->proven) {
 		p->ns = 0;
 		p->cooldown = VIRTQ_POLL_COOLDOWN;
 	}
@@ -435,21 +436,34 @@ static void virtq_poll_judge(struct virtq_poll *p, bool hit)
 	p->period_hits = 0;
 }
 
-bool virtq_poll(struct virtq_poll *p, struct virtqueue *vq,
-		pthread_mutex_t *lock)
+/* virtq_poll() for @ns */
+static bool poll_for(struct virtq_poll *p, struct virtqueue *vq,
+		     pthread_mutex_t *lock, u64 ns)
 {
 	struct virtq_watch w;
 	bool got;
 
 	p->idle_ns = mono_ns();
-	if (!p->ns || !virtq_watch_start(vq, &w))
+	if (!ns || !virtq_watch_start(vq, &w))
 		return false;
 	virtq_hold_notify(vq);
 	pthread_mutex_unlock(lock);
-	got = virtq_watch_until(&w, p->idle_ns + p->ns);
+	got = virtq_watch_until(&w, p->idle_ns + ns);
 	pthread_mutex_lock(lock);
 	__atomic_add_fetch(got ? &p->hits : &p->misses, 1, __ATOMIC_RELAXED);
 	virtq_poll_judge(p, got);
 	/* none: kicks again, and a request that came as they were is ours */
 	return got || virtq_enable_notify(vq, true);
+}
+
+bool virtq_poll(struct virtq_poll *p, struct virtqueue *vq,
+		pthread_mutex_t *lock)
+{
+	return poll_for(p, vq, lock, p->ns);
+}
+
+bool virtq_poll_held(struct virtq_poll *p, struct virtqueue *vq,
+		     pthread_mutex_t *lock)
+{
+	return poll_for(p, vq, lock, VIRTQ_POLL_MAX_NS);
 }

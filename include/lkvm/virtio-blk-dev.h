@@ -92,6 +92,11 @@ struct vblk {
 	pthread_cond_t idle;	/* inflight dropped to zero */
 	bool resetting;
 	struct virtq_poll poll;	/* the io_uring thread's (virtio/blk-uring.c) */
+	/*
+	 * The io_uring thread holds queue 0's interrupt back while it polls
+	 * for the driver's next request: vblk_pop_queue() does not notify.
+	 */
+	bool hold_irq;
 };
 
 /* virtio/blk-threads.c */

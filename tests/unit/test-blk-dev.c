@@ -138,6 +138,25 @@ static void test_out_of_range_here(void **state)
 	assert_int_equal(c->vb->inflight, 0);
 }
 
+/*
+ * While the io_uring thread holds the interrupt back (vb->hold_irq), a
+ * pop pushes what it completes without telling the driver.
+ */
+static void test_pop_holds_irq(void **state)
+{
+	struct ctx *c = *state;
+	u64 in = vqd_buf(&c->d, 512, 0);
+
+	c->vb->hold_irq = true;
+	submit(c, VIRTIO_BLK_T_IN, 128, in, 512);
+	assert_int_equal(vqd_used_idx(&c->d), 1);
+	assert_int_equal(c->vb->vdev.nr_interrupts, 0);
+	c->vb->hold_irq = false;
+	submit(c, VIRTIO_BLK_T_IN, 128, in, 512);
+	assert_int_equal(vqd_used_idx(&c->d), 2);
+	assert_int_equal(c->vb->vdev.nr_interrupts, 1);
+}
+
 /* --debug: each request counts once, under its type; none without */
 static void test_debug_timing(void **state)
 {
@@ -214,6 +233,7 @@ int main(void)
 		T(test_chooses_threads),
 		T(test_write_then_read),
 		T(test_out_of_range_here),
+		T(test_pop_holds_irq),
 		T(test_debug_timing),
 		T(test_seg_max_served),
 	};

@@ -622,6 +622,63 @@ static void test_poll_shuts_when_it_misses(void **state)
 	assert_int_equal(p.ns, VIRTQ_POLL_MIN_NS);
 }
 
+/* @n polls of an empty queue, of which the first @hits find a request */
+static void poll_period(struct vq_driver *d, struct virtq_poll *p,
+			pthread_mutex_t *lock, unsigned int n, unsigned int hits)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (i < hits)
+			vqd_publish(d, 0);
+		assert_int_equal(virtq_poll(p, &d->vq, lock), i < hits);
+		if (i < hits) {
+			assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_GOT);
+			virtq_push(&d->vq, elem.head, 0);
+		}
+	}
+}
+
+/*
+ * The proof that lets a device hold its interrupt back: a whole period
+ * with enough hits, kept while the periods find enough, lost with the
+ * window when one does not.
+ */
+static void test_poll_proven(void **state)
+{
+	struct vq_driver *d = *state;
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct virtq_poll p = { .ns = VIRTQ_POLL_MIN_NS };
+	u64 t0;
+
+	vqd_setup(d, 16, true, true);
+	vqd_desc(d, 0, vqd_buf(d, 4, 0), 4, 0, 0);
+	pthread_mutex_lock(&lock);
+	poll_period(d, &p, &lock, VIRTQ_POLL_PERIOD - 1, VIRTQ_POLL_MIN_HITS);
+	assert_false(virtq_poll_proven(&p));	/* the period is not over */
+	poll_period(d, &p, &lock, 1, 0);
+	assert_true(virtq_poll_proven(&p));
+	poll_period(d, &p, &lock, VIRTQ_POLL_PERIOD, VIRTQ_POLL_MIN_HITS);
+	assert_true(virtq_poll_proven(&p));
+	poll_period(d, &p, &lock, VIRTQ_POLL_PERIOD, VIRTQ_POLL_MIN_HITS - 1);
+	pthread_mutex_unlock(&lock);
+	assert_false(virtq_poll_proven(&p));
+	assert_int_equal(p.ns, 0);
+	/* held, the poll is the widest window's, shut or not */
+	t0 = mono_ns();
+	pthread_mutex_lock(&lock);
+	assert_false(virtq_poll_held(&p, &d->vq, &lock));
+	assert_true(mono_ns() - t0 >= VIRTQ_POLL_MAX_NS);
+	vqd_publish(d, 0);
+	assert_true(virtq_poll_held(&p, &d->vq, &lock));
+	pthread_mutex_unlock(&lock);
+	/* the window reopens after the cooldown, not the proof */
+	p.cooldown = 0;
+	virtq_poll_adapt(&p, VIRTQ_POLL_MIN_NS);
+	assert_int_equal(p.ns, VIRTQ_POLL_MIN_NS);
+	assert_false(virtq_poll_proven(&p));
+}
+
 /*
  * A poll: none without a window; one that finds nothing enables the
  * kicks again; one that finds a request leaves them held for the pop.
@@ -690,6 +747,7 @@ int main(void)
 		T(test_poll_window_adapts),
 		T(test_poll),
 		T(test_poll_shuts_when_it_misses),
+		T(test_poll_proven),
 		T(test_reset_mid_flight),
 		T(test_reset_clears_broken),
 	};
