@@ -664,11 +664,12 @@ static void test_poll_proven(void **state)
 	pthread_mutex_unlock(&lock);
 	assert_false(virtq_poll_proven(&p));
 	assert_int_equal(p.ns, 0);
-	/* held, the poll is the widest window's, shut or not */
+	/* held, the poll has its own window, the widest at first */
 	t0 = mono_ns();
 	pthread_mutex_lock(&lock);
 	assert_false(virtq_poll_held(&p, &d->vq, &lock));
 	assert_true(mono_ns() - t0 >= VIRTQ_POLL_MAX_NS);
+	assert_int_equal(p.held_ns, VIRTQ_POLL_MAX_NS - VIRTQ_POLL_MAX_NS / 16);
 	vqd_publish(d, 0);
 	assert_true(virtq_poll_held(&p, &d->vq, &lock));
 	pthread_mutex_unlock(&lock);
@@ -677,6 +678,29 @@ static void test_poll_proven(void **state)
 	virtq_poll_adapt(&p, VIRTQ_POLL_MIN_NS);
 	assert_int_equal(p.ns, VIRTQ_POLL_MIN_NS);
 	assert_false(virtq_poll_proven(&p));
+}
+
+/*
+ * The held window: four times the longest gap caught, at once, up to the
+ * widest; a sixteenth narrower per empty poll, down to the narrowest.
+ */
+static void test_poll_held_window(void **state)
+{
+	struct virtq_poll p = { .held_ns = 100000 };
+
+	virtq_poll_held_adapt(&p, true, 20000);		/* within a quarter */
+	assert_int_equal(p.held_ns, 100000);
+	virtq_poll_held_adapt(&p, true, 40000);
+	assert_int_equal(p.held_ns, 160000);
+	virtq_poll_held_adapt(&p, true, 60000);
+	assert_int_equal(p.held_ns, VIRTQ_POLL_MAX_NS);
+	virtq_poll_held_adapt(&p, false, VIRTQ_POLL_MAX_NS);
+	assert_int_equal(p.held_ns, VIRTQ_POLL_MAX_NS - VIRTQ_POLL_MAX_NS / 16);
+	while (p.held_ns > VIRTQ_POLL_MIN_NS)
+		virtq_poll_held_adapt(&p, false, p.held_ns);
+	assert_int_equal(p.held_ns, VIRTQ_POLL_MIN_NS);
+	virtq_poll_held_adapt(&p, false, p.held_ns);
+	assert_int_equal(p.held_ns, VIRTQ_POLL_MIN_NS);
 }
 
 /*
@@ -748,6 +772,7 @@ int main(void)
 		T(test_poll),
 		T(test_poll_shuts_when_it_misses),
 		T(test_poll_proven),
+		T(test_poll_held_window),
 		T(test_reset_mid_flight),
 		T(test_reset_clears_broken),
 	};
