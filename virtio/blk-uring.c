@@ -205,15 +205,15 @@ static bool uring_queue_open(struct vblk *vb, unsigned int q)
  * from kick to completion, let 2 reads complete per interrupt): a cached
  * read completes within one round here, before the guest sends the
  * next. Once the polls have proven that the guest sends requests while
- * it waits for others (virtq_poll_proven), the interrupt for what a
- * round completed waits while the thread polls (virtq_poll_held) and
- * serves what it finds. It goes out when a window passes empty, when the
- * thread would sleep (uring_wait: never with an interrupt held, so a
- * read that waits for the disk does not hold back the others), or after
- * URING_HOLD_MAX completions, so a guest that keeps sending does not
- * wait for ever.
- * A guest that waits for each completion fails the proof and is never
- * held: each of its reads would wait out a window.
+ * it waits for others, or for a trial (virtq_poll_may_hold), the
+ * interrupt for what a round completed waits while the thread polls
+ * (virtq_poll_held) and serves what it finds. It goes out when a window
+ * passes empty, when the thread would sleep (uring_wait: never with an
+ * interrupt held, so a read that waits for the disk does not hold back
+ * the others), or after URING_HOLD_MAX completions, so a guest that
+ * keeps sending does not wait for ever. A guest that waits for each
+ * completion fails the proof and is held only for the trials: each of
+ * its reads would wait out a window.
  */
 #define URING_HOLD_MAX	32
 
@@ -222,7 +222,8 @@ static bool uring_may_hold(struct vblk_uring *u)
 	struct vblk *vb = u->vb;
 
 	return !u->stopping && vb->nr_queues == 1 &&
-	       u->held < URING_HOLD_MAX && virtq_poll_proven(&vb->poll);
+	       u->held < URING_HOLD_MAX &&
+	       virtq_poll_may_hold(&vb->poll, mono_ns());
 }
 
 /* Send the interrupt held back (vdev.lock held). */
@@ -257,7 +258,7 @@ static void uring_round(struct vblk_uring *u, struct vblk_req *done,
 		queues |= BIT_ULL(r->q);
 		vblk_req_done(vb, r);
 	}
-	if (!uring_may_hold(u)) {
+	if ((n || vb->hold_irq) && !uring_may_hold(u)) {
 		uring_release_irq(u);
 	} else if (n) {
 		vb->hold_irq = true;

@@ -476,14 +476,39 @@ void virtq_poll_held_adapt(struct virtq_poll *p, bool got, u64 waited_ns)
 				 VIRTQ_POLL_MIN_NS);
 }
 
+bool virtq_poll_may_hold(struct virtq_poll *p, u64 now_ns)
+{
+	if (p->proven || p->trial)
+		return true;
+	if (p->trial_ns && now_ns - p->trial_ns < VIRTQ_POLL_TRIAL_GAP)
+		return false;
+	p->trial = true;
+	p->trial_ns = now_ns;
+	return true;
+}
+
+/* A trial's result: enough in a row prove the guest's depth. */
+static void poll_trial_done(struct virtq_poll *p, bool got)
+{
+	p->trial = false;
+	p->trial_hits = got ? p->trial_hits + 1 : 0;
+	if (p->trial_hits >= VIRTQ_POLL_TRIAL_HITS) {
+		p->proven = true;
+		p->trial_hits = 0;
+	}
+}
+
 bool virtq_poll_held(struct virtq_poll *p, struct virtqueue *vq,
 		     pthread_mutex_t *lock)
 {
-	bool got;
+	bool trial = p->trial && !p->proven, got;
 
 	if (!p->held_ns)
 		p->held_ns = VIRTQ_POLL_MAX_NS;
-	got = poll_for(p, vq, lock, p->held_ns);
+	got = poll_for(p, vq, lock, trial ? VIRTQ_POLL_MAX_NS : p->held_ns);
 	virtq_poll_held_adapt(p, got, mono_ns() - p->idle_ns);
+	if (trial)
+		poll_trial_done(p, got);
+	p->trial = false;
 	return got;
 }

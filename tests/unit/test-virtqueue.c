@@ -655,14 +655,14 @@ static void test_poll_proven(void **state)
 	vqd_desc(d, 0, vqd_buf(d, 4, 0), 4, 0, 0);
 	pthread_mutex_lock(&lock);
 	poll_period(d, &p, &lock, VIRTQ_POLL_PERIOD - 1, VIRTQ_POLL_MIN_HITS);
-	assert_false(virtq_poll_proven(&p));	/* the period is not over */
+	assert_false(p.proven);	/* the period is not over */
 	poll_period(d, &p, &lock, 1, 0);
-	assert_true(virtq_poll_proven(&p));
+	assert_true(p.proven);
 	poll_period(d, &p, &lock, VIRTQ_POLL_PERIOD, VIRTQ_POLL_MIN_HITS);
-	assert_true(virtq_poll_proven(&p));
+	assert_true(p.proven);
 	poll_period(d, &p, &lock, VIRTQ_POLL_PERIOD, VIRTQ_POLL_MIN_HITS - 1);
 	pthread_mutex_unlock(&lock);
-	assert_false(virtq_poll_proven(&p));
+	assert_false(p.proven);
 	assert_int_equal(p.ns, 0);
 	/* held, the poll has its own window, the widest at first */
 	t0 = mono_ns();
@@ -677,7 +677,7 @@ static void test_poll_proven(void **state)
 	p.cooldown = 0;
 	virtq_poll_adapt(&p, VIRTQ_POLL_MIN_NS);
 	assert_int_equal(p.ns, VIRTQ_POLL_MIN_NS);
-	assert_false(virtq_poll_proven(&p));
+	assert_false(p.proven);
 }
 
 /*
@@ -701,6 +701,42 @@ static void test_poll_held_window(void **state)
 	assert_int_equal(p.held_ns, VIRTQ_POLL_MIN_NS);
 	virtq_poll_held_adapt(&p, false, p.held_ns);
 	assert_int_equal(p.held_ns, VIRTQ_POLL_MIN_NS);
+}
+
+/*
+ * Trials: an unproven device may hold once per VIRTQ_POLL_TRIAL_GAP, for
+ * the widest window whatever held_ns is; two trials in a row that catch
+ * a request prove, a miss starts the count again.
+ */
+static void test_poll_trial(void **state)
+{
+	struct vq_driver *d = *state;
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct virtq_poll p = { .held_ns = VIRTQ_POLL_MIN_NS };
+	u64 t = 1000, t0;
+
+	vqd_setup(d, 16, true, true);
+	vqd_desc(d, 0, vqd_buf(d, 4, 0), 4, 0, 0);
+	pthread_mutex_lock(&lock);
+	assert_true(virtq_poll_may_hold(&p, t));
+	t0 = mono_ns();
+	assert_false(virtq_poll_held(&p, &d->vq, &lock));
+	assert_true(mono_ns() - t0 >= VIRTQ_POLL_MAX_NS);
+	assert_false(virtq_poll_may_hold(&p, t + VIRTQ_POLL_TRIAL_GAP - 1));
+	t += VIRTQ_POLL_TRIAL_GAP;
+	assert_true(virtq_poll_may_hold(&p, t));
+	vqd_publish(d, 0);
+	assert_true(virtq_poll_held(&p, &d->vq, &lock));
+	assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_GOT);
+	assert_false(p.proven);
+	assert_false(virtq_poll_may_hold(&p, t + 1));
+	t += VIRTQ_POLL_TRIAL_GAP;
+	assert_true(virtq_poll_may_hold(&p, t));
+	vqd_publish(d, 0);
+	assert_true(virtq_poll_held(&p, &d->vq, &lock));
+	pthread_mutex_unlock(&lock);
+	assert_true(p.proven);
+	assert_true(virtq_poll_may_hold(&p, t + 1));	/* no gap once proven */
 }
 
 /*
@@ -773,6 +809,7 @@ int main(void)
 		T(test_poll_shuts_when_it_misses),
 		T(test_poll_proven),
 		T(test_poll_held_window),
+		T(test_poll_trial),
 		T(test_reset_mid_flight),
 		T(test_reset_clears_broken),
 	};
