@@ -490,7 +490,6 @@ bool virtq_poll_may_hold(struct virtq_poll *p, u64 now_ns)
 /* A trial's result: enough in a row prove the guest's depth. */
 static void poll_trial_done(struct virtq_poll *p, bool got)
 {
-	p->trial = false;
 	p->trial_hits = got ? p->trial_hits + 1 : 0;
 	if (p->trial_hits >= VIRTQ_POLL_TRIAL_HITS) {
 		p->proven = true;
