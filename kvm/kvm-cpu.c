@@ -166,28 +166,48 @@ static void kvm_cpus_print_mmio(struct kvm *kvm)
 }
 
 /*
- * --debug only: count an MMIO exit at its address; the first
- * KVM_CPU_MMIO_SLOTS addresses a vCPU touches get a slot each.
+ * A slot for a new address in a full table: the one whose address exited
+ * least (probes of config space fill the table at boot), its count moved
+ * to mmio_other. So an address that keeps exiting gets a slot however
+ * late it starts.
+ */
+static struct kvm_cpu_mmio_count *kvm_mmio_evict(struct kvm_cpu *cpu)
+{
+	struct kvm_cpu_mmio_count *c = &cpu->mmio_counts[0];
+	int i;
+
+	for (i = 1; i < KVM_CPU_MMIO_SLOTS; i++)
+		if (cpu->mmio_counts[i].reads + cpu->mmio_counts[i].writes <
+		    c->reads + c->writes)
+			c = &cpu->mmio_counts[i];
+	cpu->mmio_other += c->reads + c->writes;
+	c->reads = c->writes = 0;
+	return c;
+}
+
+/*
+ * --debug only: count an MMIO exit at its address, in its slot or a new
+ * one (kvm_mmio_evict() when the table is full).
  */
 static void kvm_count_mmio(struct kvm_cpu *cpu, u64 addr, bool is_write)
 {
+	struct kvm_cpu_mmio_count *c = NULL;
 	int i;
 
 	if (!lkvm_debug)
 		return;
-	for (i = 0; i < KVM_CPU_MMIO_SLOTS; i++) {
-		struct kvm_cpu_mmio_count *c = &cpu->mmio_counts[i];
-
+	for (i = 0; i < KVM_CPU_MMIO_SLOTS && !c; i++) {
+		c = &cpu->mmio_counts[i];
 		if (c->addr != addr && (c->reads || c->writes))
-			continue;
-		c->addr = addr;
-		if (is_write)
-			c->writes++;
-		else
-			c->reads++;
-		return;
+			c = NULL;
 	}
-	cpu->mmio_other++;
+	if (!c)
+		c = kvm_mmio_evict(cpu);
+	c->addr = addr;
+	if (is_write)
+		c->writes++;
+	else
+		c->reads++;
 }
 
 static void kvm_cpus_exit(struct kvm *kvm)

@@ -28,7 +28,7 @@ struct kvm_cpu {
 	u64 nr_exits;		/* KVM_RUN returns to userspace */
 	u64 nr_mmio_exits;
 	struct kvm_cpu_mmio_count mmio_counts[KVM_CPU_MMIO_SLOTS];
-	u64 mmio_other;		/* --debug: MMIO exits beyond those slots */
+	u64 mmio_other;		/* --debug: exits of addresses evicted from them */
 	u64 cpu_ticks;		/* --debug: CPU time of its thread(s) */
 	u64 guest_ticks;	/* ... of which running the guest */
 	/* Work for the parked vCPU's thread (kvm_cpu_run_parked()). */
