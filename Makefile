@@ -100,6 +100,7 @@ PORTABLE_SRCS := \
 	util/fdt.c \
 	util/seccomp.c \
 	kvm/mmio.c \
+	kvm/mmio-stats.c \
 	kvm/stop.c \
 	kvm/devices.c \
 	kvm/cmdline.c \

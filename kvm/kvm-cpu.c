@@ -120,94 +120,27 @@ static int kvm_cpus_init(struct kvm *kvm)
 	return 0;
 }
 
-/* Add one vCPU's per-address MMIO counts into @sum; what has no room is @other's */
-static void kvm_cpu_sum_mmio(const struct kvm_cpu *cpu,
-			     struct kvm_cpu_mmio_count *sum, u64 *other)
-{
-	int j, k;
-
-	*other += cpu->mmio_other;
-	for (j = 0; j < KVM_CPU_MMIO_SLOTS; j++) {
-		const struct kvm_cpu_mmio_count *c = &cpu->mmio_counts[j];
-
-		if (!c->reads && !c->writes)
-			break;
-		for (k = 0; k < KVM_CPU_MMIO_SLOTS; k++)
-			if (sum[k].addr == c->addr ||
-			    (!sum[k].reads && !sum[k].writes))
-				break;
-		if (k == KVM_CPU_MMIO_SLOTS) {
-			*other += c->reads + c->writes;
-			continue;
-		}
-		sum[k].addr = c->addr;
-		sum[k].reads += c->reads;
-		sum[k].writes += c->writes;
-	}
-}
-
 /* --debug: MMIO exits by address (a device's registers), summed over the vCPUs */
 static void kvm_cpus_print_mmio(struct kvm *kvm)
 {
-	struct kvm_cpu_mmio_count sum[KVM_CPU_MMIO_SLOTS] = { { 0 } };
-	u64 other = 0;
+	struct mmio_stats sum = { 0 };
 	int i, k;
 
 	for (i = 0; i < kvm->nr_cpus; i++)
-		kvm_cpu_sum_mmio(kvm->cpus[i], sum, &other);
-	for (k = 0; k < KVM_CPU_MMIO_SLOTS && (sum[k].reads || sum[k].writes); k++)
+		mmio_stats_add(&sum, &kvm->cpus[i]->mmio);
+	for (k = 0; k < MMIO_STATS_SLOTS; k++) {
+		const struct mmio_stat *st = &sum.slot[k];
+
+		if (!st->reads && !st->writes)
+			break;
 		pr_debug("MMIO exits at 0x%llx: reads %llu writes %llu",
-			 (unsigned long long)sum[k].addr,
-			 (unsigned long long)sum[k].reads,
-			 (unsigned long long)sum[k].writes);
-	if (other)
-		pr_debug("MMIO exits at other addresses: %llu",
-			 (unsigned long long)other);
-}
-
-/*
- * A slot for a new address in a full table: the one whose address exited
- * least (probes of config space fill the table at boot), its count moved
- * to mmio_other. So an address that keeps exiting gets a slot however
- * late it starts.
- */
-static struct kvm_cpu_mmio_count *kvm_mmio_evict(struct kvm_cpu *cpu)
-{
-	struct kvm_cpu_mmio_count *c = &cpu->mmio_counts[0];
-	int i;
-
-	for (i = 1; i < KVM_CPU_MMIO_SLOTS; i++)
-		if (cpu->mmio_counts[i].reads + cpu->mmio_counts[i].writes <
-		    c->reads + c->writes)
-			c = &cpu->mmio_counts[i];
-	cpu->mmio_other += c->reads + c->writes;
-	c->reads = c->writes = 0;
-	return c;
-}
-
-/*
- * --debug only: count an MMIO exit at its address, in its slot or a new
- * one (kvm_mmio_evict() when the table is full).
- */
-static void kvm_count_mmio(struct kvm_cpu *cpu, u64 addr, bool is_write)
-{
-	struct kvm_cpu_mmio_count *c = NULL;
-	int i;
-
-	if (!lkvm_debug)
-		return;
-	for (i = 0; i < KVM_CPU_MMIO_SLOTS && !c; i++) {
-		c = &cpu->mmio_counts[i];
-		if (c->addr != addr && (c->reads || c->writes))
-			c = NULL;
+			 (unsigned long long)st->addr,
+			 (unsigned long long)st->reads,
+			 (unsigned long long)st->writes);
 	}
-	if (!c)
-		c = kvm_mmio_evict(cpu);
-	c->addr = addr;
-	if (is_write)
-		c->writes++;
-	else
-		c->reads++;
+	if (sum.other)
+		pr_debug("MMIO exits at other addresses: %llu",
+			 (unsigned long long)sum.other);
 }
 
 static void kvm_cpus_exit(struct kvm *kvm)
@@ -241,7 +174,8 @@ static void handle_mmio(struct kvm_cpu *cpu)
 	u64 addr = run->mmio.phys_addr;
 
 	cpu->nr_mmio_exits++;
-	kvm_count_mmio(cpu, addr, run->mmio.is_write);
+	if (lkvm_debug)
+		mmio_stats_count(&cpu->mmio, addr, run->mmio.is_write);
 	if (run->mmio.len > sizeof(run->mmio.data))
 		return;
 	if (!mmio_dispatch(&cpu->kvm->mmio, addr, run->mmio.data,

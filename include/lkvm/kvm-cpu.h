@@ -3,19 +3,13 @@
 #define LKVM_KVM_CPU_H
 
 #include <pthread.h>
+#include "lkvm/mmio-stats.h"
 #include "lkvm/util.h"
 
 struct kvm;
 struct kvm_config;
 struct kvm_run;
 struct kvm_pause;
-
-/* --debug: MMIO exits at one guest address (the first ones seen) */
-#define KVM_CPU_MMIO_SLOTS	24
-struct kvm_cpu_mmio_count {
-	u64 addr;
-	u64 reads, writes;
-};
 
 /* One virtual CPU, run by its own thread. */
 struct kvm_cpu {
@@ -27,8 +21,7 @@ struct kvm_cpu {
 	bool thread_running;
 	u64 nr_exits;		/* KVM_RUN returns to userspace */
 	u64 nr_mmio_exits;
-	struct kvm_cpu_mmio_count mmio_counts[KVM_CPU_MMIO_SLOTS];
-	u64 mmio_other;		/* --debug: exits of addresses evicted from them */
+	struct mmio_stats mmio;	/* --debug: its MMIO exits by address */
 	u64 cpu_ticks;		/* --debug: CPU time of its thread(s) */
 	u64 guest_ticks;	/* ... of which running the guest */
 	/* Work for the parked vCPU's thread (kvm_cpu_run_parked()). */
