@@ -16,8 +16,13 @@
  * where the file allows it (so the guest's page cache is not measured),
  * fdatasync after the writes. Phases left out print 0.
  * Prints one line (randirqs: virtio interrupts per random read, as the
- * guest counts them in /proc/interrupts; on the host, not its disk's):
- *   BLK-BENCH seqwrite=N MiB/s seqread=N MiB/s randread4k=N IOPS depth=N direct=0|1 randirqs=N
+ * guest counts them in /proc/interrupts; on the host, not its disk's;
+ * wcpu, rcpu, xcpu: the CPU time, all CPUs, that the machine running
+ * blk-bench spent busy (not idle, not waiting for I/O) per request of
+ * each phase, in microseconds, from /proc/stat; and wbusy, rbusy,
+ * xbusy: the same time as a share of the phase's wall time times the
+ * CPUs: whether the machine's CPUs bound the phase):
+ *   BLK-BENCH seqwrite=N MiB/s seqread=N MiB/s randread4k=N IOPS depth=N direct=0|1 randirqs=N wcpu=N rcpu=N xcpu=N wbusy=N rbusy=N xbusy=N
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -176,16 +181,58 @@ static long virtio_irqs(void)
 	return sum;
 }
 
-/* Phase markers on stderr, for a sampler of the emulated host's CPU time */
-static void phase(const char *name)
+/*
+ * CPU time so far from /proc/stat's first line, in clock ticks: busy
+ * (all but idle and iowait) into *busy, everything into *all
+ */
+static void cpu_ticks(double *busy, double *all)
 {
-	fprintf(stderr, "BLK-BENCH-PHASE %s\n", name);
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+	int i;
+
+	*busy = *all = 0;
+	if (!f)
+		return;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+		   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8)
+		for (i = 0; i < 8; i++) {
+			*all += v[i];
+			if (i != 3 && i != 4)	/* idle, iowait */
+				*busy += v[i];
+		}
+	fclose(f);
+}
+
+/* One phase's CPU figures: busy per request (us) and busy share */
+struct phase_cpu {
+	double busy0, all0;
+	double per_req, share;
+};
+
+static void phase_start(struct phase_cpu *p)
+{
+	cpu_ticks(&p->busy0, &p->all0);
+}
+
+static void phase_end(struct phase_cpu *p, long requests)
+{
+	double busy, all;
+
+	cpu_ticks(&busy, &all);
+	busy -= p->busy0;
+	all -= p->all0;
+	if (requests > 0)
+		p->per_req = busy / sysconf(_SC_CLK_TCK) * 1e6 / requests;
+	if (all > 0)
+		p->share = busy / all;
 }
 
 int main(int argc, char **argv)
 {
 	const size_t big = 1 << 20;
 	double t0, wr = 0, rd = 0, rr = 0;
+	struct phase_cpu wc = { 0 }, rc = { 0 }, xc = { 0 };
 	long irqs = 0;
 	const char *phases = argc > 4 ? argv[4] : "wrx";
 	char *pool = NULL;
@@ -223,32 +270,36 @@ int main(int argc, char **argv)
 		die("io_uring", -ret);
 
 	if (strchr(phases, 'w')) {
-		phase("write");
+		phase_start(&wc);
 		t0 = now();
 		wpasses = sequential(0, big, mib, 1.0);
 		fdatasync(fd);
 		wr = now() - t0;
+		phase_end(&wc, wpasses * mib);
 	}
 	if (!direct)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	if (strchr(phases, 'r')) {
-		phase("read");
+		phase_start(&rc);
 		t0 = now();
 		rpasses = sequential(1, big, mib, 1.0);
 		rd = now() - t0;
+		phase_end(&rc, rpasses * mib);
 	}
 	if (strchr(phases, 'x')) {
-		phase("randread");
+		phase_start(&xc);
 		t0 = now();
 		irqs = virtio_irqs();
 		n = random_reads(mib * big, 3.0);
 		irqs = virtio_irqs() - irqs;
 		rr = now() - t0;
+		phase_end(&xc, n);
 	}
-	phase("end");
 
-	printf("BLK-BENCH seqwrite=%.1f MiB/s seqread=%.1f MiB/s randread4k=%.0f IOPS depth=%d direct=%d randirqs=%.3f\n",
+	printf("BLK-BENCH seqwrite=%.1f MiB/s seqread=%.1f MiB/s randread4k=%.0f IOPS depth=%d direct=%d randirqs=%.3f wcpu=%.0f rcpu=%.0f xcpu=%.1f wbusy=%.2f rbusy=%.2f xbusy=%.2f\n",
 	       wr ? wpasses * mib / wr : 0, rd ? rpasses * mib / rd : 0,
-	       rr ? n / rr : 0, depth, direct, n ? (double)irqs / n : 0);
+	       rr ? n / rr : 0, depth, direct, n ? (double)irqs / n : 0,
+	       wc.per_req, rc.per_req, xc.per_req, wc.share, rc.share,
+	       xc.share);
 	return 0;
 }
