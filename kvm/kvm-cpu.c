@@ -145,7 +145,7 @@ static void kvm_cpus_print_mmio(struct kvm *kvm)
 
 static void kvm_cpus_exit(struct kvm *kvm)
 {
-	u64 exits = 0, mmio = 0, ticks = 0, guest = 0;
+	u64 exits = 0, mmio = 0, ticks = 0, guest = 0, wait = 0;
 	double hz = sysconf(_SC_CLK_TCK);
 	int i;
 
@@ -155,12 +155,13 @@ static void kvm_cpus_exit(struct kvm *kvm)
 		mmio += kvm->cpus[i]->nr_mmio_exits;
 		ticks += kvm->cpus[i]->cpu_ticks;
 		guest += kvm->cpus[i]->guest_ticks;
+		wait += kvm->cpus[i]->wait_ns;
 		kvm_cpu_destroy(kvm->cpus[i]);
 	}
 	pr_debug("vCPU exits to userspace: %llu, of which MMIO %llu",
 		 (unsigned long long)exits, (unsigned long long)mmio);
-	pr_debug("CPU time of the vCPU threads: %.2fs, of which in the guest %.2fs",
-		 ticks / hz, guest / hz);
+	pr_debug("CPU time of the vCPU threads: %.2fs, of which in the guest %.2fs; they waited for a CPU %.2fs",
+		 ticks / hz, guest / hz, wait / 1e9);
 	kvm->stop.kick = NULL;
 	free(kvm->cpus);
 	kvm->cpus = NULL;
@@ -252,6 +253,7 @@ static void kvm_cpu_account(struct kvm_cpu *cpu)
 		cpu->cpu_ticks += ticks;
 		cpu->guest_ticks += guest;
 	}
+	cpu->wait_ns += thread_cpu_wait_ns(gettid());
 }
 
 static void *kvm_cpu_thread(void *arg)

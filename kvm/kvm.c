@@ -271,7 +271,9 @@ static void report_memory(struct kvm *kvm)
 /*
  * With --debug, where lkvm's CPU time went, by thread name (blk-vda,
  * lkvm-ioeventfd, iou-wrk...), while every device thread still runs; the
- * vCPUs report their own (kvm/kvm-cpu.c).
+ * vCPUs report their own (kvm/kvm-cpu.c). And how long each waited for
+ * a CPU when it could have run: a device thread that shares one with a
+ * vCPU serves the guest late, which its CPU time does not show.
  */
 static void report_cpu_time(void)
 {
@@ -280,8 +282,11 @@ static void report_cpu_time(void)
 
 	if (procstat_threads_read(&pt, "vcpu") < 0)
 		return;
-	procstat_threads_format(&pt, sysconf(_SC_CLK_TCK), line, sizeof(line));
+	procstat_threads_format(&pt, sysconf(_SC_CLK_TCK), false, line,
+				sizeof(line));
 	pr_debug("CPU time of lkvm's threads: %s", line);
+	procstat_threads_format(&pt, 0, true, line, sizeof(line));
+	pr_debug("time lkvm's threads waited for a CPU: %s", line);
 }
 
 static void kvm_core_exit(struct kvm *kvm)

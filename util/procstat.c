@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * lkvm's own resource use for --debug, from /proc/self: peak RSS
- * (status), and CPU time per thread (task/TID/stat), summed by thread
- * name. Parsing is kept apart from reading so that it is unit-tested on
+ * (status), and per thread the CPU time (task/TID/stat) and the time it
+ * waited for a CPU (task/TID/schedstat), summed by thread name. Parsing is kept apart from reading so that it is unit-tested on
  * sample text; no KVM here.
  */
 #include <dirent.h>
@@ -69,27 +69,60 @@ bool procstat_parse_task_stat(char *stat, char *comm, size_t len, u64 *cpu,
 	return got == 3;
 }
 
-/* open/read/close only: vCPU threads call it under their seccomp filter. */
-bool thread_cpu_time(int tid, char *comm, size_t len, u64 *cpu, u64 *guest)
+/*
+ * /proc/self/task/@tid/@file into @buf as a string; open/read/close
+ * only: vCPU threads call it under their seccomp filter.
+ */
+static bool read_task_file(int tid, const char *file, char *buf, size_t len)
 {
-	char path[64], buf[1024];
+	char path[64];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", tid, file);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
-	return procstat_parse_task_stat(buf, comm, len, cpu, guest);
+	return true;
+}
+
+bool thread_cpu_time(int tid, char *comm, size_t len, u64 *cpu, u64 *guest)
+{
+	char buf[1024];
+
+	return read_task_file(tid, "stat", buf, sizeof(buf)) &&
+	       procstat_parse_task_stat(buf, comm, len, cpu, guest);
+}
+
+bool procstat_parse_schedstat(const char *text, u64 *wait_ns)
+{
+	unsigned long long run, wait;
+
+	if (sscanf(text, "%llu %llu", &run, &wait) != 2)
+		return false;
+	*wait_ns = wait;
+	return true;
+}
+
+/* Kernels without CONFIG_SCHED_INFO have no schedstat: 0. */
+u64 thread_cpu_wait_ns(int tid)
+{
+	char buf[128];
+	u64 wait;
+
+	if (!read_task_file(tid, "schedstat", buf, sizeof(buf)) ||
+	    !procstat_parse_schedstat(buf, &wait))
+		return 0;
+	return wait;
 }
 
 void procstat_threads_add(struct procstat_threads *pt, const char *comm,
-			  u64 ticks)
+			  u64 ticks, u64 wait_ns)
 {
 	int i;
 
@@ -100,9 +133,11 @@ void procstat_threads_add(struct procstat_threads *pt, const char *comm,
 			return;
 		snprintf(pt->t[i].comm, sizeof(pt->t[i].comm), "%s", comm);
 		pt->t[i].ticks = 0;
+		pt->t[i].wait_ns = 0;
 		pt->nr++;
 	}
 	pt->t[i].ticks += ticks;
+	pt->t[i].wait_ns += wait_ns;
 }
 
 int procstat_threads_read(struct procstat_threads *pt, const char *skip)
@@ -111,22 +146,24 @@ int procstat_threads_read(struct procstat_threads *pt, const char *skip)
 	struct dirent *de;
 	u64 cpu, guest;
 	char comm[16];
+	int tid;
 
 	if (!d)
 		return -errno;
 	while ((de = readdir(d))) {
+		tid = atoi(de->d_name);
 		if (de->d_name[0] == '.' ||
-		    !thread_cpu_time(atoi(de->d_name), comm, sizeof(comm), &cpu,
-				     &guest) || !strncmp(comm, skip, strlen(skip)))
+		    !thread_cpu_time(tid, comm, sizeof(comm), &cpu, &guest) ||
+		    !strncmp(comm, skip, strlen(skip)))
 			continue;
-		procstat_threads_add(pt, comm, cpu);
+		procstat_threads_add(pt, comm, cpu, thread_cpu_wait_ns(tid));
 	}
 	closedir(d);
 	return 0;
 }
 
 void procstat_threads_format(const struct procstat_threads *pt, double hz,
-			     char *out, size_t len)
+			     bool wait, char *out, size_t len)
 {
 	int i, n = 0;
 
@@ -134,7 +171,8 @@ void procstat_threads_format(const struct procstat_threads *pt, double hz,
 	/* Room for one more entry, else stop: a long list is cut short. */
 	for (i = 0; i < pt->nr && n < (int)len - 64; i++)
 		n += snprintf(out + n, len - n, "%s%s %.2fs", i ? ", " : "",
-			      pt->t[i].comm, pt->t[i].ticks / hz);
+			      pt->t[i].comm, wait ? pt->t[i].wait_ns / 1e9 :
+						    pt->t[i].ticks / hz);
 	if (!n)
 		snprintf(out, len, "none");
 }

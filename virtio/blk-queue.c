@@ -48,6 +48,30 @@ static unsigned int timed_kind(const struct blk_req *q)
 	return 3;
 }
 
+/* --debug: nothing in flight, the queue found empty: a wait begins */
+static void wait_begin(struct vblk *vb)
+{
+	if (vb->timing && vb->found_empty && !vb->inflight && !vb->wait_since)
+		vb->wait_since = mono_ns();
+}
+
+/* --debug: a request popped at @now ends the wait, if one began */
+static void wait_end(struct vblk *vb, u64 now)
+{
+	u64 ns = now - vb->wait_since;
+
+	vb->found_empty = false;
+	if (!vb->wait_since)
+		return;
+	vb->wait_since = 0;
+	if (ns > VBLK_WAIT_LONG_NS) {
+		vb->wait_long++;
+		return;
+	}
+	vb->wait_nr++;
+	vb->wait_ns += ns;
+}
+
 /* After a reset began, the queue is gone: just forget the request. */
 void vblk_req_done(struct vblk *vb, struct vblk_req *r)
 {
@@ -69,8 +93,10 @@ void vblk_req_done(struct vblk *vb, struct vblk_req *r)
 		virtq_push(vq, r->elem.head, r->written);
 	}
 	req_put(vb, r);
-	if (!--vb->inflight)
+	if (!--vb->inflight) {
+		wait_begin(vb);
 		pthread_cond_broadcast(&vb->idle);
+	}
 }
 
 void vblk_req_exec(struct vblk *vb, struct vblk_req *r)
@@ -108,8 +134,10 @@ static void vblk_start_req(struct vblk *vb, struct vblk_req *r)
 {
 	struct blk_req *q = &r->req;
 
-	if (vb->timing)
+	if (vb->timing) {
 		r->popped_ns = mono_ns();
+		wait_end(vb, r->popped_ns);
+	}
 	r->status = blk_req_parse(&r->elem, &vb->lim, q);
 	r->written = q->status ? 1 : 0;
 	r->bounce = NULL;
@@ -145,6 +173,8 @@ void vblk_pop_queue(struct vblk *vb, unsigned int qi)
 			res = virtq_pop(vq, &r->elem);
 			if (res != VIRTQ_GOT) {
 				req_put(vb, r);
+				vb->found_empty = true;
+				wait_begin(vb);
 				break;
 			}
 			r->q = qi;

@@ -146,6 +146,12 @@ static void vblk_debug_timing(struct vblk *vb)
 				      kinds[k], (unsigned long long)vb->timed_nr[k],
 				      vb->timed_ns[k] / 1e3 / vb->timed_nr[k]);
 	pr_debug("virtio-blk %s: from pop to push%s", vb->name, n ? line : ": none");
+	if (vb->wait_nr)
+		pr_debug("virtio-blk %s: waited for the guest's next request %llu times, %.0f us each (and %llu times over %llu ms)",
+			 vb->name, (unsigned long long)vb->wait_nr,
+			 vb->wait_ns / 1e3 / vb->wait_nr,
+			 (unsigned long long)vb->wait_long,
+			 VBLK_WAIT_LONG_NS / 1000000);
 }
 
 /* The registry's exit hook: no more kicks; let what is in flight land. */

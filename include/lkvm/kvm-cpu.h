@@ -24,6 +24,7 @@ struct kvm_cpu {
 	struct mmio_stats mmio;	/* --debug: its MMIO exits by address */
 	u64 cpu_ticks;		/* --debug: CPU time of its thread(s) */
 	u64 guest_ticks;	/* ... of which running the guest */
+	u64 wait_ns;		/* ... and time it waited for a CPU */
 	/* Work for the parked vCPU's thread (kvm_cpu_run_parked()). */
 	int (*park_fn)(struct kvm_cpu *cpu, void *arg);
 	void *park_arg;

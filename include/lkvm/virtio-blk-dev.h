@@ -89,6 +89,14 @@ struct vblk {
 	u64 nr_reqs, nr_segs, nr_kicks;	/* for --debug */
 	bool timing;		/* --debug: pop to push time by request type */
 	u64 timed_nr[VBLK_TIMED_KINDS], timed_ns[VBLK_TIMED_KINDS];
+	/*
+	 * --debug: the device's waits for the guest, from the moment it has
+	 * nothing in flight and found its queue empty to its next pop;
+	 * those over VBLK_WAIT_LONG_NS (the guest busy with something else)
+	 * are only counted
+	 */
+	bool found_empty;
+	u64 wait_since, wait_nr, wait_ns, wait_long;
 	pthread_cond_t idle;	/* inflight dropped to zero */
 	bool resetting;
 	struct virtq_poll poll;	/* the io_uring thread's (virtio/blk-uring.c) */
@@ -105,6 +113,8 @@ extern const struct vblk_backend_ops vblk_threads_ops;
 extern const struct vblk_backend_ops vblk_uring_ops;
 
 /* ---- virtio/blk-queue.c ---- */
+
+#define VBLK_WAIT_LONG_NS	10000000ULL	/* struct vblk's wait_long */
 
 /* Carry out a checked request synchronously; sets status and written. */
 void vblk_req_exec(struct vblk *vb, struct vblk_req *r);

@@ -1046,13 +1046,20 @@ blk_figs() {
 	*seqwrite=*) ;;
 	*) echo "bench: $1 $2: no result"; return ;;
 	esac
-	for _k in seqwrite seqread randread4k; do
+	for _k in seqwrite:w seqread:r randread4k:x; do
+		_p=${_k#*:} _k=${_k%:*}
 		_v=$(echo "$3" | sed -n "s/.*$_k=\([0-9.]*\).*/\1/p")
 		_u="MiB/s"
 		[ $_k = randread4k ] && _u=IOPS
 		# a phase left out (DEPTH,PHASES) prints 0
-		[ -n "$_v" ] && awk "BEGIN{exit !($_v > 0)}" &&
-			fig "blk $2: $_k ($_u)" "$1" "$_v"
+		[ -n "$_v" ] && awk "BEGIN{exit !($_v > 0)}" || continue
+		fig "blk $2: $_k ($_u)" "$1" "$_v"
+		# the CPU time of the machine that ran blk-bench (the guest's
+		# one vCPU, or the emulated host's two CPUs for the ceiling)
+		_v=$(echo "$3" | sed -n "s/.* ${_p}cpu=\([0-9.]*\).*/\1/p")
+		[ -n "$_v" ] && fig "blk $2: $_k: busy CPU time per request (us)" "$1" "$_v"
+		_v=$(echo "$3" | sed -n "s/.* ${_p}busy=\([0-9.]*\).*/\1/p")
+		[ -n "$_v" ] && fig "blk $2: $_k: CPUs busy (share)" "$1" "$_v"
 	done
 	# the guest's count, for either VMM (the host's is not the disk's),
 	# where random reads ran
@@ -1095,7 +1102,8 @@ blk_bench() {
 		blk_figs "$b" "$_bname" "$(grep -a -m1 '^BLK-BENCH ' "$_bout")"
 		dev_figs "$b" "blk $_bname" "$_bout" vda
 		blk_poll_fig "$b" "blk $_bname" "$_bout"
-		grep -a -e "CPU time" -e "from pop" "$_bout" |
+		grep -a -e "CPU time" -e "waited for a CPU" -e "from pop" \
+			-e "waited for the guest" "$_bout" |
 			sed "s/^lkvm: debug: /bench: $b lkvm /"
 	done
 	blk_figs ceiling "$_bname" \
@@ -1356,6 +1364,8 @@ signal_after_boots() {
 debug_report() { guest 1 poweroff --debug --rng 2>&1; }
 expect_out 'CPU time of the vCPU threads: [0-9.]*s, of which in the guest [0-9.]*[1-9]'
 expect_out "CPU time of lkvm's threads: lkvm [0-9.]*s"
+expect_out "time lkvm's threads waited for a CPU: lkvm [0-9.]*s"
+expect_out 'vCPU threads: .*; they waited for a CPU [0-9.]*s'
 expect_out 'peak RSS [0-9]* KiB'
 expect_out 'device rng: requests=[0-9]* kicks=[0-9]* interrupts=[0-9]* errors=0'
 # the 8250's transmit register has its line although the PCI probes at

@@ -157,7 +157,11 @@ static void test_pop_holds_irq(void **state)
 	assert_int_equal(c->vb->vdev.nr_interrupts, 1);
 }
 
-/* --debug: each request counts once, under its type; none without */
+/*
+ * --debug: each request counts once, under its type; none without. A
+ * request that finds nothing in flight and the queue found empty ends a
+ * wait of the device for the guest.
+ */
 static void test_debug_timing(void **state)
 {
 	struct ctx *c = *state;
@@ -178,6 +182,9 @@ static void test_debug_timing(void **state)
 	assert_int_equal(c->vb->timed_nr[1], 1);	/* writes */
 	assert_int_equal(c->vb->timed_nr[2] + c->vb->timed_nr[3], 0);
 	assert_true(c->vb->timed_ns[0] > 0 && c->vb->timed_ns[1] > 0);
+	/* each request ended a wait of the device, but the first timed one */
+	assert_int_equal(c->vb->wait_nr + c->vb->wait_long, 2);
+	assert_true(c->vb->wait_nr == 0 || c->vb->wait_ns > 0);
 	pthread_mutex_unlock(&c->vb->vdev.lock);
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The --debug statistics: /proc text parsing and per-name sums. */
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,25 +94,28 @@ static void test_threads_sum_and_format(void **state)
 	char out[1024], name[16];
 	int i;
 
-	procstat_threads_format(&pt, 100, out, sizeof(out));
+	procstat_threads_format(&pt, 100, false, out, sizeof(out));
 	assert_string_equal(out, "none");
-	procstat_threads_add(&pt, "blk-vda", 150);
-	procstat_threads_add(&pt, "iou-wrk", 50);
-	procstat_threads_add(&pt, "blk-vda", 50);
-	procstat_threads_format(&pt, 100, out, sizeof(out));
+	procstat_threads_add(&pt, "blk-vda", 150, 250000000);
+	procstat_threads_add(&pt, "iou-wrk", 50, 0);
+	procstat_threads_add(&pt, "blk-vda", 50, 10000000);
+	procstat_threads_format(&pt, 100, false, out, sizeof(out));
 	assert_string_equal(out, "blk-vda 2.00s, iou-wrk 0.50s");
+	procstat_threads_format(&pt, 100, true, out, sizeof(out));
+	assert_string_equal(out, "blk-vda 0.26s, iou-wrk 0.00s");
 
 	/* names beyond the table are dropped, sums of known ones go on */
 	for (i = pt.nr; i < PROCSTAT_MAX_NAMES + 3; i++) {
 		snprintf(name, sizeof(name), "t%d", i);
-		procstat_threads_add(&pt, name, 1);
+		procstat_threads_add(&pt, name, 1, 1);
 	}
 	assert_int_equal(pt.nr, PROCSTAT_MAX_NAMES);
-	procstat_threads_add(&pt, "iou-wrk", 50);
+	procstat_threads_add(&pt, "iou-wrk", 50, 7);
 	assert_int_equal(pt.t[1].ticks, 100);
+	assert_int_equal(pt.t[1].wait_ns, 7);
 
 	/* a short buffer is cut at an entry, never mid-way */
-	procstat_threads_format(&pt, 100, out, 80);
+	procstat_threads_format(&pt, 100, false, out, 80);
 	assert_string_equal(out, "blk-vda 2.00s, iou-wrk 1.00s");
 }
 
@@ -165,6 +169,56 @@ static void test_thread_cpu_time(void **state)
 	pthread_setname_np(pthread_self(), "test-procstat");
 }
 
+/* schedstat: run time, time waited on a run queue, time slices */
+static void test_parse_schedstat(void **state)
+{
+	u64 wait = 1;
+
+	assert_true(procstat_parse_schedstat("1234567 890123 45\n", &wait));
+	assert_int_equal(wait, 890123);
+	assert_false(procstat_parse_schedstat("1234567\n", &wait));
+	assert_false(procstat_parse_schedstat("", &wait));
+	assert_int_equal(wait, 890123);
+}
+
+/*
+ * A thread made to wait for the CPU its busy sibling holds (both pinned
+ * to one CPU) has its wait counted; a gone thread has none.
+ */
+static void *spin_100ms(void *arg)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	do
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	while ((t.tv_sec - t0.tv_sec) * 1000000000L +
+	       (t.tv_nsec - t0.tv_nsec) < 100000000L);
+	return arg;
+}
+
+static void test_thread_cpu_wait(void **state)
+{
+	cpu_set_t one, all;
+	pthread_t t;
+	u64 w0;
+
+	if (access("/proc/self/schedstat", R_OK))
+		skip();		/* a kernel without CONFIG_SCHED_INFO */
+	assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	w0 = thread_cpu_wait_ns(gettid());
+	/* the sibling inherits the pinning: the two take turns */
+	assert_int_equal(pthread_create(&t, NULL, spin_100ms, NULL), 0);
+	spin_100ms(NULL);
+	pthread_join(t, NULL);
+	assert_true(thread_cpu_wait_ns(gettid()) > w0);
+	assert_int_equal(thread_cpu_wait_ns(-1), 0);
+	sched_setaffinity(0, sizeof(all), &all);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +227,8 @@ int main(void)
 		cmocka_unit_test(test_threads_sum_and_format),
 		cmocka_unit_test(test_threads_read),
 		cmocka_unit_test(test_thread_cpu_time),
+		cmocka_unit_test(test_parse_schedstat),
+		cmocka_unit_test(test_thread_cpu_wait),
 	};
 
 	return cmocka_run_group_tests_name("procstat", tests, NULL, NULL);
