@@ -128,11 +128,12 @@ void vblk_name_thread(struct vblk *vb, pthread_t t, int queue)
 /*
  * Start one popped request: complete it at once (errors, GET_ID), or
  * hand it to the backend, or carry it out here if the backend does not
- * take it.
+ * take it. True if it carried out a large one here (VBLK_SIGNAL_EARLY).
  */
-static void vblk_start_req(struct vblk *vb, struct vblk_req *r)
+static bool vblk_start_req(struct vblk *vb, struct vblk_req *r)
 {
 	struct blk_req *q = &r->req;
+	bool large;
 
 	if (vb->timing) {
 		r->popped_ns = mono_ns();
@@ -147,10 +148,33 @@ static void vblk_start_req(struct vblk *vb, struct vblk_req *r)
 	vb->nr_segs += q->data_num;
 	if (r->status == VIRTIO_BLK_S_OK && q->type != VIRTIO_BLK_T_GET_ID &&
 	    vb->be->submit(vb, r))
-		return;
+		return false;
+	large = r->status == VIRTIO_BLK_S_OK && q->data_len >= VBLK_SIGNAL_EARLY;
 	if (r->status == VIRTIO_BLK_S_OK)
 		vblk_req_exec(vb, r);
 	vblk_req_done(vb, r);
+	return large;
+}
+
+void vblk_release_irq(struct vblk *vb, unsigned int qi)
+{
+	if (!vb->hold_irq)
+		return;
+	vb->hold_irq = false;
+	vb->held = 0;
+	if (!vb->resetting)
+		virtio_notify_used(&vb->vdev, qi);
+}
+
+/* A large request done here: tell the guest if the queue runs low. */
+static void vblk_signal_early(struct vblk *vb, unsigned int qi)
+{
+	if (virtq_pending(&vb->vdev.vqs[qi]) > 1)
+		return;
+	if (vb->hold_irq)
+		vblk_release_irq(vb, qi);
+	else
+		virtio_notify_used(&vb->vdev, qi);
 }
 
 /* On the ring's thread, or on the kicking thread for worker threads. */
@@ -178,7 +202,8 @@ void vblk_pop_queue(struct vblk *vb, unsigned int qi)
 				break;
 			}
 			r->q = qi;
-			vblk_start_req(vb, r);
+			if (vblk_start_req(vb, r))
+				vblk_signal_early(vb, qi);
 		}
 		if (!vb->hold_irq)
 			virtio_notify_used(vdev, qi);

@@ -54,7 +54,6 @@ struct vblk_uring {
 	bool stopping;		/* under vdev.lock */
 	int kick_fd[VBLK_MAX_QUEUES];	/* eventfds KVM signals on kicks */
 	u64 kick_val[VBLK_MAX_QUEUES];	/* read into by the ring */
-	unsigned int held;	/* completions pushed under vb->hold_irq */
 };
 
 static struct io_uring_sqe *uring_sqe(struct vblk_uring *u)
@@ -210,8 +209,9 @@ static bool uring_queue_open(struct vblk *vb, unsigned int q)
  * (virtq_poll_held) and serves what it finds. It goes out when a window
  * passes empty, when the thread would sleep (uring_wait: never with an
  * interrupt held, so a read that waits for the disk does not hold back
- * the others), or after URING_HOLD_MAX completions, so a guest that
- * keeps sending does not wait for ever. A guest that waits for each
+ * the others), after URING_HOLD_MAX completions, so a guest that keeps
+ * sending does not wait for ever, or when a large write done in the pop
+ * leaves the queue low (VBLK_SIGNAL_EARLY, virtio/blk-queue.c). A guest that waits for each
  * completion fails the proof and is held only for the trials: each of
  * its reads would wait out a window.
  */
@@ -222,21 +222,8 @@ static bool uring_may_hold(struct vblk_uring *u)
 	struct vblk *vb = u->vb;
 
 	return !u->stopping && vb->nr_queues == 1 &&
-	       u->held < URING_HOLD_MAX &&
+	       vb->held < URING_HOLD_MAX &&
 	       virtq_poll_may_hold(&vb->poll, mono_ns());
-}
-
-/* Send the interrupt held back (vdev.lock held). */
-static void uring_release_irq(struct vblk_uring *u)
-{
-	struct vblk *vb = u->vb;
-
-	if (!vb->hold_irq)
-		return;
-	vb->hold_irq = false;
-	u->held = 0;
-	if (!vb->resetting)
-		virtio_notify_used(&vb->vdev, 0);
 }
 
 /*
@@ -259,10 +246,10 @@ static void uring_round(struct vblk_uring *u, struct vblk_req *done,
 		vblk_req_done(vb, r);
 	}
 	if ((n || vb->hold_irq) && !uring_may_hold(u)) {
-		uring_release_irq(u);
+		vblk_release_irq(vb, 0);
 	} else if (n) {
 		vb->hold_irq = true;
-		u->held += n;
+		vb->held += n;
 	}
 	for (q = 0; q < vb->nr_queues && !vb->resetting; q++)
 		if ((queues & BIT_ULL(q)) && !vb->hold_irq)
@@ -337,7 +324,7 @@ static int uring_wait(struct vblk_uring *u)
 		if (io_uring_cq_ready(&u->ring))
 			return 0;
 		pthread_mutex_lock(&vb->vdev.lock);
-		uring_release_irq(u);
+		vblk_release_irq(vb, 0);
 		pthread_mutex_unlock(&vb->vdev.lock);
 	}
 	return io_uring_submit_and_wait(&u->ring, 1);
@@ -407,7 +394,7 @@ static void *uring_thread(void *arg)
 		}
 		stop = u->stopping && !vb->inflight;
 		if (stop)
-			uring_release_irq(u);
+			vblk_release_irq(vb, 0);
 		pthread_mutex_unlock(&vb->vdev.lock);
 		if (stop)
 			break;

@@ -370,11 +370,16 @@ void virtq_hold_notify(struct virtqueue *vq)
 			__ATOMIC_RELAXED);
 }
 
-bool virtq_has_buffers(struct virtqueue *vq)
+u16 virtq_pending(struct virtqueue *vq)
 {
 	if (!vq->ready || vq->broken)
-		return false;
-	return load16(avail_idx(vq), __ATOMIC_ACQUIRE) != vq->last_avail;
+		return 0;
+	return load16(avail_idx(vq), __ATOMIC_ACQUIRE) - vq->last_avail;
+}
+
+bool virtq_has_buffers(struct virtqueue *vq)
+{
+	return virtq_pending(vq) != 0;
 }
 
 /* false: nothing to watch (the queue is not in use) */

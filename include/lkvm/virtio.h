@@ -106,6 +106,11 @@ bool virtq_should_notify(struct virtqueue *vq);
  * the driver may have checked before it saw notifications enabled.
  */
 bool virtq_enable_notify(struct virtqueue *vq, bool enable);
+/*
+ * Chains the driver made available that are not popped yet (as the
+ * driver's index says: a hint, checked by the pops).
+ */
+u16 virtq_pending(struct virtqueue *vq);
 bool virtq_has_buffers(struct virtqueue *vq);
 /*
  * Polling without the device's lock (a vCPU may need it meanwhile, e.g.

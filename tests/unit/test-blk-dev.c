@@ -67,12 +67,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* One request of @type at @sector with @len bytes of data at @data. */
-static u64 submit(struct ctx *c, u32 type, u64 sector, u64 data, u32 len)
+/* Publish one request of @type at @sector, @len bytes at @data; no kick. */
+static u64 publish(struct ctx *c, u32 type, u64 sector, u64 data, u32 len)
 {
 	u64 hdr = vqd_buf(&c->d, BLK_HDR_SIZE, 0), st = vqd_buf(&c->d, 1, 0xff);
 	u32 *h = vqd_ptr(&c->d, hdr);
-	u16 head = c->d.avail_idx * 3;
+	/* chains of three; a slot is reused once its request completed */
+	u16 head = c->d.avail_idx % (c->d.size / 3) * 3;
 
 	h[0] = htole32(type);
 	*(u64 *)(h + 2) = htole64(sector);
@@ -81,6 +82,14 @@ static u64 submit(struct ctx *c, u32 type, u64 sector, u64 data, u32 len)
 		 (type == VIRTIO_BLK_T_IN ? VRING_DESC_F_WRITE : 0), head + 2);
 	vqd_desc(&c->d, head + 2, st, 1, VRING_DESC_F_WRITE, 0);
 	vqd_publish(&c->d, head);
+	return st;
+}
+
+/* One request of @type at @sector with @len bytes of data at @data. */
+static u64 submit(struct ctx *c, u32 type, u64 sector, u64 data, u32 len)
+{
+	u64 st = publish(c, type, sector, data, len);
+
 	virtio_notify_queue(&c->vb->vdev, 0);
 	return st;
 }
@@ -155,6 +164,66 @@ static void test_pop_holds_irq(void **state)
 	submit(c, VIRTIO_BLK_T_IN, 128, in, 512);
 	assert_int_equal(vqd_used_idx(&c->d), 2);
 	assert_int_equal(c->vb->vdev.nr_interrupts, 1);
+}
+
+/* A backend that takes nothing: the pop carries out every request. */
+static bool refuse_submit(struct vblk *vb, struct vblk_req *r)
+{
+	return false;
+}
+
+static void pop_notify(struct vblk *vb, unsigned int q)
+{
+	vblk_pop_queue(vb, q);
+}
+
+static const struct vblk_backend_ops inline_ops = {
+	.name = "inline",
+	.submit = refuse_submit,
+	.notify = pop_notify,
+};
+
+/*
+ * Requests the pop carries out itself: a large one (VBLK_SIGNAL_EARLY)
+ * that leaves at most one in the queue is signalled at once, even with
+ * the interrupt held back (which that ends); small ones share the pop's
+ * one interrupt.
+ */
+static void test_pop_signals_early(void **state)
+{
+	struct ctx *c = *state;
+	const struct vblk_backend_ops *be = c->vb->be;
+	u64 big = vqd_buf(&c->d, VBLK_SIGNAL_EARLY, 0x11);
+	u64 small = vqd_buf(&c->d, 512, 0x22), sect = VBLK_SIGNAL_EARLY / 512;
+	int i;
+
+	assert_int_equal(ftruncate(c->fd, 4 * VBLK_SIGNAL_EARLY), 0);
+	c->vb->lim.capacity = 4 * sect;
+	c->vb->be = &inline_ops;
+	/* three: the second and the third leave at most one queued */
+	for (i = 0; i < 3; i++)
+		publish(c, VIRTIO_BLK_T_OUT, i * sect, big, VBLK_SIGNAL_EARLY);
+	virtio_notify_queue(&c->vb->vdev, 0);
+	assert_int_equal(vqd_used_idx(&c->d), 3);
+	assert_int_equal(c->vb->vdev.nr_interrupts, 2);
+
+	c->vb->hold_irq = true;
+	c->vb->held = 5;
+	publish(c, VIRTIO_BLK_T_OUT, 0, big, VBLK_SIGNAL_EARLY);
+	publish(c, VIRTIO_BLK_T_OUT, sect, big, VBLK_SIGNAL_EARLY);
+	virtio_notify_queue(&c->vb->vdev, 0);
+	assert_int_equal(vqd_used_idx(&c->d), 5);
+	assert_int_equal(c->vb->vdev.nr_interrupts, 4);
+	assert_false(c->vb->hold_irq);
+	assert_int_equal(c->vb->held, 0);
+
+	publish(c, VIRTIO_BLK_T_OUT, 1, small, 512);
+	publish(c, VIRTIO_BLK_T_OUT, 2, small, 512);
+	publish(c, VIRTIO_BLK_T_OUT, 3, small, 512);
+	virtio_notify_queue(&c->vb->vdev, 0);
+	assert_int_equal(vqd_used_idx(&c->d), 8);
+	assert_int_equal(c->vb->vdev.nr_interrupts, 5);
+	c->vb->be = be;
 }
 
 /*
@@ -241,6 +310,7 @@ int main(void)
 		T(test_write_then_read),
 		T(test_out_of_range_here),
 		T(test_pop_holds_irq),
+		T(test_pop_signals_early),
 		T(test_debug_timing),
 		T(test_seg_max_served),
 	};

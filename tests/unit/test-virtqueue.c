@@ -81,13 +81,16 @@ static void test_normal_chain(void **state)
 
 	assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_EMPTY);
 	assert_false(virtq_has_buffers(&d->vq));
+	assert_int_equal(virtq_pending(&d->vq), 0);
 	vqd_desc(d, 3, a, 10, N, 7);
 	vqd_desc(d, 7, b, 20, N, 1);
 	vqd_desc(d, 1, c, 30, W, 0);
 	vqd_publish(d, 3);
 	assert_true(virtq_has_buffers(&d->vq));
+	assert_int_equal(virtq_pending(&d->vq), 1);
 
 	assert_int_equal(virtq_pop(&d->vq, &elem), VIRTQ_GOT);
+	assert_int_equal(virtq_pending(&d->vq), 0);
 	assert_int_equal(elem.head, 3);
 	assert_int_equal(elem.out_num, 2);
 	assert_int_equal(elem.in_num, 1);
