@@ -392,7 +392,7 @@ fi
 # emulated host doing the same work itself). Every run names its vCPUs
 # (-c): kvmtool as a base defaults to one per host CPU, lkvm to 1.
 BENCH_PARTS="boot sandbox 9p memory rng net blk"
-BENCH_MORE="prof phases profab sbtransport ab sbprof blkhang blkab blkrr blkseq"	# profiles, run only when named
+BENCH_MORE="prof phases profab sbtransport ab sbprof blkhang blkab blkrr blkseq blkw"	# profiles, run only when named
 BENCH_BINS=new
 live && [ -x "$SHARE/base/lkvm" ] && BENCH_BINS="base new"
 FIGS=$RES/bench.figs
@@ -1242,6 +1242,17 @@ bench_blkseq() {
 		done
 	done
 	umount /mnt/bdisk
+}
+
+# blkw: 1 MiB sequential writes alone at depth 8 on tmpfs, both
+# transports, 3 rounds: a short A/B of the buffered-write path, where
+# --debug's "waited for the guest" shows the device's idle spells
+bench_blkw() {
+	for _r in 1 2 3; do
+		for _t in pci mmio; do
+			blk_bench /tmp "tmpfs image" 8,w "" --virtio-transport $_t
+		done
+	done
 }
 
 # bench [PART...]: every part, or those named; then the table
