@@ -1050,9 +1050,11 @@ blk_figs() {
 		_p=${_k#*:} _k=${_k%:*}
 		_v=$(echo "$3" | sed -n "s/.*$_k=\([0-9.]*\).*/\1/p")
 		_u="MiB/s"
-		[ $_k = randread4k ] && _u=IOPS
+		[ "$_k" = randread4k ] && _u=IOPS
 		# a phase left out (DEPTH,PHASES) prints 0
-		[ -n "$_v" ] && awk "BEGIN{exit !($_v > 0)}" || continue
+		if [ -z "$_v" ] || ! awk "BEGIN{exit !($_v > 0)}"; then
+			continue
+		fi
 		fig "blk $2: $_k ($_u)" "$1" "$_v"
 		# the CPU time of the machine that ran blk-bench (the guest's
 		# one vCPU, or the emulated host's two CPUs for the ceiling)
