@@ -2,8 +2,9 @@
 /*
  * lkvm's own resource use for --debug, from /proc/self: peak RSS
  * (status), and per thread the CPU time (task/TID/stat) and the time it
- * waited for a CPU (task/TID/schedstat), summed by thread name. Parsing is kept apart from reading so that it is unit-tested on
- * sample text; no KVM here.
+ * waited for a CPU (task/TID/schedstat), summed by thread name. Parsing
+ * is kept apart from reading so that it is unit-tested on sample text;
+ * no KVM here.
  */
 #include <dirent.h>
 #include <errno.h>
