@@ -211,9 +211,9 @@ static bool uring_queue_open(struct vblk *vb, unsigned int q)
  * interrupt held, so a read that waits for the disk does not hold back
  * the others), after URING_HOLD_MAX completions, so a guest that keeps
  * sending does not wait for ever, or when a large write done in the pop
- * leaves the queue low (VBLK_SIGNAL_EARLY, virtio/blk-queue.c). A guest that waits for each
- * completion fails the proof and is held only for the trials: each of
- * its reads would wait out a window.
+ * leaves the queue low (VBLK_SIGNAL_EARLY, virtio/blk-queue.c). A guest
+ * that waits for each completion fails the proof and is held only for
+ * the trials: each of its reads would wait out a window.
  */
 #define URING_HOLD_MAX	32
 
