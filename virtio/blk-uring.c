@@ -210,23 +210,19 @@ static bool uring_queue_open(struct vblk *vb, unsigned int q)
  * passes empty, when the thread would sleep (uring_wait: never with an
  * interrupt held, so a read that waits for the disk does not hold back
  * the others), after URING_HOLD_MAX completions, so a guest that keeps
- * sending does not wait for ever, when a large write done in the pop
- * leaves the queue low (VBLK_SIGNAL_EARLY, virtio/blk-queue.c), and at
- * once when everything the guest has outstanding is done
- * (vblk_guest_waits): it cannot send more before it hears, and the last
- * window of each burst used to pass empty with guest and device idle
- * (bench blkrr: the guest's vCPU 24-29 % idle at depth 8). A guest that
- * waits for each completion fails the proof and is held only for the
- * trials: each of its reads would wait out a window.
+ * sending does not wait for ever, or when a large write done in the pop
+ * leaves the queue low (VBLK_SIGNAL_EARLY, virtio/blk-queue.c). A guest
+ * that waits for each completion fails the proof and is held only for
+ * the trials: each of its reads would wait out a window.
  */
 #define URING_HOLD_MAX	32
 
-static bool uring_may_hold(struct vblk_uring *u, unsigned int n)
+static bool uring_may_hold(struct vblk_uring *u)
 {
 	struct vblk *vb = u->vb;
 
 	return !u->stopping && vb->nr_queues == 1 &&
-	       vb->held < URING_HOLD_MAX && !vblk_guest_waits(vb, n) &&
+	       vb->held < URING_HOLD_MAX &&
 	       virtq_poll_may_hold(&vb->poll, mono_ns());
 }
 
@@ -249,7 +245,7 @@ static void uring_round(struct vblk_uring *u, struct vblk_req *done,
 		queues |= BIT_ULL(r->q);
 		vblk_req_done(vb, r);
 	}
-	if ((n || vb->hold_irq) && !uring_may_hold(u, n)) {
+	if ((n || vb->hold_irq) && !uring_may_hold(u)) {
 		vblk_release_irq(vb, 0);
 	} else if (n) {
 		vb->hold_irq = true;
