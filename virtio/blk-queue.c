@@ -144,6 +144,7 @@ static bool vblk_start_req(struct vblk *vb, struct vblk_req *r)
 	r->bounce = NULL;
 	r->next = NULL;
 	vb->inflight++;
+	vb->guest_depth = MAX(vb->guest_depth, vb->inflight + vb->held);
 	vb->nr_reqs++;
 	vb->nr_segs += q->data_num;
 	if (r->status == VIRTIO_BLK_S_OK && q->type != VIRTIO_BLK_T_GET_ID &&
@@ -154,6 +155,11 @@ static bool vblk_start_req(struct vblk *vb, struct vblk_req *r)
 		vblk_req_exec(vb, r);
 	vblk_req_done(vb, r);
 	return large;
+}
+
+bool vblk_guest_waits(const struct vblk *vb, unsigned int n, bool large)
+{
+	return !large && !vb->inflight && vb->held + n >= vb->guest_depth;
 }
 
 void vblk_release_irq(struct vblk *vb, unsigned int qi)

@@ -104,10 +104,12 @@ struct vblk {
 	 * The io_uring thread holds queue 0's interrupt back while it polls
 	 * for the driver's next request: vblk_pop_queue() does not notify,
 	 * but for a large request (VBLK_SIGNAL_EARLY). held: completions
-	 * pushed meanwhile.
+	 * pushed meanwhile; guest_depth: the most requests the guest was
+	 * seen to have outstanding (in flight here or held), see
+	 * vblk_guest_waits().
 	 */
 	bool hold_irq;
-	unsigned int held;
+	unsigned int held, guest_depth;
 };
 
 /* virtio/blk-threads.c */
@@ -135,6 +137,19 @@ extern const struct vblk_backend_ops vblk_uring_ops;
 void vblk_req_exec(struct vblk *vb, struct vblk_req *r);
 /* Hand the buffer back (vdev.lock held); the caller notifies the queue. */
 void vblk_req_done(struct vblk *vb, struct vblk_req *r);
+/*
+ * With @n more completions held, would everything the guest has
+ * outstanding be done and held (vdev.lock held)? A guest that keeps a
+ * fixed number of requests in flight then sends nothing more until it
+ * hears of them, so a wait for its next request only delays it. The
+ * depth learnt only grows: a guest that is merely slow between two
+ * requests would teach a smaller one, and be signalled for nearly every
+ * request (tried: 0.14 -> 0.61-0.88 interrupts a random read at depth 8,
+ * 36-41 % fewer reads). A guest whose depth shrank is held as before.
+ * Never when @large (the @n include one of VBLK_SIGNAL_EARLY or more):
+ * 1 MiB reads at depth 8 lost 13-16 % with it (bench blkr A/B).
+ */
+bool vblk_guest_waits(const struct vblk *vb, unsigned int n, bool large);
 /* Send queue @qi's interrupt if it is held back (vdev.lock held). */
 void vblk_release_irq(struct vblk *vb, unsigned int qi);
 /* Pop and start every available request of queue @qi (vdev.lock held). */

@@ -227,6 +227,43 @@ static void test_pop_signals_early(void **state)
 }
 
 /*
+ * The guest's depth is the most requests it had outstanding: in flight
+ * here, or completed under a held interrupt. Once all of them are done
+ * and held, the guest waits; not said of large requests. The depth
+ * learnt does not shrink.
+ */
+static void test_guest_depth(void **state)
+{
+	struct ctx *c = *state;
+	const struct vblk_backend_ops *be = c->vb->be;
+	struct vblk *vb = c->vb;
+	u64 in = vqd_buf(&c->d, 512, 0);
+
+	vb->be = &inline_ops;
+	assert_true(vblk_guest_waits(vb, 1, false));	/* nothing learnt yet */
+	vb->hold_irq = true;
+	vb->held = 5;
+	submit(c, VIRTIO_BLK_T_IN, 1, in, 512);
+	assert_int_equal(vqd_used_idx(&c->d), 1);
+	assert_int_equal(vb->vdev.nr_interrupts, 0);	/* held */
+	assert_int_equal(vb->guest_depth, 6);
+	assert_false(vblk_guest_waits(vb, 0, false));
+	assert_true(vblk_guest_waits(vb, 1, false));
+	assert_false(vblk_guest_waits(vb, 1, true));	/* large: held */
+	vb->inflight++;		/* one still in flight: not all done */
+	assert_false(vblk_guest_waits(vb, 1, false));
+	vb->inflight--;
+	vblk_release_irq(vb, 0);
+	assert_int_equal(vb->vdev.nr_interrupts, 1);
+	assert_int_equal(vb->held, 0);
+	/* one outstanding now: the depth of six stays */
+	submit(c, VIRTIO_BLK_T_IN, 1, in, 512);
+	assert_int_equal(vb->guest_depth, 6);
+	assert_false(vblk_guest_waits(vb, 1, false));
+	vb->be = be;
+}
+
+/*
  * --debug: each request counts once, under its type; none without. A
  * request that finds nothing in flight and the queue found empty ends a
  * wait of the device for the guest.
@@ -311,6 +348,7 @@ int main(void)
 		T(test_out_of_range_here),
 		T(test_pop_holds_irq),
 		T(test_pop_signals_early),
+		T(test_guest_depth),
 		T(test_debug_timing),
 		T(test_seg_max_served),
 	};
