@@ -12,9 +12,13 @@
  * requests in flight (io_uring; default 1). FLAGS: the phases (default
  * wrx), h for buffers in 2 MiB transparent huge pages (a request's
  * pages are then contiguous: one segment instead of 256), v for one
- * iovec per 4 KiB page (as a VMM gets a guest's request). O_DIRECT
- * where the file allows it (so the guest's page cache is not measured),
- * fdatasync after the writes. Phases left out print 0.
+ * iovec per 4 KiB page (as a VMM gets a guest's request), b for
+ * buffered I/O. O_DIRECT otherwise, where the file allows it (so the
+ * guest's page cache is not measured), fdatasync after the writes.
+ * Buffered, the file's page cache is kept for the reads: b is the
+ * ceiling of a VMM that serves a buffered image (lkvm's -d FILE without
+ * ,direct), which copies between guest memory and the host's page
+ * cache. Phases left out print 0.
  * Prints one line (randirqs: virtio interrupts per random read, as the
  * guest counts them in /proc/interrupts; on the host, not its disk's;
  * wcpu, rcpu, xcpu: the CPU time, all CPUs, that the machine running
@@ -237,16 +241,18 @@ int main(int argc, char **argv)
 	const char *phases = argc > 4 ? argv[4] : "wrx";
 	char *pool = NULL;
 	int direct = 1, i, ret;
+	bool buffered;
 	long mib, n = 0, wpasses = 0, rpasses = 0;
 
 	if (argc < 3 || argc > 5 || (mib = atol(argv[2])) <= 0 ||
 	    (argc >= 4 && ((depth = atoi(argv[3])) < 1 || depth > MAX_DEPTH))) {
-		fprintf(stderr, "usage: blk-bench PATH MIB [DEPTH 1-%d [FLAGS wrxhv]]\n",
+		fprintf(stderr, "usage: blk-bench PATH MIB [DEPTH 1-%d [FLAGS wrxhvb]]\n",
 			MAX_DEPTH);
 		return 2;
 	}
-	fd = open(argv[1], O_RDWR | O_DIRECT);
-	if (fd < 0 && errno == EINVAL) {
+	buffered = strchr(phases, 'b');
+	fd = buffered ? -1 : open(argv[1], O_RDWR | O_DIRECT);
+	if (fd < 0 && (buffered || errno == EINVAL)) {
 		direct = 0;
 		fd = open(argv[1], O_RDWR);
 	}
@@ -277,7 +283,7 @@ int main(int argc, char **argv)
 		wr = now() - t0;
 		phase_end(&wc, wpasses * mib);
 	}
-	if (!direct)
+	if (!direct && !buffered)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	if (strchr(phases, 'r')) {
 		phase_start(&rc);

@@ -392,7 +392,7 @@ fi
 # emulated host doing the same work itself). Every run names its vCPUs
 # (-c): kvmtool as a base defaults to one per host CPU, lkvm to 1.
 BENCH_PARTS="boot sandbox 9p memory rng net blk"
-BENCH_MORE="prof phases profab sbtransport ab sbprof blkhang blkab blkrr blkseq blkw"	# profiles, run only when named
+BENCH_MORE="prof phases profab sbtransport ab sbprof blkhang blkab blkrr blkseq blkw blkr"	# profiles, run only when named
 BENCH_BINS=new
 live && [ -x "$SHARE/base/lkvm" ] && BENCH_BINS="base new"
 FIGS=$RES/bench.figs
@@ -1108,15 +1108,25 @@ blk_bench() {
 			-e "waited for the guest" "$_bout" |
 			sed "s/^lkvm: debug: /bench: $b lkvm /"
 	done
-	blk_figs ceiling "$_bname" \
-		"$("$SHARE/bin/blk-bench" "$_bd/bench.img" 64 $(echo "$_bq" | tr , ' ') 2>/dev/null)"
+	blk_figs ceiling "$_bname" "$(blk_ceiling "$_bd/bench.img" "$_bq" "$_bo")"
 	rm -f "$_bd/bench.img"
+}
+
+# blk_ceiling IMAGE DEPTH[,PHASES] -d-OPTS: blk-bench on the emulated host
+# on the image itself; buffered where the VMMs serve the image buffered
+# (no ,direct): the same copy through the host's page cache that they do
+blk_ceiling() {
+	_cq=${2%%,*} _cp=wrx
+	case "$2" in *,*) _cp=${2#*,} ;; esac
+	case "$3" in *direct*) ;; *) _cp=${_cp}b ;; esac
+	"$SHARE/bin/blk-bench" "$1" 64 "$_cq" "$_cp" 2>/dev/null
 }
 
 bench_blk() {
 	echo "bench: virtio-blk, 64 MiB raw image, 1 vCPU, 256 MiB;"
 	echo "bench:   guest: tests/rig/blk-bench.c on /dev/vda (O_DIRECT, io_uring);"
-	echo "bench:   ceiling: the same program on the emulated host on the image file;"
+	echo "bench:   ceiling: the same program on the emulated host on the image file"
+	echo "bench:     (buffered, as the VMMs serve it, unless -d ...,direct);"
 	echo "bench:   lkvm's CPU time by thread from --debug (io_uring workers: iou-wrk)"
 	for t in mmio pci; do
 		for q in 1 8; do
@@ -1255,6 +1265,20 @@ bench_blkw() {
 			blk_bench /tmp "tmpfs image" 8,w "" --virtio-transport $_t
 		done
 	done
+}
+
+# blkr: 1 MiB sequential reads alone at depth 8, tmpfs on both
+# transports and ext4, 3 rounds: a short A/B of the read path's
+# interrupt holding, beside blkrr's small reads
+bench_blkr() {
+	bdisk_mount || return
+	for _r in 1 2 3; do
+		for _t in pci mmio; do
+			blk_bench /tmp "tmpfs image" 8,r "" --virtio-transport $_t
+		done
+		blk_bench /mnt/bdisk "image on ext4 on a disk" 8,r ""
+	done
+	umount /mnt/bdisk
 }
 
 # bench [PART...]: every part, or those named; then the table
