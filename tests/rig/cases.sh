@@ -1235,6 +1235,13 @@ bench_blkrr() {
 	umount /mnt/bdisk
 }
 
+# blk_bench_transports DEPTH,PHASES: the tmpfs image on PCI, then mmio
+blk_bench_transports() {
+	for _t in pci mmio; do
+		blk_bench /tmp "tmpfs image" "$1" "" --virtio-transport $_t
+	done
+}
+
 # blkseq: 1 MiB sequential writes and reads alone (blk-bench phases w
 # and r), depth 8 on both transports and on ext4 (buffered and -d
 # ...,direct), depth 1 on PCI and on ext4, 3 rounds: the part of the blk
@@ -1242,9 +1249,7 @@ bench_blkrr() {
 bench_blkseq() {
 	bdisk_mount || return
 	for _r in 1 2 3; do
-		for _t in pci mmio; do
-			blk_bench /tmp "tmpfs image" 8,wr "" --virtio-transport $_t
-		done
+		blk_bench_transports 8,wr
 		blk_bench /tmp "tmpfs image" 1,wr "" --virtio-transport pci
 		for _q in 8 1; do
 			for _o in "" ,direct; do
@@ -1261,9 +1266,7 @@ bench_blkseq() {
 # --debug's "waited for the guest" shows the device's idle spells
 bench_blkw() {
 	for _r in 1 2 3; do
-		for _t in pci mmio; do
-			blk_bench /tmp "tmpfs image" 8,w "" --virtio-transport $_t
-		done
+		blk_bench_transports 8,w
 	done
 }
 
@@ -1273,9 +1276,7 @@ bench_blkw() {
 bench_blkr() {
 	bdisk_mount || return
 	for _r in 1 2 3; do
-		for _t in pci mmio; do
-			blk_bench /tmp "tmpfs image" 8,r "" --virtio-transport $_t
-		done
+		blk_bench_transports 8,r
 		blk_bench /mnt/bdisk "image on ext4 on a disk" 8,r ""
 	done
 	umount /mnt/bdisk
