@@ -150,7 +150,7 @@ static bool vblk_start_req(struct vblk *vb, struct vblk_req *r)
 	if (r->status == VIRTIO_BLK_S_OK && q->type != VIRTIO_BLK_T_GET_ID &&
 	    vb->be->submit(vb, r))
 		return false;
-	large = r->status == VIRTIO_BLK_S_OK && q->data_len >= VBLK_SIGNAL_EARLY;
+	large = r->status == VIRTIO_BLK_S_OK && vblk_req_large(r);
 	if (r->status == VIRTIO_BLK_S_OK)
 		vblk_req_exec(vb, r);
 	vblk_req_done(vb, r);

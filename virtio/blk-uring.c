@@ -248,7 +248,7 @@ static void uring_round(struct vblk_uring *u, struct vblk_req *done,
 	for (r = done; r; r = next, n++) {
 		next = r->next;
 		queues |= BIT_ULL(r->q);
-		large |= r->req.data_len >= VBLK_SIGNAL_EARLY;
+		large |= vblk_req_large(r);
 		vblk_req_done(vb, r);
 	}
 	if ((n || vb->hold_irq) && !uring_may_hold(u, n, large)) {

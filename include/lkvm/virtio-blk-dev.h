@@ -133,6 +133,12 @@ extern const struct vblk_backend_ops vblk_uring_ops;
  */
 #define VBLK_SIGNAL_EARLY	(64 << 10)
 
+/* Does @r move VBLK_SIGNAL_EARLY bytes or more? */
+static inline bool vblk_req_large(const struct vblk_req *r)
+{
+	return r->req.data_len >= VBLK_SIGNAL_EARLY;
+}
+
 /* Carry out a checked request synchronously; sets status and written. */
 void vblk_req_exec(struct vblk *vb, struct vblk_req *r);
 /* Hand the buffer back (vdev.lock held); the caller notifies the queue. */
